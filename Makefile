@@ -1,0 +1,34 @@
+# Hadron developer commands. `make help` lists them.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: help venv install lint typecheck test unit bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+venv:  ## create .venv from scratch and install hadron with its test extras
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+
+install: venv  ## same as venv
+
+lint:  ## ruff over the package, tests and benchmarks
+	$(BIN)/ruff check hadron tests bench
+
+typecheck:  ## mypy --strict over the package
+	$(BIN)/mypy --strict hadron
+
+unit:  ## pytest only (assumes the venv exists)
+	$(BIN)/pytest -q
+
+test: venv lint typecheck unit  ## what CI runs: fresh venv, ruff, mypy --strict, pytest
+
+bench:  ## hadron bench replay on the real Kalshi capture in ../shared/data
+	$(BIN)/hadron bench replay
+
+clean:  ## remove the venv and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist *.egg-info

@@ -1,0 +1,1 @@
+"""Wiring: replay, benchmarks, and (later) the live runtime and dashboard."""

@@ -1,0 +1,359 @@
+"""BookManager: every instrument's L2 book, its integrity state, and the checks that prove it.
+
+The manager is venue-free. Venue streams feed it normalized events (:class:`BookSnapshot`,
+:class:`BookDelta`, :class:`TickSizeChange`) and tell it when a book can no longer be trusted
+(:meth:`BookManager.invalidate`: a sequence gap, a reconnect, a hash mismatch). It keeps:
+
+* a :class:`BookState` per book: LIVE (deltas applied), AWAITING_SNAPSHOT (deltas dropped and
+  counted until a snapshot re-bases the book), STALE (LIVE but silent for longer than its
+  watchdog allows; the next update makes it LIVE again). Only LIVE books should feed trading.
+* integrity counters (:class:`BookStats`): snapshot checks (a snapshot arriving for a LIVE book
+  is compared level by level with the book built from deltas), venue best bid/ask checks,
+  negative levels, crossed books, resyncs and dropped deltas.
+* :class:`TopOfBook` events for listeners whenever a LIVE book's best bid or ask changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from enum import StrEnum, unique
+from typing import Any
+
+import msgspec
+
+from hadron.book.l2 import DEFAULT_TICK, L2Book
+from hadron.errors import BookError
+from hadron.model.events import (
+    BookAction,
+    BookDelta,
+    BookSide,
+    BookSnapshot,
+    Level,
+    TickSizeChange,
+    TopOfBook,
+)
+from hadron.model.units import format_price, format_size
+
+MAX_EXAMPLES = 20
+"""How many examples of each integrity failure the stats keep (for reports)."""
+
+_SIDE_BID = BookSide.BID
+_ACTION_CHANGE = BookAction.CHANGE
+
+
+@unique
+class BookState(StrEnum):
+    """Integrity state of one book."""
+
+    LIVE = "live"
+    AWAITING_SNAPSHOT = "awaiting_snapshot"
+    STALE = "stale"
+
+
+_LIVE = BookState.LIVE
+
+
+class BookStats(msgspec.Struct, kw_only=True):
+    """Integrity counters over every book a manager holds (all plain ints).
+
+    ``snapshot_checks``: snapshots that arrived for a LIVE book and were compared with it;
+    ``snapshot_mismatches``: those that differed. ``snapshot_clears``: empty snapshots for a
+    LIVE book (a venue clearing a closed market), not compared. ``bbo_checks``/``bbo_mismatches``:
+    deltas carrying the venue's best bid/ask, compared with the book after applying them.
+    ``negative_levels``: deltas that would take a level below zero (the book is invalidated).
+    ``crossed_books``: times a book became crossed or locked (best bid ≥ best ask);
+    ``crossed_updates``: updates after which a book was crossed or locked. ``resyncs``: snapshots
+    that re-based a book that had been LIVE before. ``deltas_dropped``: deltas for a book that
+    was not LIVE. ``invalidations``: times a LIVE book was put back to AWAITING_SNAPSHOT.
+    """
+
+    snapshots: int = 0
+    deltas_applied: int = 0
+    snapshot_checks: int = 0
+    snapshot_mismatches: int = 0
+    snapshot_clears: int = 0
+    bbo_checks: int = 0
+    bbo_mismatches: int = 0
+    negative_levels: int = 0
+    crossed_books: int = 0
+    crossed_updates: int = 0
+    resyncs: int = 0
+    deltas_dropped: int = 0
+    invalidations: int = 0
+    examples: dict[str, list[dict[str, Any]]] = msgspec.field(default_factory=dict)
+
+    def example(self, kind: str, detail: dict[str, Any]) -> None:
+        """Keep ``detail`` as an example of ``kind`` unless enough are kept already."""
+        kept = self.examples.setdefault(kind, [])
+        if len(kept) < MAX_EXAMPLES:
+            kept.append(detail)
+
+
+class ManagedBook(L2Book):
+    """An :class:`L2Book` with its integrity state and clocks."""
+
+    __slots__ = ("crossed", "ever_live", "reason", "state", "ts_event", "ts_recv")
+
+    def __init__(self, instrument: str, tick: int = DEFAULT_TICK) -> None:
+        super().__init__(instrument, tick)
+        self.state = BookState.AWAITING_SNAPSHOT
+        self.reason = "no snapshot yet"
+        self.ever_live = False
+        self.crossed = False
+        self.ts_event = 0
+        self.ts_recv = 0
+
+
+TopListener = Callable[[TopOfBook], None]
+
+
+def _levels_text(levels: list[Level] | tuple[Level, ...]) -> list[list[str]]:
+    return [[format_price(p), format_size(s)] for p, s in levels]
+
+
+class BookManager:
+    """Holds the books, applies normalized book events, and counts integrity failures.
+
+    Not thread-safe: call it from the one thread (event loop) that owns the pipeline.
+    """
+
+    def __init__(self) -> None:
+        self._books: dict[str, ManagedBook] = {}
+        self.stats = BookStats()
+        self._top_listeners: list[TopListener] = []
+
+    # -- access ------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._books)
+
+    def __iter__(self) -> Iterator[ManagedBook]:
+        return iter(self._books.values())
+
+    def get(self, instrument: str) -> ManagedBook | None:
+        """Return the book of ``instrument``, or ``None`` if no event for it arrived yet."""
+        return self._books.get(instrument)
+
+    def book(self, instrument: str) -> ManagedBook:
+        """Return the book of ``instrument``, creating it (AWAITING_SNAPSHOT) if needed."""
+        book = self._books.get(instrument)
+        if book is None:
+            book = self._books[instrument] = ManagedBook(instrument)
+        return book
+
+    def add_top_listener(self, listener: TopListener) -> None:
+        """Call ``listener`` with a :class:`TopOfBook` whenever a LIVE book's top changes."""
+        self._top_listeners.append(listener)
+
+    def states(self) -> dict[str, int]:
+        """Count books per :class:`BookState` value."""
+        out = {state.value: 0 for state in BookState}
+        for book in self._books.values():
+            out[book.state.value] += 1
+        return out
+
+    # -- events ------------------------------------------------------------------------------
+
+    def apply_snapshot(self, snap: BookSnapshot) -> None:
+        """Replace the book with ``snap`` and make it LIVE.
+
+        A snapshot for a LIVE (or STALE) book is first compared with it level by level: a
+        non-empty snapshot counts in ``snapshot_checks`` (``snapshot_mismatches`` when any level
+        differs), an empty one in ``snapshot_clears``. A snapshot for a book that was LIVE before
+        and lost sync counts in ``resyncs``. Raises :class:`BookError` for a price off (0, 1).
+        """
+        stats = self.stats
+        stats.snapshots += 1
+        book = self.book(snap.instrument)
+        if book.state is not BookState.AWAITING_SNAPSHOT:
+            if not snap.bids and not snap.asks:
+                stats.snapshot_clears += 1
+            else:
+                stats.snapshot_checks += 1
+                bids, asks = book.levels_bid(), book.levels_ask()
+                if tuple(bids) != snap.bids or tuple(asks) != snap.asks:
+                    stats.snapshot_mismatches += 1
+                    stats.example(
+                        "snapshot_mismatch",
+                        {
+                            "instrument": snap.instrument,
+                            "ts_recv": snap.ts_recv,
+                            "book": {"bids": _levels_text(bids), "asks": _levels_text(asks)},
+                            "snapshot": {
+                                "bids": _levels_text(snap.bids),
+                                "asks": _levels_text(snap.asks),
+                            },
+                        },
+                    )
+        elif book.ever_live:
+            stats.resyncs += 1
+        book.load(snap.bids, snap.asks, snap.tick or book.tick)
+        book.state = BookState.LIVE
+        book.reason = ""
+        book.ever_live = True
+        book.ts_event = snap.ts_event
+        book.ts_recv = snap.ts_recv
+        self._after_update(book, snap.ts_event, snap.ts_recv)
+
+    def apply_delta(self, delta: BookDelta) -> bool:
+        """Apply one level change to a LIVE (or STALE) book; return whether it was applied.
+
+        A delta for a book that is AWAITING_SNAPSHOT is dropped and counted. A ``CHANGE`` that
+        would take a level below zero is not applied: it counts in ``negative_levels`` and the
+        book goes AWAITING_SNAPSHOT. When the delta carries the venue's best bid/ask they are
+        compared with the book afterwards (``bbo_checks``/``bbo_mismatches``).
+        """
+        book = self._books.get(delta.instrument)
+        if book is None or book.state is not _LIVE:
+            if book is None or book.state is BookState.AWAITING_SNAPSHOT:
+                self.book(delta.instrument)
+                self.stats.deltas_dropped += 1
+                return False
+            book.state = _LIVE  # STALE: data flows again
+        if self._top_listeners:
+            return self._apply_delta_and_notify(book, delta)
+        if delta.action is _ACTION_CHANGE:
+            if delta.side is _SIDE_BID:
+                size = book.change_bid(delta.price, delta.size)
+            else:
+                size = book.change_ask(delta.price, delta.size)
+            if size < 0:
+                self._negative(book, delta, size)
+                return False
+        else:
+            if delta.side is _SIDE_BID:
+                book.set_bid(delta.price, delta.size)
+            else:
+                book.set_ask(delta.price, delta.size)
+            if delta.venue_bid is not None or delta.venue_ask is not None:
+                self._check_bbo(book, delta)
+        self.stats.deltas_applied += 1
+        book.ts_event = delta.ts_event
+        book.ts_recv = delta.ts_recv
+        if book._bb >= book._ba or book.crossed:  # crossed or locked now, or just uncrossed
+            self._after_update(book, delta.ts_event, delta.ts_recv)
+        return True
+
+    def _apply_delta_and_notify(self, book: ManagedBook, delta: BookDelta) -> bool:
+        # apply_delta with TopOfBook events: note the top before, compare after
+        bb, ba, tick = book._bb, book._ba, book.tick
+        bid_size = book._bids[bb] if bb >= 0 else 0
+        ask_size = book._asks[ba] if ba < book._n else 0
+        listeners, self._top_listeners = self._top_listeners, []
+        try:
+            applied = self.apply_delta(delta)
+        finally:
+            self._top_listeners = listeners
+        if not applied or book.crossed:
+            return applied
+        if (
+            book.tick != tick
+            or book._bb != bb
+            or book._ba != ba
+            or (bb >= 0 and book._bids[bb] != bid_size)
+            or (ba < book._n and book._asks[ba] != ask_size)
+        ):
+            self._emit_top(book, delta.ts_event, delta.ts_recv)
+        return True
+
+    def apply_tick_size_change(self, change: TickSizeChange) -> None:
+        """Put the book back to AWAITING_SNAPSHOT: its levels are on the old grid."""
+        self.invalidate(change.instrument, "tick size changed")
+
+    def invalidate(self, instrument: str, reason: str) -> None:
+        """Mark the book of ``instrument`` AWAITING_SNAPSHOT (it keeps its last levels).
+
+        Call this on anything that breaks the chain of deltas: a sequence gap or reset, a
+        reconnect, a hash mismatch, a tick-size change. Deltas are then dropped and counted
+        until a snapshot re-bases the book.
+        """
+        book = self.book(instrument)
+        if book.state is not BookState.AWAITING_SNAPSHOT:
+            self.stats.invalidations += 1
+            book.state = BookState.AWAITING_SNAPSHOT
+        book.reason = reason
+
+    def mark_stale(self, now_ns: int, max_age_ns: int) -> list[str]:
+        """Mark LIVE books with no update for more than ``max_age_ns`` STALE; return their ids."""
+        stale: list[str] = []
+        for book in self._books.values():
+            if book.state is BookState.LIVE and now_ns - book.ts_recv > max_age_ns:
+                book.state = BookState.STALE
+                book.reason = f"no update for {(now_ns - book.ts_recv) / 1e9:.1f} s"
+                stale.append(book.instrument)
+        return stale
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _negative(self, book: ManagedBook, delta: BookDelta, size: int) -> None:
+        self.stats.negative_levels += 1
+        self.stats.example(
+            "negative_level",
+            {
+                "instrument": book.instrument,
+                "side": delta.side.value,
+                "price": format_price(delta.price),
+                "change": format_size(delta.size),
+                "result": format_size(size),
+                "ts_recv": delta.ts_recv,
+            },
+        )
+        self.invalidate(book.instrument, "negative level")
+
+    def _check_bbo(self, book: ManagedBook, delta: BookDelta) -> None:
+        stats = self.stats
+        stats.bbo_checks += 1
+        bid, ask = book.best_bid_price, book.best_ask_price
+        if (delta.venue_bid is not None and delta.venue_bid != bid) or (
+            delta.venue_ask is not None and delta.venue_ask != ask
+        ):
+            stats.bbo_mismatches += 1
+            stats.example(
+                "bbo_mismatch",
+                {
+                    "instrument": book.instrument,
+                    "ts_event": delta.ts_event,
+                    "venue": [
+                        None if delta.venue_bid is None else format_price(delta.venue_bid),
+                        None if delta.venue_ask is None else format_price(delta.venue_ask),
+                    ],
+                    "book": [format_price(bid), format_price(ask)],
+                },
+            )
+
+    def _after_update(self, book: ManagedBook, ts_event: int, ts_recv: int) -> None:
+        crossed = book.is_crossed
+        if crossed:
+            self.stats.crossed_updates += 1
+            if not book.crossed:
+                self.stats.crossed_books += 1
+                bid, ask = book.best_bid, book.best_ask
+                self.stats.example(
+                    "crossed_book",
+                    {
+                        "instrument": book.instrument,
+                        "ts_event": ts_event,
+                        "bid": None if bid is None else format_price(bid[0]),
+                        "ask": None if ask is None else format_price(ask[0]),
+                    },
+                )
+        book.crossed = crossed
+        if self._top_listeners:
+            self._emit_top(book, ts_event, ts_recv)
+
+    def _emit_top(self, book: ManagedBook, ts_event: int, ts_recv: int) -> None:
+        bid, ask = book.best_bid, book.best_ask
+        top = TopOfBook(
+            book.instrument,
+            None if bid is None else bid[0],
+            0 if bid is None else bid[1],
+            None if ask is None else ask[0],
+            0 if ask is None else ask[1],
+            ts_event,
+            ts_recv,
+        )
+        for listener in self._top_listeners:
+            listener(top)
+
+
+__all__ = ["BookError", "BookManager", "BookState", "BookStats", "ManagedBook"]

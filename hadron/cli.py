@@ -1,0 +1,170 @@
+"""Hadron's command line: ``hadron <command>`` or ``python -m hadron <command>``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import typer
+from rich.console import Console
+
+from hadron import __version__, logs
+from hadron.errors import HadronError
+
+app = typer.Typer(
+    name="hadron",
+    help="Prediction-market data and cross-venue arbitrage for Kalshi and Polymarket.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(help="Benchmarks on real recorded frames.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+LogLevel = Annotated[str, typer.Option("--log-level", help="debug, info, warning or error (stderr).")]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"hadron: {message}", markup=False)
+    return typer.Exit(code)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(msgspec.json.format(msgspec.json.encode(data), indent=2) + b"\n")
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"hadron {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Prediction-market data and cross-venue arbitrage for Kalshi and Polymarket."""
+
+
+@app.command()
+def replay(
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Recording files or folders.")],
+    report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    dump_books: Annotated[Path | None, typer.Option(help="Write the final books as JSON here.")] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Exit 1 on any decode error, snapshot mismatch or negative level.")
+    ] = False,
+    seq_check: Annotated[
+        str,
+        typer.Option(help="auto (monotonic for capture files, strict otherwise), strict or monotonic."),
+    ] = "auto",
+    dead_letter: Annotated[
+        Path | None,
+        typer.Option(help="Where rejected frames go [default: next to --report, else ./replay.deadletter.ndjson]."),
+    ] = None,
+    log_level: LogLevel = "warning",
+) -> None:
+    """Feed recorded frames through the live pipeline (decode, normalize, books) and report.
+
+    PATH may be a file or a folder (walked recursively). Formats are detected from content:
+    the Kalshi capture (NDJSON {"recv_ms", "event"}, gzipped or not; each file is one
+    connection), Polymarket frame files (a JSON array of frames, or NDJSON of frames, optionally
+    wrapped the same way), and Hadron recordings (zstd NDJSON {"recv_ns", "venue", "conn",
+    "frame"}). Bad frames are counted in decode_errors and kept in the dead-letter file.
+
+    Exit status: 0 done; 1 --strict and something failed; 2 a PATH is missing or unreadable.
+    """
+    from hadron.app.replay import Replay
+
+    logs.configure(log_level)
+    if dead_letter is None:
+        dead_letter = (
+            report.with_name(report.stem + ".deadletter.ndjson")
+            if report is not None
+            else Path("replay.deadletter.ndjson")
+        )
+    try:
+        run = Replay(dead_letter=dead_letter, seq_check=seq_check)
+        run.run(paths)
+    except HadronError as exc:
+        raise _fail(str(exc)) from None
+    result = run.report()
+    if report is not None:
+        _write_json(report, result)
+    if dump_books is not None:
+        _write_json(dump_books, run.dump_books())
+    _print_summary(result, report, dump_books)
+    failed = result["decode_errors"] or result["snapshot_mismatches"] or result["negative_levels"]
+    if strict and failed:
+        raise typer.Exit(1)
+
+
+def _print_summary(r: dict[str, Any], report: Path | None, dump_books: Path | None) -> None:
+    states = ", ".join(f"{n} {s}" for s, n in r["books_by_state"].items() if n)
+    out.print(
+        f"replayed {r['frames']:,} frames from {len(r['files'])} files in {r['elapsed_s']:.2f} s "
+        f"({r['frames_per_s']:,} frames/s)",
+        markup=False,
+    )
+    out.print(
+        f"books {r['books']} ({states or 'none'}); snapshots {r['snapshots']}: "
+        f"{r['snapshot_checks']} checked, {r['snapshot_mismatches']} mismatched, "
+        f"{r['snapshot_clears']} clears; resyncs {r['resyncs']}",
+        markup=False,
+    )
+    out.print(
+        f"deltas {r['deltas_applied']:,} applied, {r['deltas_dropped']:,} dropped; "
+        f"negative levels {r['negative_levels']}; crossed books {r['crossed_books']}; "
+        f"venue bbo checks {r['bbo_checks']}, mismatches {r['bbo_mismatches']}",
+        markup=False,
+    )
+    out.print(
+        f"seq: {r['seq_gaps']} gaps, {r['seq_resets']} resets, {r['seq_jumps']:,} tolerated jumps "
+        f"(--seq-check {r['seq_check']}); trades {r['trades']:,}; decode errors {r['decode_errors']}",
+        markup=False,
+    )
+    if r["dead_letter"]:
+        out.print(f"dead letters: {r['dead_letter']}", markup=False)
+    if r["files_skipped"]:
+        out.print(f"skipped {len(r['files_skipped'])} files that are not recordings", markup=False)
+    if report is not None:
+        out.print(f"report: {report}", markup=False)
+    if dump_books is not None:
+        out.print(f"books: {dump_books}", markup=False)
+
+
+@bench_app.command("replay")
+def bench_replay(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Kalshi capture file or folder [default: the KXGOLD15M capture in ../shared/data]."),
+    ] = None,
+    repeat: Annotated[int, typer.Option(min=1, help="Runs of each measurement; the best is kept.")] = 3,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON.")] = None,
+) -> None:
+    """End-to-end replay throughput and per-frame latency vs msgspec decoding alone, same frames."""
+    from hadron.app.bench import default_capture, print_results, run_replay_bench
+
+    logs.configure("error")
+    target = path or default_capture()
+    if target is None:
+        raise _fail("no capture given and ../shared/data/zkiihne__kalshi-gold15m-sample/events not found")
+    try:
+        results = run_replay_bench(target, repeat=repeat)
+    except HadronError as exc:
+        raise _fail(str(exc)) from None
+    print_results(results, out)
+    if json_out is not None:
+        _write_json(json_out, results)
+
+
+def main() -> None:
+    """Run the command line."""
+    app()

@@ -1,0 +1,1 @@
+"""Venue packages; the core reaches them only through :mod:`hadron.venues.base`."""

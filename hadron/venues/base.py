@@ -1,0 +1,143 @@
+"""The seam between Hadron's core and its venues.
+
+The core (model, book, store, app) never imports a venue package; it asks this registry for a
+:class:`VenueAdapter` by name. A venue package registers one adapter; a third venue is one new
+package plus one line in :data:`BUILTIN_VENUES`.
+
+A venue adapter opens :class:`FeedStream` objects: one per connection (or, in replay, one per
+recorded connection). A stream takes raw frames exactly as the socket delivered them, decodes
+them with the venue's msgspec decoder, checks sequencing, normalizes them and applies them to
+the shared :class:`~hadron.book.BookManager`. Live sessions and replay feed the same stream
+class; only the frame source differs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from enum import StrEnum, unique
+from typing import Any, Protocol
+
+import msgspec
+
+from hadron.book.manager import BookManager
+from hadron.model.events import MarketEvent
+
+
+@unique
+class SeqMode(StrEnum):
+    """How a sequenced stream treats a jump in sequence numbers.
+
+    * ``STRICT``: every jump is a gap; the books on that subscription go AWAITING_SNAPSHOT.
+      Right for a live connection and for Hadron's own recordings, which keep every frame.
+    * ``MONOTONIC``: a jump is expected (the capture kept only some markets of a shared
+      subscription) and only counted; a regression still means a new session. Right for
+      per-market extracts such as the Kalshi capture format.
+    """
+
+    STRICT = "strict"
+    MONOTONIC = "monotonic"
+
+
+class FeedStats(msgspec.Struct, kw_only=True):
+    """Counters shared by every stream of one venue (all plain ints but ``frames_by_type``).
+
+    ``frames``: frames received (a JSON array frame counts once); ``frames_by_type``: per venue
+    message type (text frames by their text); ``decode_errors``: frames or array elements that
+    could not be decoded or normalized (kept in the dead-letter file). ``seq_gaps``: jumps
+    treated as gaps; ``seq_jumps``: jumps tolerated in MONOTONIC mode; ``seq_resets``: sequence
+    regressions (a new session); ``seq_duplicates``: repeated sequence numbers, dropped.
+    ``stale_frames``: frames older than what the book already holds, dropped. ``trades``: trades
+    normalized.
+    """
+
+    frames: int = 0
+    frames_by_type: dict[str, int] = msgspec.field(default_factory=dict)
+    decode_errors: int = 0
+    seq_gaps: int = 0
+    seq_jumps: int = 0
+    seq_resets: int = 0
+    seq_duplicates: int = 0
+    stale_frames: int = 0
+    trades: int = 0
+
+    def count(self, kind: str, n: int = 1) -> None:
+        """Add ``n`` frames of ``kind`` to ``frames_by_type``."""
+        self.frames_by_type[kind] = self.frames_by_type.get(kind, 0) + n
+
+
+class DeadLetterSink(Protocol):
+    """Where a stream puts a frame it could not use, raw bytes and all."""
+
+    def write(self, raw: bytes, error: str, conn: str) -> None:
+        """Keep ``raw`` (the frame or line exactly as received) with the reason."""
+
+
+EventSink = Callable[[MarketEvent], None]
+
+
+class FeedStream(Protocol):
+    """One connection's frames in, normalized events and book updates out."""
+
+    conn: str
+    stats: FeedStats
+
+    def on_frame(self, raw: bytes, recv_ns: int) -> None:
+        """Process one raw frame (text frame bytes as the socket delivered them).
+
+        Never raises for bad input: the frame is counted, logged and dead-lettered.
+        """
+
+    def on_capture_line(self, line: bytes) -> None:
+        """Process one capture line ``{"recv_ms": int, "event": <frame>}`` (same guarantees)."""
+
+
+class VenueAdapter(Protocol):
+    """What a venue package gives the core."""
+
+    name: str
+    capture_decoder: msgspec.json.Decoder[Any]
+    """The typed decoder of one capture line: the first stage of the pipeline on its own."""
+
+    def sniff(self, frame: object) -> bool:
+        """Return True if ``frame`` (a JSON-decoded frame) looks like this venue's."""
+
+    def open_stream(
+        self,
+        books: BookManager,
+        conn: str,
+        *,
+        stats: FeedStats,
+        dead_letter: DeadLetterSink,
+        seq_mode: SeqMode = SeqMode.STRICT,
+        on_event: EventSink | None = None,
+    ) -> FeedStream:
+        """Return a new stream for connection ``conn`` feeding ``books``."""
+
+
+BUILTIN_VENUES: dict[str, str] = {
+    "kalshi": "hadron.venues.kalshi",
+    "polymarket": "hadron.venues.polymarket",
+}
+"""Venue name → module whose ``ADAPTER`` attribute is its :class:`VenueAdapter`."""
+
+_ADAPTERS: dict[str, VenueAdapter] = {}
+
+
+def get_venue(name: str) -> VenueAdapter:
+    """Return the adapter registered as ``name`` (importing the built-in venue on first use).
+
+    Raises:
+        KeyError: no such venue.
+    """
+    adapter = _ADAPTERS.get(name)
+    if adapter is None:
+        module = importlib.import_module(BUILTIN_VENUES[name])
+        adapter = module.ADAPTER
+        _ADAPTERS[name] = adapter
+    return adapter
+
+
+def all_venues() -> list[VenueAdapter]:
+    """Return every built-in venue's adapter."""
+    return [get_venue(name) for name in BUILTIN_VENUES]

@@ -1,0 +1,299 @@
+"""Kalshi WebSocket v2 wire messages as msgspec structs, decoded by one reusable decoder.
+
+Every server frame is a JSON object tagged by ``type`` (see Kalshi AsyncAPI, ``docs.kalshi.com``
+``asyncapi.yaml``); data frames carry ``sid`` (subscription id) and usually ``seq`` (per-sid
+sequence number) around a ``msg`` object. Prices are dollar strings (``"0.4800"``) and counts
+``_fp`` strings (``"46.02"``); they stay strings here and become fixed-point integers in
+:mod:`hadron.venues.kalshi.normalize`. Unknown fields are ignored; fields Kalshi has dropped from
+live frames before (``ts``, ``dollar_volume``...) are optional.
+
+Decode with :data:`FRAME_DECODER` (one raw frame) or :data:`CAPTURE_DECODER` (one capture line
+``{"recv_ms": int, "event": <frame>}``); both raise ``msgspec.DecodeError`` /
+``msgspec.ValidationError`` on bad input.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+import msgspec
+
+# -- market data -------------------------------------------------------------------------------
+
+
+class KalshiOrderbookSnapshotMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``orderbook_snapshot``: both bid ladders, ascending by price.
+
+    ``yes_dollars_fp``/``no_dollars_fp``: ``[[price_dollars, count_fp], ...]``; a missing key is
+    an empty side. No timestamp. Example::
+
+        {"market_ticker":"KXGOLDH-26AUG2711-T4615.99","market_id":"ef79…",
+         "yes_dollars_fp":[["0.0100","1410.00"]],"no_dollars_fp":[["0.0100","100.00"]]}
+    """
+
+    market_ticker: str
+    market_id: str = ""
+    yes_dollars_fp: list[tuple[str, str]] = []
+    no_dollars_fp: list[tuple[str, str]] = []
+
+
+class KalshiOrderbookSnapshot(
+    msgspec.Struct, frozen=True, gc=False, tag="orderbook_snapshot", tag_field="type"
+):
+    """Full book of one market (channel ``orderbook_delta``); ``id`` set when it answers a
+    ``get_snapshot`` command."""
+
+    sid: int
+    seq: int
+    msg: KalshiOrderbookSnapshotMsg
+    id: int | None = None
+
+
+class KalshiOrderbookDeltaMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``orderbook_delta``: a signed change ``delta_fp`` to the ``side`` bid ladder.
+
+    Example::
+
+        {"market_ticker":"KXGOLDH-26AUG2711-T4615.99","price_dollars":"0.0100","delta_fp":"10.00",
+         "side":"yes","ts":"2026-08-27T13:56:23.996443Z","ts_ms":1787838983996}
+    """
+
+    market_ticker: str
+    price_dollars: str
+    delta_fp: str
+    side: Literal["yes", "no"]
+    ts_ms: int = 0
+    client_order_id: str | None = None
+    subaccount: int | None = None
+
+
+class KalshiOrderbookDelta(msgspec.Struct, frozen=True, gc=False, tag="orderbook_delta", tag_field="type"):
+    """One level change of one market's book (channel ``orderbook_delta``)."""
+
+    sid: int
+    seq: int
+    msg: KalshiOrderbookDeltaMsg
+
+
+class KalshiTradeMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``trade``: one public print.
+
+    Example::
+
+        {"trade_id":"d91b…","market_ticker":"HIGHNY-22DEC23-B53.5","yes_price_dollars":"0.3600",
+         "no_price_dollars":"0.6400","count_fp":"136.00","taker_outcome_side":"no",
+         "taker_book_side":"ask","is_block_trade":false,"ts":1669149841,"ts_ms":1669149841000}
+    """
+
+    market_ticker: str
+    yes_price_dollars: str
+    count_fp: str
+    trade_id: str = ""
+    no_price_dollars: str = ""
+    taker_outcome_side: str = ""
+    taker_book_side: str = ""
+    taker_side: str = ""
+    is_block_trade: bool = False
+    ts: int = 0
+    ts_ms: int = 0
+
+
+class KalshiTrade(msgspec.Struct, frozen=True, gc=False, tag="trade", tag_field="type"):
+    """A public trade (channel ``trade``)."""
+
+    sid: int
+    seq: int
+    msg: KalshiTradeMsg
+
+
+class KalshiTickerMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``ticker``: the venue's L1 view. Not sequenced; an empty bid is ``"0.0000"``
+    and an empty ask ``"1.0000"``."""
+
+    market_ticker: str
+    market_id: str = ""
+    price_dollars: str = ""
+    yes_bid_dollars: str = ""
+    yes_ask_dollars: str = ""
+    yes_bid_size_fp: str = ""
+    yes_ask_size_fp: str = ""
+    last_trade_size_fp: str = ""
+    volume_fp: str = ""
+    open_interest_fp: str = ""
+    ts: int = 0
+    ts_ms: int = 0
+
+
+class KalshiTicker(msgspec.Struct, frozen=True, gc=False, tag="ticker", tag_field="type"):
+    """Top of book and last trade of one market (channel ``ticker``)."""
+
+    sid: int
+    msg: KalshiTickerMsg
+    seq: int | None = None
+
+
+class KalshiPriceRange(msgspec.Struct, frozen=True, gc=False):
+    """One band of a market's price grid: ``start``..``end`` in steps of ``step`` (dollars)."""
+
+    start: str
+    end: str
+    step: str
+
+
+class KalshiMarketLifecycleMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``market_lifecycle_v2``; which optional keys are set depends on
+    ``event_type`` (created, activated, deactivated, close_date_updated, determined, settled,
+    price_level_structure_updated, metadata_updated)."""
+
+    market_ticker: str
+    event_type: str
+    open_ts: int | None = None
+    close_ts: int | None = None
+    determination_ts: int | None = None
+    settled_ts: int | None = None
+    result: str = ""
+    settlement_value: str | None = None
+    is_deactivated: bool | None = None
+    price_level_structure: str = ""
+    price_ranges: list[KalshiPriceRange] = []
+    additional_metadata: dict[str, Any] | None = None
+
+
+class KalshiMarketLifecycle(
+    msgspec.Struct, frozen=True, gc=False, tag="market_lifecycle_v2", tag_field="type"
+):
+    """A market lifecycle change (channel ``market_lifecycle_v2``)."""
+
+    sid: int
+    msg: KalshiMarketLifecycleMsg
+    seq: int | None = None
+
+
+class KalshiEventLifecycleMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``event_lifecycle``: an event was created or changed."""
+
+    event_ticker: str
+    title: str = ""
+    subtitle: str = ""
+    series_ticker: str = ""
+    collateral_return_type: str = ""
+
+
+class KalshiEventLifecycle(msgspec.Struct, frozen=True, gc=False, tag="event_lifecycle", tag_field="type"):
+    """An event lifecycle change (channels ``market_lifecycle_v2`` and multivariate)."""
+
+    sid: int
+    msg: KalshiEventLifecycleMsg
+    seq: int | None = None
+
+
+class KalshiEventFeeUpdateMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``event_fee_update``: an event's fee override (multiplier kept exact)."""
+
+    event_ticker: str
+    fee_type_override: str | None = None
+    fee_multiplier_override: Decimal | None = None
+
+
+class KalshiEventFeeUpdate(msgspec.Struct, frozen=True, gc=False, tag="event_fee_update", tag_field="type"):
+    """An event fee override (channel ``market_lifecycle_v2``)."""
+
+    sid: int
+    msg: KalshiEventFeeUpdateMsg
+    seq: int | None = None
+
+
+# -- command replies ---------------------------------------------------------------------------
+
+
+class KalshiSubscribedMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``subscribed``: the channel and its new ``sid``."""
+
+    channel: str
+    sid: int
+
+
+class KalshiSubscribed(msgspec.Struct, frozen=True, gc=False, tag="subscribed", tag_field="type"):
+    """Reply to ``subscribe``: ``{"type":"subscribed","id":1,"msg":{"channel":"…","sid":1}}``."""
+
+    msg: KalshiSubscribedMsg
+    id: int | None = None
+
+
+class KalshiSubscriptionInfo(msgspec.Struct, frozen=True, gc=False):
+    """One entry of a ``list_subscriptions`` reply."""
+
+    channel: str
+    sid: int
+
+
+class KalshiOkMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` object of ``ok`` after ``update_subscription`` or a repeated ``subscribe``."""
+
+    market_tickers: list[str] = []
+
+
+class KalshiOk(msgspec.Struct, frozen=True, gc=False, tag="ok", tag_field="type"):
+    """Reply to ``update_subscription``/``list_subscriptions``; consumes a seq when it has one.
+
+    ``msg`` is an object (market tickers) or, for ``list_subscriptions``, an array.
+    """
+
+    id: int | None = None
+    sid: int | None = None
+    seq: int | None = None
+    msg: KalshiOkMsg | list[KalshiSubscriptionInfo] | None = None
+
+
+class KalshiUnsubscribed(msgspec.Struct, frozen=True, gc=False, tag="unsubscribed", tag_field="type"):
+    """Reply to ``unsubscribe``; consumes a seq."""
+
+    id: int | None = None
+    sid: int | None = None
+    seq: int | None = None
+
+
+class KalshiErrorMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``error``: Kalshi error ``code`` (10 and 25 are terminal) and text."""
+
+    code: int
+    msg: str = ""
+    market_ticker: str | None = None
+    market_tickers: list[str] | None = None
+
+
+class KalshiError(msgspec.Struct, frozen=True, gc=False, tag="error", tag_field="type"):
+    """A command or subscription error: ``{"type":"error","id":3,"msg":{"code":8,"msg":"…"}}``."""
+
+    msg: KalshiErrorMsg
+    id: int | None = None
+    sid: int | None = None
+    seq: int | None = None
+
+
+KalshiMessage = (
+    KalshiOrderbookSnapshot
+    | KalshiOrderbookDelta
+    | KalshiTrade
+    | KalshiTicker
+    | KalshiMarketLifecycle
+    | KalshiEventLifecycle
+    | KalshiEventFeeUpdate
+    | KalshiSubscribed
+    | KalshiOk
+    | KalshiUnsubscribed
+    | KalshiError
+)
+"""Every Kalshi server frame Hadron understands."""
+
+
+class KalshiCaptureLine(msgspec.Struct, frozen=True, gc=False):
+    """One line of a Kalshi capture file: ``{"recv_ms": <local ms>, "event": <frame>}``."""
+
+    recv_ms: int
+    event: KalshiMessage
+
+
+FRAME_DECODER: msgspec.json.Decoder[KalshiMessage] = msgspec.json.Decoder(KalshiMessage)
+CAPTURE_DECODER: msgspec.json.Decoder[KalshiCaptureLine] = msgspec.json.Decoder(KalshiCaptureLine)

@@ -1,0 +1,298 @@
+"""One Kalshi WebSocket connection's frames → sequencing → normalized events → books.
+
+Sequencing follows Kalshi's rules (AsyncAPI; ``docs/kalshi-protocol.md`` §4.6): ``seq`` counts
+per ``sid`` across every market of that subscription, and command acks (``ok``,
+``unsubscribed``, subscription errors) consume numbers too. For each sid the stream keeps the
+last seq and which books were snapshotted on it:
+
+* next number: apply;
+* the same number again: a duplicate, dropped and counted;
+* a lower number: the sid restarted (a new session); its books wait for a snapshot;
+* a higher number: a gap in ``STRICT`` mode (its books wait for a snapshot and
+  ``on_resync`` is called so a live session can ask for ``get_snapshot``), or an expected jump in
+  ``MONOTONIC`` mode (per-market captures of a shared sid).
+
+A delta only applies to a book whose snapshot arrived on the same sid of this connection: a
+book last built on another connection (or before a reset) waits for a fresh snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import msgspec
+import structlog
+
+from hadron.book.manager import BookManager
+from hadron.errors import BookError, DecodeError
+from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
+from hadron.venues.common import StreamBase
+from hadron.venues.kalshi.messages import (
+    CAPTURE_DECODER,
+    FRAME_DECODER,
+    KalshiError,
+    KalshiEventFeeUpdate,
+    KalshiEventLifecycle,
+    KalshiMarketLifecycle,
+    KalshiMessage,
+    KalshiOk,
+    KalshiOrderbookDelta,
+    KalshiOrderbookSnapshot,
+    KalshiSubscribed,
+    KalshiTicker,
+    KalshiTrade,
+    KalshiUnsubscribed,
+)
+from hadron.venues.kalshi.normalize import (
+    VENUE_PREFIX,
+    normalize_delta,
+    normalize_lifecycle,
+    normalize_snapshot,
+    normalize_ticker,
+    normalize_trade,
+)
+
+log = structlog.get_logger("hadron.kalshi")
+
+TERMINAL_ERROR_CODES = frozenset({10, 17, 25})
+"""Kalshi error codes after which the subscription is dead and must be re-subscribed."""
+
+_TYPE_NAMES: dict[type, str] = {
+    cls: str(cls.__struct_config__.tag)
+    for cls in (
+        KalshiOrderbookSnapshot,
+        KalshiOrderbookDelta,
+        KalshiTrade,
+        KalshiTicker,
+        KalshiMarketLifecycle,
+        KalshiEventLifecycle,
+        KalshiEventFeeUpdate,
+        KalshiSubscribed,
+        KalshiOk,
+        KalshiUnsubscribed,
+        KalshiError,
+    )
+}
+
+_DELTA = "orderbook_delta"
+
+ResyncHook = Callable[[int, list[str], str], None]
+"""``on_resync(sid, market_tickers, reason)``: the books of ``sid`` need fresh snapshots."""
+
+
+class KalshiStream(StreamBase):
+    """Processes one Kalshi connection's frames in order.
+
+    Args:
+        books: the shared book manager.
+        conn: a name for the connection (used in logs, dead letters, and book binding).
+        stats: counters shared by every Kalshi stream.
+        dead_letter: where rejected frames go.
+        seq_mode: see :class:`~hadron.venues.base.SeqMode`.
+        yes_price: the subscription pinned ``use_yes_price: true`` (NO levels in YES terms).
+        on_event: called with every normalized event, in order.
+        on_resync: called when books of a sid need ``get_snapshot`` (gap, terminal error).
+    """
+
+    def __init__(
+        self,
+        books: BookManager,
+        conn: str,
+        *,
+        stats: FeedStats,
+        dead_letter: DeadLetterSink,
+        seq_mode: SeqMode = SeqMode.STRICT,
+        yes_price: bool = False,
+        on_event: EventSink | None = None,
+        on_resync: ResyncHook | None = None,
+    ) -> None:
+        super().__init__("kalshi", books, conn, stats=stats, dead_letter=dead_letter)
+        self.seq_mode = seq_mode
+        self.yes_price = yes_price
+        self.on_event = on_event
+        self.on_resync = on_resync
+        self.last_seq: dict[int, int] = {}
+        self.channels: dict[int, str] = {}
+        """sid → channel name, from ``subscribed`` replies."""
+        self._counts = stats.frames_by_type
+        self._apply_delta = books.apply_delta
+        self._bound: dict[str, int] = {}
+        """instrument → sid whose snapshot built its book on this connection."""
+
+    # -- input -------------------------------------------------------------------------------
+
+    def on_frame(self, raw: bytes, recv_ns: int) -> None:
+        """Decode and process one raw WebSocket text frame received at ``recv_ns``."""
+        self.stats.frames += 1
+        try:
+            msg = FRAME_DECODER.decode(raw)
+        except msgspec.DecodeError as exc:
+            self.reject(raw, f"decode: {exc}")
+            return
+        self.on_message(msg, recv_ns, raw)
+
+    def on_capture_line(self, line: bytes) -> None:
+        """Decode and process one capture line ``{"recv_ms": int, "event": <frame>}``."""
+        self.stats.frames += 1
+        try:
+            cap = CAPTURE_DECODER.decode(line)
+        except msgspec.DecodeError as exc:
+            self.reject(line, f"decode: {exc}")
+            return
+        msg = cap.event
+        if type(msg) is KalshiOrderbookDelta:
+            self._on_delta(msg, cap.recv_ms * 1_000_000, line)
+        else:
+            self.on_message(msg, cap.recv_ms * 1_000_000, line)
+
+    def on_message(self, msg: KalshiMessage, recv_ns: int, raw: bytes) -> None:
+        """Process one decoded message (``raw`` is kept only for dead letters)."""
+        cls = type(msg)
+        if cls is KalshiOrderbookDelta:
+            self._on_delta(msg, recv_ns, raw)  # type: ignore[arg-type]
+            return
+        name = _TYPE_NAMES[cls]
+        self.stats.count(name)
+        try:
+            if cls is KalshiOrderbookSnapshot:
+                self._on_snapshot(msg, recv_ns)  # type: ignore[arg-type]
+            else:
+                self._on_other(msg, recv_ns)
+        except (DecodeError, BookError) as exc:
+            ticker = msg.msg.market_ticker if isinstance(msg, KalshiOrderbookSnapshot) else None
+            self.reject(raw, f"{name}: {exc}", VENUE_PREFIX + ticker if ticker else None)
+
+    # -- sequencing --------------------------------------------------------------------------
+
+    def _sequence(self, sid: int, seq: int) -> bool:
+        """Check ``seq`` on ``sid``; return False when the frame must be dropped."""
+        last = self.last_seq.get(sid)
+        self.last_seq[sid] = seq
+        if last is None or seq == last + 1:
+            return True
+        if seq == last:
+            self.last_seq[sid] = last
+            self.stats.seq_duplicates += 1
+            return False
+        if seq < last:
+            self.stats.seq_resets += 1
+            self._unbind(sid, f"seq reset on sid {sid}: {last} → {seq}", resync=False)
+        elif self.seq_mode is SeqMode.STRICT:
+            self._gap(sid, last, seq)
+        else:
+            self.stats.seq_jumps += 1
+        return True
+
+    def _gap(self, sid: int, last: int, seq: int) -> None:
+        self.stats.seq_gaps += 1
+        self._unbind(sid, f"seq gap on sid {sid}: expected {last + 1}, got {seq}", resync=True)
+
+    def _unbind(self, sid: int, reason: str, *, resync: bool) -> None:
+        lost = [inst for inst, bound in self._bound.items() if bound == sid]
+        for inst in lost:
+            del self._bound[inst]
+            self.books.invalidate(inst, reason)
+        if lost:
+            log.info("books wait for snapshot", conn=self.conn, sid=sid, books=len(lost), reason=reason)
+        if resync and lost and self.on_resync is not None:
+            self.on_resync(sid, [inst[len(VENUE_PREFIX) :] for inst in lost], reason)
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    def _on_delta(self, msg: KalshiOrderbookDelta, recv_ns: int, raw: bytes) -> None:
+        # The hot path: keep it flat
+        counts = self._counts
+        try:
+            counts[_DELTA] += 1
+        except KeyError:
+            counts[_DELTA] = 1
+        sid = msg.sid
+        seq = msg.seq
+        last = self.last_seq.get(sid, -1)
+        if seq > last >= 0:
+            self.last_seq[sid] = seq
+            if seq != last + 1:
+                if self.seq_mode is SeqMode.STRICT:
+                    self._gap(sid, last, seq)
+                else:
+                    self.stats.seq_jumps += 1
+        elif not self._sequence(sid, seq):
+            return
+        try:
+            delta = normalize_delta(msg, recv_ns, self.yes_price)
+            if self._bound.get(delta.instrument) != sid:
+                self.books.invalidate(delta.instrument, f"no snapshot on {self.conn} sid {sid}")
+            self._apply_delta(delta)
+        except (DecodeError, BookError) as exc:
+            ticker = msg.msg.market_ticker
+            self.reject(raw, f"{_DELTA}: {exc}", VENUE_PREFIX + ticker if ticker else None)
+            return
+        if self.on_event is not None:
+            self.on_event(delta)
+
+    def _on_snapshot(self, msg: KalshiOrderbookSnapshot, recv_ns: int) -> None:
+        if not self._sequence(msg.sid, msg.seq):
+            return
+        snap = normalize_snapshot(msg, recv_ns, self.yes_price)
+        self._bound[snap.instrument] = msg.sid
+        self.books.apply_snapshot(snap)
+        if self.on_event is not None:
+            self.on_event(snap)
+
+    def _on_other(self, msg: KalshiMessage, recv_ns: int) -> None:
+        seq = getattr(msg, "seq", None)
+        sid = getattr(msg, "sid", None)
+        if seq is not None and sid is not None and not self._sequence(sid, seq):
+            return
+        emit = self.on_event
+        if isinstance(msg, KalshiTrade):
+            trade = normalize_trade(msg, recv_ns)
+            self.stats.trades += 1
+            if emit is not None:
+                emit(trade)
+        elif isinstance(msg, KalshiTicker):
+            if emit is not None:
+                emit(normalize_ticker(msg, recv_ns))
+        elif isinstance(msg, KalshiMarketLifecycle):
+            if emit is not None:
+                emit(normalize_lifecycle(msg, recv_ns))
+        elif isinstance(msg, KalshiSubscribed):
+            self.channels[msg.msg.sid] = msg.msg.channel
+        elif isinstance(msg, KalshiUnsubscribed):
+            if msg.sid is not None:
+                self.channels.pop(msg.sid, None)
+                self._unbind(msg.sid, f"unsubscribed sid {msg.sid}", resync=False)
+        elif isinstance(msg, KalshiError):
+            self._on_error(msg)
+
+    def _on_error(self, msg: KalshiError) -> None:
+        code = msg.msg.code
+        log.warning("kalshi error", conn=self.conn, code=code, text=msg.msg.msg, id=msg.id, sid=msg.sid)
+        if code in TERMINAL_ERROR_CODES and msg.sid is not None:
+            self._unbind(msg.sid, f"terminal error {code} on sid {msg.sid}", resync=True)
+
+
+class KalshiAdapter:
+    """The Kalshi :class:`~hadron.venues.base.VenueAdapter`."""
+
+    name = "kalshi"
+    capture_decoder = CAPTURE_DECODER
+
+    def sniff(self, frame: object) -> bool:
+        """Kalshi frames are objects with a ``type`` and (data) a ``msg`` or (acks) an ``id``."""
+        return isinstance(frame, dict) and isinstance(frame.get("type"), str) and "event_type" not in frame
+
+    def open_stream(
+        self,
+        books: BookManager,
+        conn: str,
+        *,
+        stats: FeedStats,
+        dead_letter: DeadLetterSink,
+        seq_mode: SeqMode = SeqMode.STRICT,
+        on_event: EventSink | None = None,
+    ) -> KalshiStream:
+        """Return a :class:`KalshiStream` for connection ``conn``."""
+        return KalshiStream(
+            books, conn, stats=stats, dead_letter=dead_letter, seq_mode=seq_mode, on_event=on_event
+        )

@@ -1,0 +1,236 @@
+"""One Polymarket market-channel connection's frames → normalized events → books.
+
+The channel has no sequence numbers (``docs/polymarket-protocol.md`` §4, §5): deltas are gated
+on a ``book`` snapshot (the book manager drops them while a book is AWAITING_SNAPSHOT), and a
+``book`` or ``price_change`` older than what the book already holds (venue ``timestamp``) is
+dropped and counted as stale. ``tick_size_change`` sends the book back to AWAITING_SNAPSHOT.
+
+Frames may be a JSON object, a JSON array (decoded element by element when one element is
+bad, so its neighbours survive), or plain text (``PONG``, ``INVALID OPERATION``,
+``NO NEW ASSETS``).
+"""
+
+from __future__ import annotations
+
+import msgspec
+import structlog
+
+from hadron.book.manager import BookManager, BookState
+from hadron.errors import BookError, DecodeError
+from hadron.model.events import BookDelta, BookSnapshot
+from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
+from hadron.venues.common import StreamBase
+from hadron.venues.polymarket.messages import (
+    CAPTURE_DECODER,
+    ELEMENT_DECODER,
+    FRAME_DECODER,
+    RAW_ARRAY_DECODER,
+    TEXT_FRAMES,
+    PolymarketBestBidAsk,
+    PolymarketBook,
+    PolymarketLastTradePrice,
+    PolymarketMarketResolved,
+    PolymarketMessage,
+    PolymarketNewMarket,
+    PolymarketPriceChange,
+    PolymarketTickSizeChange,
+)
+from hadron.venues.polymarket.normalize import (
+    VENUE_PREFIX,
+    normalize_best_bid_ask,
+    normalize_book,
+    normalize_last_trade,
+    normalize_market_resolved,
+    normalize_new_market,
+    normalize_price_change,
+    normalize_tick_size_change,
+)
+
+log = structlog.get_logger("hadron.polymarket")
+
+_TYPE_NAMES: dict[type, str] = {
+    cls: str(cls.__struct_config__.tag)
+    for cls in (
+        PolymarketBook,
+        PolymarketPriceChange,
+        PolymarketLastTradePrice,
+        PolymarketTickSizeChange,
+        PolymarketBestBidAsk,
+        PolymarketNewMarket,
+        PolymarketMarketResolved,
+    )
+}
+
+
+class PolymarketStream(StreamBase):
+    """Processes one market-channel connection's frames in order.
+
+    Args:
+        books: the shared book manager.
+        conn: a name for the connection (logs, dead letters).
+        stats: counters shared by every Polymarket stream.
+        dead_letter: where rejected frames go.
+        on_event: called with every normalized event, in order.
+    """
+
+    def __init__(
+        self,
+        books: BookManager,
+        conn: str,
+        *,
+        stats: FeedStats,
+        dead_letter: DeadLetterSink,
+        on_event: EventSink | None = None,
+    ) -> None:
+        super().__init__("polymarket", books, conn, stats=stats, dead_letter=dead_letter)
+        self.on_event = on_event
+        self.invalid_operations = 0
+        """``INVALID OPERATION`` replies: the client sent something the venue refused."""
+
+    # -- input -------------------------------------------------------------------------------
+
+    def on_frame(self, raw: bytes, recv_ns: int) -> None:
+        """Decode and process one raw text frame received at ``recv_ns``."""
+        self.stats.frames += 1
+        self._process(raw, recv_ns)
+
+    def on_capture_line(self, line: bytes) -> None:
+        """Process one capture line ``{"recv_ms": int, "event": <frame>}``."""
+        self.stats.frames += 1
+        try:
+            cap = CAPTURE_DECODER.decode(line)
+            raw = bytes(cap.event)
+            if raw[:1] == b'"':  # a text frame recorded as a JSON string
+                raw = msgspec.json.decode(raw, type=str).encode()
+        except msgspec.DecodeError as exc:
+            self.reject(line, f"decode: {exc}")
+            return
+        self._process(raw, cap.recv_ms * 1_000_000)
+
+    def _process(self, raw: bytes, recv_ns: int) -> None:
+        head = raw.lstrip()[:1]
+        if head != b"{" and head != b"[":
+            self._on_text(raw)
+            return
+        try:
+            decoded = FRAME_DECODER.decode(raw)
+        except msgspec.DecodeError as exc:
+            if head == b"[":
+                self._on_array_elements(raw, recv_ns)
+            else:
+                self.reject(raw, f"decode: {exc}")
+            return
+        if isinstance(decoded, list):
+            if not decoded:
+                self.stats.count("empty_array")
+            for msg in decoded:
+                self.on_message(msg, recv_ns, raw)
+        else:
+            self.on_message(decoded, recv_ns, raw)
+
+    def _on_text(self, raw: bytes) -> None:
+        text = raw.strip()
+        if text in TEXT_FRAMES:
+            self.stats.count(text.decode())
+            if text == b"INVALID OPERATION":
+                self.invalid_operations += 1
+                log.warning("venue refused an operation", conn=self.conn)
+        else:
+            self.reject(raw, "unknown text frame")
+
+    def _on_array_elements(self, raw: bytes, recv_ns: int) -> None:
+        # One bad element must not drop its neighbours: decode them one by one.
+        try:
+            elements = RAW_ARRAY_DECODER.decode(raw)
+        except msgspec.DecodeError as exc:
+            self.reject(raw, f"decode: {exc}")
+            return
+        for element in elements:
+            data = bytes(element)
+            try:
+                msg = ELEMENT_DECODER.decode(data)
+            except msgspec.DecodeError as exc:
+                self.reject(data, f"decode (array element): {exc}")
+                continue
+            self.on_message(msg, recv_ns, data)
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def on_message(self, msg: PolymarketMessage, recv_ns: int, raw: bytes) -> None:
+        """Process one decoded message (``raw`` is kept only for dead letters)."""
+        name = _TYPE_NAMES[type(msg)]
+        self.stats.count(name)
+        try:
+            if isinstance(msg, PolymarketPriceChange):
+                for delta in normalize_price_change(msg, recv_ns):
+                    self._apply_delta(delta)
+            elif isinstance(msg, PolymarketBook):
+                self._apply_snapshot(normalize_book(msg, recv_ns))
+            elif isinstance(msg, PolymarketLastTradePrice):
+                trade = normalize_last_trade(msg, recv_ns)
+                self.stats.trades += 1
+                self._emit(trade)
+            elif isinstance(msg, PolymarketTickSizeChange):
+                change = normalize_tick_size_change(msg, recv_ns)
+                self.books.apply_tick_size_change(change)
+                self._emit(change)
+            elif isinstance(msg, PolymarketBestBidAsk):
+                self._emit(normalize_best_bid_ask(msg, recv_ns))
+            elif isinstance(msg, PolymarketNewMarket):
+                for status in normalize_new_market(msg, recv_ns):
+                    self._emit(status)
+            else:
+                for status in normalize_market_resolved(msg, recv_ns):
+                    self._emit(status)
+        except (DecodeError, BookError) as exc:
+            token = getattr(msg, "asset_id", None)
+            instrument = VENUE_PREFIX + token if token and isinstance(msg, PolymarketBook) else None
+            self.reject(raw, f"{name}: {exc}", instrument)
+
+    def _is_stale(self, instrument: str, ts_event: int) -> bool:
+        book = self.books.get(instrument)
+        return book is not None and book.state is not BookState.AWAITING_SNAPSHOT and ts_event < book.ts_event
+
+    def _apply_snapshot(self, snap: BookSnapshot) -> None:
+        if self._is_stale(snap.instrument, snap.ts_event):
+            self.stats.stale_frames += 1
+            return
+        self.books.apply_snapshot(snap)
+        self._emit(snap)
+
+    def _apply_delta(self, delta: BookDelta) -> None:
+        if self._is_stale(delta.instrument, delta.ts_event):
+            self.stats.stale_frames += 1
+            return
+        self.books.apply_delta(delta)
+        self._emit(delta)
+
+    def _emit(self, event: object) -> None:
+        if self.on_event is not None:
+            self.on_event(event)  # type: ignore[arg-type]
+
+
+class PolymarketAdapter:
+    """The Polymarket :class:`~hadron.venues.base.VenueAdapter`."""
+
+    name = "polymarket"
+    capture_decoder = CAPTURE_DECODER
+
+    def sniff(self, frame: object) -> bool:
+        """Polymarket frames are objects with ``event_type`` (or arrays of them)."""
+        if isinstance(frame, list):
+            return bool(frame) and all(isinstance(f, dict) and "event_type" in f for f in frame)
+        return isinstance(frame, dict) and "event_type" in frame
+
+    def open_stream(
+        self,
+        books: BookManager,
+        conn: str,
+        *,
+        stats: FeedStats,
+        dead_letter: DeadLetterSink,
+        seq_mode: SeqMode = SeqMode.STRICT,
+        on_event: EventSink | None = None,
+    ) -> PolymarketStream:
+        """Return a :class:`PolymarketStream` (``seq_mode`` is moot: no sequence numbers)."""
+        return PolymarketStream(books, conn, stats=stats, dead_letter=dead_letter, on_event=on_event)
