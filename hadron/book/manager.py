@@ -92,7 +92,7 @@ class BookStats(msgspec.Struct, kw_only=True):
 class ManagedBook(L2Book):
     """An :class:`L2Book` with its integrity state and clocks."""
 
-    __slots__ = ("crossed", "ever_live", "reason", "state", "ts_event", "ts_recv")
+    __slots__ = ("crossed", "ever_live", "reason", "source", "state", "ts_event", "ts_recv")
 
     def __init__(self, instrument: str, tick: int = DEFAULT_TICK) -> None:
         super().__init__(instrument, tick)
@@ -102,6 +102,8 @@ class ManagedBook(L2Book):
         self.crossed = False
         self.ts_event = 0
         self.ts_recv = 0
+        self.source: object = None
+        """Token of the stream whose snapshot built the book; its deltas must carry the same."""
 
 
 TopListener = Callable[[TopOfBook], None]
@@ -154,8 +156,11 @@ class BookManager:
 
     # -- events ------------------------------------------------------------------------------
 
-    def apply_snapshot(self, snap: BookSnapshot) -> None:
-        """Replace the book with ``snap`` and make it LIVE.
+    def apply_snapshot(self, snap: BookSnapshot, source: object = None) -> None:
+        """Replace the book with ``snap`` and make it LIVE, bound to ``source``.
+
+        ``source`` is an opaque token of the stream (connection and subscription) the snapshot
+        came on; only deltas from the same source apply afterwards.
 
         A snapshot for a LIVE (or STALE) book is first compared with it level by level: a
         non-empty snapshot counts in ``snapshot_checks`` (``snapshot_mismatches`` when any level
@@ -191,21 +196,26 @@ class BookManager:
         book.state = BookState.LIVE
         book.reason = ""
         book.ever_live = True
+        book.source = source
         book.ts_event = snap.ts_event
         book.ts_recv = snap.ts_recv
         self._after_update(book, snap.ts_event, snap.ts_recv)
 
-    def apply_delta(self, delta: BookDelta) -> bool:
+    def apply_delta(self, delta: BookDelta, source: object = None) -> bool:
         """Apply one level change to a LIVE (or STALE) book; return whether it was applied.
 
-        A delta for a book that is AWAITING_SNAPSHOT is dropped and counted. A ``CHANGE`` that
+        A delta for a book that is AWAITING_SNAPSHOT, or that was built from another
+        ``source`` (see :meth:`apply_snapshot`), is dropped and counted; in the second case the
+        book goes AWAITING_SNAPSHOT too. A ``CHANGE`` that
         would take a level below zero is not applied: it counts in ``negative_levels`` and the
         book goes AWAITING_SNAPSHOT. When the delta carries the venue's best bid/ask they are
         compared with the book afterwards (``bbo_checks``/``bbo_mismatches``).
         """
         book = self._books.get(delta.instrument)
-        if book is None or book.state is not _LIVE:
-            if book is None or book.state is BookState.AWAITING_SNAPSHOT:
+        if book is None or book.state is not _LIVE or book.source is not source:
+            if book is None or book.state is BookState.AWAITING_SNAPSHOT or book.source is not source:
+                if book is not None:
+                    self.invalidate(book.instrument, "delta from a stream that did not snapshot the book")
                 self.book(delta.instrument)
                 self.stats.deltas_dropped += 1
                 return False
@@ -241,7 +251,7 @@ class BookManager:
         ask_size = book._asks[ba] if ba < book._n else 0
         listeners, self._top_listeners = self._top_listeners, []
         try:
-            applied = self.apply_delta(delta)
+            applied = self.apply_delta(delta, book.source)
         finally:
             self._top_listeners = listeners
         if not applied or book.crossed:
@@ -272,6 +282,15 @@ class BookManager:
             self.stats.invalidations += 1
             book.state = BookState.AWAITING_SNAPSHOT
         book.reason = reason
+
+    def invalidate_source(self, source: object, reason: str) -> list[str]:
+        """Invalidate every book built from ``source`` (a stream's subscription that broke: a
+        sequence gap or reset, an unsubscribe, a terminal error); return their instruments."""
+        lost = [book.instrument for book in self._books.values() if book.source is source]
+        for instrument in lost:
+            self.invalidate(instrument, reason)
+            self._books[instrument].source = None
+        return lost
 
     def mark_stale(self, now_ns: int, max_age_ns: int) -> list[str]:
         """Mark LIVE books with no update for more than ``max_age_ns`` STALE; return their ids."""

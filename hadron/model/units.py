@@ -24,8 +24,11 @@ PRICE_ONE = PRICE_SCALE
 """The price of a contract that pays $1 for sure: 1.0000 USD."""
 
 _CACHE_LIMIT = 200_000
-_PRICE_CACHE: dict[str, int] = {}
-_SIZE_CACHE: dict[str, int] = {}
+PRICE_CACHE: dict[str, int] = {}
+"""Memo of :func:`parse_price` results by string (read-only for callers; bounded). Hot paths
+may look a string up here first and call :func:`parse_price` on a miss."""
+SIZE_CACHE: dict[str, int] = {}
+"""Memo of :func:`parse_size` results by string (read-only for callers; bounded)."""
 _DIGITS = frozenset("0123456789")
 _POW10: list[int] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]
 
@@ -71,11 +74,11 @@ def parse_price(text: str) -> int:
         DecodeError: not a plain non-negative decimal, or finer than $0.0001.
     """
     try:
-        return _PRICE_CACHE[text]
+        return PRICE_CACHE[text]
     except KeyError:
         value = _parse_fixed(text, PRICE_DECIMALS, "price", signed=False)
-        if len(_PRICE_CACHE) < _CACHE_LIMIT:
-            _PRICE_CACHE[text] = value
+        if len(PRICE_CACHE) < _CACHE_LIMIT:
+            PRICE_CACHE[text] = value
         return value
     except TypeError as exc:  # unhashable input
         raise DecodeError(f"price must be a decimal string, got {text!r}") from exc
@@ -94,11 +97,11 @@ def parse_size(text: str) -> int:
         DecodeError: not a plain decimal, or finer than 1/1,000,000.
     """
     try:
-        return _SIZE_CACHE[text]
+        return SIZE_CACHE[text]
     except KeyError:
         value = _parse_fixed(text, SIZE_DECIMALS, "size", signed=True)
-        if len(_SIZE_CACHE) < _CACHE_LIMIT:
-            _SIZE_CACHE[text] = value
+        if len(SIZE_CACHE) < _CACHE_LIMIT:
+            SIZE_CACHE[text] = value
         return value
     except TypeError as exc:
         raise DecodeError(f"size must be a decimal string, got {text!r}") from exc

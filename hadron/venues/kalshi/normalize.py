@@ -24,7 +24,7 @@ from hadron.model.events import (
     TopOfBook,
     Trade,
 )
-from hadron.model.units import PRICE_ONE, parse_price, parse_size
+from hadron.model.units import PRICE_CACHE, PRICE_ONE, SIZE_CACHE, parse_price, parse_size
 from hadron.venues.kalshi.messages import (
     KalshiMarketLifecycle,
     KalshiOrderbookDelta,
@@ -96,7 +96,12 @@ def normalize_delta(frame: KalshiOrderbookDelta, ts_recv: int, yes_price: bool =
     """
     msg = frame.msg
     instrument = _INSTRUMENTS.get(msg.market_ticker) or instrument_of(msg.market_ticker)
-    price = parse_price(msg.price_dollars)
+    price = PRICE_CACHE.get(msg.price_dollars)
+    if price is None:
+        price = parse_price(msg.price_dollars)
+    size = SIZE_CACHE.get(msg.delta_fp)
+    if size is None:
+        size = parse_size(msg.delta_fp)
     ts_ms = msg.ts_ms
     if msg.side == "yes":
         side = _BID
@@ -108,7 +113,7 @@ def normalize_delta(frame: KalshiOrderbookDelta, ts_recv: int, yes_price: bool =
         instrument,
         side,
         price,
-        parse_size(msg.delta_fp),
+        size,
         _CHANGE,
         ts_ms * _MS if ts_ms else ts_recv,
         ts_recv,

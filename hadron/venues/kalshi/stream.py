@@ -116,8 +116,8 @@ class KalshiStream(StreamBase):
         """sid → channel name, from ``subscribed`` replies."""
         self._counts = stats.frames_by_type
         self._apply_delta = books.apply_delta
-        self._bound: dict[str, int] = {}
-        """instrument → sid whose snapshot built its book on this connection."""
+        self._sources: dict[int, tuple[str, int, int]] = {}
+        """sid → the book source token of its current chain of seqs (see BookManager)."""
 
     # -- input -------------------------------------------------------------------------------
 
@@ -188,10 +188,9 @@ class KalshiStream(StreamBase):
         self._unbind(sid, f"seq gap on sid {sid}: expected {last + 1}, got {seq}", resync=True)
 
     def _unbind(self, sid: int, reason: str, *, resync: bool) -> None:
-        lost = [inst for inst, bound in self._bound.items() if bound == sid]
-        for inst in lost:
-            del self._bound[inst]
-            self.books.invalidate(inst, reason)
+        # The chain of deltas on ``sid`` broke: its books wait for snapshots on a new source
+        source = self._sources.pop(sid, None)
+        lost = self.books.invalidate_source(source, reason) if source is not None else []
         if lost:
             log.info("books wait for snapshot", conn=self.conn, sid=sid, books=len(lost), reason=reason)
         if resync and lost and self.on_resync is not None:
@@ -220,9 +219,7 @@ class KalshiStream(StreamBase):
             return
         try:
             delta = normalize_delta(msg, recv_ns, self.yes_price)
-            if self._bound.get(delta.instrument) != sid:
-                self.books.invalidate(delta.instrument, f"no snapshot on {self.conn} sid {sid}")
-            self._apply_delta(delta)
+            self._apply_delta(delta, self._sources.get(sid))
         except (DecodeError, BookError) as exc:
             ticker = msg.msg.market_ticker
             self.reject(raw, f"{_DELTA}: {exc}", VENUE_PREFIX + ticker if ticker else None)
@@ -234,8 +231,10 @@ class KalshiStream(StreamBase):
         if not self._sequence(msg.sid, msg.seq):
             return
         snap = normalize_snapshot(msg, recv_ns, self.yes_price)
-        self._bound[snap.instrument] = msg.sid
-        self.books.apply_snapshot(snap)
+        source = self._sources.get(msg.sid)
+        if source is None:
+            source = self._sources[msg.sid] = (self.conn, msg.sid, msg.seq)
+        self.books.apply_snapshot(snap, source)
         if self.on_event is not None:
             self.on_event(snap)
 
