@@ -18,6 +18,7 @@ install: venv  ## same as venv
 
 lint:  ## ruff over the package, tests and benchmarks
 	$(BIN)/ruff check hadron tests bench
+	$(BIN)/ruff format --check hadron tests bench
 
 typecheck:  ## mypy --strict over the package
 	$(BIN)/mypy --strict hadron

@@ -181,7 +181,6 @@ def print_results(results: dict[str, Any], console: Console) -> None:
     )
     lat = results["latency_pipeline"]
     console.print(
-        "pipeline latency per frame (µs): "
-        + ", ".join(f"{k.removesuffix('_us')} {v:.2f}" for k, v in lat.items())
+        "pipeline latency per frame (µs): " + ", ".join(f"{k.removesuffix('_us')} {v:.2f}" for k, v in lat.items())
     )
     console.print(f"integrity: {results['integrity']}")

@@ -26,6 +26,7 @@ from hadron.store.replay import (
     RecordingFormat,
     detect,
     expand_paths,
+    json_frames,
     read_all,
 )
 from hadron.venues.base import EventSink, FeedStats, FeedStream, SeqMode, get_venue
@@ -120,8 +121,8 @@ class Replay:
         self.files.append(recording)
         self.dead_letter.source = str(recording.path)
         fmt = recording.format
-        if fmt is RecordingFormat.FRAMES_ARRAY:
-            self._replay_array(recording)
+        if fmt is RecordingFormat.FRAMES_JSON:
+            self._replay_json(recording)
             return
         reader = LineReader(recording.path)
         before = self.total_errors()
@@ -158,15 +159,15 @@ class Replay:
                 continue
             stream.on_frame(record.frame.encode(), record.recv_ns)
 
-    def _replay_array(self, recording: RecordingFile) -> None:
+    def _replay_json(self, recording: RecordingFile) -> None:
         assert recording.venue is not None
         stream = self.stream(recording.venue, str(recording.path), recording.format)
         content = read_all(recording.path)
         try:
-            elements = msgspec.json.decode(content, type=list[msgspec.Raw])
+            elements = json_frames(content)
         except msgspec.DecodeError as exc:
             self.reader_errors += 1
-            self.dead_letter.write(content, f"frames array: {exc}", stream.conn)
+            self.dead_letter.write(content, f"frames file: {exc}", stream.conn)
             return
         for element in elements:
             stream.on_frame(bytes(element), time.time_ns())

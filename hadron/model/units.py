@@ -53,9 +53,7 @@ def _parse_fixed(text: str, decimals: int, what: str, signed: bool) -> int:
         raise DecodeError(f"{what} {text!r} is not a plain decimal string")
     if len(frac) > decimals:
         if frac[decimals:].strip("0"):
-            raise DecodeError(
-                f"{what} {text!r} has more than {decimals} decimals (finer than Hadron keeps)"
-            )
+            raise DecodeError(f"{what} {text!r} has more than {decimals} decimals (finer than Hadron keeps)")
         frac = frac[:decimals]
     value = int(whole or "0") * _POW10[decimals] + int(frac.ljust(decimals, "0") or "0")
     return -value if negative else value

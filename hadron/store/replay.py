@@ -9,7 +9,8 @@ Formats, detected from a file's content (never its name):
   "conn": "…", "frame": "<raw text frame>"}``, zstd-compressed (or gzip, or plain); files of
   the same ``conn`` continue one stream across rotations.
 * ``frames-ndjson``: bare frames, one per line.
-* ``frames-array``: one JSON array whose elements are frames (Polymarket test captures).
+* ``frames-json``: the whole file is one JSON value: an array whose elements are frames
+  (Polymarket test captures), or a single (possibly pretty-printed) frame.
 
 Compression is detected by magic bytes: gzip (``1f 8b``), zstd (``28 b5 2f fd``), else plain.
 """
@@ -43,7 +44,7 @@ class RecordingFormat(StrEnum):
     CAPTURE = "capture"
     HADRON = "hadron"
     FRAMES_NDJSON = "frames-ndjson"
-    FRAMES_ARRAY = "frames-array"
+    FRAMES_JSON = "frames-json"
 
 
 @dataclass
@@ -176,25 +177,36 @@ def detect(path: Path) -> RecordingFile | None:
     if not lines:
         return None
     if first == b"[":
-        detected = _detect_array(path, compression)
+        detected = _detect_whole(path, compression)
         if detected is not None:
             return detected
     for line in lines:
         detected = _detect_line(path, compression, _loads(line))
         if detected is not None:
             return detected
-    return None
+    return _detect_whole(path, compression) if first == b"{" else None
 
 
-def _detect_array(path: Path, compression: str) -> RecordingFile | None:
+def json_frames(content: bytes) -> list[msgspec.Raw]:
+    """Split a whole-file JSON value into frames: an array's elements, or the one object.
+
+    Raises:
+        msgspec.DecodeError: the content is not one JSON value.
+    """
+    if content.lstrip()[:1] == b"[":
+        return msgspec.json.decode(content, type=list[msgspec.Raw])
+    return [msgspec.json.decode(content, type=msgspec.Raw)]
+
+
+def _detect_whole(path: Path, compression: str) -> RecordingFile | None:
     try:
-        elements = msgspec.json.decode(read_all(path), type=list[msgspec.Raw])
+        elements = json_frames(read_all(path))
     except msgspec.DecodeError:
         return None  # perhaps NDJSON whose first frame is an array
     for element in elements:
         venue = _sniff_venue(_loads(bytes(element)))
         if venue:
-            return RecordingFile(path, RecordingFormat.FRAMES_ARRAY, venue, compression)
+            return RecordingFile(path, RecordingFormat.FRAMES_JSON, venue, compression)
     return None
 
 

@@ -38,9 +38,7 @@ class KalshiOrderbookSnapshotMsg(msgspec.Struct, frozen=True, gc=False):
     no_dollars_fp: list[tuple[str, str]] = []
 
 
-class KalshiOrderbookSnapshot(
-    msgspec.Struct, frozen=True, gc=False, tag="orderbook_snapshot", tag_field="type"
-):
+class KalshiOrderbookSnapshot(msgspec.Struct, frozen=True, gc=False, tag="orderbook_snapshot", tag_field="type"):
     """Full book of one market (channel ``orderbook_delta``); ``id`` set when it answers a
     ``get_snapshot`` command."""
 
@@ -160,9 +158,7 @@ class KalshiMarketLifecycleMsg(msgspec.Struct, frozen=True, gc=False):
     additional_metadata: dict[str, Any] | None = None
 
 
-class KalshiMarketLifecycle(
-    msgspec.Struct, frozen=True, gc=False, tag="market_lifecycle_v2", tag_field="type"
-):
+class KalshiMarketLifecycle(msgspec.Struct, frozen=True, gc=False, tag="market_lifecycle_v2", tag_field="type"):
     """A market lifecycle change (channel ``market_lifecycle_v2``)."""
 
     sid: int

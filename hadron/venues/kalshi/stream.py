@@ -292,6 +292,4 @@ class KalshiAdapter:
         on_event: EventSink | None = None,
     ) -> KalshiStream:
         """Return a :class:`KalshiStream` for connection ``conn``."""
-        return KalshiStream(
-            books, conn, stats=stats, dead_letter=dead_letter, seq_mode=seq_mode, on_event=on_event
-        )
+        return KalshiStream(books, conn, stats=stats, dead_letter=dead_letter, seq_mode=seq_mode, on_event=on_event)

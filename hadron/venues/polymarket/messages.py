@@ -72,9 +72,7 @@ class PolymarketLegacyChange(msgspec.Struct, frozen=True, gc=False):
     side: Literal["BUY", "SELL"]
 
 
-class PolymarketPriceChange(
-    msgspec.Struct, frozen=True, gc=False, tag="price_change", tag_field="event_type"
-):
+class PolymarketPriceChange(msgspec.Struct, frozen=True, gc=False, tag="price_change", tag_field="event_type"):
     """Level changes, in any of the three wire formats the channel has used:
 
     * current (since 2025-09-15): ``{market, price_changes: [{asset_id, price, size, side, hash,
@@ -94,9 +92,7 @@ class PolymarketPriceChange(
     hash: str = ""
 
 
-class PolymarketLastTradePrice(
-    msgspec.Struct, frozen=True, gc=False, tag="last_trade_price", tag_field="event_type"
-):
+class PolymarketLastTradePrice(msgspec.Struct, frozen=True, gc=False, tag="last_trade_price", tag_field="event_type"):
     """One trade print; ``side`` is the taker's. ``fee_rate_bps`` is not reliable for fees."""
 
     asset_id: str
@@ -109,9 +105,7 @@ class PolymarketLastTradePrice(
     transaction_hash: str = ""
 
 
-class PolymarketTickSizeChange(
-    msgspec.Struct, frozen=True, gc=False, tag="tick_size_change", tag_field="event_type"
-):
+class PolymarketTickSizeChange(msgspec.Struct, frozen=True, gc=False, tag="tick_size_change", tag_field="event_type"):
     """The token's minimum tick changed; its book must be re-snapshotted."""
 
     asset_id: str
@@ -157,9 +151,7 @@ class PolymarketNewMarket(msgspec.Struct, frozen=True, gc=False, tag="new_market
     fee_schedule: PolymarketFeeSchedule | None = None
 
 
-class PolymarketMarketResolved(
-    msgspec.Struct, frozen=True, gc=False, tag="market_resolved", tag_field="event_type"
-):
+class PolymarketMarketResolved(msgspec.Struct, frozen=True, gc=False, tag="market_resolved", tag_field="event_type"):
     """A market resolved (broadcast with ``custom_feature_enabled``; not reliably sent)."""
 
     market: str
