@@ -8,6 +8,11 @@ import sys
 import structlog
 
 
+def _stderr_logger(*_args: object) -> structlog.PrintLogger:
+    # Resolve sys.stderr at each use: it may be replaced (tests, daemonisation) after configure
+    return structlog.PrintLogger(file=sys.stderr)
+
+
 def configure(level: str = "warning", *, json: bool = False) -> None:
     """Send Hadron's logs to stderr at ``level`` (debug, info, warning, error).
 
@@ -27,6 +32,6 @@ def configure(level: str = "warning", *, json: bool = False) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )

@@ -153,7 +153,7 @@ class Replay:
             try:
                 record = HADRON_LINE_DECODER.decode(line)
                 stream = self.stream(record.venue, record.conn, RecordingFormat.HADRON)
-            except (msgspec.DecodeError, KeyError) as exc:
+            except (msgspec.DecodeError, UnicodeDecodeError, KeyError) as exc:
                 self.reader_errors += 1
                 self.dead_letter.write(line, f"recording line: {exc}", "")
                 continue
@@ -165,7 +165,7 @@ class Replay:
         content = read_all(recording.path)
         try:
             elements = json_frames(content)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             self.reader_errors += 1
             self.dead_letter.write(content, f"frames file: {exc}", stream.conn)
             return
@@ -210,6 +210,7 @@ class Replay:
             "seq_resets": totals.seq_resets,
             "seq_duplicates": totals.seq_duplicates,
             "resyncs": book_stats.resyncs,
+            "resync_levels_changed": book_stats.resync_levels_changed,
             "invalidations": book_stats.invalidations,
             "deltas_applied": book_stats.deltas_applied,
             "deltas_dropped": book_stats.deltas_dropped,

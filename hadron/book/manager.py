@@ -63,7 +63,9 @@ class BookStats(msgspec.Struct, kw_only=True):
     ``negative_levels``: deltas that would take a level below zero (the book is invalidated).
     ``crossed_books``: times a book became crossed or locked (best bid ≥ best ask);
     ``crossed_updates``: updates after which a book was crossed or locked. ``resyncs``: snapshots
-    that re-based a book that had been LIVE before. ``deltas_dropped``: deltas for a book that
+    that re-based a book that had been LIVE before; ``resync_levels_changed``: levels (price, size)
+    in which those snapshots differed from the last book held, i.e. what the outage changed.
+    ``deltas_dropped``: deltas for a book that
     was not LIVE. ``invalidations``: times a LIVE book was put back to AWAITING_SNAPSHOT.
     """
 
@@ -78,6 +80,7 @@ class BookStats(msgspec.Struct, kw_only=True):
     crossed_books: int = 0
     crossed_updates: int = 0
     resyncs: int = 0
+    resync_levels_changed: int = 0
     deltas_dropped: int = 0
     invalidations: int = 0
     examples: dict[str, list[dict[str, Any]]] = msgspec.field(default_factory=dict)
@@ -192,6 +195,8 @@ class BookManager:
                     )
         elif book.ever_live:
             stats.resyncs += 1
+            old = set(book.levels_bid()), set(book.levels_ask())
+            stats.resync_levels_changed += len(old[0] ^ set(snap.bids)) + len(old[1] ^ set(snap.asks))
         book.load(snap.bids, snap.asks, snap.tick or book.tick)
         book.state = BookState.LIVE
         book.reason = ""

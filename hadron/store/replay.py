@@ -90,7 +90,8 @@ def open_recording(path: Path) -> IO[bytes]:
     magic = raw.read(4)
     raw.seek(0)
     if magic[:2] == _GZIP_MAGIC:
-        return io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), buffer_size=_CHUNK)
+        raw.close()
+        return io.BufferedReader(gzip.GzipFile(path, mode="rb"), buffer_size=_CHUNK)
     if magic == _ZSTD_MAGIC:
         reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
         return io.BufferedReader(reader, buffer_size=_CHUNK)
@@ -147,8 +148,9 @@ def _head(path: Path, limit: int = _SNIFF_LINES) -> tuple[bytes, list[bytes]]:
     """Return the first non-blank bytes and up to ``limit`` non-empty lines of ``path``."""
     lines: list[bytes] = []
     first = b""
+    reader = iter(LineReader(path))
     try:
-        for line in LineReader(path):
+        for line in reader:
             if not first:
                 first = line.lstrip()[:1]
             lines.append(line)
@@ -156,6 +158,8 @@ def _head(path: Path, limit: int = _SNIFF_LINES) -> tuple[bytes, list[bytes]]:
                 break
     except (OSError, EOFError, zstandard.ZstdError):
         pass
+    finally:
+        reader.close()  # type: ignore[attr-defined]
     return first, lines
 
 
@@ -201,7 +205,7 @@ def json_frames(content: bytes) -> list[msgspec.Raw]:
 def _detect_whole(path: Path, compression: str) -> RecordingFile | None:
     try:
         elements = json_frames(read_all(path))
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return None  # perhaps NDJSON whose first frame is an array
     for element in elements:
         venue = _sniff_venue(_loads(bytes(element)))
@@ -224,7 +228,7 @@ def _detect_line(path: Path, compression: str, obj: object) -> RecordingFile | N
 def _loads(data: bytes) -> object:
     try:
         return msgspec.json.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return None
 
 

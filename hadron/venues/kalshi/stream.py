@@ -126,7 +126,7 @@ class KalshiStream(StreamBase):
         self.stats.frames += 1
         try:
             msg = FRAME_DECODER.decode(raw)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             self.reject(raw, f"decode: {exc}")
             return
         self.on_message(msg, recv_ns, raw)
@@ -136,7 +136,7 @@ class KalshiStream(StreamBase):
         self.stats.frames += 1
         try:
             cap = CAPTURE_DECODER.decode(line)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             self.reject(line, f"decode: {exc}")
             return
         msg = cap.event

@@ -102,7 +102,7 @@ class PolymarketStream(StreamBase):
             raw = bytes(cap.event)
             if raw[:1] == b'"':  # a text frame recorded as a JSON string
                 raw = msgspec.json.decode(raw, type=str).encode()
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             self.reject(line, f"decode: {exc}")
             return
         self._process(raw, cap.recv_ms * 1_000_000)
@@ -114,7 +114,7 @@ class PolymarketStream(StreamBase):
             return
         try:
             decoded = FRAME_DECODER.decode(raw)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             if head == b"[":
                 self._on_array_elements(raw, recv_ns)
             else:
@@ -142,14 +142,14 @@ class PolymarketStream(StreamBase):
         # One bad element must not drop its neighbours: decode them one by one.
         try:
             elements = RAW_ARRAY_DECODER.decode(raw)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             self.reject(raw, f"decode: {exc}")
             return
         for element in elements:
             data = bytes(element)
             try:
                 msg = ELEMENT_DECODER.decode(data)
-            except msgspec.DecodeError as exc:
+            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
                 self.reject(data, f"decode (array element): {exc}")
                 continue
             self.on_message(msg, recv_ns, data)
