@@ -62,7 +62,7 @@ def _load(target: Path) -> list[tuple[Path, list[bytes]]]:
     return files
 
 
-def _best(repeat: int, run: Callable[[], None]) -> float:
+def _best(repeat: int, run: Callable[[], object]) -> float:
     best = float("inf")
     for _ in range(repeat):
         gc.collect()
@@ -89,6 +89,44 @@ def _percentiles(samples: array[int]) -> dict[str, float]:
     }
 
 
+def _decode_untyped(lines: list[bytes]) -> None:
+    decode = msgspec.json.decode
+    for line in lines:
+        decode(line)
+
+
+def _decode_typed(lines: list[bytes]) -> None:
+    decode = get_venue("kalshi").capture_decoder.decode
+    for line in lines:
+        decode(line)
+
+
+def _pipeline(
+    files: list[tuple[Path, list[bytes]]], clock: Callable[[], int] | None = None
+) -> tuple[Replay, array[int]]:
+    # The replay pipeline over in-memory lines; with ``clock``, time each frame (latency pass)
+    run = Replay(dead_letter=Path(os.devnull))
+    samples: array[int] = array("q")
+    for path, file_lines in files:
+        on_line = run.stream("kalshi", str(path), RecordingFormat.CAPTURE).on_capture_line
+        if clock is None:
+            for line in file_lines:
+                on_line(line)
+        else:
+            for line in file_lines:
+                t0 = clock()
+                on_line(line)
+                samples.append(clock() - t0)
+    return run, samples
+
+
+def _decode_from_disk(files: list[tuple[Path, list[bytes]]]) -> None:
+    decode = msgspec.json.decode
+    for path, _ in files:
+        for line in LineReader(path):
+            decode(line)
+
+
 def run_replay_bench(target: Path, *, repeat: int = 3) -> dict[str, Any]:
     """Measure decode-only and end-to-end replay over the Kalshi capture at ``target``.
 
@@ -100,55 +138,16 @@ def run_replay_bench(target: Path, *, repeat: int = 3) -> dict[str, Any]:
     files = _load(target)
     lines = [line for _, file_lines in files for line in file_lines]
     frames = len(lines)
-    kalshi = get_venue("kalshi")
-
-    def decode_untyped() -> None:
-        decode = msgspec.json.decode
-        for line in lines:
-            decode(line)
-
-    def decode_typed() -> None:
-        decode = kalshi.capture_decoder.decode
-        for line in lines:
-            decode(line)
-
-    def pipeline() -> None:
-        run = Replay(dead_letter=Path(os.devnull))
-        for path, file_lines in files:
-            on_line = run.stream(kalshi.name, str(path), RecordingFormat.CAPTURE).on_capture_line
-            for line in file_lines:
-                on_line(line)
-
-    def decode_from_disk() -> None:
-        decode = msgspec.json.decode
-        for path, _ in files:
-            for line in LineReader(path):
-                decode(line)
-
-    def from_disk() -> None:
-        Replay(dead_letter=Path(os.devnull)).run([target])
-
     seconds = {
-        "decode_untyped": _best(repeat, decode_untyped),
-        "decode_typed": _best(repeat, decode_typed),
-        "pipeline": _best(repeat, pipeline),
-        "decode_from_disk": _best(repeat, decode_from_disk),
-        "replay_from_disk": _best(repeat, from_disk),
+        "decode_untyped": _best(repeat, lambda: _decode_untyped(lines)),
+        "decode_typed": _best(repeat, lambda: _decode_typed(lines)),
+        "pipeline": _best(repeat, lambda: _pipeline(files)),
+        "decode_from_disk": _best(repeat, lambda: _decode_from_disk(files)),
+        "replay_from_disk": _best(repeat, lambda: Replay(dead_letter=Path(os.devnull)).run([target])),
     }
-
-    # latency pass: a fresh pipeline, one timer pair per frame
-    samples: array[int] = array("q")
-    run = Replay(dead_letter=Path(os.devnull))
-    clock = time.perf_counter_ns
     gc.collect()
-    for path, file_lines in files:
-        on_line = run.stream(kalshi.name, str(path), RecordingFormat.CAPTURE).on_capture_line
-        for line in file_lines:
-            t0 = clock()
-            on_line(line)
-            samples.append(clock() - t0)
-    report = run.report()
-
+    latency_run, samples = _pipeline(files, time.perf_counter_ns)
+    report = latency_run.report()
     rates = {name: frames / s for name, s in seconds.items()}
     return {
         "target": str(target),
@@ -159,9 +158,9 @@ def run_replay_bench(target: Path, *, repeat: int = 3) -> dict[str, Any]:
         "seconds": {k: round(v, 4) for k, v in seconds.items()},
         "frames_per_s": {k: round(v) for k, v in rates.items()},
         "ns_per_frame": {k: round(s / frames * 1e9, 1) for k, s in seconds.items()},
+        "ratio_from_disk_vs_decode_from_disk": round(rates["replay_from_disk"] / rates["decode_from_disk"], 3),
         "ratio_pipeline_vs_decode_untyped": round(rates["pipeline"] / rates["decode_untyped"], 3),
         "ratio_pipeline_vs_decode_typed": round(rates["pipeline"] / rates["decode_typed"], 3),
-        "ratio_from_disk_vs_decode_from_disk": round(rates["replay_from_disk"] / rates["decode_from_disk"], 3),
         "latency_pipeline": _percentiles(samples),
         "integrity": {
             k: report[k]

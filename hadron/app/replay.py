@@ -131,16 +131,16 @@ class Replay:
         else:
             assert recording.venue is not None
             stream = self.stream(recording.venue, str(recording.path), fmt)
+            n = 0
             if fmt is RecordingFormat.CAPTURE:
                 on_line = stream.on_capture_line
-                for line in reader:
+                for n, line in enumerate(reader, 1):  # noqa: B007 - n is the count afterwards
                     on_line(line)
-                    recording.frames += 1
             else:
-                on_frame = stream.on_frame
-                for line in reader:
-                    on_frame(line, time.time_ns())
-                    recording.frames += 1
+                on_frame, clock = stream.on_frame, time.time_ns
+                for n, line in enumerate(reader, 1):  # noqa: B007
+                    on_frame(line, clock())
+            recording.frames += n
         if reader.truncated:
             recording.notes.append("compressed stream ends early (file cut short)")
         if reader.last_line_unterminated and self.total_errors() > before:

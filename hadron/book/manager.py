@@ -16,10 +16,9 @@ The manager is venue-free. Venue streams feed it normalized events (:class:`Book
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from enum import StrEnum, unique
 from typing import Any
-
-import msgspec
 
 from hadron.book.l2 import DEFAULT_TICK, L2Book
 from hadron.errors import BookError
@@ -53,7 +52,8 @@ class BookState(StrEnum):
 _LIVE = BookState.LIVE
 
 
-class BookStats(msgspec.Struct, kw_only=True):
+@dataclass(slots=True, kw_only=True)
+class BookStats:
     """Integrity counters over every book a manager holds (all plain ints).
 
     ``snapshot_checks``: snapshots that arrived for a LIVE book and were compared with it;
@@ -83,7 +83,7 @@ class BookStats(msgspec.Struct, kw_only=True):
     resync_levels_changed: int = 0
     deltas_dropped: int = 0
     invalidations: int = 0
-    examples: dict[str, list[dict[str, Any]]] = msgspec.field(default_factory=dict)
+    examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def example(self, kind: str, detail: dict[str, Any]) -> None:
         """Keep ``detail`` as an example of ``kind`` unless enough are kept already."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum, unique
 from typing import Any, Protocol
 
@@ -39,7 +40,8 @@ class SeqMode(StrEnum):
     MONOTONIC = "monotonic"
 
 
-class FeedStats(msgspec.Struct, kw_only=True):
+@dataclass(slots=True, kw_only=True)
+class FeedStats:
     """Counters shared by every stream of one venue (all plain ints but ``frames_by_type``).
 
     ``frames``: frames received (a JSON array frame counts once); ``frames_by_type``: per venue
@@ -52,7 +54,7 @@ class FeedStats(msgspec.Struct, kw_only=True):
     """
 
     frames: int = 0
-    frames_by_type: dict[str, int] = msgspec.field(default_factory=dict)
+    frames_by_type: dict[str, int] = field(default_factory=dict)
     decode_errors: int = 0
     seq_gaps: int = 0
     seq_jumps: int = 0
