@@ -7,8 +7,13 @@ translated at the boundary (inside the venue package that called the library)::
     ├── ConfigError            a setting is missing or wrong; the message names it and the fix
     ├── InputError             a path or file given on the command line cannot be used
     ├── VenueError             anything a venue sent or refused
-    │   └── DecodeError        a frame that is not valid for its venue (bad JSON, unknown type,
-    │                          missing field, wrong type, finer precision than Hadron keeps)
+    │   ├── DecodeError        a frame that is not valid for its venue (bad JSON, unknown type,
+    │   │                      missing field, wrong type, finer precision than Hadron keeps)
+    │   ├── AuthError          the venue refused our credentials (401/403): fatal, never retried
+    │   ├── RequestError       the venue refused the request itself (other 4xx): fatal
+    │   ├── RateLimited        429: retried after a back-off
+    │   ├── TransportError     network failure, timeout, 5xx: retried
+    │   └── SubscriptionError  a subscription command failed (Kalshi error frames)
     └── BookError              a book integrity problem
         ├── SequenceGap        a sequenced stream skipped numbers
         └── NegativeLevel      a delta would take a level below zero
@@ -40,6 +45,42 @@ class DecodeError(VenueError):
     The stream that hit it counts it, logs it and keeps the raw bytes in a dead-letter file;
     it never ends the stream.
     """
+
+
+class AuthError(VenueError):
+    """The venue refused our credentials (HTTP 401/403, or a refused WebSocket handshake)."""
+
+
+class RequestError(VenueError):
+    """The venue refused the request itself (a 4xx other than 401/403/429): not retried.
+
+    ``status`` is the HTTP status, ``code`` the venue's error code when it sent one.
+    """
+
+    def __init__(self, message: str, *, status: int = 0, code: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class RateLimited(VenueError):
+    """The venue said 429; ``retry_after`` is its hint in seconds when it gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TransportError(VenueError):
+    """The network, a timeout, or a 5xx: worth retrying with back-off."""
+
+
+class SubscriptionError(VenueError):
+    """A subscription command failed; ``code`` is the venue's error code."""
+
+    def __init__(self, message: str, *, code: int = 0) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class BookError(HadronError):

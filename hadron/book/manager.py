@@ -95,7 +95,7 @@ class BookStats:
 class ManagedBook(L2Book):
     """An :class:`L2Book` with its integrity state and clocks."""
 
-    __slots__ = ("crossed", "ever_live", "reason", "source", "state", "ts_event", "ts_recv")
+    __slots__ = ("crossed", "ever_live", "polled", "reason", "source", "state", "ts_event", "ts_recv")
 
     def __init__(self, instrument: str, tick: int = DEFAULT_TICK) -> None:
         super().__init__(instrument, tick)
@@ -107,6 +107,8 @@ class ManagedBook(L2Book):
         self.ts_recv = 0
         self.source: object = None
         """Token of the stream whose snapshot built the book; its deltas must carry the same."""
+        self.polled = False
+        """The book comes from REST polling (snapshots only): as fresh as ``ts_recv``, no deltas."""
 
 
 TopListener = Callable[[TopOfBook], None]
@@ -159,11 +161,12 @@ class BookManager:
 
     # -- events ------------------------------------------------------------------------------
 
-    def apply_snapshot(self, snap: BookSnapshot, source: object = None) -> None:
+    def apply_snapshot(self, snap: BookSnapshot, source: object = None, *, polled: bool = False) -> None:
         """Replace the book with ``snap`` and make it LIVE, bound to ``source``.
 
         ``source`` is an opaque token of the stream (connection and subscription) the snapshot
-        came on; only deltas from the same source apply afterwards.
+        came on; only deltas from the same source apply afterwards. ``polled`` marks a snapshot
+        fetched by REST polling rather than streamed.
 
         A snapshot for a LIVE (or STALE) book is first compared with it level by level: a
         non-empty snapshot counts in ``snapshot_checks`` (``snapshot_mismatches`` when any level
@@ -202,6 +205,7 @@ class BookManager:
         book.reason = ""
         book.ever_live = True
         book.source = source
+        book.polled = polled
         book.ts_event = snap.ts_event
         book.ts_recv = snap.ts_recv
         self._after_update(book, snap.ts_event, snap.ts_recv)
