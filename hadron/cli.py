@@ -22,7 +22,7 @@ app = typer.Typer(
 bench_app = typer.Typer(help="Benchmarks on real recorded frames.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 
-out = Console(highlight=False, soft_wrap=True)
+stdout = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 LogLevel = Annotated[str, typer.Option("--log-level", help="debug, info, warning or error (stderr).")]
@@ -40,7 +40,7 @@ def _write_json(path: Path, data: Any) -> None:
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"hadron {__version__}")
+        stdout.print(f"hadron {__version__}")
         raise typer.Exit()
 
 
@@ -108,36 +108,144 @@ def replay(
 
 def _print_summary(r: dict[str, Any], report: Path | None, dump_books: Path | None) -> None:
     states = ", ".join(f"{n} {s}" for s, n in r["books_by_state"].items() if n)
-    out.print(
+    stdout.print(
         f"replayed {r['frames']:,} frames from {len(r['files'])} files in {r['elapsed_s']:.2f} s "
         f"({r['frames_per_s']:,} frames/s)",
         markup=False,
     )
-    out.print(
+    stdout.print(
         f"books {r['books']} ({states or 'none'}); snapshots {r['snapshots']}: "
         f"{r['snapshot_checks']} checked, {r['snapshot_mismatches']} mismatched, "
         f"{r['snapshot_clears']} clears; resyncs {r['resyncs']}",
         markup=False,
     )
-    out.print(
+    stdout.print(
         f"deltas {r['deltas_applied']:,} applied, {r['deltas_dropped']:,} dropped; "
         f"negative levels {r['negative_levels']}; crossed books {r['crossed_books']}; "
         f"venue bbo checks {r['bbo_checks']}, mismatches {r['bbo_mismatches']}",
         markup=False,
     )
-    out.print(
+    stdout.print(
         f"seq: {r['seq_gaps']} gaps, {r['seq_resets']} resets, {r['seq_jumps']:,} tolerated jumps "
         f"(--seq-check {r['seq_check']}); trades {r['trades']:,}; decode errors {r['decode_errors']}",
         markup=False,
     )
     if r["dead_letter"]:
-        out.print(f"dead letters: {r['dead_letter']}", markup=False)
+        stdout.print(f"dead letters: {r['dead_letter']}", markup=False)
     if r["files_skipped"]:
-        out.print(f"skipped {len(r['files_skipped'])} files that are not recordings", markup=False)
+        stdout.print(f"skipped {len(r['files_skipped'])} files that are not recordings", markup=False)
     if report is not None:
-        out.print(f"report: {report}", markup=False)
+        stdout.print(f"report: {report}", markup=False)
     if dump_books is not None:
-        out.print(f"books: {dump_books}", markup=False)
+        stdout.print(f"books: {dump_books}", markup=False)
+
+
+def _venue(name: str, capability: type) -> Any:
+    from hadron.venues.base import BUILTIN_VENUES, get_venue
+
+    if name not in BUILTIN_VENUES:
+        raise _fail(f"unknown venue {name!r} (known: {', '.join(BUILTIN_VENUES)})")
+    adapter = get_venue(name)
+    if not isinstance(adapter, capability):
+        raise _fail(f"venue {name} does not support this command")
+    return adapter
+
+
+@app.command()
+def record(
+    venue: Annotated[str, typer.Option(help="Venue to record (kalshi).")],
+    markets: Annotated[str, typer.Option(help="Market tickers, comma-separated.")],
+    out: Annotated[Path, typer.Option(help="Recording folder (Hadron recording format).")],
+    channels: Annotated[str, typer.Option(help="Channels, comma-separated.")] = "orderbook_delta,trade",
+    url: Annotated[str | None, typer.Option(help="WebSocket URL (default: from KALSHI_ENV).")] = None,
+    duration: Annotated[float | None, typer.Option(min=0, help="Stop after this many seconds.")] = None,
+    connections: Annotated[int | None, typer.Option(min=1, help="Connections in the pool.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Config file (default: $HADRON_CONFIG or ./hadron.toml).")] = None,
+    log_level: LogLevel = "warning",
+) -> None:
+    """Record a venue's raw frames losslessly (zstd NDJSON) while keeping books; `hadron replay`
+    reads the result. Credentials: KALSHI_API_KEY_ID plus KALSHI_PRIVATE_KEY_PATH or
+    KALSHI_PRIVATE_KEY, from the environment, .env or the config file.
+
+    Exit status: 0 done; 1 the venue refused the credentials; 2 a setting is missing or wrong.
+    """
+    import asyncio
+
+    from hadron.errors import AuthError, ConfigError, RequestError
+    from hadron.venues.base import RecordingVenue
+
+    logs.configure(log_level)
+    adapter = _venue(venue, RecordingVenue)
+    tickers = [t.strip() for t in markets.split(",") if t.strip()]
+    if not tickers:
+        raise _fail("--markets: give at least one market ticker")
+    try:
+        summary = asyncio.run(
+            adapter.record(
+                markets=tickers,
+                out=out,
+                channels=[c.strip() for c in channels.split(",") if c.strip()],
+                duration=duration,
+                config=config,
+                url=url,
+                connections=connections,
+            )
+        )
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    except (AuthError, RequestError) as exc:
+        raise _fail(f"{venue}: {exc}", code=1) from None
+    out.mkdir(parents=True, exist_ok=True)
+    _write_json(out / "record-summary.json", summary)
+    stdout.print(
+        f"recorded {summary['frames']:,} frames ({summary['frames_per_s']:,}/s) into {len(summary['files'])} files; "
+        f"books {summary['books']} ({summary['books_live']} live); resyncs {summary['resyncs']}",
+        markup=False,
+    )
+
+
+fake_app = typer.Typer(help="Loopback venues that speak the real protocols and replay real captures.")
+app.add_typer(fake_app, name="fake-venue")
+
+
+@fake_app.command("kalshi")
+def fake_venue_kalshi(
+    capture: Annotated[list[Path], typer.Option(help="Kalshi capture files to play (repeat the option).")],
+    port: Annotated[int, typer.Option(help="WebSocket port on 127.0.0.1.")],
+    public_key: Annotated[Path | None, typer.Option(help="PEM public key whose signatures are accepted.")] = None,
+    speed: Annotated[float, typer.Option(min=0, help="Playback speed; 0 = as fast as possible.")] = 1.0,
+    faults: Annotated[str, typer.Option(help="e.g. drop@2000,gap@3000,malformed@3500,silence@5000:10,rest429:3")] = "",
+    rest_port: Annotated[int | None, typer.Option(help="Also serve REST v2 on this port.")] = None,
+    metadata: Annotated[Path | None, typer.Option(help="Folder of real GET /events responses.")] = None,
+    log_level: LogLevel = "info",
+) -> None:
+    """Serve a loopback Kalshi venue: signed WebSocket v2 (and REST v2) replaying a real capture."""
+    import asyncio
+
+    from hadron.errors import ConfigError
+    from hadron.venues.base import FakeVenueHost
+
+    logs.configure(log_level)
+    adapter = _venue("kalshi", FakeVenueHost)
+
+    def ready(ws_url: str, rest_url: str | None) -> None:
+        stdout.print(f"kalshi loopback venue: {ws_url}" + (f"  REST {rest_url}" if rest_url else ""), markup=False)
+
+    try:
+        asyncio.run(
+            adapter.fake_venue(
+                captures=capture,
+                port=port,
+                public_key=public_key,
+                speed=speed,
+                faults=faults,
+                rest_port=rest_port,
+                metadata=metadata,
+                ready=ready,
+            )
+        )
+    except (ConfigError, OSError) as exc:
+        raise _fail(str(exc)) from None
 
 
 @bench_app.command("replay")
@@ -160,7 +268,7 @@ def bench_replay(
         results = run_replay_bench(target, repeat=repeat)
     except HadronError as exc:
         raise _fail(str(exc)) from None
-    print_results(results, out)
+    print_results(results, stdout)
     if json_out is not None:
         _write_json(json_out, results)
 

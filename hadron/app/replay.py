@@ -153,11 +153,12 @@ class Replay:
             try:
                 record = HADRON_LINE_DECODER.decode(line)
                 stream = self.stream(record.venue, record.conn, RecordingFormat.HADRON)
-            except (msgspec.DecodeError, UnicodeDecodeError, KeyError) as exc:
+                frame = record.raw()
+            except (msgspec.DecodeError, UnicodeDecodeError, KeyError, ValueError) as exc:
                 self.reader_errors += 1
                 self.dead_letter.write(line, f"recording line: {exc}", "")
                 continue
-            stream.on_frame(record.frame.encode(), record.recv_ns)
+            stream.on_frame(frame, record.recv_ns)
 
     def _replay_json(self, recording: RecordingFile) -> None:
         assert recording.venue is not None

@@ -15,7 +15,7 @@ The manager is venue-free. Venue streams feed it normalized events (:class:`Book
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum, unique
 from typing import Any
@@ -168,15 +168,16 @@ class BookManager:
         came on; only deltas from the same source apply afterwards. ``polled`` marks a snapshot
         fetched by REST polling rather than streamed.
 
-        A snapshot for a LIVE (or STALE) book is first compared with it level by level: a
-        non-empty snapshot counts in ``snapshot_checks`` (``snapshot_mismatches`` when any level
-        differs), an empty one in ``snapshot_clears``. A snapshot for a book that was LIVE before
-        and lost sync counts in ``resyncs``. Raises :class:`BookError` for a price off (0, 1).
+        A snapshot for a LIVE (or STALE) book from the same source is first compared with it level
+        by level: a non-empty snapshot counts in ``snapshot_checks`` (``snapshot_mismatches`` when
+        any level differs), an empty one in ``snapshot_clears``. A snapshot for a book that was
+        LIVE before and lost sync (or was built by another source) counts in ``resyncs``.
+        Raises :class:`BookError` for a price off (0, 1).
         """
         stats = self.stats
         stats.snapshots += 1
         book = self.book(snap.instrument)
-        if book.state is not BookState.AWAITING_SNAPSHOT:
+        if book.state is not BookState.AWAITING_SNAPSHOT and book.source is source:
             if not snap.bids and not snap.asks:
                 stats.snapshot_clears += 1
             else:
@@ -301,10 +302,17 @@ class BookManager:
             self._books[instrument].source = None
         return lost
 
-    def mark_stale(self, now_ns: int, max_age_ns: int) -> list[str]:
-        """Mark LIVE books with no update for more than ``max_age_ns`` STALE; return their ids."""
+    def mark_stale(self, now_ns: int, max_age_ns: int, instruments: Iterable[str] | None = None) -> list[str]:
+        """Mark LIVE books with no update for more than ``max_age_ns`` STALE; return their ids.
+
+        ``instruments`` limits the sweep (a venue's own markets); by default every book is checked.
+        """
         stale: list[str] = []
-        for book in self._books.values():
+        if instruments is None:
+            candidates: Iterable[ManagedBook] = self._books.values()
+        else:
+            candidates = [b for b in map(self._books.get, instruments) if b is not None]
+        for book in candidates:
             if book.state is BookState.LIVE and now_ns - book.ts_recv > max_age_ns:
                 book.state = BookState.STALE
                 book.reason = f"no update for {(now_ns - book.ts_recv) / 1e9:.1f} s"

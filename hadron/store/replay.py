@@ -17,6 +17,7 @@ Compression is detected by magic bytes: gzip (``1f 8b``), zstd (``28 b5 2f fd``)
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 from collections.abc import Iterator
@@ -71,7 +72,21 @@ class HadronRecordLine(msgspec.Struct, frozen=True, gc=False):
     recv_ns: int
     venue: str
     conn: str
-    frame: str
+    frame: str | None = None
+    frame_b64: str | None = None
+    """A frame that was not valid UTF-8, base64-encoded."""
+
+    def raw(self) -> bytes:
+        """Return the frame's bytes exactly as received.
+
+        Raises:
+            ValueError: the line has neither ``frame`` nor a valid ``frame_b64``.
+        """
+        if self.frame is not None:
+            return self.frame.encode()
+        if self.frame_b64 is not None:
+            return base64.b64decode(self.frame_b64, validate=True)
+        raise ValueError("recording line has no frame")
 
 
 HADRON_LINE_DECODER: msgspec.json.Decoder[HadronRecordLine] = msgspec.json.Decoder(HadronRecordLine)
@@ -216,7 +231,7 @@ def _detect_whole(path: Path, compression: str) -> RecordingFile | None:
 
 def _detect_line(path: Path, compression: str, obj: object) -> RecordingFile | None:
     if isinstance(obj, dict):
-        if {"recv_ns", "venue", "frame"} <= obj.keys():
+        if {"recv_ns", "venue", "conn"} <= obj.keys() and ("frame" in obj or "frame_b64" in obj):
             return RecordingFile(path, RecordingFormat.HADRON, None, compression)
         if {"recv_ms", "event"} <= obj.keys():
             venue = _sniff_venue(obj["event"])

@@ -17,7 +17,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum, unique
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
@@ -115,6 +115,22 @@ class VenueAdapter(Protocol):
         on_event: EventSink | None = None,
     ) -> FeedStream:
         """Return a new stream for connection ``conn`` feeding ``books``."""
+
+
+@runtime_checkable
+class RecordingVenue(Protocol):
+    """A venue that can record its live frames (``hadron record``)."""
+
+    async def record(self, **options: Any) -> dict[str, Any]:
+        """Record until stopped; return a summary."""
+
+
+@runtime_checkable
+class FakeVenueHost(Protocol):
+    """A venue with a loopback server (``hadron fake-venue``)."""
+
+    async def fake_venue(self, **options: Any) -> object:
+        """Serve until stopped."""
 
 
 BUILTIN_VENUES: dict[str, str] = {

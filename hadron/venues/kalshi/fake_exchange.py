@@ -25,8 +25,8 @@ from hadron.venues.kalshi.messages import KalshiOrderbookDeltaMsg, KalshiOrderbo
 _CENTS = Decimal("0.01")
 
 
-def _fp(size: int) -> str:
-    # count_fp strings carry 2 decimals; finer sizes keep their own digits
+def count_fp(size: int) -> str:
+    """Format a size (1/1,000,000) as Kalshi's ``_fp`` string: 2 decimals, more only if needed."""
     text = str(Decimal(size) / 1_000_000)
     value = Decimal(text)
     return f"{value.quantize(_CENTS)}" if value == value.quantize(_CENTS) else text
@@ -64,7 +64,7 @@ class FakeBook:
             if depth > 0:
                 levels = levels[-depth:]
             if levels:
-                out[key] = [[format_price(p), _fp(s)] for p, s in levels]
+                out[key] = [[format_price(p), count_fp(s)] for p, s in levels]
         return out
 
     def diff(self, other: FakeBook) -> list[tuple[str, int, int]]:

@@ -200,6 +200,91 @@ class KalshiEventFeeUpdate(msgspec.Struct, frozen=True, gc=False, tag="event_fee
     seq: int | None = None
 
 
+# -- private channels (typed and routed; not normalized) ----------------------------------------
+
+
+class KalshiFillMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``fill``: one of our own executions (channel ``fill``)."""
+
+    market_ticker: str
+    trade_id: str = ""
+    order_id: str = ""
+    client_order_id: str = ""
+    is_taker: bool | None = None
+    outcome_side: str = ""
+    book_side: str = ""
+    yes_price_dollars: str = ""
+    count_fp: str = ""
+    fee_cost: str = ""
+    post_position_fp: str = ""
+    ts_ms: int = 0
+
+
+class KalshiFill(msgspec.Struct, frozen=True, gc=False, tag="fill", tag_field="type"):
+    """A fill of one of our orders (private; not sequenced)."""
+
+    sid: int
+    msg: KalshiFillMsg
+
+
+class KalshiMarketPositionMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``market_position``: our signed position (+YES / −NO) and its costs."""
+
+    market_ticker: str
+    position_fp: str = ""
+    position_cost_dollars: str = ""
+    realized_pnl_dollars: str = ""
+    fees_paid_dollars: str = ""
+    volume_fp: str = ""
+
+
+class KalshiMarketPosition(msgspec.Struct, frozen=True, gc=False, tag="market_position", tag_field="type"):
+    """A position update (private channel ``market_positions``; not sequenced)."""
+
+    sid: int
+    msg: KalshiMarketPositionMsg
+
+
+class KalshiUserOrderMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``user_order``: one of our orders (note the key ``ticker``, not ``market_ticker``)."""
+
+    order_id: str
+    ticker: str = ""
+    status: str = ""
+    outcome_side: str = ""
+    book_side: str = ""
+    yes_price_dollars: str = ""
+    fill_count_fp: str = ""
+    remaining_count_fp: str = ""
+    initial_count_fp: str = ""
+    client_order_id: str = ""
+    created_ts_ms: int = 0
+
+
+class KalshiUserOrder(msgspec.Struct, frozen=True, gc=False, tag="user_order", tag_field="type"):
+    """An order update (private channel ``user_orders``; not sequenced)."""
+
+    sid: int
+    msg: KalshiUserOrderMsg
+
+
+class KalshiOrderGroupUpdateMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``order_group_updates``."""
+
+    event_type: str
+    order_group_id: str = ""
+    contracts_limit_fp: str = ""
+    ts_ms: int = 0
+
+
+class KalshiOrderGroupUpdate(msgspec.Struct, frozen=True, gc=False, tag="order_group_updates", tag_field="type"):
+    """An order-group change (private; sequenced)."""
+
+    sid: int
+    msg: KalshiOrderGroupUpdateMsg
+    seq: int | None = None
+
+
 # -- command replies ---------------------------------------------------------------------------
 
 
@@ -276,12 +361,19 @@ KalshiMessage = (
     | KalshiMarketLifecycle
     | KalshiEventLifecycle
     | KalshiEventFeeUpdate
+    | KalshiFill
+    | KalshiMarketPosition
+    | KalshiUserOrder
+    | KalshiOrderGroupUpdate
     | KalshiSubscribed
     | KalshiOk
     | KalshiUnsubscribed
     | KalshiError
 )
 """Every Kalshi server frame Hadron understands."""
+
+PRIVATE_MESSAGES = (KalshiFill, KalshiMarketPosition, KalshiUserOrder, KalshiOrderGroupUpdate)
+"""Messages of the private channels: routed to ``on_private``, not normalized."""
 
 
 class KalshiCaptureLine(msgspec.Struct, frozen=True, gc=False):

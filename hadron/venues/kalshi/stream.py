@@ -19,6 +19,7 @@ book last built on another connection (or before a reset) waits for a fresh snap
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import msgspec
 import structlog
@@ -30,6 +31,7 @@ from hadron.venues.common import StreamBase
 from hadron.venues.kalshi.messages import (
     CAPTURE_DECODER,
     FRAME_DECODER,
+    PRIVATE_MESSAGES,
     KalshiError,
     KalshiEventFeeUpdate,
     KalshiEventLifecycle,
@@ -71,13 +73,18 @@ _TYPE_NAMES: dict[type, str] = {
         KalshiOk,
         KalshiUnsubscribed,
         KalshiError,
+        *PRIVATE_MESSAGES,
     )
 }
 
 _DELTA = "orderbook_delta"
 
 ResyncHook = Callable[[int, list[str], str], None]
-"""``on_resync(sid, market_tickers, reason)``: the books of ``sid`` need fresh snapshots."""
+"""``on_resync(sid, market_tickers, kind)``: the books of ``sid`` need fresh snapshots. ``kind`` is
+``"gap"`` (ask ``get_snapshot`` on the same sid) or ``"terminal"`` (the subscription is dead:
+subscribe again)."""
+
+PrivateHook = Callable[[KalshiMessage], None]
 
 
 class KalshiStream(StreamBase):
@@ -91,7 +98,13 @@ class KalshiStream(StreamBase):
         seq_mode: see :class:`~hadron.venues.base.SeqMode`.
         yes_price: the subscription pinned ``use_yes_price: true`` (NO levels in YES terms).
         on_event: called with every normalized event, in order.
-        on_resync: called when books of a sid need ``get_snapshot`` (gap, terminal error).
+        on_resync: called when books of a sid need fresh snapshots (gap, terminal error).
+        on_private: called with private-channel messages (fills, orders, positions).
+
+    Attributes:
+        active_sids: when not ``None`` (a live session sets it), frames of any other sid are
+            stale (an unsubscribed or replaced subscription) and ignored, counted in
+            ``stale_frames``.
     """
 
     def __init__(
@@ -105,12 +118,15 @@ class KalshiStream(StreamBase):
         yes_price: bool = False,
         on_event: EventSink | None = None,
         on_resync: ResyncHook | None = None,
+        on_private: PrivateHook | None = None,
     ) -> None:
         super().__init__("kalshi", books, conn, stats=stats, dead_letter=dead_letter)
         self.seq_mode = seq_mode
         self.yes_price = yes_price
         self.on_event = on_event
         self.on_resync = on_resync
+        self.on_private = on_private
+        self.active_sids: set[int] | None = None
         self.last_seq: dict[int, int] = {}
         self.channels: dict[int, str] = {}
         """sid → channel name, from ``subscribed`` replies."""
@@ -153,6 +169,10 @@ class KalshiStream(StreamBase):
             return
         name = _TYPE_NAMES[cls]
         self.stats.count(name)
+        sid = getattr(msg, "sid", None)
+        if self.active_sids is not None and sid is not None and sid not in self.active_sids and name != "subscribed":
+            self.stats.stale_frames += 1
+            return
         try:
             if cls is KalshiOrderbookSnapshot:
                 self._on_snapshot(msg, recv_ns)  # type: ignore[arg-type]
@@ -176,7 +196,7 @@ class KalshiStream(StreamBase):
             return False
         if seq < last:
             self.stats.seq_resets += 1
-            self._unbind(sid, f"seq reset on sid {sid}: {last} → {seq}", resync=False)
+            self._unbind(sid, f"seq reset on sid {sid}: {last} → {seq}", resync=None)
         elif self.seq_mode is SeqMode.STRICT:
             self._gap(sid, last, seq)
         else:
@@ -185,16 +205,16 @@ class KalshiStream(StreamBase):
 
     def _gap(self, sid: int, last: int, seq: int) -> None:
         self.stats.seq_gaps += 1
-        self._unbind(sid, f"seq gap on sid {sid}: expected {last + 1}, got {seq}", resync=True)
+        self._unbind(sid, f"seq gap on sid {sid}: expected {last + 1}, got {seq}", resync="gap")
 
-    def _unbind(self, sid: int, reason: str, *, resync: bool) -> None:
+    def _unbind(self, sid: int, reason: str, *, resync: str | None) -> None:
         # The chain of deltas on ``sid`` broke: its books wait for snapshots on a new source
         source = self._sources.pop(sid, None)
         lost = self.books.invalidate_source(source, reason) if source is not None else []
         if lost:
             log.info("books wait for snapshot", conn=self.conn, sid=sid, books=len(lost), reason=reason)
-        if resync and lost and self.on_resync is not None:
-            self.on_resync(sid, [inst[len(VENUE_PREFIX) :] for inst in lost], reason)
+        if resync is not None and self.on_resync is not None and (lost or resync == "terminal"):
+            self.on_resync(sid, [inst[len(VENUE_PREFIX) :] for inst in lost], resync)
 
     # -- handlers ----------------------------------------------------------------------------
 
@@ -206,6 +226,9 @@ class KalshiStream(StreamBase):
         except KeyError:
             counts[_DELTA] = 1
         sid = msg.sid
+        if self.active_sids is not None and sid not in self.active_sids:
+            self.stats.stale_frames += 1
+            return
         seq = msg.seq
         last = self.last_seq.get(sid, -1)
         if seq > last >= 0:
@@ -243,36 +266,58 @@ class KalshiStream(StreamBase):
         sid = getattr(msg, "sid", None)
         if seq is not None and sid is not None and not self._sequence(sid, seq):
             return
-        emit = self.on_event
-        if isinstance(msg, KalshiTrade):
-            trade = normalize_trade(msg, recv_ns)
-            self.stats.trades += 1
-            if emit is not None:
-                emit(trade)
-        elif isinstance(msg, KalshiTicker):
-            if emit is not None:
-                emit(normalize_ticker(msg, recv_ns))
-        elif isinstance(msg, KalshiMarketLifecycle):
-            if emit is not None:
-                emit(normalize_lifecycle(msg, recv_ns))
+        if isinstance(msg, KalshiTrade | KalshiTicker | KalshiMarketLifecycle):
+            self._on_market_data(msg, recv_ns)
         elif isinstance(msg, KalshiSubscribed):
-            self.channels[msg.msg.sid] = msg.msg.channel
+            self._on_subscribed(msg.msg.channel, msg.msg.sid)
         elif isinstance(msg, KalshiUnsubscribed):
             if msg.sid is not None:
                 self.channels.pop(msg.sid, None)
-                self._unbind(msg.sid, f"unsubscribed sid {msg.sid}", resync=False)
+                if self.active_sids is not None:
+                    self.active_sids.discard(msg.sid)
+                self._unbind(msg.sid, f"unsubscribed sid {msg.sid}", resync=None)
         elif isinstance(msg, KalshiError):
             self._on_error(msg)
+        elif isinstance(msg, PRIVATE_MESSAGES) and self.on_private is not None:
+            self.on_private(msg)
+
+    def _on_market_data(self, msg: KalshiTrade | KalshiTicker | KalshiMarketLifecycle, recv_ns: int) -> None:
+        if isinstance(msg, KalshiTrade):
+            trade = normalize_trade(msg, recv_ns)
+            self.stats.trades += 1
+            if self.on_event is not None:
+                self.on_event(trade)
+        elif self.on_event is not None:
+            self.on_event(
+                normalize_ticker(msg, recv_ns) if isinstance(msg, KalshiTicker) else normalize_lifecycle(msg, recv_ns)
+            )
+
+    def _on_subscribed(self, channel: str, sid: int) -> None:
+        # One live sid per channel: a newer one replaces (and makes stale) the older
+        for old, name in list(self.channels.items()):
+            if name == channel and old != sid:
+                del self.channels[old]
+                if self.active_sids is not None:
+                    self.active_sids.discard(old)
+                self._unbind(old, f"sid {old} replaced by {sid}", resync=None)
+        self.channels[sid] = channel
+        if self.active_sids is not None:
+            self.active_sids.add(sid)
+
+    def sid_of(self, channel: str) -> int | None:
+        """Return the live sid of ``channel`` on this connection, if subscribed."""
+        return next((sid for sid, name in self.channels.items() if name == channel), None)
 
     def _on_error(self, msg: KalshiError) -> None:
         code = msg.msg.code
         log.warning("kalshi error", conn=self.conn, code=code, text=msg.msg.msg, id=msg.id, sid=msg.sid)
         if code in TERMINAL_ERROR_CODES and msg.sid is not None:
-            self._unbind(msg.sid, f"terminal error {code} on sid {msg.sid}", resync=True)
+            self._unbind(msg.sid, f"terminal error {code} on sid {msg.sid}", resync="terminal")
 
 
 class KalshiAdapter:
-    """The Kalshi :class:`~hadron.venues.base.VenueAdapter`."""
+    """The Kalshi :class:`~hadron.venues.base.VenueAdapter` (also a recording venue and a
+    loopback-venue host: see :mod:`hadron.venues.kalshi.app`)."""
 
     name = "kalshi"
     capture_decoder = CAPTURE_DECODER
@@ -293,3 +338,15 @@ class KalshiAdapter:
     ) -> KalshiStream:
         """Return a :class:`KalshiStream` for connection ``conn``."""
         return KalshiStream(books, conn, stats=stats, dead_letter=dead_letter, seq_mode=seq_mode, on_event=on_event)
+
+    async def record(self, **options: Any) -> dict[str, Any]:
+        """Record live frames; see :func:`hadron.venues.kalshi.app.record`."""
+        from hadron.venues.kalshi.app import record
+
+        return await record(**options)
+
+    async def fake_venue(self, **options: Any) -> object:
+        """Serve the loopback venue; see :func:`hadron.venues.kalshi.app.fake_venue`."""
+        from hadron.venues.kalshi.app import fake_venue
+
+        return await fake_venue(**options)

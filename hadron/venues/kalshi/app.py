@@ -1,0 +1,197 @@
+"""Kalshi commands: record live frames, and run the loopback venue.
+
+Reached from the command line through the venue registry (``get_venue("kalshi")``); nothing
+here is imported by the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+import uvicorn
+
+from hadron.book.manager import BookManager, BookState
+from hadron.config import load_config
+from hadron.errors import ConfigError
+from hadron.store.deadletter import DeadLetterFile
+from hadron.venues.base import FeedStats
+from hadron.venues.kalshi.auth import hosts_for, load_public_key, load_signer
+from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture, parse_faults
+from hadron.venues.kalshi.fake_exchange import FakeExchange
+from hadron.venues.kalshi.fake_rest import RestFaults, build_rest_app
+from hadron.venues.kalshi.ws import PRIVATE_CHANNELS, PUBLIC_CHANNELS, KalshiPool, recorder_factory
+
+log = structlog.get_logger("hadron.kalshi.app")
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+def check_channels(channels: Sequence[str]) -> list[str]:
+    """Validate channel names.
+
+    Raises:
+        ConfigError: an unknown channel, naming the known ones.
+    """
+    known = (*PUBLIC_CHANNELS, *PRIVATE_CHANNELS)
+    bad = [c for c in channels if c not in known]
+    if bad:
+        raise ConfigError(f"--channels: unknown {', '.join(bad)} (known: {', '.join(known)})")
+    return list(channels)
+
+
+def split_faults(spec: str) -> tuple[str, RestFaults]:
+    """Split a ``--faults`` spec into the WebSocket part and REST faults (``rest429:N``: every Nth
+    REST request answers 429; ``rest503:N``: every Nth answers 503).
+
+    Raises:
+        ConfigError: a REST item without a whole number.
+    """
+    ws_items: list[str] = []
+    rest = RestFaults()
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        kind, _, every = item.partition(":")
+        if kind in ("rest429", "rest503"):
+            if not every.isdigit() or int(every) < 1:
+                raise ConfigError(f"--faults item {item!r}: use {kind}:N with N a whole number ≥ 1")
+            if kind == "rest429":
+                rest.rate_limit_every = int(every)
+            else:
+                rest.server_error_every = int(every)
+        else:
+            ws_items.append(item)
+    return ",".join(ws_items), rest
+
+
+async def record(
+    *,
+    markets: Sequence[str],
+    out: Path,
+    channels: Sequence[str],
+    duration: float | None,
+    config: Path | None = None,
+    url: str | None = None,
+    connections: int | None = None,
+    stop: asyncio.Event | None = None,
+) -> dict[str, Any]:
+    """Record Kalshi WebSocket frames for ``markets`` into ``out`` (Hadron recordings) while
+    keeping books, until ``duration`` seconds pass, ``stop`` is set, or SIGINT/SIGTERM.
+
+    Returns a summary (frames, books, connection counters, files).
+
+    Raises:
+        ConfigError: missing or unreadable credentials (one line naming the variable).
+        AuthError: Kalshi (or the loopback venue) refused the key.
+    """
+    cfg = load_config(config)
+    kalshi = cfg.kalshi
+    signer = load_signer(kalshi)
+    ws_url = url or hosts_for(kalshi).ws
+    books = BookManager()
+    stats = FeedStats()
+    dead_letter = DeadLetterFile(out / "deadletter.ndjson")
+    pool = KalshiPool(
+        ws_url,
+        [signer],
+        books,
+        list(markets),
+        connections=connections or kalshi.connections,
+        max_markets_per_connection=kalshi.max_markets_per_connection,
+        channels=check_channels(channels),
+        stats=stats,
+        dead_letter=dead_letter,
+        recorder=recorder_factory(out),
+    )
+    stop = stop or asyncio.Event()
+    _stop_on_signals(stop)
+    if duration is not None:
+        asyncio.get_running_loop().call_later(duration, stop.set)
+    started = time.monotonic()
+    try:
+        await pool.run(stop)
+    finally:
+        dead_letter.close()
+    elapsed = time.monotonic() - started
+    return {
+        "frames": stats.frames,
+        "frames_per_s": round(stats.frames / elapsed) if elapsed > 0 else 0,
+        "decode_errors": stats.decode_errors,
+        "seq_gaps": stats.seq_gaps,
+        "books": len(books),
+        "books_live": sum(1 for b in books if b.state is BookState.LIVE),
+        "resyncs": books.stats.resyncs,
+        "deltas_dropped": books.stats.deltas_dropped,
+        "pool": pool.report(),
+        "files": sorted(str(p) for p in (out / "kalshi").glob("*.ndjson.zst")),
+        "elapsed_s": round(elapsed, 3),
+    }
+
+
+async def fake_venue(
+    *,
+    captures: Sequence[Path],
+    port: int,
+    public_key: Path | None,
+    speed: float = 1.0,
+    faults: str = "",
+    rest_port: int | None = None,
+    metadata: Path | None = None,
+    host: str = "127.0.0.1",
+    stop: asyncio.Event | None = None,
+    ready: Callable[[str, str | None], None] | None = None,
+) -> FakeKalshiVenue:
+    """Serve the loopback Kalshi venue (WebSocket on ``port``, REST on ``rest_port``) until
+    ``stop`` or SIGINT/SIGTERM; ``ready(ws_url, rest_url)`` is called once listening.
+
+    Raises:
+        ConfigError: unreadable public key, bad fault spec, or no playable capture.
+    """
+    key = None
+    if public_key is not None:
+        try:
+            pem = await asyncio.to_thread(public_key.read_bytes)
+        except OSError as exc:
+            raise ConfigError(f"--public-key {public_key}: cannot read ({exc.strerror or exc})") from exc
+        key = load_public_key(pem)
+    timeline = await asyncio.to_thread(load_capture, captures)
+    if not timeline:
+        raise ConfigError("--capture: no Kalshi book or trade frames found in the given files")
+    exchange = FakeExchange()
+    if metadata is not None:
+        exchange.load_metadata(metadata)
+    ws_faults, rest_faults = split_faults(faults)
+    venue = FakeKalshiVenue(timeline, exchange, public_key=key, speed=speed, faults=parse_faults(ws_faults))
+    await venue.start(host, port)
+    server: uvicorn.Server | None = None
+    server_task: asyncio.Task[None] | None = None
+    rest_url = None
+    if rest_port is not None:
+        app = build_rest_app(exchange, public_key=key, faults=rest_faults)
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=rest_port, log_level="warning", lifespan="off"))
+        server_task = asyncio.create_task(server.serve())
+        while not server.started and not server_task.done():  # noqa: ASYNC110 - uvicorn has no started event
+            await asyncio.sleep(0.01)
+        rest_url = f"http://{host}:{rest_port}/trade-api/v2"
+    stop = stop or asyncio.Event()
+    _stop_on_signals(stop)
+    if ready is not None:
+        ready(venue.url, rest_url)
+    try:
+        await stop.wait()
+    finally:
+        await venue.stop()
+        if server is not None and server_task is not None:
+            server.should_exit = True
+            await server_task
+    return venue

@@ -1,0 +1,600 @@
+"""A loopback Kalshi venue: a real WebSocket v2 server on 127.0.0.1 that replays a real capture.
+
+It behaves as Kalshi does (``docs/kalshi-protocol.md`` §3–§4): the upgrade must carry a valid
+RSA-PSS signature from a known key with a timestamp within a few seconds (else HTTP 401); commands
+``subscribe``, ``unsubscribe``, ``update_subscription`` (``add_markets``, ``delete_markets``,
+``get_snapshot``) and ``list_subscriptions`` are answered with ``subscribed``/``ok``/
+``unsubscribed``/``error`` frames; every subscription gets its own sid, and seq numbers count per
+sid, acks included. A new ``orderbook_delta`` subscriber first gets a snapshot of each market
+from the venue's own book, then the deltas.
+
+The capture is the exchange's truth: its snapshots and deltas update the venue's books
+(:class:`~hadron.venues.kalshi.fake_exchange.FakeExchange`) and go out re-sequenced to every
+subscriber. A snapshot inside the capture (the recorder's own reconnect) goes out as the deltas
+that turn the venue's book into it; an empty one (Kalshi clearing a closed market) goes out as an
+empty snapshot, as Kalshi sends it.
+
+Faults (``--faults``) are injected at frame positions of the capture:
+
+==================  ==========================================================================
+``drop@N``          abort every client connection (no close frame)
+``gap@N``           the next book frame of every subscriber is not sent (its seq is used up)
+``malformed@N``     send a truncated JSON frame to every client
+``silence@N:S``     send nothing for ``S`` seconds
+``error@N:C``       send error code ``C`` on every ``orderbook_delta`` sid (10 and 25 end it)
+==================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+import structlog
+from cryptography.hazmat.primitives.asymmetric import rsa
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from hadron.errors import ConfigError
+from hadron.model.units import PRICE_ONE, format_price, parse_price
+from hadron.store.replay import LineReader
+from hadron.venues.kalshi.auth import WS_PATH, verify_headers
+from hadron.venues.kalshi.fake_exchange import FakeBook, FakeExchange, count_fp
+from hadron.venues.kalshi.messages import (
+    KalshiOrderbookDeltaMsg,
+    KalshiOrderbookSnapshotMsg,
+    KalshiTradeMsg,
+)
+
+log = structlog.get_logger("hadron.kalshi.fake")
+
+CHANNELS = frozenset(
+    {
+        "orderbook_delta",
+        "trade",
+        "ticker",
+        "market_lifecycle_v2",
+        "fill",
+        "market_positions",
+        "user_orders",
+        "order_group_updates",
+    }
+)
+TERMINAL = frozenset({10, 25})
+BACKLOG = 2_000
+"""Frames queued for the slowest client before playing at full speed waits for it."""
+MAX_QUEUE = 200_000
+"""Frames queued for one client before the venue gives up on it (error 25, as Kalshi does)."""
+
+FAULT_KINDS = ("drop", "gap", "malformed", "silence", "error")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected fault: ``kind`` at capture frame ``at`` with an optional argument."""
+
+    kind: str
+    at: int
+    arg: float = 0.0
+
+
+def parse_faults(spec: str) -> list[Fault]:
+    """Parse ``"drop@2000,gap@3000,malformed@3500,silence@5000:10,error@6000:25"``.
+
+    Raises:
+        ConfigError: an unknown kind or a malformed item, naming it and the grammar.
+    """
+    faults: list[Fault] = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        kind, _, rest = item.partition("@")
+        at, _, arg = rest.partition(":")
+        if kind not in FAULT_KINDS or not at.isdigit():
+            raise ConfigError(f"--faults item {item!r}: use KIND@FRAME[:ARG] with KIND one of {', '.join(FAULT_KINDS)}")
+        try:
+            value = float(arg) if arg else (10.0 if kind == "silence" else 25.0 if kind == "error" else 0.0)
+        except ValueError as exc:
+            raise ConfigError(f"--faults item {item!r}: {arg!r} is not a number") from exc
+        faults.append(Fault(kind, int(at), value))
+    return sorted(faults, key=lambda f: f.at)
+
+
+# -- the capture -----------------------------------------------------------------------------
+
+
+class _Envelope(msgspec.Struct, gc=False):
+    type: str
+    msg: msgspec.Raw = msgspec.Raw(b"{}")
+
+
+class _CaptureLine(msgspec.Struct, gc=False):
+    recv_ms: int
+    event: _Envelope
+
+
+@dataclass
+class CaptureEntry:
+    """One played frame: its receive time, type, market, raw ``msg`` and decoded ``msg``."""
+
+    recv_ms: int
+    kind: str
+    ticker: str
+    raw: bytes
+    msg: KalshiOrderbookSnapshotMsg | KalshiOrderbookDeltaMsg | KalshiTradeMsg
+
+
+_MSG_TYPES: dict[str, type[Any]] = {
+    "orderbook_snapshot": KalshiOrderbookSnapshotMsg,
+    "orderbook_delta": KalshiOrderbookDeltaMsg,
+    "trade": KalshiTradeMsg,
+}
+
+
+def _read_capture(path: Path) -> Iterator[CaptureEntry]:
+    line_decoder = msgspec.json.Decoder(_CaptureLine)
+    decoders = {kind: msgspec.json.Decoder(t) for kind, t in _MSG_TYPES.items()}
+    for line in LineReader(path):
+        try:
+            cap = line_decoder.decode(line)
+            decoder = decoders.get(cap.event.type)
+            if decoder is None:
+                continue
+            raw = bytes(cap.event.msg)
+            msg = decoder.decode(raw)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            continue
+        yield CaptureEntry(cap.recv_ms, cap.event.type, msg.market_ticker, raw, msg)
+
+
+def load_capture(paths: Iterable[Path]) -> list[CaptureEntry]:
+    """Read Kalshi capture files (``{"recv_ms", "event"}`` NDJSON, gzipped or not) into one
+    timeline, merged by receive time; frames other than book and trade frames are skipped."""
+    return list(heapq.merge(*(_read_capture(p) for p in paths), key=lambda e: e.recv_ms))
+
+
+# -- sessions --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Subscription:
+    channel: str
+    sid: int
+    tickers: set[str] | None
+    yes_price: bool = False
+    seq: int = 0
+    skip_next: bool = False
+
+
+@dataclass
+class _Client:
+    ws: ServerConnection
+    name: str
+    sids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    subs: dict[int, _Subscription] = field(default_factory=dict)
+    queue: asyncio.Queue[bytes] = field(default_factory=asyncio.Queue)
+    writer: asyncio.Task[None] | None = None
+    overflowed: bool = False
+
+    def by_channel(self, channel: str) -> _Subscription | None:
+        return next((s for s in self.subs.values() if s.channel == channel), None)
+
+
+@dataclass
+class FakeVenueStats:
+    """What the loopback venue did."""
+
+    connections: int = 0
+    auth_failures: int = 0
+    commands: int = 0
+    played: int = 0
+    sent: int = 0
+    faults: list[str] = field(default_factory=list)
+
+
+def _no_to_yes(levels: list[list[str]]) -> list[list[str]]:
+    # use_yes_price: NO bids shown at the YES price 1 − p, ascending
+    flipped = [[format_price(PRICE_ONE - parse_price(p)), s] for p, s in levels]
+    return sorted(flipped, key=lambda lv: lv[0])
+
+
+class FakeKalshiVenue:
+    """The loopback Kalshi WebSocket venue.
+
+    Args:
+        timeline: the capture to play (see :func:`load_capture`).
+        exchange: the venue's state (shared with its REST side).
+        public_key: the key that signs valid handshakes; ``None`` accepts any client.
+        speed: 1.0 plays at the captured pace, 10.0 ten times faster, 0 as fast as possible.
+        faults: faults to inject (see :func:`parse_faults`).
+        start_on_subscribe: hold the capture until the first subscription arrives.
+        max_skew_ms: allowed distance of the signed timestamp from the venue's clock.
+    """
+
+    def __init__(
+        self,
+        timeline: list[CaptureEntry],
+        exchange: FakeExchange | None = None,
+        *,
+        public_key: rsa.RSAPublicKey | None,
+        speed: float = 1.0,
+        faults: Iterable[Fault] = (),
+        start_on_subscribe: bool = True,
+        max_skew_ms: int = 5_000,
+    ) -> None:
+        self.timeline = timeline
+        self.exchange = exchange or FakeExchange()
+        self.public_key = public_key
+        self.speed = speed
+        self.faults = sorted(faults, key=lambda f: f.at)
+        self.max_skew_ms = max_skew_ms
+        self.stats = FakeVenueStats()
+        self.finished = asyncio.Event()
+        self._go = asyncio.Event()
+        if not start_on_subscribe:
+            self._go.set()
+        self._clients: list[_Client] = []
+        self._server: Server | None = None
+        self._player: asyncio.Task[None] | None = None
+        self._conn_ids = itertools.count(1)
+        for entry in timeline:
+            self.exchange.ensure_market(entry.ticker)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Start listening; return the port (``port=0`` picks a free one)."""
+        self._server = await serve(
+            self._handle, host, port, process_request=self._check_auth, max_size=None, compression=None
+        )
+        self._player = asyncio.create_task(self._play())
+        sock = next(iter(self._server.sockets))
+        return int(sock.getsockname()[1])
+
+    async def stop(self) -> None:
+        """Stop playing and close every connection."""
+        if self._player is not None:
+            self._player.cancel()
+            await asyncio.gather(self._player, return_exceptions=True)
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for client in list(self._clients):
+            if client.writer is not None:
+                client.writer.cancel()
+
+    async def drained(self) -> None:
+        """Wait until the capture is played and every client's queue is empty."""
+        await self.finished.wait()
+        while any(not c.queue.empty() for c in self._clients):  # noqa: ASYNC110 - queues have no drain event
+            await asyncio.sleep(0.01)
+
+    @property
+    def url(self) -> str:
+        """The WebSocket URL clients dial."""
+        assert self._server is not None
+        sock = next(iter(self._server.sockets))
+        host, port = sock.getsockname()[:2]
+        return f"ws://{host}:{port}{WS_PATH}"
+
+    # -- handshake and commands --------------------------------------------------------------
+
+    def _check_auth(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if path != WS_PATH:
+            return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
+        if self.public_key is None:
+            return None
+        headers = {k: v for k, v in request.headers.raw_items()}
+        reason = verify_headers(self.public_key, headers, "GET", path, max_skew_ms=self.max_skew_ms)
+        if reason is not None:
+            self.stats.auth_failures += 1
+            log.info("handshake refused", reason=reason)
+            return connection.respond(HTTPStatus.UNAUTHORIZED, f"authentication_error: {reason}\n")
+        return None
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        client = _Client(ws, f"client-{next(self._conn_ids)}")
+        client.writer = asyncio.create_task(self._write(client))
+        self._clients.append(client)
+        self.stats.connections += 1
+        try:
+            async for message in ws:
+                self.stats.commands += 1
+                self._command(client, message if isinstance(message, bytes) else message.encode())
+        except ConnectionClosed:
+            pass
+        finally:
+            self._clients.remove(client)
+            client.writer.cancel()
+
+    async def _write(self, client: _Client) -> None:
+        try:
+            while True:
+                frame = await client.queue.get()
+                await client.ws.send(frame.decode())
+                self.stats.sent += 1
+        except (ConnectionClosed, asyncio.CancelledError):
+            return
+
+    def _send(self, client: _Client, frame: dict[str, Any] | bytes) -> None:
+        if client.overflowed:
+            return
+        data = frame if isinstance(frame, bytes) else msgspec.json.encode(frame)
+        if client.queue.qsize() >= MAX_QUEUE:
+            client.overflowed = True
+            for sub in client.subs.values():
+                error = {"type": "error", "sid": sub.sid, "msg": {"code": 25, "msg": "Subscription buffer overflow"}}
+                client.queue.put_nowait(msgspec.json.encode(error))
+            client.subs.clear()
+            return
+        client.queue.put_nowait(data)
+
+    def _error(self, client: _Client, cid: Any, code: int, text: str) -> None:
+        self._send(client, {"type": "error", "id": cid, "msg": {"code": code, "msg": text}})
+
+    def _command(self, client: _Client, data: bytes) -> None:
+        try:
+            cmd = msgspec.json.decode(data)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            self._error(client, None, 1, "Unable to process message")
+            return
+        if not isinstance(cmd, dict):
+            self._error(client, None, 1, "Unable to process message")
+            return
+        cid = cmd.get("id")
+        params = cmd.get("params")
+        name = cmd.get("cmd")
+        if name == "list_subscriptions":
+            subs = [{"channel": s.channel, "sid": s.sid} for s in client.subs.values()]
+            self._send(client, {"type": "ok", "id": cid, "msg": subs})
+            return
+        if not isinstance(params, dict):
+            self._error(client, cid, 2, "Params required")
+            return
+        if name == "subscribe":
+            self._subscribe(client, cid, params)
+        elif name == "unsubscribe":
+            self._unsubscribe(client, cid, params)
+        elif name == "update_subscription":
+            self._update(client, cid, params)
+        else:
+            self._error(client, cid, 5, "Unknown command")
+
+    def _subscribe(self, client: _Client, cid: Any, params: dict[str, Any]) -> None:
+        channels = params.get("channels")
+        if not channels or not isinstance(channels, list):
+            self._error(client, cid, 3, "Channels required")
+            return
+        tickers = _tickers(params)
+        for channel in channels:
+            if channel not in CHANNELS:
+                self._error(client, cid, 8, "Unknown channel name")
+                continue
+            if channel == "orderbook_delta" and not tickers:
+                self._error(client, cid, 14, "Market Ticker required")
+                continue
+            existing = client.by_channel(channel)
+            if existing is not None:  # idempotent: add the new tickers to the live sid
+                new = [t for t in tickers or [] if existing.tickers is not None and t not in existing.tickers]
+                if existing.tickers is not None:
+                    existing.tickers.update(new)
+                existing.seq += 1
+                ok_msg = {"market_tickers": sorted(existing.tickers or [])}
+                self._send(client, {"type": "ok", "id": cid, "sid": existing.sid, "seq": existing.seq, "msg": ok_msg})
+                if channel == "orderbook_delta":
+                    self._snapshots(client, existing, new, None)
+                continue
+            sub = _Subscription(
+                channel, next(client.sids), set(tickers) if tickers else None, bool(params.get("use_yes_price"))
+            )
+            client.subs[sub.sid] = sub
+            self._send(client, {"type": "subscribed", "id": cid, "msg": {"channel": channel, "sid": sub.sid}})
+            if channel == "orderbook_delta":
+                self._snapshots(client, sub, sorted(sub.tickers or []), None)
+            self._go.set()
+
+    def _unsubscribe(self, client: _Client, cid: Any, params: dict[str, Any]) -> None:
+        sids = params.get("sids")
+        if not sids or not isinstance(sids, list):
+            self._error(client, cid, 4, "Subscription IDs required")
+            return
+        for sid in sids:
+            sub = client.subs.pop(sid, None) if isinstance(sid, int) else None
+            if sub is None:
+                self._error(client, cid, 7, "Unknown subscription ID")
+                continue
+            self._send(client, {"type": "unsubscribed", "id": cid, "sid": sub.sid, "seq": sub.seq + 1})
+
+    def _update(self, client: _Client, cid: Any, params: dict[str, Any]) -> None:
+        sids = params.get("sids") or ([params["sid"]] if "sid" in params else [])
+        if not isinstance(sids, list) or len(sids) != 1:
+            self._error(client, cid, 12, "Exactly one subscription ID is required")
+            return
+        sub = client.subs.get(sids[0])
+        if sub is None:
+            self._error(client, cid, 7, "Unknown subscription ID")
+            return
+        action = params.get("action")
+        tickers = _tickers(params)
+        if not action:
+            self._error(client, cid, 15, "Action required")
+        elif action == "get_snapshot":
+            if sub.channel != "orderbook_delta" or not tickers:
+                self._error(client, cid, 13, "Unsupported action")
+                return
+            self._snapshots(client, sub, tickers, cid)
+        elif action in ("add_markets", "delete_markets"):
+            if sub.tickers is None:
+                self._error(client, cid, 13, "Unsupported action")
+                return
+            new = [t for t in tickers if t not in sub.tickers] if action == "add_markets" else []
+            if action == "add_markets":
+                sub.tickers.update(tickers)
+            else:
+                sub.tickers.difference_update(tickers)
+            sub.seq += 1
+            ok_msg = {"market_tickers": sorted(sub.tickers)}
+            self._send(client, {"type": "ok", "id": cid, "sid": sub.sid, "seq": sub.seq, "msg": ok_msg})
+            if sub.channel == "orderbook_delta":
+                self._snapshots(client, sub, new, None)
+        else:
+            self._error(client, cid, 13, "Unsupported action")
+
+    def _snapshots(self, client: _Client, sub: _Subscription, tickers: Iterable[str], cid: Any) -> None:
+        for ticker in tickers:
+            wire = self.exchange.book(ticker).wire()
+            if sub.yes_price and "no_dollars_fp" in wire:
+                wire["no_dollars_fp"] = _no_to_yes(wire["no_dollars_fp"])
+            market_id = str(self.exchange.markets.get(ticker, {}).get("id", ""))
+            sub.seq += 1
+            frame: dict[str, Any] = {
+                "type": "orderbook_snapshot",
+                "sid": sub.sid,
+                "seq": sub.seq,
+                "msg": {"market_ticker": ticker, "market_id": market_id, **wire},
+            }
+            if cid is not None:
+                frame["id"] = cid
+            self._send(client, frame)
+
+    # -- playing the capture -----------------------------------------------------------------
+
+    async def _play(self) -> None:
+        await self._go.wait()
+        faults = list(self.faults)
+        previous: int | None = None
+        for index, entry in enumerate(self.timeline):
+            while faults and faults[0].at <= index:
+                await self._settle()
+                await self._fault(faults.pop(0))
+            if self.speed > 0 and previous is not None and entry.recv_ms > previous:
+                await asyncio.sleep((entry.recv_ms - previous) / 1000 / self.speed)
+            elif index % 256 == 0:
+                await self._backpressure()
+            previous = entry.recv_ms
+            self._apply(entry)
+            self.stats.played += 1
+        for fault in faults:
+            await self._fault(fault)
+        self.finished.set()
+
+    async def _backpressure(self) -> None:
+        # as fast as possible, but never more than a bounded backlog per client
+        await asyncio.sleep(0)
+        while any(c.queue.qsize() > BACKLOG for c in self._clients):  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+
+    async def _settle(self, patience: float = 10.0) -> None:
+        # Before a fault: a subscribed client is connected and has received everything so far,
+        # so the fault lands at that point of its stream
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
+            live = [c for c in self._clients if c.subs]
+            if live and all(c.queue.empty() for c in live):
+                return
+            await asyncio.sleep(0.005)
+
+    def _apply(self, entry: CaptureEntry) -> None:
+        msg = entry.msg
+        if isinstance(msg, KalshiOrderbookDeltaMsg):
+            self.exchange.book(entry.ticker).apply(msg)
+            self._broadcast_book(entry.ticker, entry.raw, msg)
+        elif isinstance(msg, KalshiOrderbookSnapshotMsg):
+            self._apply_snapshot(entry, msg)
+        else:
+            self.exchange.record_trade(msg)
+            self._broadcast("trade", entry.ticker, lambda sub: _frame("trade", sub, entry.raw))
+
+    def _apply_snapshot(self, entry: CaptureEntry, msg: KalshiOrderbookSnapshotMsg) -> None:
+        book = self.exchange.book(entry.ticker)
+        target = FakeBook()
+        target.load(msg)
+        if not target.yes and not target.no:  # the venue clears a closed market's book
+            book.load(msg)
+            raw = msgspec.json.encode({"market_ticker": entry.ticker, "market_id": msg.market_id})
+            self._broadcast("orderbook_delta", entry.ticker, lambda sub: _frame("orderbook_snapshot", sub, raw))
+            return
+        for side, price, change in book.diff(target):
+            delta = KalshiOrderbookDeltaMsg(
+                entry.ticker, format_price(price), count_fp(change), "yes" if side == "yes" else "no", entry.recv_ms
+            )
+            raw = msgspec.json.encode(delta)
+            self._broadcast_book(entry.ticker, raw, delta)
+        book.load(msg)
+
+    def _broadcast_book(self, ticker: str, raw: bytes, msg: KalshiOrderbookDeltaMsg) -> None:
+        yes_raw: bytes | None = None
+        if msg.side == "no":
+            flipped = msgspec.structs.replace(
+                msg, price_dollars=format_price(PRICE_ONE - parse_price(msg.price_dollars))
+            )
+            yes_raw = msgspec.json.encode(flipped)
+        self._broadcast(
+            "orderbook_delta",
+            ticker,
+            lambda sub: _frame("orderbook_delta", sub, yes_raw if sub.yes_price and yes_raw is not None else raw),
+        )
+
+    def _broadcast(self, channel: str, ticker: str, build: Any) -> None:
+        for client in self._clients:
+            for sub in client.subs.values():
+                if sub.channel != channel or (sub.tickers is not None and ticker not in sub.tickers):
+                    continue
+                sub.seq += 1
+                if sub.skip_next and channel == "orderbook_delta":
+                    sub.skip_next = False
+                    continue
+                self._send(client, build(sub))
+
+    async def _fault(self, fault: Fault) -> None:
+        self.stats.faults.append(f"{fault.kind}@{fault.at}")
+        log.info("injecting fault", kind=fault.kind, at=fault.at, arg=fault.arg)
+        if fault.kind == "drop":
+            for client in list(self._clients):
+                client.ws.transport.abort()
+        elif fault.kind == "gap":
+            for client in self._clients:
+                for sub in client.subs.values():
+                    sub.skip_next = True
+        elif fault.kind == "malformed":
+            for client in self._clients:
+                self._send(client, b'{"type":"orderbook_delta","sid":1,"seq":')
+        elif fault.kind == "silence":
+            await asyncio.sleep(fault.arg)
+        elif fault.kind == "error":
+            self._error_fault(int(fault.arg))
+
+    def _error_fault(self, code: int) -> None:
+        text = "Subscription buffer overflow" if code == 25 else "Channel error"
+        for client in self._clients:
+            for sub in [s for s in client.subs.values() if s.channel == "orderbook_delta"]:
+                self._send(client, {"type": "error", "sid": sub.sid, "msg": {"code": code, "msg": text}})
+                if code in TERMINAL:
+                    del client.subs[sub.sid]
+
+
+def _frame(kind: str, sub: _Subscription, raw_msg: bytes) -> bytes:
+    head = f'{{"type":"{kind}","sid":{sub.sid},"seq":{sub.seq},"msg":'.encode()
+    return head + raw_msg + b"}"
+
+
+def _tickers(params: dict[str, Any]) -> list[str]:
+    many = params.get("market_tickers")
+    if isinstance(many, list):
+        return [t for t in many if isinstance(t, str)]
+    one = params.get("market_ticker")
+    return [one] if isinstance(one, str) else []
+
+
+def now_ms() -> int:
+    """The venue clock, Unix ms."""
+    return int(time.time() * 1000)

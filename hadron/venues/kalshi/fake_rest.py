@@ -1,0 +1,297 @@
+"""The loopback Kalshi venue's REST side: a Starlette app serving a :class:`FakeExchange`.
+
+Routes (under ``/trade-api/v2``, GET only; shapes as Kalshi's OpenAPI)::
+
+    /markets                      {"markets": [...], "cursor": "..."}   status, event_ticker,
+                                                                         series_ticker, tickers
+    /markets/trades               {"trades": [...], "cursor": "..."}    ticker, min_ts, max_ts
+    /markets/{ticker}             {"market": {...}}
+    /markets/{ticker}/orderbook   {"orderbook_fp": {"yes_dollars": [...], "no_dollars": [...]}}
+    /events                       {"events": [...], "cursor": "..."}    status, series_ticker,
+                                                                         with_nested_markets
+    /events/{event_ticker}        {"event": {...}, "markets": [...]}     with_nested_markets
+    /series/{series_ticker}       {"series": {...}}
+    /exchange/status              {"exchange_active": true, "trading_active": true, ...}
+
+Lists page with ``limit`` and an opaque ``cursor``; the last page has ``"cursor": ""``. With a
+public key, every request must carry valid Kalshi auth headers (else 401 with Kalshi's own
+body). Unknown tickers answer 404 ``not_found``; bad parameters 400 ``bad_request``.
+:class:`RestFaults` injects 429s, 503s and chosen statuses to exercise clients' retries.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from hadron.venues.kalshi.auth import REST_PREFIX, verify_headers
+from hadron.venues.kalshi.fake_exchange import FakeExchange
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+AUTH_ERROR_BODY: dict[str, Any] = {
+    "error": {
+        "code": "authentication_error",
+        "message": "authentication_error",
+        "details": "rpc error: code = Unauthenticated desc = INCORRECT_API_KEY_SIGNATURE",
+    }
+}
+"""Kalshi's 401 body, as captured live (``docs/kalshi-protocol.md`` §3)."""
+
+RATE_LIMIT_BODY: dict[str, Any] = {"error": "too many requests"}
+"""Kalshi's 429 body (a string ``error``; no ``Retry-After``)."""
+
+# REST status filter vocabulary → the market statuses it selects (docs/kalshi-protocol.md §9)
+STATUS_FILTER: dict[str, frozenset[str]] = {
+    "unopened": frozenset({"initialized"}),
+    "open": frozenset({"active"}),
+    "paused": frozenset({"inactive"}),
+    "closed": frozenset({"closed", "determined", "disputed", "amended"}),
+    "settled": frozenset({"finalized"}),
+}
+
+_LIMITS = {"markets": (100, 1000), "trades": (100, 1000), "events": (200, 200)}
+"""Per list: (default, maximum) page size."""
+
+
+@dataclass
+class RestFaults:
+    """Failures the loopback REST venue injects, counted over every request it receives.
+
+    Attributes:
+        rate_limit_every: every Nth request answers 429 ``{"error":"too many requests"}`` with no
+            ``Retry-After`` (0: never).
+        server_error_every: every Nth request answers 503 (0: never).
+        fail_next: statuses to answer the next requests with, in order (consumed).
+    """
+
+    rate_limit_every: int = 0
+    server_error_every: int = 0
+    fail_next: list[int] = field(default_factory=list)
+    requests: int = 0
+    """Requests seen so far."""
+
+    def fault(self) -> Response | None:
+        """Count one request; return the injected failure for it, if any."""
+        self.requests += 1
+        if self.fail_next:
+            return _failure(self.fail_next.pop(0))
+        if self.rate_limit_every and self.requests % self.rate_limit_every == 0:
+            return _failure(429)
+        if self.server_error_every and self.requests % self.server_error_every == 0:
+            return _failure(503)
+        return None
+
+
+def _failure(status: int) -> Response:
+    if status == 429:
+        return JSONResponse(RATE_LIMIT_BODY, status_code=429)
+    if status == 401:
+        return JSONResponse(AUTH_ERROR_BODY, status_code=401)
+    code = "internal_server_error" if status >= 500 else "bad_request"
+    return JSONResponse({"error": {"code": code, "message": code.replace("_", " ")}}, status_code=status)
+
+
+class _BadRequest(Exception):
+    pass
+
+
+def _not_found() -> Response:
+    return JSONResponse({"error": {"code": "not_found", "message": "not found"}}, status_code=404)
+
+
+def _bad_request(message: str) -> Response:
+    return JSONResponse({"error": {"code": "bad_request", "message": message}}, status_code=400)
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    text = request.query_params.get(name, "")
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise _BadRequest(f"{name} must be an integer, got {text!r}") from exc
+
+
+def _flag(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "").lower() == "true"
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode("ascii")
+
+
+def _decode_cursor(cursor: str) -> int:
+    if not cursor:
+        return 0
+    try:
+        prefix, _, number = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii").partition(":")
+        offset = int(number)
+    except (ValueError, UnicodeError) as exc:
+        raise _BadRequest(f"invalid cursor {cursor!r}") from exc
+    if prefix != "offset" or offset < 0:
+        raise _BadRequest(f"invalid cursor {cursor!r}")
+    return offset
+
+
+def _page(request: Request, kind: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    default, most = _LIMITS[kind]
+    limit = _int_param(request, "limit", default) or default
+    if not 0 < limit <= most:
+        raise _BadRequest(f"limit must be within 1..{most}, got {limit}")
+    offset = _decode_cursor(request.query_params.get("cursor", ""))
+    end = offset + limit
+    return {kind: items[offset:end], "cursor": _encode_cursor(end) if end < len(items) else ""}
+
+
+def _status_filter(request: Request) -> frozenset[str] | None:
+    status = request.query_params.get("status", "")
+    if not status:
+        return None
+    if status not in STATUS_FILTER:
+        raise _BadRequest(f"status must be one of {', '.join(STATUS_FILTER)}, got {status!r}")
+    return STATUS_FILTER[status]
+
+
+def _iso_ms(ms: int) -> str:
+    stamp = datetime.fromtimestamp(ms // 1000, tz=UTC) + timedelta(milliseconds=ms % 1000)
+    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _RestVenue:
+    """The endpoints, over one exchange; each returns Kalshi's JSON shapes."""
+
+    def __init__(self, exchange: FakeExchange, public_key: RSAPublicKey | None, faults: RestFaults | None) -> None:
+        self.exchange = exchange
+        self.public_key = public_key
+        self.faults = faults
+
+    def guarded(self, endpoint: Endpoint) -> Endpoint:
+        async def handler(request: Request) -> Response:
+            if self.faults is not None and (injected := self.faults.fault()) is not None:
+                return injected
+            if self.public_key is not None and verify_headers(
+                self.public_key, request.headers, "GET", request.url.path
+            ):
+                return JSONResponse(AUTH_ERROR_BODY, status_code=401)
+            try:
+                return await endpoint(request)
+            except _BadRequest as exc:
+                return _bad_request(str(exc))
+
+        return handler
+
+    def series_of(self, market: dict[str, Any]) -> str:
+        event = self.exchange.events.get(market.get("event_ticker", ""), {})
+        return str(event.get("series_ticker", ""))
+
+    def markets_of(self, event_ticker: str) -> list[dict[str, Any]]:
+        return [m for m in self.exchange.markets.values() if m.get("event_ticker") == event_ticker]
+
+    def event_body(self, event: dict[str, Any], nested: bool) -> dict[str, Any]:
+        return dict(event, markets=self.markets_of(event["event_ticker"])) if nested else event
+
+    async def markets(self, request: Request) -> Response:
+        statuses = _status_filter(request)
+        event_ticker = request.query_params.get("event_ticker", "")
+        series_ticker = request.query_params.get("series_ticker", "")
+        tickers = {t for t in request.query_params.get("tickers", "").split(",") if t}
+        selected = [
+            m
+            for m in self.exchange.markets.values()
+            if (statuses is None or m.get("status") in statuses)
+            and (not event_ticker or m.get("event_ticker") == event_ticker)
+            and (not series_ticker or self.series_of(m) == series_ticker)
+            and (not tickers or m["ticker"] in tickers)
+        ]
+        return JSONResponse(_page(request, "markets", selected))
+
+    async def market(self, request: Request) -> Response:
+        record = self.exchange.markets.get(request.path_params["ticker"])
+        return _not_found() if record is None else JSONResponse({"market": record})
+
+    async def orderbook(self, request: Request) -> Response:
+        ticker = request.path_params["ticker"]
+        if ticker not in self.exchange.markets and ticker not in self.exchange.books:
+            return _not_found()
+        depth = _int_param(request, "depth", 0)
+        if not 0 <= depth <= 100:
+            raise _BadRequest(f"depth must be within 0..100, got {depth}")
+        book = self.exchange.books.get(ticker)
+        wire = book.wire(depth) if book is not None else {}
+        levels = {"yes_dollars": wire.get("yes_dollars_fp", []), "no_dollars": wire.get("no_dollars_fp", [])}
+        return JSONResponse({"orderbook_fp": levels})
+
+    async def trades(self, request: Request) -> Response:
+        ticker = request.query_params.get("ticker", "")
+        low = _int_param(request, "min_ts", 0) * 1000
+        high = _int_param(request, "max_ts", 0) * 1000
+        selected = [
+            dict(trade, created_time=_iso_ms(int(trade.get("created_time_ms", 0))))
+            for trade in reversed(self.exchange.trades)
+            if (not ticker or trade.get("ticker") == ticker)
+            and (not low or int(trade.get("created_time_ms", 0)) >= low)
+            and (not high or int(trade.get("created_time_ms", 0)) <= high)
+        ]
+        return JSONResponse(_page(request, "trades", selected))
+
+    async def events(self, request: Request) -> Response:
+        statuses = _status_filter(request)
+        series_ticker = request.query_params.get("series_ticker", "")
+        nested = _flag(request, "with_nested_markets")
+        selected = [
+            self.event_body(event, nested)
+            for event in self.exchange.events.values()
+            if (not series_ticker or event.get("series_ticker") == series_ticker)
+            and (statuses is None or any(m.get("status") in statuses for m in self.markets_of(event["event_ticker"])))
+        ]
+        return JSONResponse(_page(request, "events", selected))
+
+    async def event(self, request: Request) -> Response:
+        record = self.exchange.events.get(request.path_params["event_ticker"])
+        if record is None:
+            return _not_found()
+        body = self.event_body(record, _flag(request, "with_nested_markets"))
+        return JSONResponse({"event": body, "markets": self.markets_of(record["event_ticker"])})
+
+    async def series(self, request: Request) -> Response:
+        record = self.exchange.series.get(request.path_params["series_ticker"])
+        return _not_found() if record is None else JSONResponse({"series": record})
+
+    async def exchange_status(self, request: Request) -> Response:
+        return JSONResponse({"exchange_active": True, "trading_active": True, "exchange_estimated_resume_time": None})
+
+
+def build_rest_app(
+    exchange: FakeExchange, *, public_key: RSAPublicKey | None, faults: RestFaults | None = None
+) -> Starlette:
+    """Return the loopback venue's REST app serving ``exchange`` under ``/trade-api/v2``.
+
+    Args:
+        exchange: the market state to serve (read at each request, so it may change under the app).
+        public_key: when given, every request must be signed by its private key (Kalshi's
+            RSA-PSS headers over ``timestamp + "GET" + path``); else no auth is checked.
+        faults: failures to inject (429s, 503s, chosen statuses), checked before auth.
+    """
+    venue = _RestVenue(exchange, public_key, faults)
+    routes = [
+        Route("/markets", venue.guarded(venue.markets)),
+        Route("/markets/trades", venue.guarded(venue.trades)),
+        Route("/markets/{ticker}", venue.guarded(venue.market)),
+        Route("/markets/{ticker}/orderbook", venue.guarded(venue.orderbook)),
+        Route("/events", venue.guarded(venue.events)),
+        Route("/events/{event_ticker}", venue.guarded(venue.event)),
+        Route("/series/{series_ticker}", venue.guarded(venue.series)),
+        Route("/exchange/status", venue.guarded(venue.exchange_status)),
+    ]
+    return Starlette(routes=[Mount(REST_PREFIX, routes=routes)])

@@ -1,0 +1,541 @@
+"""Kalshi WebSocket v2: one signed connection (dialled again and again) and a pool of them.
+
+A :class:`KalshiConnection` carries a shard of markets. Every dial signs fresh headers
+(``GET /trade-api/ws/v2``), subscribes each channel with the shard's tickers (``use_yes_price``
+sent explicitly), and feeds every raw frame to a new :class:`~hadron.venues.kalshi.stream.KalshiStream`
+(a new connection is a new sid/seq space). The stream finds gaps and terminal errors; the
+connection answers them: ``update_subscription`` ``get_snapshot`` for the sid's books after a gap
+(and again for any book still waiting a few seconds later), a fresh ``subscribe`` after error 10
+or 25. Frames of replaced or unsubscribed sids are ignored.
+
+Reconnects are a loop: a retry classifier (401/403 and other 4xx are fatal, network errors,
+timeouts, 429 and 5xx are retried), jittered exponential back-off that resets once a connection
+has been healthy for ``healthy_after`` seconds, and a silence timeout that recycles a connection
+on which nothing arrived for too long.
+
+A :class:`KalshiPool` shards markets over several connections (and API keys), each with its own
+sid/seq space; when a connection fails for good (fatal error, or ``max_failures`` dials in a row)
+its markets move to the healthy ones. It also runs the per-market staleness watchdog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import structlog
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from hadron.book.manager import BookManager, BookState
+from hadron.errors import AuthError, HadronError, RequestError, TransportError
+from hadron.store.recorder import FrameRecorder
+from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
+from hadron.venues.kalshi.auth import KalshiSigner
+from hadron.venues.kalshi.normalize import VENUE_PREFIX
+from hadron.venues.kalshi.stream import KalshiStream, PrivateHook
+
+log = structlog.get_logger("hadron.kalshi.ws")
+
+PUBLIC_CHANNELS = ("orderbook_delta", "trade", "ticker", "market_lifecycle_v2")
+PRIVATE_CHANNELS = ("fill", "market_positions", "user_orders", "order_group_updates")
+DEFAULT_CHANNELS = ("orderbook_delta", "trade")
+TICKER_CHANNELS = frozenset({"orderbook_delta", "trade", "ticker", "fill", "market_positions", "user_orders"})
+"""Channels that take ``market_tickers`` (the others are firehoses)."""
+
+
+def classify(exc: BaseException) -> HadronError:
+    """Map a dial or session failure to Hadron's tree: AuthError and RequestError are fatal,
+    TransportError is retried."""
+    if isinstance(exc, HadronError):
+        return exc
+    if isinstance(exc, InvalidStatus):
+        status = exc.response.status_code
+        body = exc.response.body.decode("utf-8", "replace").strip()[:200] if exc.response.body else ""
+        if status in (401, 403):
+            return AuthError(f"Kalshi refused the WebSocket handshake ({status}): {body or 'unauthorized'}")
+        if 400 <= status < 500 and status != 429:
+            return RequestError(f"Kalshi refused the WebSocket handshake ({status}): {body}", status=status)
+        return TransportError(f"WebSocket handshake failed with HTTP {status}")
+    if isinstance(exc, OSError | TimeoutError | ConnectionClosed | InvalidHandshake | asyncio.TimeoutError):
+        return TransportError(f"{type(exc).__name__}: {exc}")
+    return TransportError(f"unexpected {type(exc).__name__}: {exc}")
+
+
+def is_retryable(err: HadronError) -> bool:
+    """Network failures, timeouts, 429 and 5xx are retried; auth and other 4xx are not."""
+    return not isinstance(err, AuthError | RequestError)
+
+
+class Backoff:
+    """Jittered exponential back-off: ``min(max, base × factor^n)`` plus up to 25 % jitter.
+
+    ``random`` is injectable so tests are deterministic.
+    """
+
+    def __init__(
+        self,
+        *,
+        base: float = 0.5,
+        factor: float = 2.0,
+        max_delay: float = 30.0,
+        random_fn: Callable[[], float] = random.random,
+    ) -> None:
+        self.base = base
+        self.factor = factor
+        self.max_delay = max_delay
+        self.random = random_fn
+        self.attempt = 0
+
+    def next(self) -> float:
+        """Return the next delay in seconds and move on."""
+        delay = min(self.max_delay, self.base * self.factor**self.attempt)
+        self.attempt += 1
+        return delay + delay * 0.25 * self.random()
+
+    def reset(self) -> None:
+        """Start again from ``base`` (after a healthy connection)."""
+        self.attempt = 0
+
+
+@dataclass
+class ConnectionStats:
+    """What one connection has been through (plain counters for reports and the dashboard)."""
+
+    dials: int = 0
+    connects: int = 0
+    reconnects: int = 0
+    failures: int = 0
+    """Failed dials or sessions in a row (reset by a healthy period)."""
+    frames: int = 0
+    silent_recycles: int = 0
+    resync_requests: int = 0
+    resubscribes: int = 0
+    commands: int = 0
+    last_error: str = ""
+
+
+RecorderFactory = Callable[[str], FrameRecorder]
+
+
+class KalshiConnection:
+    """One Kalshi WebSocket connection carrying ``markets`` on ``channels``.
+
+    Args:
+        name: connection name (logs, recordings; each dial appends ``.<n>``).
+        url: the WebSocket URL (``wss://…/trade-api/ws/v2``).
+        signer: signs the handshake; ``None`` dials without auth headers.
+        books: the shared book manager.
+        markets: market tickers of this shard (the list is owned and changed by the connection).
+        channels: channels to subscribe (each gets its own sid).
+        stats: counters shared by every Kalshi stream.
+        dead_letter: where rejected frames go.
+        yes_price: the ``use_yes_price`` value sent with ``orderbook_delta`` subscriptions.
+        recorder: makes a :class:`FrameRecorder` per dial (``None``: no recording).
+        silence_timeout: seconds without any frame before the connection is recycled.
+        healthy_after: seconds connected after which the back-off starts again from its base.
+        resync_retry: seconds after which a book still waiting for a snapshot is asked again.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        signer: KalshiSigner | None,
+        books: BookManager,
+        markets: Sequence[str],
+        *,
+        channels: Sequence[str] = DEFAULT_CHANNELS,
+        stats: FeedStats,
+        dead_letter: DeadLetterSink,
+        on_event: EventSink | None = None,
+        on_private: PrivateHook | None = None,
+        yes_price: bool = False,
+        recorder: RecorderFactory | None = None,
+        backoff: Backoff | None = None,
+        silence_timeout: float = 30.0,
+        healthy_after: float = 30.0,
+        resync_retry: float = 3.0,
+        open_timeout: float = 10.0,
+    ) -> None:
+        self.name = name
+        self.url = url
+        self.signer = signer
+        self.books = books
+        self.markets = list(dict.fromkeys(markets))
+        self.channels = tuple(channels)
+        self.feed_stats = stats
+        self.dead_letter = dead_letter
+        self.on_event = on_event
+        self.on_private = on_private
+        self.yes_price = yes_price
+        self.recorder = recorder
+        self.backoff = backoff or Backoff()
+        self.silence_timeout = silence_timeout
+        self.healthy_after = healthy_after
+        self.resync_retry = resync_retry
+        self.open_timeout = open_timeout
+        self.stats = ConnectionStats()
+        self.fatal: HadronError | None = None
+        self.connected = asyncio.Event()
+        self._ws: ClientConnection | None = None
+        self._stream: KalshiStream | None = None
+        self._ids: itertools.count[int] = itertools.count(1)
+        self._asked: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Dial, subscribe and read until ``stop`` is set; reconnect on retryable failures.
+
+        Raises:
+            AuthError: the venue refused the credentials (never retried).
+            RequestError: the venue refused the handshake for another 4xx reason.
+        """
+        while not stop.is_set():
+            self.stats.dials += 1
+            started = time.monotonic()
+            try:
+                headers = self.signer.ws_headers() if self.signer is not None else {}
+                async with connect(
+                    self.url,
+                    additional_headers=headers,
+                    max_size=None,
+                    open_timeout=self.open_timeout,
+                    ping_interval=20,
+                    ping_timeout=20,
+                    close_timeout=2,
+                ) as ws:
+                    self.stats.connects += 1
+                    if self.stats.connects > 1:
+                        self.stats.reconnects += 1
+                    await self._session(ws, stop)
+            except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, HadronError) as exc:
+                err = classify(exc)
+                self.stats.last_error = str(err)
+                if not is_retryable(err):
+                    self.fatal = err
+                    log.error("kalshi connection failed for good", conn=self.name, error=str(err))
+                    raise err from exc
+                self.stats.failures += 1
+                log.warning("kalshi connection lost", conn=self.name, error=str(err), failures=self.stats.failures)
+            if stop.is_set():
+                break
+            if time.monotonic() - started >= self.healthy_after:
+                self.backoff.reset()
+                self.stats.failures = 0
+            delay = self.backoff.next()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+
+    async def _session(self, ws: ClientConnection, stop: asyncio.Event) -> None:
+        conn = f"{self.name}.{self.stats.dials}"
+        stream = KalshiStream(
+            self.books,
+            conn,
+            stats=self.feed_stats,
+            dead_letter=self.dead_letter,
+            seq_mode=SeqMode.STRICT,
+            yes_price=self.yes_price,
+            on_event=self.on_event,
+            on_resync=self._on_resync,
+            on_private=self.on_private,
+        )
+        stream.active_sids = set()
+        recorder = self.recorder(conn) if self.recorder is not None else None
+        self._ws, self._stream, self._ids, self._asked = ws, stream, itertools.count(1), {}
+        self.connected.set()
+        last_frame = time.monotonic()
+        try:
+            await self._subscribe_all()
+            while not stop.is_set():
+                try:
+                    raw = await asyncio.wait_for(ws.recv(decode=False), timeout=1.0)
+                except TimeoutError:
+                    if time.monotonic() - last_frame > self.silence_timeout:
+                        self.stats.silent_recycles += 1
+                        log.warning("kalshi connection silent: recycling", conn=conn, seconds=self.silence_timeout)
+                        return
+                    self._sweep_waiting()
+                    continue
+                except ConnectionClosed:
+                    return
+                recv_ns = time.time_ns()
+                last_frame = time.monotonic()
+                if recorder is not None:
+                    recorder.write(recv_ns, raw)
+                stream.on_frame(raw, recv_ns)
+                self.stats.frames += 1
+        finally:
+            self.connected.clear()
+            self._ws = None
+            if recorder is not None:
+                recorder.close()
+            for ticker in self.markets:
+                self.books.invalidate(VENUE_PREFIX + ticker, f"connection {conn} ended")
+
+    # -- commands ----------------------------------------------------------------------------
+
+    async def send(self, cmd: str, params: dict[str, Any] | None = None) -> int:
+        """Send a command on the current connection; return its ``id``.
+
+        Raises:
+            TransportError: not connected.
+        """
+        ws = self._ws
+        if ws is None:
+            raise TransportError(f"{self.name} is not connected")
+        cid = next(self._ids)
+        payload: dict[str, Any] = {"id": cid, "cmd": cmd}
+        if params is not None:
+            payload["params"] = params
+        await ws.send(msgspec.json.encode(payload).decode())
+        self.stats.commands += 1
+        return cid
+
+    def _subscribe_params(self, channel: str) -> dict[str, Any]:
+        params: dict[str, Any] = {"channels": [channel]}
+        if channel in TICKER_CHANNELS and self.markets:
+            params["market_tickers"] = list(self.markets)
+        if channel == "orderbook_delta":
+            params["use_yes_price"] = self.yes_price
+        return params
+
+    async def _subscribe_all(self) -> None:
+        for channel in self.channels:
+            if channel in TICKER_CHANNELS and not self.markets and channel == "orderbook_delta":
+                continue  # orderbook_delta requires tickers
+            await self.send("subscribe", self._subscribe_params(channel))
+
+    async def add_markets(self, tickers: Sequence[str]) -> None:
+        """Add ``tickers`` to this connection (``update_subscription add_markets`` when live)."""
+        new = [t for t in tickers if t not in self.markets]
+        if not new:
+            return
+        self.markets.extend(new)
+        stream = self._stream
+        if self._ws is None or stream is None:
+            return
+        for channel in self.channels:
+            if channel not in TICKER_CHANNELS:
+                continue
+            sid = stream.sid_of(channel)
+            if sid is None:
+                await self.send("subscribe", self._subscribe_params(channel))
+            else:
+                await self.send("update_subscription", {"sids": [sid], "market_tickers": new, "action": "add_markets"})
+
+    async def remove_markets(self, tickers: Sequence[str]) -> None:
+        """Remove ``tickers`` (``update_subscription delete_markets`` when live)."""
+        gone = [t for t in tickers if t in self.markets]
+        self.markets = [t for t in self.markets if t not in gone]
+        stream = self._stream
+        if not gone or self._ws is None or stream is None:
+            return
+        for channel in self.channels:
+            sid = stream.sid_of(channel) if channel in TICKER_CHANNELS else None
+            if sid is not None:
+                await self.send(
+                    "update_subscription", {"sids": [sid], "market_tickers": gone, "action": "delete_markets"}
+                )
+
+    async def list_subscriptions(self) -> int:
+        """Ask for the live subscriptions (the ``ok`` reply lists ``{channel, sid}``)."""
+        return await self.send("list_subscriptions")
+
+    # -- resync ------------------------------------------------------------------------------
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_resync(self, sid: int, tickers: list[str], kind: str) -> None:
+        # Called by the stream from inside frame processing: act in a task
+        if kind == "terminal":
+            channel = self._stream.channels.get(sid) if self._stream is not None else None
+            self.stats.resubscribes += 1
+            if channel is not None:
+                self._spawn(self._resubscribe(channel))
+            return
+        self._request_snapshots(sid, tickers)
+
+    def _request_snapshots(self, sid: int, tickers: list[str]) -> None:
+        now = time.monotonic()
+        due = [t for t in tickers if now - self._asked.get(t, -math.inf) >= self.resync_retry]
+        if not due:
+            return
+        for ticker in due:
+            self._asked[ticker] = now
+        self.stats.resync_requests += 1
+        self._spawn(self._get_snapshot(sid, due))
+
+    async def _get_snapshot(self, sid: int, tickers: list[str]) -> None:
+        try:
+            await self.send("update_subscription", {"sids": [sid], "market_tickers": tickers, "action": "get_snapshot"})
+        except (TransportError, ConnectionClosed) as exc:
+            log.info("get_snapshot not sent", conn=self.name, error=str(exc))
+
+    async def _resubscribe(self, channel: str) -> None:
+        try:
+            await self.send("subscribe", self._subscribe_params(channel))
+        except (TransportError, ConnectionClosed) as exc:
+            log.info("resubscribe not sent", conn=self.name, error=str(exc))
+
+    def _sweep_waiting(self) -> None:
+        # Books still waiting for a snapshot on a live connection are asked again
+        stream = self._stream
+        sid = stream.sid_of("orderbook_delta") if stream is not None else None
+        if sid is None:
+            return
+        waiting = [
+            t
+            for t in self.markets
+            if (book := self.books.get(VENUE_PREFIX + t)) is not None and book.state is BookState.AWAITING_SNAPSHOT
+        ]
+        if waiting:
+            self._request_snapshots(sid, waiting)
+
+
+class KalshiPool:
+    """Markets sharded over several Kalshi connections (and API keys).
+
+    Args:
+        url: the WebSocket URL.
+        signers: API keys; connection ``i`` uses ``signers[i % len(signers)]``.
+        books: the shared book manager.
+        markets: every market ticker to follow.
+        connections: minimum number of connections.
+        max_markets_per_connection: more connections are opened to keep every shard under it.
+        max_failures: dials in a row after which a connection's markets move elsewhere.
+        stale_after: seconds without an update after which a LIVE book goes STALE.
+        **kwargs: passed to every :class:`KalshiConnection` (channels, recorder, timeouts…).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        signers: Sequence[KalshiSigner | None],
+        books: BookManager,
+        markets: Sequence[str],
+        *,
+        connections: int = 1,
+        max_markets_per_connection: int = 500,
+        max_failures: int = 5,
+        stale_after: float = 60.0,
+        stats: FeedStats | None = None,
+        **kwargs: Any,
+    ) -> None:
+        unique = list(dict.fromkeys(markets))
+        count = max(1, connections, math.ceil(len(unique) / max_markets_per_connection))
+        shards = [unique[i::count] for i in range(count)]
+        signer_list = list(signers) or [None]
+        self.books = books
+        self.stats = stats or FeedStats()
+        self.max_markets_per_connection = max_markets_per_connection
+        self.max_failures = max_failures
+        self.stale_after = stale_after
+        self.moves = 0
+        self.connections = [
+            KalshiConnection(
+                f"kalshi-{i}", url, signer_list[i % len(signer_list)], books, shard, stats=self.stats, **kwargs
+            )
+            for i, shard in enumerate(shards)
+        ]
+
+    @property
+    def markets(self) -> list[str]:
+        """Every market currently assigned to a connection."""
+        return [t for c in self.connections for t in c.markets]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run every connection until ``stop`` is set.
+
+        Raises:
+            AuthError or RequestError: every connection failed for good (the first such error).
+        """
+        tasks = {asyncio.create_task(c.run(stop), name=c.name): c for c in self.connections}
+        watchdog = asyncio.create_task(self._watchdog(stop, tasks))
+        try:
+            while tasks:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    conn = tasks.pop(task)
+                    exc = task.exception()
+                    if exc is None:
+                        continue
+                    if not tasks:
+                        raise exc
+                    await self._move(conn, [c for c in tasks.values()])
+        finally:
+            watchdog.cancel()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(watchdog, *tasks, return_exceptions=True)
+
+    async def _move(self, failed: KalshiConnection, healthy: list[KalshiConnection]) -> None:
+        # A connection failed for good: spread its markets over the healthy ones, least loaded first
+        orphans, failed.markets = failed.markets, []
+        if not orphans or not healthy:
+            return
+        self.moves += 1
+        log.warning("moving markets off a failed connection", conn=failed.name, markets=len(orphans))
+        plan: dict[str, list[str]] = {}
+        for ticker in orphans:
+            target = min(healthy, key=lambda c: len(c.markets) + len(plan.get(c.name, [])))
+            plan.setdefault(target.name, []).append(ticker)
+        for conn in healthy:
+            if conn.name in plan:
+                await conn.add_markets(plan[conn.name])
+
+    async def _watchdog(self, stop: asyncio.Event, tasks: dict[asyncio.Task[None], KalshiConnection]) -> None:
+        while not stop.is_set():
+            await asyncio.sleep(1.0)
+            instruments = [VENUE_PREFIX + t for t in self.markets]
+            self.books.mark_stale(time.time_ns(), int(self.stale_after * 1e9), instruments)
+            alive = list(tasks.values())
+            for conn in alive:
+                if conn.stats.failures >= self.max_failures and conn.markets:
+                    others = [c for c in alive if c is not conn and c.connected.is_set()]
+                    if others:
+                        await self._move(conn, others)
+
+    def report(self) -> dict[str, Any]:
+        """Connection counters and market assignment, for reports and the dashboard."""
+        return {
+            "connections": {c.name: {**asdict(c.stats), "markets": len(c.markets)} for c in self.connections},
+            "moves": self.moves,
+        }
+
+
+def recorder_factory(out_dir: Path) -> RecorderFactory:
+    """Return a factory making one :class:`FrameRecorder` per dial under ``out_dir``."""
+
+    def make(conn: str) -> FrameRecorder:
+        return FrameRecorder(out_dir, "kalshi", conn)
+
+    return make
+
+
+__all__ = [
+    "DEFAULT_CHANNELS",
+    "PRIVATE_CHANNELS",
+    "PUBLIC_CHANNELS",
+    "Backoff",
+    "ConnectionStats",
+    "KalshiConnection",
+    "KalshiPool",
+    "classify",
+    "is_retryable",
+    "recorder_factory",
+]
