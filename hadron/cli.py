@@ -158,6 +158,12 @@ def record(
     out: Annotated[Path, typer.Option(help="Recording folder (Hadron recording format).")],
     channels: Annotated[str, typer.Option(help="Channels, comma-separated.")] = "orderbook_delta,trade",
     url: Annotated[str | None, typer.Option(help="WebSocket URL (default: from KALSHI_ENV).")] = None,
+    rest_url: Annotated[
+        str | None, typer.Option(help="REST base URL, …/trade-api/v2 (default: from KALSHI_ENV).")
+    ] = None,
+    transport: Annotated[
+        str, typer.Option(help="ws, rest (poll orderbooks), or auto (ws, falling back to rest).")
+    ] = "auto",
     duration: Annotated[float | None, typer.Option(min=0, help="Stop after this many seconds.")] = None,
     connections: Annotated[int | None, typer.Option(min=1, help="Connections in the pool.")] = None,
     config: Annotated[Path | None, typer.Option(help="Config file (default: $HADRON_CONFIG or ./hadron.toml).")] = None,
@@ -188,6 +194,8 @@ def record(
                 duration=duration,
                 config=config,
                 url=url,
+                rest_url=rest_url,
+                transport=transport,
                 connections=connections,
             )
         )
@@ -199,7 +207,9 @@ def record(
     _write_json(out / "record-summary.json", summary)
     stdout.print(
         f"recorded {summary['frames']:,} frames ({summary['frames_per_s']:,}/s) into {len(summary['files'])} files; "
-        f"books {summary['books']} ({summary['books_live']} live); resyncs {summary['resyncs']}",
+        f"books {summary['books']} ({summary['books_live']} live, {summary['books_polled']} polled); "
+        f"resyncs {summary['resyncs']}"
+        + (f"; fell back to REST: {summary['fallback']}" if summary["fallback"] else ""),
         markup=False,
     )
 
@@ -269,6 +279,36 @@ def bench_replay(
     except HadronError as exc:
         raise _fail(str(exc)) from None
     print_results(results, stdout)
+    if json_out is not None:
+        _write_json(json_out, results)
+
+
+@bench_app.command("live")
+def bench_live(
+    capture: Annotated[
+        Path | None, typer.Argument(help="Capture file [default: the busiest KXGOLD15M market in ../shared/data].")
+    ] = None,
+    venue: Annotated[str, typer.Option(help="Venue (kalshi).")] = "kalshi",
+    record_to: Annotated[Path | None, typer.Option(help="Also record the frames here.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON.")] = None,
+) -> None:
+    """Frames/s through the live path (loopback venue → socket → books) next to offline replay."""
+    import asyncio
+
+    from hadron.app.bench import default_capture
+    from hadron.venues.base import LiveBenchVenue
+
+    logs.configure("error")
+    adapter = _venue(venue, LiveBenchVenue)
+    if capture is None:
+        folder = default_capture()
+        found = sorted(folder.glob("KXGOLD15M-26AUG102130-30/*.ndjson.gz")) if folder else []
+        if not found:
+            raise _fail("no capture given and the KXGOLD15M capture in ../shared/data was not found")
+        capture = found[0]
+    results = asyncio.run(adapter.bench_live(capture, record_to=record_to))
+    for name, value in results.items():
+        stdout.print(f"{name:24s} {value}", markup=False)
     if json_out is not None:
         _write_json(json_out, results)
 

@@ -158,7 +158,10 @@ class Replay:
                 self.reader_errors += 1
                 self.dead_letter.write(line, f"recording line: {exc}", "")
                 continue
-            stream.on_frame(frame, record.recv_ns)
+            if record.request is None:
+                stream.on_frame(frame, record.recv_ns)
+            else:
+                stream.on_rest(record.request, frame, record.recv_ns)
 
     def _replay_json(self, recording: RecordingFile) -> None:
         assert recording.venue is not None

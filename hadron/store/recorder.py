@@ -5,6 +5,11 @@ NDJSON lines::
 
     {"recv_ns": 1786410915524000000, "venue": "kalshi", "conn": "kalshi-0.1", "frame": "<raw text frame>"}
 
+A REST response (the polling fallback) is a line with the request it answers::
+
+    {"recv_ns": …, "venue": "kalshi", "conn": "kalshi-rest", "request": "GET /trade-api/v2/markets/T/orderbook",
+     "frame": "<response body>"}
+
 Each second's lines are closed as one zstd frame and flushed to the OS, so a process killed at
 any moment leaves every earlier second readable (the replay reader reads across zstd frames
 and reports a torn tail). A file rotates when it passes ``max_bytes`` (compressed) or
@@ -29,6 +34,14 @@ class _Line(msgspec.Struct, gc=False):
     recv_ns: int
     venue: str
     conn: str
+    frame: str
+
+
+class _RestLine(msgspec.Struct, gc=False):
+    recv_ns: int
+    venue: str
+    conn: str
+    request: str
     frame: str
 
 
@@ -87,12 +100,22 @@ class FrameRecorder:
         self._written = 0
         self.files.append(path)
 
-    def write(self, recv_ns: int, frame: bytes) -> None:
-        """Record one raw frame received at ``recv_ns`` (ns since the epoch)."""
+    def write(self, recv_ns: int, frame: bytes, request: str | None = None) -> None:
+        """Record one raw frame received at ``recv_ns`` (ns since the epoch).
+
+        ``request`` marks a REST response body (``"GET /trade-api/v2/markets/T/orderbook"``)
+        rather than a WebSocket frame.
+        """
         if self._fh is None:
             self._open()
         try:
-            line = self._encoder.encode(_Line(recv_ns, self.venue, self.conn, frame.decode("utf-8")))
+            text = frame.decode("utf-8")
+            record = (
+                _Line(recv_ns, self.venue, self.conn, text)
+                if request is None
+                else _RestLine(recv_ns, self.venue, self.conn, request, text)
+            )
+            line = self._encoder.encode(record)
         except UnicodeDecodeError:
             line = self._encoder.encode(
                 _LineB64(recv_ns, self.venue, self.conn, base64.b64encode(frame).decode("ascii"))

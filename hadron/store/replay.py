@@ -75,6 +75,8 @@ class HadronRecordLine(msgspec.Struct, frozen=True, gc=False):
     frame: str | None = None
     frame_b64: str | None = None
     """A frame that was not valid UTF-8, base64-encoded."""
+    request: str | None = None
+    """Set when the frame is a REST response body: the request line it answers."""
 
     def raw(self) -> bytes:
         """Return the frame's bytes exactly as received.

@@ -93,6 +93,9 @@ class FeedStream(Protocol):
     def on_capture_line(self, line: bytes) -> None:
         """Process one capture line ``{"recv_ms": int, "event": <frame>}`` (same guarantees)."""
 
+    def on_rest(self, request: str, body: bytes, recv_ns: int) -> None:
+        """Process one recorded REST response (``request`` is its request line; same guarantees)."""
+
 
 class VenueAdapter(Protocol):
     """What a venue package gives the core."""
@@ -131,6 +134,14 @@ class FakeVenueHost(Protocol):
 
     async def fake_venue(self, **options: Any) -> object:
         """Serve until stopped."""
+
+
+@runtime_checkable
+class LiveBenchVenue(Protocol):
+    """A venue whose live path can be benchmarked against its loopback server."""
+
+    async def bench_live(self, capture: Any, **options: Any) -> dict[str, Any]:
+        """Measure frames/s through the live path next to offline replay."""
 
 
 BUILTIN_VENUES: dict[str, str] = {

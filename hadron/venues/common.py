@@ -33,6 +33,11 @@ class StreamBase:
         self.dead_letter = dead_letter
         self._rejected = 0
 
+    def on_rest(self, request: str, body: bytes, recv_ns: int) -> None:
+        """Recorded REST responses are not replayed for this venue: each is rejected (kept)."""
+        self.stats.frames += 1
+        self.reject(body, f"no REST replay for {self.venue}: {request}")
+
     def reject(self, raw: bytes, error: str, instrument: str | None = None) -> None:
         """Count, log and dead-letter a frame that could not be used.
 

@@ -139,7 +139,14 @@ async def test_wrong_key_is_refused_at_the_handshake(tmp_path: Path, key_files: 
     await venue.start()
     try:
         with pytest.raises(AuthError, match="401"):
-            await record(markets=[BUSY], out=tmp_path / "rec", channels=["orderbook_delta"], duration=5, url=venue.url)
+            await record(
+                markets=[BUSY],
+                out=tmp_path / "rec",
+                channels=["orderbook_delta"],
+                duration=5,
+                url=venue.url,
+                transport="ws",
+            )
     finally:
         await venue.stop()
     assert venue.stats.auth_failures == 1
@@ -158,6 +165,7 @@ async def test_cli_wrong_key_is_a_one_line_error_and_leaks_no_secret(
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "hadron", "record", "--venue", "kalshi", "--markets", BUSY,
             "--out", str(tmp_path / "rec"), "--url", venue.url, "--duration", "5", "--log-level", "debug",
+            "--transport", "ws",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=dict(os.environ),
         )  # fmt: skip
         stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
@@ -276,3 +284,42 @@ async def test_commands_and_replies_over_the_socket(tmp_path: Path) -> None:
     assert stats.frames_by_type["orderbook_snapshot"] == 2  # the subscribed market, then the added one
     assert stats.seq_gaps == 0 and stats.decode_errors == 0
     assert books.book("kalshi:KXGOLD15M-OTHER").state is BookState.LIVE
+
+
+@pytest.mark.asyncio
+async def test_auto_transport_falls_back_to_rest_polling_when_the_socket_refuses(
+    tmp_path: Path, key_files: tuple[Any, Path, Path]
+) -> None:
+    import uvicorn
+
+    from hadron.venues.kalshi.fake_rest import build_rest_app
+
+    key, _, _ = key_files
+    ws_only_key, _, _ = generate_test_key()  # the socket knows another key: the handshake is refused
+    capture = slice_capture(EXCERPT, tmp_path / "capture.ndjson", drop_last=2)
+    venue = FakeKalshiVenue(
+        load_capture([capture]), public_key=ws_only_key.public_key(), speed=0, start_on_subscribe=False
+    )
+    await venue.start()
+    await asyncio.wait_for(venue.finished.wait(), timeout=30)
+    app = build_rest_app(venue.exchange, public_key=key.public_key())
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn has no started event
+        await asyncio.sleep(0.01)
+    rest_url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/trade-api/v2"
+    try:
+        summary = await record(
+            markets=[BUSY], out=tmp_path / "rec", channels=["orderbook_delta"], duration=1.5,
+            url=venue.url, rest_url=rest_url, poll_interval=0.2,
+        )  # fmt: skip
+    finally:
+        server.should_exit = True
+        await serving
+        await venue.stop()
+    assert summary["fallback"] and "401" in summary["fallback"]
+    assert summary["polling"]["polls"] >= 2 and summary["books_polled"] == 1
+    recorded, report = books_of([tmp_path / "rec"], tmp_path)
+    original, _ = books_of([capture], tmp_path)
+    assert recorded == original  # the polled book is the venue's book
+    assert report["frames_by_type"]["rest_orderbook"] == summary["polling"]["polls"]

@@ -11,6 +11,7 @@ import contextlib
 import signal
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,16 @@ import uvicorn
 
 from hadron.book.manager import BookManager, BookState
 from hadron.config import load_config
-from hadron.errors import ConfigError
+from hadron.errors import AuthError, ConfigError, RequestError, TransportError
 from hadron.store.deadletter import DeadLetterFile
+from hadron.store.recorder import FrameRecorder
 from hadron.venues.base import FeedStats
-from hadron.venues.kalshi.auth import hosts_for, load_public_key, load_signer
+from hadron.venues.kalshi.auth import KalshiSigner, hosts_for, load_public_key, load_signer
 from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture, parse_faults
 from hadron.venues.kalshi.fake_exchange import FakeExchange
 from hadron.venues.kalshi.fake_rest import RestFaults, build_rest_app
+from hadron.venues.kalshi.poll import KalshiPoller
+from hadron.venues.kalshi.rest import KalshiRestClient
 from hadron.venues.kalshi.ws import PRIVATE_CHANNELS, PUBLIC_CHANNELS, KalshiPool, recorder_factory
 
 log = structlog.get_logger("hadron.kalshi.app")
@@ -74,6 +78,9 @@ def split_faults(spec: str) -> tuple[str, RestFaults]:
     return ",".join(ws_items), rest
 
 
+TRANSPORTS = ("auto", "ws", "rest")
+
+
 async def record(
     *,
     markets: Sequence[str],
@@ -82,32 +89,44 @@ async def record(
     duration: float | None,
     config: Path | None = None,
     url: str | None = None,
+    rest_url: str | None = None,
+    transport: str = "auto",
     connections: int | None = None,
+    poll_interval: float = 1.0,
     stop: asyncio.Event | None = None,
 ) -> dict[str, Any]:
-    """Record Kalshi WebSocket frames for ``markets`` into ``out`` (Hadron recordings) while
-    keeping books, until ``duration`` seconds pass, ``stop`` is set, or SIGINT/SIGTERM.
+    """Record Kalshi frames for ``markets`` into ``out`` (Hadron recordings) while keeping books,
+    until ``duration`` seconds pass, ``stop`` is set, or SIGINT/SIGTERM.
 
-    Returns a summary (frames, books, connection counters, files).
+    ``transport``: ``ws`` streams over the WebSocket; ``rest`` polls orderbooks over REST within
+    the rate budget (recorded as REST responses; books are marked polled); ``auto`` streams and
+    falls back to polling when the WebSocket cannot be used (handshake refused, or every
+    connection failing 5 times in a row).
+
+    Returns a summary (frames, books, connection and poll counters, files).
 
     Raises:
-        ConfigError: missing or unreadable credentials (one line naming the variable).
-        AuthError: Kalshi (or the loopback venue) refused the key.
+        ConfigError: missing or unreadable credentials (one line naming the variable), or a bad
+            option.
+        AuthError: Kalshi (or the loopback venue) refused the key on every transport tried.
     """
+    if transport not in TRANSPORTS:
+        raise ConfigError(f"--transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
     cfg = load_config(config)
     kalshi = cfg.kalshi
     signer = load_signer(kalshi)
-    ws_url = url or hosts_for(kalshi).ws
+    hosts = hosts_for(kalshi)
     books = BookManager()
     stats = FeedStats()
     dead_letter = DeadLetterFile(out / "deadletter.ndjson")
     pool = KalshiPool(
-        ws_url,
+        url or hosts.ws,
         [signer],
         books,
         list(markets),
         connections=connections or kalshi.connections,
         max_markets_per_connection=kalshi.max_markets_per_connection,
+        give_up_after=5 if transport == "auto" else None,
         channels=check_channels(channels),
         stats=stats,
         dead_letter=dead_letter,
@@ -118,8 +137,21 @@ async def record(
     if duration is not None:
         asyncio.get_running_loop().call_later(duration, stop.set)
     started = time.monotonic()
+    fallback = ""
+    poll_stats: dict[str, Any] | None = None
     try:
-        await pool.run(stop)
+        if transport != "rest":
+            try:
+                await pool.run(stop)
+            except (AuthError, RequestError, TransportError) as exc:
+                if transport == "ws" or stop.is_set():
+                    raise
+                fallback = str(exc)
+                log.warning("kalshi WebSocket unusable: polling REST instead", error=fallback)
+        if transport == "rest" or fallback:
+            poll_stats = await _poll(
+                rest_url or hosts.rest, signer, kalshi.rate_tier, books, markets, out, poll_interval, stop
+            )
     finally:
         dead_letter.close()
     elapsed = time.monotonic() - started
@@ -130,12 +162,39 @@ async def record(
         "seq_gaps": stats.seq_gaps,
         "books": len(books),
         "books_live": sum(1 for b in books if b.state is BookState.LIVE),
+        "books_polled": sum(1 for b in books if b.polled),
         "resyncs": books.stats.resyncs,
         "deltas_dropped": books.stats.deltas_dropped,
         "pool": pool.report(),
+        "fallback": fallback or None,
+        "polling": poll_stats,
         "files": sorted(str(p) for p in (out / "kalshi").glob("*.ndjson.zst")),
         "elapsed_s": round(elapsed, 3),
     }
+
+
+async def _poll(
+    rest_url: str,
+    signer: KalshiSigner,
+    rate_tier: str,
+    books: BookManager,
+    markets: Sequence[str],
+    out: Path,
+    interval: float,
+    stop: asyncio.Event,
+) -> dict[str, Any]:
+    recorder = FrameRecorder(out, "kalshi", "kalshi-rest")
+
+    def keep(request: str, body: bytes, ts_recv: int) -> None:
+        recorder.write(ts_recv, body, request)
+
+    try:
+        async with KalshiRestClient(rest_url, signer=signer, rate_tier=rate_tier) as rest:
+            poller = KalshiPoller(rest, books, list(markets), interval=interval, on_raw=keep)
+            await poller.run(stop)
+    finally:
+        recorder.close()
+    return asdict(poller.stats)
 
 
 async def fake_venue(
@@ -195,3 +254,81 @@ async def fake_venue(
             server.should_exit = True
             await server_task
     return venue
+
+
+async def bench_live(capture: Path, *, record_to: Path | None = None, idle: float = 1.0) -> dict[str, Any]:
+    """Frames/s through the live path (loopback venue → signed socket → stream → books) next
+    to offline replay of the same capture.
+
+    The loopback venue runs in its own process (``hadron fake-venue kalshi --speed 0``), playing
+    the capture as fast as the client takes it; the client runs here with its books. The rate is
+    frames over the time from the first frame to the last (the stream ends when ``idle`` seconds
+    pass without a frame). ``record_to`` also records the frames, as ``hadron record`` does.
+    """
+    import socket
+    import sys
+    import tempfile
+
+    from hadron.app.replay import Replay
+    from hadron.venues.kalshi.auth import KalshiSigner, generate_test_key
+
+    key, _, public_pem = generate_test_key()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    tickers = sorted({e.ticker for e in await asyncio.to_thread(load_capture, [capture])})
+    with tempfile.TemporaryDirectory() as tmp:
+        pub = Path(tmp) / "venue.pub"
+        pub.write_bytes(public_pem)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hadron", "fake-venue", "kalshi", "--capture", str(capture), "--port", str(port),
+            "--public-key", str(pub), "--speed", "0", "--log-level", "error",
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
+        url = line.decode().split()[-1] if b"ws://" in line else f"ws://127.0.0.1:{port}/trade-api/ws/v2"
+        books = BookManager()
+        stats = FeedStats()
+        pool = KalshiPool(
+            url,
+            [KalshiSigner("bench", key)],
+            books,
+            tickers,
+            stats=stats,
+            dead_letter=DeadLetterFile(Path(tmp) / "dl.ndjson"),
+            recorder=recorder_factory(record_to) if record_to is not None else None,
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(pool.run(stop))
+        first = last = 0.0
+        seen = 0
+        while True:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            if stats.frames != seen:
+                first = first or now
+                seen, last = stats.frames, now
+            elif seen and now - last > idle:
+                break
+        stop.set()
+        await task
+        proc.terminate()
+        await proc.wait()
+    replay = Replay(dead_letter=Path("/dev/null"))
+    replay.run([capture])
+    offline = replay.report()
+    live_s = max(last - first, 1e-9)
+    return {
+        "capture": str(capture),
+        "frames_live": seen,
+        "live_s": round(live_s, 3),
+        "live_frames_per_s": round(seen / live_s),
+        "offline_frames": offline["frames"],
+        "offline_s": offline["elapsed_s"],
+        "offline_frames_per_s": offline["frames_per_s"],
+        "ratio_live_vs_offline": round(seen / live_s / offline["frames_per_s"], 3),
+        "live_decode_errors": stats.decode_errors,
+        "live_seq_gaps": stats.seq_gaps,
+        "recorded": record_to is not None,
+    }

@@ -24,7 +24,7 @@ import structlog
 from hadron.book.manager import BookManager
 from hadron.errors import AuthError, BookError, DecodeError, RateLimited, TransportError, VenueError
 from hadron.model.events import BookSnapshot
-from hadron.venues.kalshi.rest import KalshiRestClient, normalize_rest_orderbook
+from hadron.venues.kalshi.rest import KalshiRestClient, decode_orderbook, normalize_rest_orderbook
 
 log = structlog.get_logger("hadron.kalshi.poll")
 
@@ -73,6 +73,8 @@ class KalshiPoller:
         tickers: the markets to poll.
         interval: seconds; a cycle starts at most this often.
         on_event: called with each :class:`BookSnapshot` after it is applied.
+        on_raw: called with ``(request line, response body, ts_recv)`` of every poll, before
+            decoding (lossless recording).
         depth: levels per side to ask for (0 = all).
         clock: monotonic seconds (injectable for tests).
         now_ns: wall clock, ns, for ``ts_recv`` (injectable for tests).
@@ -86,6 +88,7 @@ class KalshiPoller:
         *,
         interval: float = 1.0,
         on_event: Callable[[BookSnapshot], None] | None = None,
+        on_raw: Callable[[str, bytes, int], None] | None = None,
         depth: int = 0,
         clock: Callable[[], float] = time.monotonic,
         now_ns: Callable[[], int] = time.time_ns,
@@ -95,6 +98,7 @@ class KalshiPoller:
         self.tickers = list(dict.fromkeys(tickers))
         self.interval = interval
         self.on_event = on_event
+        self.on_raw = on_raw
         self.depth = depth
         self.stats = KalshiPollStats()
         self._clock = clock
@@ -107,8 +111,11 @@ class KalshiPoller:
             AuthError, RequestError, RateLimited, TransportError, DecodeError: from the request.
             BookError: the manager refused the book.
         """
-        resp = await self.rest.get_orderbook(ticker, self.depth)
-        snap = normalize_rest_orderbook(ticker, resp, self._now_ns())
+        request, body = await self.rest.get_orderbook_raw(ticker, self.depth)
+        ts_recv = self._now_ns()
+        if self.on_raw is not None:
+            self.on_raw(request, body, ts_recv)
+        snap = normalize_rest_orderbook(ticker, decode_orderbook(body), ts_recv)
         self.books.apply_snapshot(snap, source=POLLED, polled=True)
         self.stats.polls += 1
         if self.on_event is not None:

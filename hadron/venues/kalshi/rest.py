@@ -665,6 +665,17 @@ class KalshiRestClient:
         params = _compact({"depth": depth or None})
         return await self._get(f"/markets/{quote(ticker, safe='')}/orderbook", _ORDERBOOK, params)
 
+    async def get_orderbook_raw(self, ticker: str, depth: int = 0) -> tuple[str, bytes]:
+        """Return ``(request line, response body)`` of the orderbook request, body unparsed
+        (for lossless recording; decode with :func:`decode_orderbook`).
+
+        Raises:
+            AuthError, RequestError, RateLimited, TransportError.
+        """
+        path = f"/markets/{quote(ticker, safe='')}/orderbook"
+        body = await self._request(path, _compact({"depth": depth or None}))
+        return f"GET {urlsplit(self.base_url).path.rstrip('/')}{path}", body
+
     async def iter_events(
         self,
         *,
@@ -773,6 +784,18 @@ class KalshiRestClient:
 
 
 # -- normalization -----------------------------------------------------------------------------
+
+
+def decode_orderbook(body: bytes) -> KalshiOrderbookResponse:
+    """Decode a ``GET /markets/{ticker}/orderbook`` body.
+
+    Raises:
+        DecodeError: not an orderbook response.
+    """
+    try:
+        return _ORDERBOOK.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise DecodeError(f"orderbook response: {exc}") from exc
 
 
 def normalize_rest_orderbook(

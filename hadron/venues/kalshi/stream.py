@@ -18,8 +18,10 @@ book last built on another connection (or before a reset) waits for a fresh snap
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 import msgspec
 import structlog
@@ -53,6 +55,8 @@ from hadron.venues.kalshi.normalize import (
     normalize_ticker,
     normalize_trade,
 )
+from hadron.venues.kalshi.poll import POLLED
+from hadron.venues.kalshi.rest import decode_orderbook, normalize_rest_orderbook
 
 log = structlog.get_logger("hadron.kalshi")
 
@@ -78,6 +82,7 @@ _TYPE_NAMES: dict[type, str] = {
 }
 
 _DELTA = "orderbook_delta"
+_REST_ORDERBOOK = re.compile(r"GET /trade-api/v2/markets/([^/?]+)/orderbook")
 
 ResyncHook = Callable[[int, list[str], str], None]
 """``on_resync(sid, market_tickers, kind)``: the books of ``sid`` need fresh snapshots. ``kind`` is
@@ -181,6 +186,25 @@ class KalshiStream(StreamBase):
         except (DecodeError, BookError) as exc:
             ticker = msg.msg.market_ticker if isinstance(msg, KalshiOrderbookSnapshot) else None
             self.reject(raw, f"{name}: {exc}", VENUE_PREFIX + ticker if ticker else None)
+
+    def on_rest(self, request: str, body: bytes, recv_ns: int) -> None:
+        """Process one recorded REST orderbook response (the polling fallback) as a polled
+        snapshot; any other request is rejected and kept."""
+        self.stats.frames += 1
+        self.stats.count("rest_orderbook")
+        match = _REST_ORDERBOOK.fullmatch(request)
+        if match is None:
+            self.reject(body, f"unsupported REST request {request!r}")
+            return
+        ticker = unquote(match.group(1))
+        try:
+            snap = normalize_rest_orderbook(ticker, decode_orderbook(body), recv_ns)
+            self.books.apply_snapshot(snap, POLLED, polled=True)
+        except (DecodeError, BookError) as exc:
+            self.reject(body, f"rest orderbook: {exc}", VENUE_PREFIX + ticker)
+            return
+        if self.on_event is not None:
+            self.on_event(snap)
 
     # -- sequencing --------------------------------------------------------------------------
 
@@ -344,6 +368,12 @@ class KalshiAdapter:
         from hadron.venues.kalshi.app import record
 
         return await record(**options)
+
+    async def bench_live(self, capture: Any, **options: Any) -> dict[str, Any]:
+        """Live-path throughput; see :func:`hadron.venues.kalshi.app.bench_live`."""
+        from hadron.venues.kalshi.app import bench_live
+
+        return await bench_live(capture, **options)
 
     async def fake_venue(self, **options: Any) -> object:
         """Serve the loopback venue; see :func:`hadron.venues.kalshi.app.fake_venue`."""

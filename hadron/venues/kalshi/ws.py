@@ -418,6 +418,8 @@ class KalshiPool:
         connections: minimum number of connections.
         max_markets_per_connection: more connections are opened to keep every shard under it.
         max_failures: dials in a row after which a connection's markets move elsewhere.
+        give_up_after: when every connection has failed this many dials in a row, :meth:`run`
+            stops and raises TransportError (so a caller can fall back to REST); ``None``: never.
         stale_after: seconds without an update after which a LIVE book goes STALE.
         **kwargs: passed to every :class:`KalshiConnection` (channels, recorder, timeouts…).
     """
@@ -432,6 +434,7 @@ class KalshiPool:
         connections: int = 1,
         max_markets_per_connection: int = 500,
         max_failures: int = 5,
+        give_up_after: int | None = None,
         stale_after: float = 60.0,
         stats: FeedStats | None = None,
         **kwargs: Any,
@@ -444,7 +447,9 @@ class KalshiPool:
         self.stats = stats or FeedStats()
         self.max_markets_per_connection = max_markets_per_connection
         self.max_failures = max_failures
+        self.give_up_after = give_up_after
         self.stale_after = stale_after
+        self._gave_up: TransportError | None = None
         self.moves = 0
         self.connections = [
             KalshiConnection(
@@ -463,9 +468,12 @@ class KalshiPool:
 
         Raises:
             AuthError or RequestError: every connection failed for good (the first such error).
+            TransportError: every connection kept failing (``give_up_after``).
         """
-        tasks = {asyncio.create_task(c.run(stop), name=c.name): c for c in self.connections}
-        watchdog = asyncio.create_task(self._watchdog(stop, tasks))
+        inner = asyncio.Event()
+        relay = asyncio.create_task(_relay(stop, inner))
+        tasks = {asyncio.create_task(c.run(inner), name=c.name): c for c in self.connections}
+        watchdog = asyncio.create_task(self._watchdog(inner, tasks))
         try:
             while tasks:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -479,9 +487,12 @@ class KalshiPool:
                     await self._move(conn, [c for c in tasks.values()])
         finally:
             watchdog.cancel()
+            relay.cancel()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(watchdog, *tasks, return_exceptions=True)
+            await asyncio.gather(watchdog, relay, *tasks, return_exceptions=True)
+        if self._gave_up is not None:
+            raise self._gave_up
 
     async def _move(self, failed: KalshiConnection, healthy: list[KalshiConnection]) -> None:
         # A connection failed for good: spread its markets over the healthy ones, least loaded first
@@ -504,6 +515,11 @@ class KalshiPool:
             instruments = [VENUE_PREFIX + t for t in self.markets]
             self.books.mark_stale(time.time_ns(), int(self.stale_after * 1e9), instruments)
             alive = list(tasks.values())
+            limit = self.give_up_after
+            if limit is not None and alive and all(c.stats.failures >= limit for c in alive):
+                self._gave_up = TransportError(f"every Kalshi connection failed {limit} times in a row")
+                stop.set()
+                return
             for conn in alive:
                 if conn.stats.failures >= self.max_failures and conn.markets:
                     others = [c for c in alive if c is not conn and c.connected.is_set()]
@@ -516,6 +532,11 @@ class KalshiPool:
             "connections": {c.name: {**asdict(c.stats), "markets": len(c.markets)} for c in self.connections},
             "moves": self.moves,
         }
+
+
+async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()
 
 
 def recorder_factory(out_dir: Path) -> RecorderFactory:
