@@ -95,3 +95,10 @@ def test_sub_penny_prices_refine_the_grid(books: BookManager) -> None:
     books.apply_delta(change(BookSide.BID, 4001, 2))
     assert books.book(X).tick == 1
     assert books.book(X).levels_bid() == [(4005, 1), (4001, 2), (4000, 10)]
+
+
+def test_staleness_watchdog_can_be_limited_to_some_instruments(books: BookManager) -> None:
+    for name in ("kalshi:A", "polymarket:1"):
+        books.apply_snapshot(BookSnapshot(name, ((4000, 1),), (), 1_000, 1_000))
+    assert books.mark_stale(now_ns=10**12, max_age_ns=1, instruments=["kalshi:A", "kalshi:unknown"]) == ["kalshi:A"]
+    assert books.book("polymarket:1").state is BookState.LIVE

@@ -297,3 +297,42 @@ def test_crossed_book_is_counted(books: BookManager, dead_letter: ListDeadLetter
     s.on_frame(snapshot(1, yes=[["0.4000", "10.00"]], no=[["0.5000", "10.00"]]), 1)  # ask 0.50
     s.on_frame(delta(2, "0.5500", "1.00"), 2)  # bid 0.55 > ask 0.50
     assert books.stats.crossed_books == 1
+
+
+def test_frames_of_a_replaced_sid_are_ignored(books: BookManager, dead_letter: ListDeadLetter) -> None:
+    s = stream(books, dead_letter)
+    s.active_sids = set()
+    s.on_frame(b'{"type":"subscribed","id":1,"msg":{"channel":"orderbook_delta","sid":1}}', 1)
+    s.on_frame(snapshot(1, yes=[["0.4000", "10.00"]]), 2)
+    s.on_frame(b'{"type":"subscribed","id":2,"msg":{"channel":"orderbook_delta","sid":3}}', 3)
+    s.on_frame(delta(2, "0.4000", "5.00", sid=1), 4)  # the old sid keeps talking
+    assert s.stats.stale_frames == 1
+    assert s.sid_of("orderbook_delta") == 3
+    assert books.book("kalshi:T").state is BookState.AWAITING_SNAPSHOT  # built on the replaced sid
+    s.on_frame(snapshot(1, yes=[["0.4000", "12.00"]], sid=3), 5)
+    s.on_frame(delta(2, "0.4000", "1.00", sid=3), 6)
+    assert books.book("kalshi:T").best_bid == (4000, 13_000_000)
+
+
+def test_retry_classifier_and_backoff() -> None:
+    from websockets.datastructures import Headers
+    from websockets.exceptions import InvalidStatus
+    from websockets.http11 import Response
+
+    from hadron.errors import AuthError, RequestError, TransportError
+    from hadron.venues.kalshi.messages import KalshiErrorCode, error_name
+    from hadron.venues.kalshi.ws import Backoff, classify, is_retryable
+
+    def refused(status: int) -> InvalidStatus:
+        return InvalidStatus(Response(status, "x", Headers(), b"nope"))
+
+    assert isinstance(classify(refused(401)), AuthError) and not is_retryable(classify(refused(401)))
+    assert isinstance(classify(refused(404)), RequestError) and not is_retryable(classify(refused(404)))
+    for retried in (refused(429), refused(503), ConnectionRefusedError(), TimeoutError()):
+        assert isinstance(classify(retried), TransportError) and is_retryable(classify(retried))
+    backoff = Backoff(base=1.0, factor=2.0, max_delay=5.0, random_fn=lambda: 0.0)
+    assert [backoff.next() for _ in range(5)] == [1.0, 2.0, 4.0, 5.0, 5.0]
+    backoff.reset()
+    assert backoff.next() == 1.0
+    assert Backoff(base=1.0, random_fn=lambda: 1.0).next() == 1.25  # up to 25 % jitter
+    assert error_name(25) == "BUFFER_OVERFLOW" == KalshiErrorCode(25).name and error_name(99) == "UNKNOWN_99"

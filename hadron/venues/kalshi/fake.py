@@ -51,6 +51,7 @@ from hadron.store.replay import LineReader
 from hadron.venues.kalshi.auth import WS_PATH, verify_headers
 from hadron.venues.kalshi.fake_exchange import FakeBook, FakeExchange, count_fp
 from hadron.venues.kalshi.messages import (
+    TERMINAL_ERROR_CODES,
     KalshiOrderbookDeltaMsg,
     KalshiOrderbookSnapshotMsg,
     KalshiTradeMsg,
@@ -70,7 +71,7 @@ CHANNELS = frozenset(
         "order_group_updates",
     }
 )
-TERMINAL = frozenset({10, 25})
+TERMINAL = TERMINAL_ERROR_CODES
 BACKLOG = 2_000
 """Frames queued for the slowest client before playing at full speed waits for it."""
 MAX_QUEUE = 200_000

@@ -15,6 +15,7 @@ Decode with :data:`FRAME_DECODER` (one raw frame) or :data:`CAPTURE_DECODER` (on
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import IntEnum, unique
 from typing import Any, Literal
 
 import msgspec
@@ -333,6 +334,56 @@ class KalshiUnsubscribed(msgspec.Struct, frozen=True, gc=False, tag="unsubscribe
     id: int | None = None
     sid: int | None = None
     seq: int | None = None
+
+
+@unique
+class KalshiErrorCode(IntEnum):
+    """Kalshi WebSocket error codes (AsyncAPI, 2026; 6, 16 and 17 retired but still handled)."""
+
+    UNABLE_TO_PROCESS = 1
+    PARAMS_REQUIRED = 2
+    CHANNELS_REQUIRED = 3
+    SIDS_REQUIRED = 4
+    UNKNOWN_COMMAND = 5
+    ALREADY_SUBSCRIBED = 6
+    UNKNOWN_SID = 7
+    UNKNOWN_CHANNEL = 8
+    AUTH_REQUIRED = 9
+    CHANNEL_ERROR = 10
+    """Terminal: the subscription is dead, subscribe again."""
+    INVALID_PARAMETER = 11
+    EXACTLY_ONE_SID = 12
+    UNSUPPORTED_ACTION = 13
+    MARKET_TICKER_REQUIRED = 14
+    ACTION_REQUIRED = 15
+    MARKET_NOT_FOUND = 16
+    INTERNAL_ERROR = 17
+    COMMAND_TIMEOUT = 18
+    SHARD_FACTOR_INVALID = 19
+    SHARD_FACTOR_REQUIRED = 20
+    SHARD_KEY_INVALID = 21
+    SHARD_KEY_REQUIRED = 22
+    MATCH_IDS_REQUIRED = 23
+    INDEX_IDS_REQUIRED = 24
+    BUFFER_OVERFLOW = 25
+    """Terminal: the client read too slowly; subscribe again (to less, or read faster)."""
+    MARKET_LIMIT = 26
+    RATE_LIMITED = 27
+    UNDERLYING_TICKERS_REQUIRED = 28
+
+
+TERMINAL_ERROR_CODES = frozenset(
+    {KalshiErrorCode.CHANNEL_ERROR, KalshiErrorCode.INTERNAL_ERROR, KalshiErrorCode.BUFFER_OVERFLOW}
+)
+"""Codes after which the subscription is dead and must be re-subscribed."""
+
+
+def error_name(code: int) -> str:
+    """Return the error code's name (``"BUFFER_OVERFLOW"``), or ``"UNKNOWN_<code>"``."""
+    try:
+        return KalshiErrorCode(code).name
+    except ValueError:
+        return f"UNKNOWN_{code}"
 
 
 class KalshiErrorMsg(msgspec.Struct, frozen=True, gc=False):

@@ -34,6 +34,7 @@ from hadron.venues.kalshi.messages import (
     CAPTURE_DECODER,
     FRAME_DECODER,
     PRIVATE_MESSAGES,
+    TERMINAL_ERROR_CODES,
     KalshiError,
     KalshiEventFeeUpdate,
     KalshiEventLifecycle,
@@ -46,6 +47,7 @@ from hadron.venues.kalshi.messages import (
     KalshiTicker,
     KalshiTrade,
     KalshiUnsubscribed,
+    error_name,
 )
 from hadron.venues.kalshi.normalize import (
     VENUE_PREFIX,
@@ -60,8 +62,6 @@ from hadron.venues.kalshi.rest import decode_orderbook, normalize_rest_orderbook
 
 log = structlog.get_logger("hadron.kalshi")
 
-TERMINAL_ERROR_CODES = frozenset({10, 17, 25})
-"""Kalshi error codes after which the subscription is dead and must be re-subscribed."""
 
 _TYPE_NAMES: dict[type, str] = {
     cls: str(cls.__struct_config__.tag)
@@ -334,7 +334,9 @@ class KalshiStream(StreamBase):
 
     def _on_error(self, msg: KalshiError) -> None:
         code = msg.msg.code
-        log.warning("kalshi error", conn=self.conn, code=code, text=msg.msg.msg, id=msg.id, sid=msg.sid)
+        log.warning(
+            "kalshi error", conn=self.conn, code=code, name=error_name(code), text=msg.msg.msg, id=msg.id, sid=msg.sid
+        )
         if code in TERMINAL_ERROR_CODES and msg.sid is not None:
             self._unbind(msg.sid, f"terminal error {code} on sid {msg.sid}", resync="terminal")
 
