@@ -258,6 +258,39 @@ def fake_venue_kalshi(
         raise _fail(str(exc)) from None
 
 
+@fake_app.command("polymarket")
+def fake_venue_polymarket(
+    capture: Annotated[
+        list[Path], typer.Option(help="Polymarket frame files, or Kalshi captures to transcode (repeatable).")
+    ],
+    port: Annotated[int, typer.Option(help="Market-channel WebSocket port on 127.0.0.1.")],
+    speed: Annotated[float, typer.Option(min=0, help="Playback speed; 0 = as fast as possible.")] = 1.0,
+    faults: Annotated[str, typer.Option(help="e.g. drop@200,malformed@300,freeze@400:20")] = "",
+    rest_port: Annotated[int | None, typer.Option(help="Also serve REST /book on this port.")] = None,
+    log_level: LogLevel = "info",
+) -> None:
+    """Serve a loopback Polymarket market channel (and REST /book) replaying a real capture."""
+    import asyncio
+
+    from hadron.errors import ConfigError
+    from hadron.venues.base import FakeVenueHost
+
+    logs.configure(log_level)
+    adapter = _venue("polymarket", FakeVenueHost)
+
+    def ready(ws_url: str, rest_url: str | None) -> None:
+        stdout.print(f"polymarket loopback venue: {ws_url}" + (f"  REST {rest_url}" if rest_url else ""), markup=False)
+
+    try:
+        asyncio.run(
+            adapter.fake_venue(
+                captures=capture, port=port, speed=speed, faults=faults, rest_port=rest_port, ready=ready
+            )
+        )
+    except (ConfigError, OSError) as exc:
+        raise _fail(str(exc)) from None
+
+
 @bench_app.command("replay")
 def bench_replay(
     path: Annotated[

@@ -95,7 +95,7 @@ class BookStats:
 class ManagedBook(L2Book):
     """An :class:`L2Book` with its integrity state and clocks."""
 
-    __slots__ = ("crossed", "ever_live", "polled", "reason", "source", "state", "ts_event", "ts_recv")
+    __slots__ = ("bbo_misses", "crossed", "ever_live", "polled", "reason", "source", "state", "ts_event", "ts_recv")
 
     def __init__(self, instrument: str, tick: int = DEFAULT_TICK) -> None:
         super().__init__(instrument, tick)
@@ -109,6 +109,8 @@ class ManagedBook(L2Book):
         """Token of the stream whose snapshot built the book; its deltas must carry the same."""
         self.polled = False
         """The book comes from REST polling (snapshots only): as fresh as ``ts_recv``, no deltas."""
+        self.bbo_misses = 0
+        """Venue best bid/ask checks failed in a row (a persistent disagreement means resync)."""
 
 
 TopListener = Callable[[TopOfBook], None]
@@ -205,6 +207,7 @@ class BookManager:
         book.state = BookState.LIVE
         book.reason = ""
         book.ever_live = True
+        book.bbo_misses = 0
         book.source = source
         book.polled = polled
         book.ts_event = snap.ts_event
@@ -340,9 +343,10 @@ class BookManager:
         stats = self.stats
         stats.bbo_checks += 1
         bid, ask = book.best_bid_price, book.best_ask_price
-        if (delta.venue_bid is not None and delta.venue_bid != bid) or (
-            delta.venue_ask is not None and delta.venue_ask != ask
-        ):
+        if (delta.venue_bid is None or delta.venue_bid == bid) and (delta.venue_ask is None or delta.venue_ask == ask):
+            book.bbo_misses = 0
+        else:
+            book.bbo_misses += 1
             stats.bbo_mismatches += 1
             stats.example(
                 "bbo_mismatch",

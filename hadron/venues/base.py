@@ -50,7 +50,8 @@ class FeedStats:
     treated as gaps; ``seq_jumps``: jumps tolerated in MONOTONIC mode; ``seq_resets``: sequence
     regressions (a new session); ``seq_duplicates``: repeated sequence numbers, dropped.
     ``stale_frames``: frames older than what the book already holds, dropped. ``trades``: trades
-    normalized.
+    normalized. ``hash_checks``/``hash_mismatches``: snapshots whose venue checksum was verified
+    / failed (a failure re-syncs the book). ``resync_requests``: books the stream asked to re-sync.
     """
 
     frames: int = 0
@@ -62,6 +63,9 @@ class FeedStats:
     seq_duplicates: int = 0
     stale_frames: int = 0
     trades: int = 0
+    hash_checks: int = 0
+    hash_mismatches: int = 0
+    resync_requests: int = 0
 
     def count(self, kind: str, n: int = 1) -> None:
         """Add ``n`` frames of ``kind`` to ``frames_by_type``."""

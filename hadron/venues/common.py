@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
+from collections.abc import Callable
+
 import structlog
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from hadron.book.manager import BookManager
+from hadron.errors import AuthError, HadronError, RequestError, TransportError
 from hadron.venues.base import DeadLetterSink, FeedStats
 
 _LOG_FIRST = 20
@@ -58,3 +64,57 @@ class StreamBase:
             )
         if instrument is not None:
             self.books.invalidate(instrument, f"lost an update: {error}")
+
+
+def classify_failure(exc: BaseException, venue: str) -> HadronError:
+    """Map a WebSocket dial or session failure to Hadron's tree: AuthError (401/403) and
+    RequestError (other 4xx) are fatal; TransportError (network, timeouts, 429, 5xx) is retried."""
+    if isinstance(exc, HadronError):
+        return exc
+    if isinstance(exc, InvalidStatus):
+        status = exc.response.status_code
+        body = exc.response.body.decode("utf-8", "replace").strip()[:200] if exc.response.body else ""
+        if status in (401, 403):
+            return AuthError(f"{venue} refused the WebSocket handshake ({status}): {body or 'unauthorized'}")
+        if 400 <= status < 500 and status != 429:
+            return RequestError(f"{venue} refused the WebSocket handshake ({status}): {body}", status=status)
+        return TransportError(f"WebSocket handshake failed with HTTP {status}")
+    if isinstance(exc, OSError | TimeoutError | ConnectionClosed | InvalidHandshake | asyncio.TimeoutError):
+        return TransportError(f"{type(exc).__name__}: {exc}")
+    return TransportError(f"unexpected {type(exc).__name__}: {exc}")
+
+
+def is_retryable(err: HadronError) -> bool:
+    """Network failures, timeouts, 429 and 5xx are retried; auth and other 4xx are not."""
+    return not isinstance(err, AuthError | RequestError)
+
+
+class Backoff:
+    """Jittered exponential back-off: ``min(max, base × factor^n)`` plus up to 25 % jitter.
+
+    ``random`` is injectable so tests are deterministic.
+    """
+
+    def __init__(
+        self,
+        *,
+        base: float = 0.5,
+        factor: float = 2.0,
+        max_delay: float = 30.0,
+        random_fn: Callable[[], float] = random.random,
+    ) -> None:
+        self.base = base
+        self.factor = factor
+        self.max_delay = max_delay
+        self.random = random_fn
+        self.attempt = 0
+
+    def next(self) -> float:
+        """Return the next delay in seconds and move on."""
+        delay = min(self.max_delay, self.base * self.factor**self.attempt)
+        self.attempt += 1
+        return delay + delay * 0.25 * self.random()
+
+    def reset(self) -> None:
+        """Start again from ``base`` (after a healthy connection)."""
+        self.attempt = 0

@@ -21,12 +21,11 @@ import pytest
 from hadron.app.replay import Replay
 from hadron.book.manager import BookManager, BookState
 from hadron.errors import AuthError
-from hadron.store.deadletter import DeadLetterFile
 from hadron.venues.kalshi.app import record
 from hadron.venues.kalshi.auth import KalshiSigner, generate_test_key
 from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture, parse_faults
 from hadron.venues.kalshi.ws import Backoff, KalshiPool
-from tests.conftest import FIXTURES, KALSHI_CAPTURE, shared_data
+from tests.conftest import FIXTURES, KALSHI_CAPTURE, ListDeadLetter, shared_data
 
 EXCERPT = FIXTURES / "kalshi" / "KXGOLD15M-26AUG102130-30_reconnect.ndjson.gz"
 BUSY = "KXGOLD15M-26AUG102130-30"
@@ -210,7 +209,7 @@ async def test_pool_moves_markets_off_a_connection_whose_key_is_refused(tmp_path
         books,
         markets,
         connections=2,
-        dead_letter=DeadLetterFile(tmp_path / "dl.ndjson"),
+        dead_letter=ListDeadLetter(),
         backoff=Backoff(base=0.01, max_delay=0.05),
     )
     stop = asyncio.Event()
@@ -261,7 +260,7 @@ async def test_commands_and_replies_over_the_socket(tmp_path: Path) -> None:
         [BUSY],
         channels=["orderbook_delta", "ticker", "market_lifecycle_v2"],
         stats=FeedStats(),
-        dead_letter=DeadLetterFile(tmp_path / "dl.ndjson"),
+        dead_letter=ListDeadLetter(),
         on_event=frames.append,
     )
     stop = asyncio.Event()

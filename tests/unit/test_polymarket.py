@@ -202,3 +202,59 @@ def test_crossing_burst_matches_the_venue_except_its_transient_cross(
 
 def exact(level: dict[str, str]) -> tuple[int, int]:
     return int(Decimal(level["price"]) * 10_000), int(Decimal(level["size"]) * 1_000_000)
+
+
+def test_a_persistent_best_bid_ask_disagreement_resyncs_but_the_real_transient_cross_does_not(
+    books: BookManager, dead_letter: ListDeadLetter
+) -> None:
+    asked: list[tuple[list[str], str]] = []
+    s = PolymarketStream(
+        books, "t", stats=FeedStats(), dead_letter=dead_letter, on_resync=lambda t, r: asked.append((t, r))
+    )
+    for raw in msgspec.json.decode(load("ws_market_price_change_crossing_burst.json"), type=list[msgspec.Raw]):
+        s.on_frame(bytes(raw), 1)
+    assert asked == []  # two disagreements in a row: the venue's own transient cross
+    book = json.loads(load("ws_market_book_msg.json"))
+    s.on_frame(json.dumps(book).encode(), 2)
+    wrong = {
+        "event_type": "price_change",
+        "market": book["market"],
+        "timestamp": str(int(book["timestamp"]) + 1),
+        "price_changes": [
+            {
+                "asset_id": book["asset_id"],
+                "price": "0.48",
+                "size": "1",
+                "side": "BUY",
+                "best_bid": "0.47",
+                "best_ask": "0.51",
+            }
+        ],
+    }
+    for _ in range(3):
+        s.on_frame(json.dumps(wrong).encode(), 3)
+    assert asked == [([book["asset_id"]], "persistent best bid/ask disagreement")]
+    assert books.book("polymarket:" + book["asset_id"]).state is BookState.AWAITING_SNAPSHOT
+
+
+def test_book_hash_is_verified_when_the_market_metadata_is_known(
+    books: BookManager, dead_letter: ListDeadLetter
+) -> None:
+    asked: list[str] = []
+    s = PolymarketStream(
+        books,
+        "t",
+        stats=FeedStats(),
+        dead_letter=dead_letter,
+        meta=lambda token: ("5", False),
+        on_resync=lambda t, r: asked.append(r),
+    )
+    real = load("ws_book_snapshot_captured.json")
+    s.on_frame(real, 1)
+    assert (s.stats.hash_checks, s.stats.hash_mismatches) == (1, 0)
+    tampered = json.loads(real)
+    tampered["bids"][0]["size"] = "1"
+    s.on_frame(json.dumps(tampered).encode(), 2)
+    assert (s.stats.hash_checks, s.stats.hash_mismatches) == (2, 1)
+    assert asked == ["book hash mismatch"]
+    assert books.book("polymarket:" + tampered["asset_id"]).state is BookState.AWAITING_SNAPSHOT

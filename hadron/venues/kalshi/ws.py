@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import itertools
 import math
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -34,12 +33,13 @@ from typing import Any
 import msgspec
 import structlog
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from hadron.book.manager import BookManager, BookState
-from hadron.errors import AuthError, HadronError, RequestError, TransportError
+from hadron.errors import HadronError, TransportError
 from hadron.store.recorder import FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
+from hadron.venues.common import Backoff, classify_failure, is_retryable
 from hadron.venues.kalshi.auth import KalshiSigner
 from hadron.venues.kalshi.normalize import VENUE_PREFIX
 from hadron.venues.kalshi.stream import KalshiStream, PrivateHook
@@ -54,57 +54,8 @@ TICKER_CHANNELS = frozenset({"orderbook_delta", "trade", "ticker", "fill", "mark
 
 
 def classify(exc: BaseException) -> HadronError:
-    """Map a dial or session failure to Hadron's tree: AuthError and RequestError are fatal,
-    TransportError is retried."""
-    if isinstance(exc, HadronError):
-        return exc
-    if isinstance(exc, InvalidStatus):
-        status = exc.response.status_code
-        body = exc.response.body.decode("utf-8", "replace").strip()[:200] if exc.response.body else ""
-        if status in (401, 403):
-            return AuthError(f"Kalshi refused the WebSocket handshake ({status}): {body or 'unauthorized'}")
-        if 400 <= status < 500 and status != 429:
-            return RequestError(f"Kalshi refused the WebSocket handshake ({status}): {body}", status=status)
-        return TransportError(f"WebSocket handshake failed with HTTP {status}")
-    if isinstance(exc, OSError | TimeoutError | ConnectionClosed | InvalidHandshake | asyncio.TimeoutError):
-        return TransportError(f"{type(exc).__name__}: {exc}")
-    return TransportError(f"unexpected {type(exc).__name__}: {exc}")
-
-
-def is_retryable(err: HadronError) -> bool:
-    """Network failures, timeouts, 429 and 5xx are retried; auth and other 4xx are not."""
-    return not isinstance(err, AuthError | RequestError)
-
-
-class Backoff:
-    """Jittered exponential back-off: ``min(max, base × factor^n)`` plus up to 25 % jitter.
-
-    ``random`` is injectable so tests are deterministic.
-    """
-
-    def __init__(
-        self,
-        *,
-        base: float = 0.5,
-        factor: float = 2.0,
-        max_delay: float = 30.0,
-        random_fn: Callable[[], float] = random.random,
-    ) -> None:
-        self.base = base
-        self.factor = factor
-        self.max_delay = max_delay
-        self.random = random_fn
-        self.attempt = 0
-
-    def next(self) -> float:
-        """Return the next delay in seconds and move on."""
-        delay = min(self.max_delay, self.base * self.factor**self.attempt)
-        self.attempt += 1
-        return delay + delay * 0.25 * self.random()
-
-    def reset(self) -> None:
-        """Start again from ``base`` (after a healthy connection)."""
-        self.attempt = 0
+    """Map a Kalshi dial or session failure to Hadron's tree (see :func:`classify_failure`)."""
+    return classify_failure(exc, "Kalshi")
 
 
 @dataclass

@@ -12,6 +12,9 @@ bad, so its neighbours survive), or plain text (``PONG``, ``INVALID OPERATION``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import msgspec
 import structlog
 
@@ -20,6 +23,7 @@ from hadron.errors import BookError, DecodeError
 from hadron.model.events import BookDelta, BookSnapshot
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
 from hadron.venues.common import StreamBase
+from hadron.venues.polymarket.hash import verify_book
 from hadron.venues.polymarket.messages import (
     CAPTURE_DECODER,
     ELEMENT_DECODER,
@@ -62,6 +66,17 @@ _TYPE_NAMES: dict[type, str] = {
 }
 
 
+MarketMeta = Callable[[str], tuple[str, bool] | None]
+"""``meta(token_id) -> (min_order_size, neg_risk)`` from the market, or ``None`` when unknown."""
+
+ResyncHook = Callable[[list[str], str], None]
+"""``on_resync(token_ids, reason)``: these books need a fresh snapshot (re-subscribe them)."""
+
+BBO_MISSES_TO_RESYNC = 3
+"""Venue best bid/ask disagreements in a row that make a book re-sync (a real transient cross,
+seen in captures, lasts two changes)."""
+
+
 class PolymarketStream(StreamBase):
     """Processes one market-channel connection's frames in order.
 
@@ -71,6 +86,10 @@ class PolymarketStream(StreamBase):
         stats: counters shared by every Polymarket stream.
         dead_letter: where rejected frames go.
         on_event: called with every normalized event, in order.
+        meta: the market metadata the book hash needs (min order size, neg-risk); without it the
+            hash is not checked.
+        on_resync: called when books need a fresh snapshot (hash mismatch, persistent best
+            bid/ask disagreement, tick-size change).
     """
 
     def __init__(
@@ -81,9 +100,15 @@ class PolymarketStream(StreamBase):
         stats: FeedStats,
         dead_letter: DeadLetterSink,
         on_event: EventSink | None = None,
+        meta: MarketMeta | None = None,
+        on_resync: ResyncHook | None = None,
     ) -> None:
         super().__init__("polymarket", books, conn, stats=stats, dead_letter=dead_letter)
         self.on_event = on_event
+        self.meta = meta
+        self.on_resync = on_resync
+        self.last_hash: dict[str, str] = {}
+        """token id → hash of the last ``book`` applied (the freeze watchdog compares REST's)."""
         self.invalid_operations = 0
         """``INVALID OPERATION`` replies: the client sent something the venue refused."""
 
@@ -165,7 +190,9 @@ class PolymarketStream(StreamBase):
                 for delta in normalize_price_change(msg, recv_ns):
                     self._apply_delta(delta)
             elif isinstance(msg, PolymarketBook):
-                self._apply_snapshot(normalize_book(msg, recv_ns))
+                if self._hash_ok(msg):
+                    self._apply_snapshot(normalize_book(msg, recv_ns))
+                    self.last_hash[msg.asset_id] = msg.hash
             elif isinstance(msg, PolymarketLastTradePrice):
                 trade = normalize_last_trade(msg, recv_ns)
                 self.stats.trades += 1
@@ -174,6 +201,7 @@ class PolymarketStream(StreamBase):
                 change = normalize_tick_size_change(msg, recv_ns)
                 self.books.apply_tick_size_change(change)
                 self._emit(change)
+                self._resync([msg.asset_id], "tick size changed")
             elif isinstance(msg, PolymarketBestBidAsk):
                 self._emit(normalize_best_bid_ask(msg, recv_ns))
             elif isinstance(msg, PolymarketNewMarket):
@@ -202,8 +230,34 @@ class PolymarketStream(StreamBase):
         if self._is_stale(delta.instrument, delta.ts_event):
             self.stats.stale_frames += 1
             return
-        self.books.apply_delta(delta)
+        applied = self.books.apply_delta(delta)
         self._emit(delta)
+        if applied and delta.venue_bid is not None:
+            book = self.books.get(delta.instrument)
+            if book is not None and book.bbo_misses >= BBO_MISSES_TO_RESYNC:
+                self.books.invalidate(delta.instrument, f"venue best bid/ask disagreed {book.bbo_misses} times")
+                self._resync([delta.instrument[len(VENUE_PREFIX) :]], "persistent best bid/ask disagreement")
+
+    def _hash_ok(self, msg: PolymarketBook) -> bool:
+        # Verify the snapshot hash when the market's metadata is known; a mismatch re-syncs
+        meta = self.meta(msg.asset_id) if self.meta is not None else None
+        if meta is None:
+            return True
+        verdict = verify_book(msg, min_order_size=meta[0], neg_risk=meta[1])
+        if verdict is None:
+            return True
+        self.stats.hash_checks += 1
+        if verdict:
+            return True
+        self.stats.hash_mismatches += 1
+        self.books.invalidate(VENUE_PREFIX + msg.asset_id, "book hash mismatch")
+        self._resync([msg.asset_id], "book hash mismatch")
+        return False
+
+    def _resync(self, tokens: list[str], reason: str) -> None:
+        self.stats.resync_requests += len(tokens)
+        if self.on_resync is not None:
+            self.on_resync(tokens, reason)
 
     def _emit(self, event: object) -> None:
         if self.on_event is not None:
@@ -211,7 +265,8 @@ class PolymarketStream(StreamBase):
 
 
 class PolymarketAdapter:
-    """The Polymarket :class:`~hadron.venues.base.VenueAdapter`."""
+    """The Polymarket :class:`~hadron.venues.base.VenueAdapter` (also a recording venue, a
+    loopback-venue host and a live-path benchmark: see :mod:`hadron.venues.polymarket.app`)."""
 
     name = "polymarket"
     capture_decoder = CAPTURE_DECODER
@@ -234,3 +289,21 @@ class PolymarketAdapter:
     ) -> PolymarketStream:
         """Return a :class:`PolymarketStream` (``seq_mode`` is moot: no sequence numbers)."""
         return PolymarketStream(books, conn, stats=stats, dead_letter=dead_letter, on_event=on_event)
+
+    async def record(self, **options: Any) -> dict[str, Any]:
+        """Record the market channel; see :func:`hadron.venues.polymarket.app.record`."""
+        from hadron.venues.polymarket.app import record
+
+        return await record(**options)
+
+    async def fake_venue(self, **options: Any) -> object:
+        """Serve the loopback venue; see :func:`hadron.venues.polymarket.app.fake_venue`."""
+        from hadron.venues.polymarket.app import fake_venue
+
+        return await fake_venue(**options)
+
+    async def bench_live(self, capture: Any, **options: Any) -> dict[str, Any]:
+        """Live-path throughput; see :func:`hadron.venues.polymarket.app.bench_live`."""
+        from hadron.venues.polymarket.app import bench_live
+
+        return await bench_live(capture, **options)

@@ -1,0 +1,211 @@
+"""Polymarket commands: record the market channel, run the loopback venue, benchmark the live path.
+
+Reached from the command line through the venue registry; nothing here is imported by the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from hadron.book.manager import BookManager, BookState
+from hadron.errors import ConfigError
+from hadron.store.deadletter import DeadLetterFile
+from hadron.venues.base import FeedStats
+from hadron.venues.polymarket.fake import FakePolymarketVenue, load_capture, parse_faults
+from hadron.venues.polymarket.rest import PolymarketClobClient
+from hadron.venues.polymarket.ws import MARKET_URL, PolymarketPool, recorder_factory
+
+CLOB_URL = "https://clob.polymarket.com"
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def record(
+    *,
+    markets: Sequence[str],
+    out: Path,
+    duration: float | None,
+    url: str | None = None,
+    rest_url: str | None = None,
+    freeze_window: float = 30.0,
+    stop: asyncio.Event | None = None,
+    **_: Any,
+) -> dict[str, Any]:
+    """Record the market channel for token ids ``markets`` into ``out`` while keeping books, with
+    the freeze watchdog checking ``GET /book`` on ``rest_url`` (default: the CLOB).
+
+    Raises:
+        ConfigError: a token id is not a decimal string.
+    """
+    bad = [t for t in markets if not t.isdigit()]
+    if bad:
+        raise ConfigError(f"--markets: Polymarket token ids are decimal strings, not {', '.join(bad[:3])}")
+    books = BookManager()
+    stats = FeedStats()
+    dead_letter = DeadLetterFile(out / "deadletter.ndjson")
+    stop = stop or asyncio.Event()
+    _stop_on_signals(stop)
+    if duration is not None:
+        asyncio.get_running_loop().call_later(duration, stop.set)
+    started = time.monotonic()
+    async with PolymarketClobClient(rest_url or CLOB_URL) as clob:
+        pool = PolymarketPool(
+            url or MARKET_URL,
+            books,
+            list(markets),
+            stats=stats,
+            dead_letter=dead_letter,
+            recorder=recorder_factory(out),
+            rest=clob,
+            freeze_window=freeze_window,
+        )
+        try:
+            await pool.run(stop)
+        finally:
+            dead_letter.close()
+    elapsed = time.monotonic() - started
+    return {
+        "frames": stats.frames,
+        "frames_per_s": round(stats.frames / elapsed) if elapsed > 0 else 0,
+        "decode_errors": stats.decode_errors,
+        "books": len(books),
+        "books_live": sum(1 for b in books if b.state is BookState.LIVE),
+        "books_polled": 0,
+        "resyncs": books.stats.resyncs,
+        "bbo_checks": books.stats.bbo_checks,
+        "bbo_mismatches": books.stats.bbo_mismatches,
+        "hash_checks": stats.hash_checks,
+        "hash_mismatches": stats.hash_mismatches,
+        "pool": pool.report(),
+        "fallback": None,
+        "files": sorted(str(p) for p in (out / "polymarket").glob("*.ndjson.zst")),
+        "elapsed_s": round(elapsed, 3),
+    }
+
+
+async def fake_venue(
+    *,
+    captures: Sequence[Path],
+    port: int,
+    speed: float = 1.0,
+    faults: str = "",
+    rest_port: int | None = None,
+    host: str = "127.0.0.1",
+    stop: asyncio.Event | None = None,
+    ready: Callable[[str, str | None], None] | None = None,
+    **_: Any,
+) -> FakePolymarketVenue:
+    """Serve the loopback Polymarket venue (market channel on ``port``, REST ``/book`` on
+    ``rest_port``) until ``stop`` or SIGINT/SIGTERM.
+
+    Raises:
+        ConfigError: a bad fault spec, or nothing playable in the captures.
+    """
+    timeline = await asyncio.to_thread(load_capture, captures)
+    if not timeline:
+        raise ConfigError("--capture: no Polymarket frames (or Kalshi frames to transcode) in the given files")
+    venue = FakePolymarketVenue(timeline, speed=speed, faults=parse_faults(faults))
+    await venue.start(host, port)
+    server: uvicorn.Server | None = None
+    task: asyncio.Task[None] | None = None
+    rest_url = None
+    if rest_port is not None:
+        config = uvicorn.Config(
+            venue.exchange.rest_app(), host=host, port=rest_port, log_level="warning", lifespan="off"
+        )
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no started event
+            await asyncio.sleep(0.01)
+        rest_url = f"http://{host}:{rest_port}"
+    stop = stop or asyncio.Event()
+    _stop_on_signals(stop)
+    if ready is not None:
+        ready(venue.url, rest_url)
+    try:
+        await stop.wait()
+    finally:
+        await venue.stop()
+        if server is not None and task is not None:
+            server.should_exit = True
+            await task
+    return venue
+
+
+async def bench_live(capture: Path, *, idle: float = 1.0, **_: Any) -> dict[str, Any]:
+    """Frames/s through the live path (loopback venue process → socket → stream → books) next to
+    offline replay of the same messages (the capture, transcoded when it is a Kalshi capture)."""
+    import socket
+
+    import msgspec
+
+    from hadron.app.replay import Replay
+
+    timeline = await asyncio.to_thread(load_capture, [capture])
+    tokens = sorted({a for item in timeline for a in item.assets})
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        offline_file = Path(tmp) / "messages.ndjson"
+        with offline_file.open("wb") as fh:
+            for item in timeline:
+                fh.write(msgspec.json.encode({"recv_ms": item.recv_ms, "event": item.msg}) + b"\n")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hadron", "fake-venue", "polymarket", "--capture", str(capture),
+            "--port", str(port), "--speed", "0", "--log-level", "error", stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        await asyncio.wait_for(proc.stdout.readline(), timeout=120)
+        books = BookManager()
+        stats = FeedStats()
+        pool = PolymarketPool(
+            f"ws://127.0.0.1:{port}/ws/market", books, tokens, stats=stats, dead_letter=DeadLetterFile(Path(tmp) / "dl")
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(pool.run(stop))
+        first = last = 0.0
+        seen = 0
+        while True:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            if stats.frames != seen:
+                first = first or now
+                seen, last = stats.frames, now
+            elif seen and now - last > idle:
+                break
+        stop.set()
+        await task
+        proc.terminate()
+        await proc.wait()
+        replay = Replay(dead_letter=Path(tmp) / "dl2")
+        replay.run([offline_file])
+        offline = replay.report()
+    live_s = max(last - first, 1e-9)
+    return {
+        "capture": str(capture),
+        "frames_live": seen,
+        "live_s": round(live_s, 3),
+        "live_frames_per_s": round(seen / live_s),
+        "offline_frames": offline["frames"],
+        "offline_s": offline["elapsed_s"],
+        "offline_frames_per_s": offline["frames_per_s"],
+        "ratio_live_vs_offline": round(seen / live_s / max(offline["frames_per_s"], 1), 3),
+        "live_decode_errors": stats.decode_errors,
+        "live_bbo_mismatches": books.stats.bbo_mismatches,
+    }

@@ -1,0 +1,639 @@
+"""A loopback Polymarket venue: the CLOB market channel (WebSocket) and REST ``/book`` on 127.0.0.1.
+
+It keeps the channel's rules (``docs/polymarket-protocol.md`` §2): the first frame must be
+``{"assets_ids": […], "type": "market"}`` (a ``PING`` before it closes the socket with 1008
+"invalid subscription payload"); a second ``type: market`` frame, or any other invalid operation,
+gets the text ``INVALID OPERATION``; ``{"operation": "subscribe" | "unsubscribe", …}`` changes
+the subscription; ``PING`` gets ``PONG``. On (re)subscription the venue sends one array frame
+with a ``book`` per token (an unknown token gets an empty book with a zero hash).
+
+It plays a capture as the exchange's truth: Polymarket frame files (a JSON array of frames, or
+NDJSON, optionally wrapped as ``{"recv_ms", "event"}``), or a Kalshi capture transcoded into
+Polymarket's wire format (see :func:`transcode_kalshi`): the same real order flow as a YES/NO
+token pair, with mirrored legs and each token's ``best_bid``/``best_ask``.
+
+Faults, at frame positions of the capture: ``drop@N`` (abort every connection), ``malformed@N``
+(send a truncated JSON frame), ``freeze@N:S`` (send no data for ``S`` seconds to every connected
+client while still answering ``PING``; a token the client re-subscribes is thawed, as on the
+real venue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import heapq
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import structlog
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from hadron.errors import ConfigError
+from hadron.model.units import PRICE_ONE, parse_price, parse_size
+from hadron.store.replay import LineReader, RecordingFormat, detect, json_frames, read_all
+from hadron.venues.polymarket.hash import book_hash
+
+log = structlog.get_logger("hadron.polymarket.fake")
+
+MIN_ORDER_SIZE = "5"
+ZERO_HASH = "0" * 40
+BACKLOG = 2_000
+FAULT_KINDS = ("drop", "malformed", "freeze")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected fault: ``kind`` at capture message ``at`` with an optional argument."""
+
+    kind: str
+    at: int
+    arg: float = 0.0
+
+
+def parse_faults(spec: str) -> list[Fault]:
+    """Parse ``"drop@200,malformed@300,freeze@400:20"``.
+
+    Raises:
+        ConfigError: an unknown kind or a malformed item.
+    """
+    faults: list[Fault] = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        kind, _, rest = item.partition("@")
+        at, _, arg = rest.partition(":")
+        if kind not in FAULT_KINDS or not at.isdigit():
+            raise ConfigError(f"--faults item {item!r}: use KIND@N[:ARG] with KIND one of {', '.join(FAULT_KINDS)}")
+        try:
+            value = float(arg) if arg else (10.0 if kind == "freeze" else 0.0)
+        except ValueError as exc:
+            raise ConfigError(f"--faults item {item!r}: {arg!r} is not a number") from exc
+        faults.append(Fault(kind, int(at), value))
+    return sorted(faults, key=lambda f: f.at)
+
+
+def _decimal_text(value: int, scale: int) -> str:
+    text = format(Decimal(value) / scale, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def price_text(price: int) -> str:
+    """Polymarket's price string: ``4800`` → ``"0.48"``."""
+    return _decimal_text(price, PRICE_ONE)
+
+
+def size_text(size: int) -> str:
+    """Polymarket's size string: ``45_830_000`` → ``"45.83"``."""
+    return _decimal_text(size, 1_000_000)
+
+
+# -- state -----------------------------------------------------------------------------------
+
+
+@dataclass
+class FakePolyBook:
+    """One token's book: price (1/10,000 USD) → size (1/1,000,000), and its metadata."""
+
+    market: str
+    bids: dict[int, int] = field(default_factory=dict)
+    asks: dict[int, int] = field(default_factory=dict)
+    timestamp_ms: int = 0
+    tick_size: str = "0.01"
+    last_trade_price: str = ""
+
+    def set(self, side: str, price: int, size: int) -> None:
+        """Set one level (``side`` BUY = bid, SELL = ask); size 0 removes it."""
+        ladder = self.bids if side == "BUY" else self.asks
+        if size > 0:
+            ladder[price] = size
+        else:
+            ladder.pop(price, None)
+
+    def best(self) -> tuple[str, str]:
+        """The ``best_bid``/``best_ask`` strings a ``price_change`` entry carries."""
+        bid = max(self.bids) if self.bids else 0
+        ask = min(self.asks) if self.asks else PRICE_ONE
+        return price_text(bid), price_text(ask)
+
+    def levels(self) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+        """Bids ascending and asks descending (worst first), as the venue sends them."""
+        bids = [{"price": price_text(p), "size": size_text(s)} for p, s in sorted(self.bids.items())]
+        asks = [{"price": price_text(p), "size": size_text(s)} for p, s in sorted(self.asks.items(), reverse=True)]
+        return bids, asks
+
+    def message(self, asset_id: str) -> dict[str, Any]:
+        """The ``book`` message for this token, with its hash."""
+        bids, asks = self.levels()
+        stamp = str(self.timestamp_ms)
+        digest = book_hash(
+            market=self.market,
+            asset_id=asset_id,
+            timestamp=stamp,
+            bids=[(b["price"], b["size"]) for b in bids],
+            asks=[(a["price"], a["size"]) for a in asks],
+            min_order_size=MIN_ORDER_SIZE,
+            tick_size=self.tick_size,
+            neg_risk=False,
+            last_trade_price=self.last_trade_price,
+        )
+        return {
+            "market": self.market,
+            "asset_id": asset_id,
+            "timestamp": stamp,
+            "hash": digest,
+            "bids": bids,
+            "asks": asks,
+            "tick_size": self.tick_size,
+            "event_type": "book",
+            "last_trade_price": self.last_trade_price,
+        }
+
+    def summary(self, asset_id: str) -> dict[str, Any]:
+        """The REST ``GET /book`` body (OrderBookSummary)."""
+        msg = self.message(asset_id)
+        msg.pop("event_type")
+        return {**msg, "min_order_size": MIN_ORDER_SIZE, "neg_risk": False}
+
+
+@dataclass
+class FakePolyExchange:
+    """Every token's book, updated as the capture plays."""
+
+    books: dict[str, FakePolyBook] = field(default_factory=dict)
+
+    def book(self, asset_id: str, market: str = "") -> FakePolyBook:
+        """Return the token's book (created empty)."""
+        book = self.books.get(asset_id)
+        if book is None:
+            book = self.books[asset_id] = FakePolyBook(market)
+        return book
+
+    def apply(self, msg: dict[str, Any]) -> None:
+        """Apply one market-channel message to the books."""
+        kind = msg.get("event_type")
+        if kind == "book":
+            book = self.book(msg["asset_id"], msg.get("market", ""))
+            book.bids = {parse_price(x["price"]): parse_size(x["size"]) for x in msg.get("bids") or []}
+            book.asks = {parse_price(x["price"]): parse_size(x["size"]) for x in msg.get("asks") or []}
+            book.bids = {p: s for p, s in book.bids.items() if s}
+            book.asks = {p: s for p, s in book.asks.items() if s}
+            book.timestamp_ms = int(msg["timestamp"])
+            book.tick_size = msg.get("tick_size") or book.tick_size
+            if msg.get("last_trade_price") is not None:
+                book.last_trade_price = msg["last_trade_price"]
+        elif kind == "price_change":
+            for change in msg.get("price_changes") or []:
+                book = self.book(change["asset_id"], msg.get("market", ""))
+                book.set(change["side"], parse_price(change["price"]), parse_size(change["size"]))
+                book.timestamp_ms = int(msg["timestamp"])
+        elif kind == "last_trade_price":
+            book = self.book(msg["asset_id"], msg.get("market", ""))
+            book.last_trade_price = msg["price"]
+        elif kind == "tick_size_change":
+            self.book(msg["asset_id"], msg.get("market", "")).tick_size = msg["new_tick_size"]
+
+    def rest_app(self) -> Starlette:
+        """REST ``GET /book?token_id=`` and ``POST /books`` over these books."""
+
+        async def get_book(request: Request) -> Response:
+            token = request.query_params.get("token_id", "")
+            if not token.isdigit():
+                return JSONResponse({"error": "Invalid token id"}, status_code=400)
+            book = self.books.get(token)
+            if book is None:
+                return JSONResponse({"error": "No orderbook exists for the requested token id"}, status_code=404)
+            return JSONResponse(book.summary(token))
+
+        async def post_books(request: Request) -> Response:
+            body = await request.json()
+            if not isinstance(body, list):
+                return JSONResponse({"error": "body must be a list of {token_id}"}, status_code=400)
+            tokens = [item.get("token_id", "") for item in body if isinstance(item, dict)]
+            return JSONResponse([self.books[t].summary(t) for t in tokens if t in self.books])
+
+        return Starlette(routes=[Route("/book", get_book), Route("/books", post_books, methods=["POST"])])
+
+
+# -- captures --------------------------------------------------------------------------------
+
+
+@dataclass
+class Played:
+    """One message of the timeline: its time (ms), the tokens it touches, and the message."""
+
+    recv_ms: int
+    assets: frozenset[str]
+    msg: dict[str, Any]
+
+
+def _assets_of(msg: dict[str, Any]) -> frozenset[str]:
+    if msg.get("event_type") == "price_change" and msg.get("price_changes"):
+        return frozenset(c.get("asset_id", "") for c in msg["price_changes"])
+    token = msg.get("asset_id")
+    if token:
+        return frozenset([token])
+    return frozenset(msg.get("assets_ids") or [])
+
+
+def _polymarket_messages(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    rec = detect(path)
+    if rec is None:
+        return
+    if rec.format is RecordingFormat.FRAMES_JSON:
+        raws = [bytes(r) for r in json_frames(read_all(path))]
+        wrapped = [(0, r) for r in raws]
+    else:
+        wrapped = []
+        for line in LineReader(path):
+            obj = msgspec.json.decode(line)
+            if isinstance(obj, dict) and "event" in obj and "recv_ms" in obj:
+                wrapped.append((int(obj["recv_ms"]), msgspec.json.encode(obj["event"])))
+            else:
+                wrapped.append((0, line))
+    for recv_ms, raw in wrapped:
+        value = msgspec.json.decode(raw)
+        for msg in value if isinstance(value, list) else [value]:
+            if isinstance(msg, dict) and "event_type" in msg:
+                stamp = recv_ms or int(msg.get("timestamp") or 0)
+                yield stamp, msg
+
+
+def token_ids(ticker: str) -> tuple[str, str, str]:
+    """Deterministic ``(condition id, YES token id, NO token id)`` for a transcoded Kalshi market.
+
+    Token ids are 77–78 digit decimal strings, like Polymarket's.
+    """
+    digest = hashlib.sha256(ticker.encode()).digest()
+    yes = str(int.from_bytes(hashlib.sha256(digest + b"yes").digest(), "big"))
+    no = str(int.from_bytes(hashlib.sha256(digest + b"no").digest(), "big"))
+    return "0x" + digest.hex(), yes, no
+
+
+class _KalshiTranscoder:
+    """Kalshi book frames → Polymarket messages for a YES/NO token pair (same order flow)."""
+
+    def __init__(self) -> None:
+        self.books: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
+
+    def messages(self, event: dict[str, Any], recv_ms: int) -> list[dict[str, Any]]:
+        kind = event.get("type")
+        msg = event.get("msg") or {}
+        ticker = msg.get("market_ticker", "")
+        if not ticker:
+            return []
+        market, yes_token, no_token = token_ids(ticker)
+        yes, no = self.books.setdefault(ticker, ({}, {}))
+        stamp = str(msg.get("ts_ms") or recv_ms)
+        if kind == "orderbook_snapshot":
+            yes.clear()
+            no.clear()
+            yes.update((parse_price(p), parse_size(s)) for p, s in msg.get("yes_dollars_fp") or [])
+            no.update((parse_price(p), parse_size(s)) for p, s in msg.get("no_dollars_fp") or [])
+            return [self._book(market, yes_token, yes, no, stamp), self._book(market, no_token, no, yes, stamp)]
+        if kind == "orderbook_delta":
+            ladder = yes if msg["side"] == "yes" else no
+            price = parse_price(msg["price_dollars"])
+            size = max(0, ladder.get(price, 0) + parse_size(msg["delta_fp"]))
+            if size:
+                ladder[price] = size
+            else:
+                ladder.pop(price, None)
+            own, other = (yes_token, no_token) if msg["side"] == "yes" else (no_token, yes_token)
+            changes = [
+                self._change(own, price, size, "BUY", *self._top(yes, no, own == yes_token)),
+                self._change(other, PRICE_ONE - price, size, "SELL", *self._top(yes, no, other == yes_token)),
+            ]
+            return [{"market": market, "price_changes": changes, "timestamp": stamp, "event_type": "price_change"}]
+        if kind == "trade":
+            taker_yes = (msg.get("taker_outcome_side") or msg.get("taker_side")) == "yes"
+            return [
+                {
+                    "asset_id": yes_token,
+                    "market": market,
+                    "price": price_text(parse_price(msg["yes_price_dollars"])),
+                    "size": size_text(parse_size(msg["count_fp"])),
+                    "side": "BUY" if taker_yes else "SELL",
+                    "fee_rate_bps": "0",
+                    "timestamp": stamp,
+                    "event_type": "last_trade_price",
+                }
+            ]
+        return []
+
+    @staticmethod
+    def _top(yes: dict[int, int], no: dict[int, int], is_yes: bool) -> tuple[str, str]:
+        bids, other = (yes, no) if is_yes else (no, yes)
+        bid = max(bids) if bids else 0
+        ask = PRICE_ONE - max(other) if other else PRICE_ONE
+        return price_text(bid), price_text(ask)
+
+    @staticmethod
+    def _change(token: str, price: int, size: int, side: str, best_bid: str, best_ask: str) -> dict[str, Any]:
+        return {
+            "asset_id": token,
+            "price": price_text(price),
+            "size": size_text(size),
+            "side": side,
+            "hash": hashlib.sha1(f"{token}{price}{size}{side}".encode(), usedforsecurity=False).hexdigest(),
+            "best_bid": best_bid,
+            "best_ask": best_ask,
+        }
+
+    @staticmethod
+    def _book(market: str, token: str, bids: dict[int, int], opposite: dict[int, int], stamp: str) -> dict[str, Any]:
+        book = FakePolyBook(market, dict(bids), {PRICE_ONE - p: s for p, s in opposite.items()}, int(stamp))
+        return book.message(token)
+
+
+def transcode_kalshi(paths: Iterable[Path]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Turn Kalshi capture files into Polymarket market-channel messages, ``(recv_ms, message)``.
+
+    Each Kalshi market becomes a YES token (its YES bids; asks = 1 − NO bids) and a NO token (the
+    mirror); a Kalshi snapshot becomes two ``book`` messages, a delta one ``price_change`` with
+    both legs and each token's best bid/ask, a trade a ``last_trade_price`` on the YES token.
+    """
+
+    class _Line(msgspec.Struct):
+        recv_ms: int
+        event: dict[str, Any]
+
+    decoder = msgspec.json.Decoder(_Line)
+    transcoder = _KalshiTranscoder()
+
+    def lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+        for raw in LineReader(path):
+            try:
+                line = decoder.decode(raw)
+            except (msgspec.DecodeError, UnicodeDecodeError):
+                continue
+            yield line.recv_ms, line.event
+
+    for recv_ms, event in heapq.merge(*(lines(p) for p in paths), key=lambda item: item[0]):
+        for msg in transcoder.messages(event, recv_ms):
+            yield recv_ms, msg
+
+
+def load_capture(paths: Iterable[Path]) -> list[Played]:
+    """Read Polymarket frame files and Kalshi captures (transcoded) into one timeline."""
+    items: list[tuple[int, dict[str, Any]]] = []
+    kalshi: list[Path] = []
+    for path in paths:
+        rec = detect(path)
+        if rec is not None and rec.venue == "kalshi":
+            kalshi.append(path)
+        else:
+            items.extend(_polymarket_messages(path))
+    items.extend(transcode_kalshi(kalshi))
+    items.sort(key=lambda item: item[0])
+    return [Played(recv_ms, _assets_of(msg), msg) for recv_ms, msg in items]
+
+
+# -- the server ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Client:
+    ws: ServerConnection
+    assets: set[str] = field(default_factory=set)
+    subscribed: bool = False
+    frozen: set[str] = field(default_factory=set)
+    frozen_until: float = 0.0
+    queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    writer: asyncio.Task[None] | None = None
+
+
+@dataclass
+class FakePolyStats:
+    """What the loopback venue did."""
+
+    connections: int = 0
+    pings: int = 0
+    invalid_operations: int = 0
+    closed_1008: int = 0
+    played: int = 0
+    sent: int = 0
+    faults: list[str] = field(default_factory=list)
+
+
+class FakePolymarketVenue:
+    """The loopback Polymarket market channel.
+
+    Args:
+        timeline: messages to play (see :func:`load_capture`).
+        speed: 1.0 plays at the captured pace, 0 as fast as the clients take it.
+        faults: faults to inject (see :func:`parse_faults`).
+        start_on_subscribe: hold the capture until the first subscription arrives.
+    """
+
+    def __init__(
+        self,
+        timeline: list[Played],
+        *,
+        speed: float = 1.0,
+        faults: Iterable[Fault] = (),
+        start_on_subscribe: bool = True,
+    ) -> None:
+        self.timeline = timeline
+        self.exchange = FakePolyExchange()
+        self.speed = speed
+        self.faults = sorted(faults, key=lambda f: f.at)
+        self.stats = FakePolyStats()
+        self.finished = asyncio.Event()
+        self._go = asyncio.Event()
+        if not start_on_subscribe:
+            self._go.set()
+        self._clients: list[_Client] = []
+        self._server: Server | None = None
+        self._player: asyncio.Task[None] | None = None
+        self._clock_ms = max(0, timeline[0].recv_ms - 1) if timeline else 0
+        """The venue's clock runs on the capture's time."""
+        self._listed: set[int] = set()
+        # A token's first message being its book is its listing: the venue holds it from the
+        # start, so subscribers get it with their subscription rather than as an update
+        seen: set[str] = set()
+        for index, item in enumerate(timeline):
+            fresh = item.assets - seen
+            seen |= item.assets
+            if fresh and item.msg.get("event_type") == "book" and item.assets <= fresh:
+                self.exchange.apply(item.msg)
+                self._listed.add(index)
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Start listening; return the port."""
+        self._server = await serve(self._handle, host, port, max_size=None, compression=None)
+        self._player = asyncio.create_task(self._play())
+        return int(next(iter(self._server.sockets)).getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        """The market-channel URL clients dial."""
+        assert self._server is not None
+        host, port = next(iter(self._server.sockets)).getsockname()[:2]
+        return f"ws://{host}:{port}/ws/market"
+
+    async def stop(self) -> None:
+        """Stop playing and close every connection."""
+        if self._player is not None:
+            self._player.cancel()
+            await asyncio.gather(self._player, return_exceptions=True)
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def drained(self) -> None:
+        """Wait until the capture is played and every client's queue is empty."""
+        await self.finished.wait()
+        while any(not c.queue.empty() for c in self._clients):  # noqa: ASYNC110 - queues have no drain event
+            await asyncio.sleep(0.01)
+
+    # -- connections -------------------------------------------------------------------------
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        client = _Client(ws)
+        client.writer = asyncio.create_task(self._write(client))
+        self._clients.append(client)
+        self.stats.connections += 1
+        try:
+            async for message in ws:
+                text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+                await self._command(client, text)
+        except ConnectionClosed:
+            pass
+        finally:
+            self._clients.remove(client)
+            client.writer.cancel()
+
+    async def _write(self, client: _Client) -> None:
+        try:
+            while True:
+                frame = await client.queue.get()
+                await client.ws.send(frame)
+                self.stats.sent += 1
+        except (ConnectionClosed, asyncio.CancelledError):
+            return
+
+    async def _command(self, client: _Client, text: str) -> None:
+        if text == "PING":
+            self.stats.pings += 1
+            if not client.subscribed:
+                self.stats.closed_1008 += 1
+                await client.ws.close(1008, "invalid subscription payload")
+                return
+            client.queue.put_nowait("PONG")
+            return
+        try:
+            cmd = msgspec.json.decode(text)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            cmd = None
+        if not client.subscribed:
+            if not isinstance(cmd, dict) or str(cmd.get("type", "")).lower() != "market":
+                self.stats.closed_1008 += 1
+                await client.ws.close(1008, "invalid subscription payload")
+                return
+            client.subscribed = True
+            self._subscribe(client, [str(a) for a in cmd.get("assets_ids") or []])
+            self._go.set()
+            return
+        operation = cmd.get("operation") if isinstance(cmd, dict) else None
+        assets = [str(a) for a in (cmd.get("assets_ids") or [])] if isinstance(cmd, dict) else []
+        if operation == "subscribe" and assets:
+            self._subscribe(client, assets)
+        elif operation == "unsubscribe" and assets:
+            client.assets.difference_update(assets)
+        else:
+            self.stats.invalid_operations += 1
+            client.queue.put_nowait("INVALID OPERATION")
+
+    def _subscribe(self, client: _Client, assets: list[str]) -> None:
+        client.assets.update(assets)
+        client.frozen.difference_update(assets)  # a re-subscription thaws a frozen token
+        books = []
+        for asset in assets:
+            book = self.exchange.books.get(asset)
+            if book is None:
+                books.append(
+                    {
+                        "market": "",
+                        "asset_id": asset,
+                        "timestamp": str(self._clock_ms),
+                        "hash": ZERO_HASH,
+                        "bids": [],
+                        "asks": [],
+                        "tick_size": "0.01",
+                        "event_type": "book",
+                        "last_trade_price": "",
+                    }
+                )
+            else:
+                books.append(book.message(asset))
+        client.queue.put_nowait(msgspec.json.encode(books).decode())
+
+    # -- playing -----------------------------------------------------------------------------
+
+    async def _play(self) -> None:
+        await self._go.wait()
+        faults = list(self.faults)
+        previous: int | None = None
+        for index, item in enumerate(self.timeline):
+            while faults and faults[0].at <= index:
+                await self._settle()
+                self._fault(faults.pop(0))
+            if self.speed > 0 and previous is not None and item.recv_ms > previous:
+                await asyncio.sleep((item.recv_ms - previous) / 1000 / self.speed)
+            elif index % 256 == 0:
+                await asyncio.sleep(0)
+                while any(c.queue.qsize() > BACKLOG for c in self._clients):  # noqa: ASYNC110
+                    await asyncio.sleep(0.001)
+            previous = item.recv_ms
+            self._clock_ms = max(self._clock_ms, item.recv_ms)
+            self.stats.played += 1
+            if index in self._listed:
+                continue
+            self.exchange.apply(item.msg)
+            self._broadcast(item)
+        for fault in faults:
+            self._fault(fault)
+        self.finished.set()
+
+    async def _settle(self, patience: float = 10.0) -> None:
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
+            live = [c for c in self._clients if c.subscribed]
+            if live and all(c.queue.empty() for c in live):
+                return
+            await asyncio.sleep(0.005)
+
+    def _broadcast(self, item: Played) -> None:
+        now = time.monotonic()
+        for client in self._clients:
+            wanted = item.assets & client.assets
+            if client.frozen and now >= client.frozen_until:
+                client.frozen.clear()
+            wanted -= client.frozen
+            if not wanted:
+                continue
+            msg = item.msg
+            if msg.get("event_type") == "price_change" and wanted != item.assets:
+                msg = {**msg, "price_changes": [c for c in msg["price_changes"] if c.get("asset_id") in wanted]}
+            client.queue.put_nowait(msgspec.json.encode(msg).decode())
+
+    def _fault(self, fault: Fault) -> None:
+        self.stats.faults.append(f"{fault.kind}@{fault.at}")
+        log.info("injecting fault", kind=fault.kind, at=fault.at, arg=fault.arg)
+        for client in list(self._clients):
+            if fault.kind == "drop":
+                client.ws.transport.abort()
+            elif fault.kind == "malformed":
+                client.queue.put_nowait('{"event_type":"price_change","market":')
+            elif fault.kind == "freeze":
+                client.frozen = set(client.assets)
+                client.frozen_until = time.monotonic() + fault.arg
