@@ -207,7 +207,7 @@ def record(
     _write_json(out / "record-summary.json", summary)
     stdout.print(
         f"recorded {summary['frames']:,} frames ({summary['frames_per_s']:,}/s) into {len(summary['files'])} files; "
-        f"books {summary['books']} ({summary['books_live']} live, {summary['books_polled']} polled); "
+        f"books {summary['books']} ({summary['books_synced']} synced, {summary['books_polled']} polled); "
         f"resyncs {summary['resyncs']}"
         + (f"; fell back to REST: {summary['fallback']}" if summary["fallback"] else ""),
         markup=False,

@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 import uvicorn
 
-from hadron.book.manager import BookManager, BookState
+from hadron.book.manager import BookManager
 from hadron.config import load_config
 from hadron.errors import AuthError, ConfigError, RequestError, TransportError
 from hadron.store.deadletter import DeadLetterFile
@@ -161,7 +161,7 @@ async def record(
         "decode_errors": stats.decode_errors,
         "seq_gaps": stats.seq_gaps,
         "books": len(books),
-        "books_live": sum(1 for b in books if b.state is BookState.LIVE),
+        "books_synced": sum(1 for b in books if b.ever_live),
         "books_polled": sum(1 for b in books if b.polled),
         "resyncs": books.stats.resyncs,
         "deltas_dropped": books.stats.deltas_dropped,

@@ -17,7 +17,7 @@ from typing import Any
 
 import uvicorn
 
-from hadron.book.manager import BookManager, BookState
+from hadron.book.manager import BookManager
 from hadron.errors import ConfigError
 from hadron.store.deadletter import DeadLetterFile
 from hadron.venues.base import FeedStats
@@ -84,7 +84,7 @@ async def record(
         "frames_per_s": round(stats.frames / elapsed) if elapsed > 0 else 0,
         "decode_errors": stats.decode_errors,
         "books": len(books),
-        "books_live": sum(1 for b in books if b.state is BookState.LIVE),
+        "books_synced": sum(1 for b in books if b.ever_live),
         "books_polled": 0,
         "resyncs": books.stats.resyncs,
         "bbo_checks": books.stats.bbo_checks,
