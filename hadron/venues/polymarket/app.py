@@ -15,17 +15,26 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import structlog
 import uvicorn
 
 from hadron.book.manager import BookManager
-from hadron.errors import ConfigError
+from hadron.errors import ConfigError, VenueError
 from hadron.store.deadletter import DeadLetterFile
 from hadron.venues.base import FeedStats
 from hadron.venues.polymarket.fake import FakePolymarketVenue, load_capture, parse_faults
-from hadron.venues.polymarket.rest import PolymarketClobClient
+from hadron.venues.polymarket.rest import (
+    GAMMA_URL,
+    PolymarketClobClient,
+    PolymarketGammaClient,
+    PolymarketInstrumentProvider,
+)
+from hadron.venues.polymarket.stream import MarketMeta
 from hadron.venues.polymarket.ws import MARKET_URL, PolymarketPool, recorder_factory
 
 CLOB_URL = "https://clob.polymarket.com"
+
+log = structlog.get_logger("hadron.polymarket.app")
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -42,12 +51,17 @@ async def record(
     duration: float | None,
     url: str | None = None,
     rest_url: str | None = None,
+    gamma_url: str | None = GAMMA_URL,
     freeze_window: float = 30.0,
     stop: asyncio.Event | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     """Record the market channel for token ids ``markets`` into ``out`` while keeping books, with
     the freeze watchdog checking ``GET /book`` on ``rest_url`` (default: the CLOB).
+
+    Market metadata from Gamma (``gamma_url``; ``None`` skips it) keeps each market's YES and NO
+    tokens on one connection and lets every ``book`` hash be verified; without it the books are
+    kept all the same, unverified.
 
     Raises:
         ConfigError: a token id is not a decimal string.
@@ -63,11 +77,14 @@ async def record(
     if duration is not None:
         asyncio.get_running_loop().call_later(duration, stop.set)
     started = time.monotonic()
+    meta, groups = await _metadata(gamma_url, markets)
     async with PolymarketClobClient(rest_url or CLOB_URL) as clob:
         pool = PolymarketPool(
             url or MARKET_URL,
             books,
             list(markets),
+            groups=groups,
+            meta=meta,
             stats=stats,
             dead_letter=dead_letter,
             recorder=recorder_factory(out),
@@ -96,6 +113,20 @@ async def record(
         "files": sorted(str(p) for p in (out / "polymarket").glob("*.ndjson.zst")),
         "elapsed_s": round(elapsed, 3),
     }
+
+
+async def _metadata(gamma_url: str | None, tokens: Sequence[str]) -> tuple[MarketMeta | None, dict[str, str]]:
+    if gamma_url is None:
+        return None, {}
+    try:
+        async with PolymarketGammaClient(gamma_url, max_retries=1, timeout=5.0) as gamma:
+            provider = PolymarketInstrumentProvider(gamma)
+            instruments = await provider.load(token_ids=list(tokens))
+    except VenueError as exc:
+        log.warning("no market metadata from Gamma: book hashes will not be verified", error=str(exc))
+        return None, {}
+    groups = {token: cid for cid, inst in instruments.items() for token in inst.token_ids}
+    return provider.meta, groups
 
 
 async def fake_venue(
