@@ -246,6 +246,8 @@ class FakeKalshiVenue:
         self._server: Server | None = None
         self._player: asyncio.Task[None] | None = None
         self._conn_ids = itertools.count(1)
+        self.transcript: list[bytes] | None = None
+        """When set to a list, every frame sent (to any client) is appended, in order."""
         for entry in timeline:
             self.exchange.ensure_market(entry.ticker)
 
@@ -323,6 +325,8 @@ class FakeKalshiVenue:
                 frame = await client.queue.get()
                 await client.ws.send(frame.decode())
                 self.stats.sent += 1
+                if self.transcript is not None:
+                    self.transcript.append(frame)
         except (ConnectionClosed, asyncio.CancelledError):
             return
 

@@ -49,7 +49,7 @@ class KalshiOrderbookSnapshot(msgspec.Struct, frozen=True, gc=False, tag="orderb
     id: int | None = None
 
 
-class KalshiOrderbookDeltaMsg(msgspec.Struct, frozen=True, gc=False):
+class KalshiOrderbookDeltaMsg(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """``msg`` of ``orderbook_delta``: a signed change ``delta_fp`` to the ``side`` bid ladder.
 
     Example::

@@ -37,7 +37,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from hadron.book.manager import BookManager, BookState
 from hadron.errors import HadronError, TransportError
-from hadron.store.recorder import FrameRecorder
+from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
 from hadron.venues.common import Backoff, classify_failure, is_retryable
 from hadron.venues.kalshi.auth import KalshiSigner
@@ -75,7 +75,7 @@ class ConnectionStats:
     last_error: str = ""
 
 
-RecorderFactory = Callable[[str], FrameRecorder]
+RecorderFactory = Callable[[str], AsyncFrameRecorder]
 
 
 class KalshiConnection:
@@ -91,7 +91,7 @@ class KalshiConnection:
         stats: counters shared by every Kalshi stream.
         dead_letter: where rejected frames go.
         yes_price: the ``use_yes_price`` value sent with ``orderbook_delta`` subscriptions.
-        recorder: makes a :class:`FrameRecorder` per dial (``None``: no recording).
+        recorder: makes an :class:`AsyncFrameRecorder` per dial (``None``: no recording).
         silence_timeout: seconds without any frame before the connection is recycled.
         healthy_after: seconds connected after which the back-off starts again from its base.
         resync_retry: seconds after which a book still waiting for a snapshot is asked again.
@@ -204,6 +204,8 @@ class KalshiConnection:
         )
         stream.active_sids = set()
         recorder = self.recorder(conn) if self.recorder is not None else None
+        if recorder is not None:
+            recorder.start()
         self._ws, self._stream, self._ids, self._asked = ws, stream, itertools.count(1), {}
         self.connected.set()
         last_frame = time.monotonic()
@@ -231,7 +233,7 @@ class KalshiConnection:
             self.connected.clear()
             self._ws = None
             if recorder is not None:
-                recorder.close()
+                await recorder.close()
             for ticker in self.markets:
                 self.books.invalidate(VENUE_PREFIX + ticker, f"connection {conn} ended")
 
@@ -491,10 +493,10 @@ async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
 
 
 def recorder_factory(out_dir: Path) -> RecorderFactory:
-    """Return a factory making one :class:`FrameRecorder` per dial under ``out_dir``."""
+    """Return a factory making one recorder per dial under ``out_dir`` (off the hot path)."""
 
-    def make(conn: str) -> FrameRecorder:
-        return FrameRecorder(out_dir, "kalshi", conn)
+    def make(conn: str) -> AsyncFrameRecorder:
+        return AsyncFrameRecorder(FrameRecorder(out_dir, "kalshi", conn))
 
     return make
 

@@ -35,7 +35,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from hadron.book.manager import BookManager, BookState
 from hadron.errors import HadronError, TransportError, VenueError
-from hadron.store.recorder import FrameRecorder
+from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
 from hadron.venues.common import Backoff, classify_failure, is_retryable
 from hadron.venues.polymarket.normalize import VENUE_PREFIX
@@ -72,7 +72,7 @@ class PolymarketConnectionStats:
     last_error: str = ""
 
 
-RecorderFactory = Callable[[str], FrameRecorder]
+RecorderFactory = Callable[[str], AsyncFrameRecorder]
 
 
 class PolymarketConnection:
@@ -86,7 +86,7 @@ class PolymarketConnection:
         stats: counters shared by every Polymarket stream.
         dead_letter: where rejected frames go.
         meta: market metadata for the book hash (see :class:`PolymarketStream`).
-        recorder: makes a :class:`FrameRecorder` per dial (``None``: no recording).
+        recorder: makes an :class:`AsyncFrameRecorder` per dial (``None``: no recording).
         ping_interval: seconds between text ``PING`` frames (10 s per the docs).
         pong_timeout: seconds without ``PONG`` after which the connection is recycled.
         healthy_after: seconds connected after which the back-off starts again from its base.
@@ -180,6 +180,8 @@ class PolymarketConnection:
             on_resync=self._on_resync,
         )
         recorder = self.recorder(conn) if self.recorder is not None else None
+        if recorder is not None:
+            recorder.start()
         for token in self.tokens:  # a new stream: every book waits for its snapshot
             self.books.invalidate(VENUE_PREFIX + token, f"connection {conn} started")
         self._ws, self.stream, self._initial_sent, self._asked = ws, stream, False, {}
@@ -214,7 +216,7 @@ class PolymarketConnection:
             self.connected.clear()
             self._ws = None
             if recorder is not None:
-                recorder.close()
+                await recorder.close()
             for token in self.tokens:
                 self.books.invalidate(VENUE_PREFIX + token, f"connection {conn} ended")
 
@@ -481,9 +483,9 @@ class PolymarketPool:
 
 
 def recorder_factory(out_dir: Path) -> RecorderFactory:
-    """Return a factory making one :class:`FrameRecorder` per dial under ``out_dir``."""
+    """Return a factory making one recorder per dial under ``out_dir`` (off the hot path)."""
 
-    def make(conn: str) -> FrameRecorder:
-        return FrameRecorder(out_dir, "polymarket", conn)
+    def make(conn: str) -> AsyncFrameRecorder:
+        return AsyncFrameRecorder(FrameRecorder(out_dir, "polymarket", conn))
 
     return make
