@@ -69,6 +69,7 @@ def replay(
         Path | None,
         typer.Option(help="Where rejected frames go [default: next to --report, else ./replay.deadletter.ndjson]."),
     ] = None,
+    store: Annotated[str | None, typer.Option(help="Also write normalized ticks to a tick store: parquet:DIR.")] = None,
     log_level: LogLevel = "warning",
 ) -> None:
     """Feed recorded frames through the live pipeline (decode, normalize, books) and report.
@@ -90,12 +91,22 @@ def replay(
             if report is not None
             else Path("replay.deadletter.ndjson")
         )
+    tick_store = None
     try:
-        run = Replay(dead_letter=dead_letter, seq_check=seq_check)
+        if store is not None:
+            from hadron.store.parquet import ParquetTickStore, parse_store_url
+
+            tick_store = ParquetTickStore(parse_store_url(store))
+        run = Replay(dead_letter=dead_letter, seq_check=seq_check, on_event=tick_store.on_event if tick_store else None)
         run.run(paths)
     except HadronError as exc:
         raise _fail(str(exc)) from None
+    finally:
+        if tick_store is not None:
+            tick_store.close()
     result = run.report()
+    if tick_store is not None:
+        result["store"] = {"url": store, "rows": tick_store.rows, "files": tick_store.files}
     if report is not None:
         _write_json(report, result)
     if dump_books is not None:
@@ -132,6 +143,9 @@ def _print_summary(r: dict[str, Any], report: Path | None, dump_books: Path | No
     )
     if r["dead_letter"]:
         stdout.print(f"dead letters: {r['dead_letter']}", markup=False)
+    if "store" in r:
+        rows = ", ".join(f"{t} {n:,}" for t, n in r["store"]["rows"].items())
+        stdout.print(f"tick store {r['store']['url']}: {rows} rows in {r['store']['files']} files", markup=False)
     if r["files_skipped"]:
         stdout.print(f"skipped {len(r['files_skipped'])} files that are not recordings", markup=False)
     if report is not None:
@@ -344,6 +358,41 @@ def bench_live(
         stdout.print(f"{name:24s} {value}", markup=False)
     if json_out is not None:
         _write_json(json_out, results)
+
+
+@app.command("query")
+def query_cmd(
+    sql: Annotated[str, typer.Argument(help="SQL over trades, quotes, book_deltas, book_snapshots.")],
+    store: Annotated[
+        str, typer.Option(help="The tick store: parquet:DIR (or just DIR).", envvar="HADRON_STORE")
+    ] = "parquet:data/ticks",
+    json_out: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+) -> None:
+    """Query the Parquet tick store with DuckDB, e.g. `hadron query "select count(*) from trades"`.
+
+    Prices are int 1/10,000 USD, sizes int 1/1,000,000, times int ns; the partition columns
+    venue, date and symbol are available in every table.
+    """
+    import duckdb
+
+    from hadron.store.parquet import parse_store_url, query
+
+    root = parse_store_url(store) if store.startswith("parquet:") else Path(store)
+    try:
+        columns, rows = query(root, sql)
+    except HadronError as exc:
+        raise _fail(str(exc)) from None
+    except duckdb.Error as exc:
+        raise _fail(f"query failed: {str(exc).splitlines()[0]}", code=1) from None
+    if json_out:
+        stdout.print(msgspec.json.encode([dict(zip(columns, row, strict=True)) for row in rows]).decode(), markup=False)
+        return
+    from rich.table import Table
+
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    stdout.print(table)
 
 
 def main() -> None:
