@@ -181,6 +181,7 @@ def record(
     duration: Annotated[float | None, typer.Option(min=0, help="Stop after this many seconds.")] = None,
     connections: Annotated[int | None, typer.Option(min=1, help="Connections in the pool.")] = None,
     config: Annotated[Path | None, typer.Option(help="Config file (default: $HADRON_CONFIG or ./hadron.toml).")] = None,
+    store: Annotated[str | None, typer.Option(help="Also write normalized ticks: parquet:DIR.")] = None,
     log_level: LogLevel = "warning",
 ) -> None:
     """Record a venue's raw frames losslessly (zstd NDJSON) while keeping books; `hadron replay`
@@ -211,6 +212,7 @@ def record(
                 rest_url=rest_url,
                 transport=transport,
                 connections=connections,
+                store=store,
             )
         )
     except ConfigError as exc:

@@ -22,6 +22,7 @@ from hadron.book.manager import BookManager
 from hadron.config import load_config
 from hadron.errors import AuthError, ConfigError, RequestError, TransportError
 from hadron.store.deadletter import DeadLetterFile
+from hadron.store.parquet import ParquetTickStore, parse_store_url
 from hadron.store.recorder import FrameRecorder
 from hadron.venues.base import FeedStats
 from hadron.venues.kalshi.auth import KalshiSigner, hosts_for, load_public_key, load_signer
@@ -93,6 +94,7 @@ async def record(
     transport: str = "auto",
     connections: int | None = None,
     poll_interval: float = 1.0,
+    store: str | None = None,
     stop: asyncio.Event | None = None,
 ) -> dict[str, Any]:
     """Record Kalshi frames for ``markets`` into ``out`` (Hadron recordings) while keeping books,
@@ -119,6 +121,7 @@ async def record(
     books = BookManager()
     stats = FeedStats()
     dead_letter = DeadLetterFile(out / "deadletter.ndjson")
+    ticks = ParquetTickStore(parse_store_url(store)) if store else None
     pool = KalshiPool(
         url or hosts.ws,
         [signer],
@@ -131,6 +134,7 @@ async def record(
         stats=stats,
         dead_letter=dead_letter,
         recorder=recorder_factory(out),
+        on_event=ticks.on_event if ticks is not None else None,
     )
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
@@ -154,8 +158,11 @@ async def record(
             )
     finally:
         dead_letter.close()
+        if ticks is not None:
+            ticks.close()
     elapsed = time.monotonic() - started
     return {
+        "store": {"url": store, "rows": ticks.rows} if ticks is not None else None,
         "frames": stats.frames,
         "frames_per_s": round(stats.frames / elapsed) if elapsed > 0 else 0,
         "decode_errors": stats.decode_errors,

@@ -21,6 +21,7 @@ import uvicorn
 from hadron.book.manager import BookManager
 from hadron.errors import ConfigError, VenueError
 from hadron.store.deadletter import DeadLetterFile
+from hadron.store.parquet import ParquetTickStore, parse_store_url
 from hadron.venues.base import FeedStats
 from hadron.venues.polymarket.fake import FakePolymarketVenue, load_capture, parse_faults
 from hadron.venues.polymarket.rest import (
@@ -53,6 +54,7 @@ async def record(
     rest_url: str | None = None,
     gamma_url: str | None = GAMMA_URL,
     freeze_window: float = 30.0,
+    store: str | None = None,
     stop: asyncio.Event | None = None,
     **_: Any,
 ) -> dict[str, Any]:
@@ -72,6 +74,7 @@ async def record(
     books = BookManager()
     stats = FeedStats()
     dead_letter = DeadLetterFile(out / "deadletter.ndjson")
+    ticks = ParquetTickStore(parse_store_url(store)) if store else None
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
     if duration is not None:
@@ -88,6 +91,7 @@ async def record(
             stats=stats,
             dead_letter=dead_letter,
             recorder=recorder_factory(out),
+            on_event=ticks.on_event if ticks is not None else None,
             rest=clob,
             freeze_window=freeze_window,
         )
@@ -95,8 +99,11 @@ async def record(
             await pool.run(stop)
         finally:
             dead_letter.close()
+            if ticks is not None:
+                ticks.close()
     elapsed = time.monotonic() - started
     return {
+        "store": {"url": store, "rows": ticks.rows} if ticks is not None else None,
         "frames": stats.frames,
         "frames_per_s": round(stats.frames / elapsed) if elapsed > 0 else 0,
         "decode_errors": stats.decode_errors,
