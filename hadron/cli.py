@@ -332,6 +332,26 @@ def bench_replay(
         _write_json(json_out, results)
 
 
+@bench_app.command("store")
+def bench_store(
+    path: Annotated[Path | None, typer.Argument(help="Kalshi capture [default: ../shared/data].")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Frames to record.")] = 500_000,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON.")] = None,
+) -> None:
+    """Recorder frames/s and bytes per frame, Parquet tick-store rows/s, on the real capture."""
+    from hadron.app.bench import default_capture, run_store_bench
+
+    logs.configure("error")
+    target = path or default_capture()
+    if target is None:
+        raise _fail("no capture given and ../shared/data/zkiihne__kalshi-gold15m-sample/events not found")
+    results = run_store_bench(target, limit=limit)
+    for section, values in results.items():
+        stdout.print(f"{section:10s} {values}", markup=False)
+    if json_out is not None:
+        _write_json(json_out, results)
+
+
 @bench_app.command("live")
 def bench_live(
     capture: Annotated[
