@@ -68,6 +68,8 @@ class ConnectionStats:
     failures: int = 0
     """Failed dials or sessions in a row (reset by a healthy period)."""
     frames: int = 0
+    recorder_dropped: int = 0
+    """Frames the recorder's full queue dropped (the books still got them)."""
     silent_recycles: int = 0
     resync_requests: int = 0
     resubscribes: int = 0
@@ -234,6 +236,7 @@ class KalshiConnection:
             self._ws = None
             if recorder is not None:
                 await recorder.close()
+                self.stats.recorder_dropped += recorder.dropped
             for ticker in self.markets:
                 self.books.invalidate(VENUE_PREFIX + ticker, f"connection {conn} ended")
 

@@ -65,6 +65,8 @@ class PolymarketConnectionStats:
     reconnects: int = 0
     failures: int = 0
     frames: int = 0
+    recorder_dropped: int = 0
+    """Frames the recorder's full queue dropped (the books still got them)."""
     pings: int = 0
     pongs: int = 0
     recycles: int = 0
@@ -217,6 +219,7 @@ class PolymarketConnection:
             self._ws = None
             if recorder is not None:
                 await recorder.close()
+                self.stats.recorder_dropped += recorder.dropped
             for token in self.tokens:
                 self.books.invalidate(VENUE_PREFIX + token, f"connection {conn} ended")
 
