@@ -336,9 +336,16 @@ def bench_replay(
 def bench_store(
     path: Annotated[Path | None, typer.Argument(help="Kalshi capture [default: ../shared/data].")] = None,
     limit: Annotated[int, typer.Option(min=1, help="Frames to record.")] = 500_000,
+    state: Annotated[
+        list[str] | None, typer.Option(help="State stores to time (repeat): sqlite:///FILE, postgresql://…")
+    ] = None,
+    nats: Annotated[str | None, typer.Option(help="Also time publishing to NATS JetStream at this URL.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON.")] = None,
 ) -> None:
-    """Recorder frames/s and bytes per frame, Parquet tick-store rows/s, on the real capture."""
+    """Recorder frames/s and bytes per frame, Parquet rows/s, state-store fills/s and NATS publish
+    events/s, each on its own (benchmarks, not tests)."""
+    import tempfile
+
     from hadron.app.bench import default_capture, run_store_bench
 
     logs.configure("error")
@@ -346,6 +353,15 @@ def bench_store(
     if target is None:
         raise _fail("no capture given and ../shared/data/zkiihne__kalshi-gold15m-sample/events not found")
     results = run_store_bench(target, limit=limit)
+    if state:
+        from hadron.store.state import bench_state
+
+        with tempfile.TemporaryDirectory() as tmp:
+            results["state"] = [bench_state(url.replace("sqlite:///TMP", f"sqlite:///{tmp}/bench.db")) for url in state]
+    if nats:
+        from hadron.bus.nats import bench_publish
+
+        results["nats"] = bench_publish(nats)
     for section, values in results.items():
         stdout.print(f"{section:10s} {values}", markup=False)
     if json_out is not None:
@@ -415,6 +431,73 @@ def query_cmd(
     for row in rows:
         table.add_row(*(str(v) for v in row))
     stdout.print(table)
+
+
+@app.command()
+def run(
+    role: Annotated[str, typer.Option(help="ingest (recordings → bus), strategy (bus → books), or all (both).")],
+    bus: Annotated[
+        str | None,
+        typer.Option(help="memory:// (default; role all only) or nats://host:4222[?stream=HADRON&prefix=hadron.v1]."),
+    ] = None,
+    source: Annotated[
+        list[Path] | None, typer.Option("--source", help="ingest/all: recording file or folder (repeat).")
+    ] = None,
+    source_id: Annotated[
+        str | None, typer.Option(help="ingest/all: this shard's source id (default: derived from the paths).")
+    ] = None,
+    rate: Annotated[float, typer.Option(min=0, help="ingest/all: at most this many events/s; 0 = no limit.")] = 0.0,
+    durable: Annotated[
+        str | None, typer.Option(help="strategy: durable consumer name (resumes after a restart); else new events.")
+    ] = None,
+    subjects: Annotated[str, typer.Option(help="strategy: subject filter under the prefix, e.g. kalshi.>")] = ">",
+    until_idle: Annotated[
+        float | None, typer.Option(min=0, help="strategy: stop after this many seconds without an event.")
+    ] = None,
+    report: Annotated[Path | None, typer.Option(help="Write the JSON report here when the role stops.")] = None,
+    seq_check: Annotated[str, typer.Option(help="ingest/all: replay seq check: auto, strict or monotonic.")] = "auto",
+    dead_letter: Annotated[
+        Path | None, typer.Option(help="ingest/all: where rejected frames go (default: beside --report).")
+    ] = None,
+    log_level: LogLevel = "warning",
+) -> None:
+    """Run one process role over the event bus: `--role ingest` replays recordings and publishes
+    every normalized event (source id, seq) to the bus; `--role strategy` consumes them into
+    books, counting events, duplicates and gaps per source; `--role all` does both in one process.
+
+    SIGINT/SIGTERM stop a role cleanly; the report (--report) is written either way.
+
+    Exit status: 0 done; 1 the bus could not be reached or kept failing; 2 a setting or path is wrong.
+    """
+    from hadron.app.roles import run as run_role
+    from hadron.app.roles import summary_line
+    from hadron.bus import BusError
+
+    logs.configure(log_level)
+    if dead_letter is None:
+        dead_letter = (
+            report.with_name(report.stem + ".deadletter.ndjson")
+            if report is not None
+            else Path(f"ingest-{source_id or 'source'}.deadletter.ndjson")
+        )
+    try:
+        result = run_role(
+            role,
+            bus_url=bus,
+            paths=source or [],
+            source_id=source_id,
+            rate=rate,
+            durable=durable,
+            subjects=subjects,
+            until_idle=until_idle,
+            dead_letter=dead_letter,
+            seq_check=seq_check,
+        )
+    except HadronError as exc:
+        raise _fail(str(exc), code=1 if isinstance(exc, BusError) else 2) from None
+    if report is not None:
+        _write_json(report, result)
+    stdout.print(summary_line(result), markup=False)
 
 
 def main() -> None:
