@@ -16,7 +16,7 @@ import msgspec
 
 from hadron.book.manager import BookManager, BookState
 from hadron.errors import InputError
-from hadron.model.events import MarketEvent
+from hadron.model.events import BookInvalidated, MarketEvent
 from hadron.model.units import format_price, format_size
 from hadron.store.deadletter import DeadLetterFile
 from hadron.store.replay import (
@@ -42,7 +42,8 @@ class Replay:
         seq_check: ``"auto"`` (MONOTONIC for capture files, which hold per-market extracts of
             shared subscriptions; STRICT for Hadron recordings and bare frames), ``"strict"`` or
             ``"monotonic"``.
-        on_event: called with every normalized event, in order.
+        on_event: called with every normalized event, in order (and a :class:`BookInvalidated`
+            whenever a book stops being trustworthy).
     """
 
     def __init__(
@@ -55,6 +56,11 @@ class Replay:
         if seq_check not in SEQ_CHECKS:
             raise InputError(f"--seq-check must be one of {', '.join(SEQ_CHECKS)}, not {seq_check!r}")
         self.books = BookManager()
+        if on_event is not None:
+            emit = on_event
+            self.books.add_invalidation_listener(
+                lambda book, reason: emit(BookInvalidated(book.instrument, reason, book.ts_event, book.ts_recv))
+            )
         self.dead_letter = DeadLetterFile(dead_letter)
         self.seq_check = seq_check
         self.on_event = on_event

@@ -49,7 +49,7 @@ from hadron.bus import (
 )
 from hadron.bus.base import validate_source
 from hadron.errors import BookError, ConfigError, InputError
-from hadron.model.events import BookDelta, BookSnapshot, MarketEvent, TickSizeChange, TopOfBook
+from hadron.model.events import BookDelta, BookInvalidated, BookSnapshot, MarketEvent, TickSizeChange, TopOfBook
 from hadron.model.units import format_price, format_size
 
 ROLES = ("ingest", "strategy", "all")
@@ -258,6 +258,8 @@ class Strategy:
                 self.books.apply_snapshot(event, token)
             elif type(event) is TickSizeChange:
                 self.books.apply_tick_size_change(event)
+            elif type(event) is BookInvalidated:
+                self.books.invalidate(event.instrument, f"upstream: {event.reason}")
         except BookError as exc:
             self.book_errors += 1
             log.warning("book event rejected", instrument=event.instrument, error=str(exc))

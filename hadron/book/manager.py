@@ -114,6 +114,7 @@ class ManagedBook(L2Book):
 
 
 TopListener = Callable[[TopOfBook], None]
+InvalidationListener = Callable[["ManagedBook", str], None]
 
 
 def _levels_text(levels: list[Level] | tuple[Level, ...]) -> list[list[str]]:
@@ -130,6 +131,7 @@ class BookManager:
         self._books: dict[str, ManagedBook] = {}
         self.stats = BookStats()
         self._top_listeners: list[TopListener] = []
+        self._invalidation_listeners: list[InvalidationListener] = []
 
     # -- access ------------------------------------------------------------------------------
 
@@ -153,6 +155,10 @@ class BookManager:
     def add_top_listener(self, listener: TopListener) -> None:
         """Call ``listener`` with a :class:`TopOfBook` whenever a LIVE book's top changes."""
         self._top_listeners.append(listener)
+
+    def add_invalidation_listener(self, listener: InvalidationListener) -> None:
+        """Call ``listener(book, reason)`` whenever a LIVE or STALE book goes AWAITING_SNAPSHOT."""
+        self._invalidation_listeners.append(listener)
 
     def states(self) -> dict[str, int]:
         """Count books per :class:`BookState` value."""
@@ -291,10 +297,12 @@ class BookManager:
         until a snapshot re-bases the book.
         """
         book = self.book(instrument)
+        book.reason = reason
         if book.state is not BookState.AWAITING_SNAPSHOT:
             self.stats.invalidations += 1
             book.state = BookState.AWAITING_SNAPSHOT
-        book.reason = reason
+            for listener in self._invalidation_listeners:
+                listener(book, reason)
 
     def invalidate_source(self, source: object, reason: str) -> list[str]:
         """Invalidate every book built from ``source`` (a stream's subscription that broke: a

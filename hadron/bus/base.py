@@ -40,6 +40,7 @@ import msgspec
 from hadron.errors import ConfigError, HadronError
 from hadron.model.events import (
     BookDelta,
+    BookInvalidated,
     BookSnapshot,
     MarketEvent,
     MarketStatus,
@@ -59,6 +60,7 @@ EVENT_KINDS: dict[type[MarketEvent], str] = {
     TopOfBook: "top_of_book",
     MarketStatus: "market_status",
     TickSizeChange: "tick_size_change",
+    BookInvalidated: "book_invalidated",
 }
 """Event struct → its ``kind`` tag (the third subject token)."""
 

@@ -153,8 +153,19 @@ class TickSizeChange(msgspec.Struct, frozen=True, gc=False, tag="tick_size_chang
     ts_recv: int
 
 
+class BookInvalidated(msgspec.Struct, frozen=True, gc=False, tag="book_invalidated", tag_field="kind"):
+    """The instrument's book can no longer be trusted (a sequence gap or reset, a reconnect, a
+    hash mismatch, a lost update): it waits for a snapshot. ``ts_event``/``ts_recv`` are those of
+    the book's last update. Consumers of a bus apply it so their copy waits too."""
+
+    instrument: str
+    reason: str
+    ts_event: int
+    ts_recv: int
+
+
 HadronTick = BookSnapshot | BookDelta | Trade | TopOfBook
 """A trade, quote or book event."""
 
-MarketEvent = HadronTick | MarketStatus | TickSizeChange
-"""Everything a venue feed normalizes to."""
+MarketEvent = HadronTick | MarketStatus | TickSizeChange | BookInvalidated
+"""Everything a venue feed normalizes to, plus the book-integrity notice consumers need."""

@@ -35,6 +35,7 @@ from hadron.model.events import (
     AggressorSide,
     BookAction,
     BookDelta,
+    BookInvalidated,
     BookSide,
     BookSnapshot,
     MarketEvent,
@@ -64,6 +65,7 @@ def every_kind() -> list[MarketEvent]:
         MarketStatus(kalshi, MarketState.DETERMINED, TS, TS, result="yes", detail="determined"),
         MarketStatus(poly, MarketState.OPEN, TS, TS),
         TickSizeChange(poly, 100, 10, TS, TS),
+        BookInvalidated(kalshi, "seq gap on sid 1: expected 8, got 9", TS, TS),
     ]
 
 
@@ -95,6 +97,7 @@ def test_every_kind_maps_to_its_struct_tag_and_parses_back() -> None:
         "top_of_book",
         "market_status",
         "tick_size_change",
+        "book_invalidated",
     }
 
 
