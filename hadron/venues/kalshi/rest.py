@@ -33,14 +33,11 @@ Also here: :func:`normalize_rest_orderbook` (REST book → :class:`BookSnapshot`
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC
 from decimal import Decimal
-from types import TracebackType
 from typing import Final, Protocol, Self, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -48,10 +45,10 @@ import httpx
 import msgspec
 import structlog
 
-from hadron import __version__
-from hadron.errors import AuthError, ConfigError, DecodeError, RateLimited, RequestError, TransportError
+from hadron.errors import ConfigError, DecodeError
 from hadron.model.events import BookSnapshot
 from hadron.model.units import parse_price
+from hadron.venues.http import HttpFailure, RetryingHttpClient
 from hadron.venues.kalshi.auth import KalshiSigner
 from hadron.venues.kalshi.fees import KalshiFeeSchedule
 from hadron.venues.kalshi.messages import KalshiPriceRange
@@ -410,23 +407,6 @@ _P = TypeVar("_P", bound=_Paged)
 Params = dict[str, str | int]
 
 
-def _retry_after(value: str | None, now: float) -> float | None:
-    # Retry-After is delay-seconds or an HTTP date (RFC 9110 §10.2.3)
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
-
-
 def _compact(params: Mapping[str, str | int | bool | None]) -> Params:
     out: Params = {}
     for key, value in params.items():
@@ -436,7 +416,7 @@ def _compact(params: Mapping[str, str | int | bool | None]) -> Params:
     return out
 
 
-class KalshiRestClient:
+class KalshiRestClient(RetryingHttpClient):
     """Async client of Kalshi's REST v2 market data; use as ``async with KalshiRestClient(...)``.
 
     Args:
@@ -475,89 +455,37 @@ class KalshiRestClient:
         clock: Clock = time.monotonic,
         limiter: KalshiRateLimiter | None = None,
     ) -> None:
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be ≥ 0, got {max_retries}")
-        self.base_url = base_url.rstrip("/")
-        self.limiter = limiter or KalshiRateLimiter.for_tier(rate_tier, clock=clock, sleep=sleep)
-        self.max_retries = max_retries
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
-        self.requests = 0
-        """HTTP attempts made (retries included)."""
-        self.retries = 0
-        """Attempts that failed and were retried."""
-        self._signer = signer
-        self._sleep = sleep
-        self._random = random
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
+        super().__init__(
+            base_url,
             transport=transport,
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            sleep=sleep,
+            random=random,
             timeout=timeout,
-            headers={"Accept": "application/json", "User-Agent": f"hadron/{__version__}"},
         )
+        self.limiter = limiter or KalshiRateLimiter.for_tier(rate_tier, clock=clock, sleep=sleep)
+        self._signer = signer
 
     def __repr__(self) -> str:
         return f"KalshiRestClient({self.base_url!r}, signer={self._signer!r})"
 
-    async def __aenter__(self) -> Self:
-        return self
+    async def _throttle(self, method: str, path: str) -> None:
+        await self.limiter.acquire()
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
+    def _prepare(self, request: httpx.Request) -> None:
+        if self._signer is not None:
+            request.headers.update(self._signer.headers(request.method, urlsplit(str(request.url)).path))
 
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
-
-    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
-        """Return the seconds to wait before retry ``attempt`` (0 first): ``retry_after`` when the
-        venue gave one, else ``min(backoff_max, backoff_base × 2**attempt)`` plus 0–25 % jitter."""
-        if retry_after is not None:
-            return retry_after
-        delay = min(self.backoff_max, self.backoff_base * 2.0 ** min(attempt, 64))
-        return delay + delay * 0.25 * self._random()
+    def _parse_error(self, body: bytes) -> HttpFailure:
+        error = parse_error_body(body)
+        return HttpFailure(error.code, error.message, error.details)
 
     # -- transport -----------------------------------------------------------------------------
 
     async def _request(self, path: str, params: Params | None = None) -> bytes:
-        attempt = 0
-        while True:
-            await self.limiter.acquire()
-            request = self._http.build_request("GET", path, params=params)
-            if self._signer is not None:
-                request.headers.update(self._signer.headers("GET", urlsplit(str(request.url)).path))
-            self.requests += 1
-            retry_after: float | None = None
-            failure: RateLimited | TransportError
-            try:
-                response = await self._http.send(request)
-            except httpx.HTTPError as exc:
-                failure = TransportError(f"GET {path}: {type(exc).__name__}: {exc}")
-                status = 0
-            else:
-                status = response.status_code
-                if 200 <= status < 300:
-                    return response.content
-                error = parse_error_body(response.content)
-                what = f"GET {path}: HTTP {status} {error.code or '-'}: {error.message or response.reason_phrase}"
-                if status in (401, 403):
-                    raise AuthError(what + (f" ({error.details})" if error.details else ""))
-                retry_after = _retry_after(response.headers.get("Retry-After"), time.time())
-                if status == 429:
-                    failure = RateLimited(what, retry_after=retry_after)
-                elif status >= 500:
-                    failure = TransportError(what)
-                else:
-                    raise RequestError(what, status=status, code=error.code)
-            if attempt >= self.max_retries:
-                raise failure
-            delay = self.backoff(attempt, retry_after)
-            self.retries += 1
-            log.warning("kalshi request retried", path=path, status=status, attempt=attempt + 1, delay=delay)
-            await self._sleep(delay)
-            attempt += 1
+        return await self._send("GET", path, params=params)
 
     async def _get(self, path: str, decoder: msgspec.json.Decoder[_T], params: Params | None = None) -> _T:
         content = await self._request(path, params)

@@ -37,26 +37,23 @@ Also here: :func:`normalize_rest_book` (REST book → :class:`BookSnapshot`) and
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC
 from decimal import Decimal
-from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 import msgspec
 import structlog
 
-from hadron import __version__
-from hadron.errors import AuthError, DecodeError, RateLimited, RequestError, TransportError
+from hadron.errors import DecodeError
 from hadron.model.events import BookSnapshot
 from hadron.model.units import PRICE_SCALE
+from hadron.venues.http import HttpFailure, RetryingHttpClient
 from hadron.venues.polymarket.fees import PolymarketFeeSchedule, PolymarketGammaFeeSchedule
 from hadron.venues.polymarket.messages import PolymarketLevel
 from hadron.venues.polymarket.normalize import _levels, _tick, instrument_of, parse_ms
@@ -502,32 +499,17 @@ def _query(params: Mapping[str, str | int | bool | Iterable[str] | None]) -> Que
     return out
 
 
-def _retry_after(value: str | None, now: float) -> float | None:
-    # Retry-After is delay-seconds or an HTTP date (RFC 9110 §10.2.3)
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
-
-
 def _batches(items: Sequence[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
 
 
-class _PolymarketHttp:
-    """Shared request loop of the CLOB and Gamma clients (limits, retries, error mapping)."""
+class _PolymarketHttp(RetryingHttpClient):
+    """Shared request loop of the CLOB and Gamma clients (limits per endpoint family)."""
 
-    _name = "polymarket"
+    venue = "polymarket"
+    retry_statuses = frozenset({425})
+    """425 Too Early: the matching engine is restarting."""
     _families: Mapping[str, tuple[str, ...]] = {}
 
     def __init__(
@@ -544,105 +526,43 @@ class _PolymarketHttp:
         clock: Clock,
         limits: Mapping[str, tuple[int, float]],
     ) -> None:
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be ≥ 0, got {max_retries}")
         if "general" not in limits:
             raise ValueError("limits must include the 'general' family")
-        self.base_url = base_url.rstrip("/")
-        self.max_retries = max_retries
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
+        super().__init__(
+            base_url,
+            transport=transport,
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            sleep=sleep,
+            random=random,
+            timeout=timeout,
+        )
         self.limiters = {
             family: PolymarketRateLimiter(count, window, clock=clock, sleep=sleep)
             for family, (count, window) in limits.items()
         }
         """Rate limiter per endpoint family."""
-        self.requests = 0
-        """HTTP attempts made (retries included)."""
-        self.retries = 0
-        """Attempts that failed and were retried."""
-        self._sleep = sleep
-        self._random = random
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            transport=transport,
-            timeout=timeout,
-            headers={"Accept": "application/json", "User-Agent": f"hadron/{__version__}"},
-        )
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.base_url!r})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
-
-    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
-        """Return the seconds to wait before retry ``attempt`` (0 first): ``retry_after`` when the
-        venue gave one, else ``min(backoff_max, backoff_base × 2**attempt)`` plus 0–25 % jitter."""
-        if retry_after is not None:
-            return retry_after
-        delay = min(self.backoff_max, self.backoff_base * 2.0 ** min(attempt, 64))
-        return delay + delay * 0.25 * self._random()
-
-    async def _throttle(self, path: str) -> None:
+    async def _throttle(self, method: str, path: str) -> None:
         for family in self._families.get(path, ("general",)):
             limiter = self.limiters.get(family)
             if limiter is not None:
                 await limiter.acquire()
 
+    def _parse_error(self, body: bytes) -> HttpFailure:
+        error = parse_error_body(body)
+        return HttpFailure(error.code, error.message, "", error.retry_after)
+
     async def _request(self, method: str, path: str, params: Query | None = None, body: object = None) -> bytes:
-        what_request = f"{method} {path}"
         content = None if body is None else _ENCODER.encode(body)
-        attempt = 0
-        while True:
-            await self._throttle(path)
-            self.requests += 1
-            retry_after: float | None = None
-            failure: RateLimited | TransportError
-            try:
-                response = await self._http.request(
-                    method,
-                    path,
-                    params=tuple(params) if params else None,
-                    content=content,
-                    headers=None if content is None else {"Content-Type": "application/json"},
-                )
-            except httpx.HTTPError as exc:
-                failure = TransportError(f"{what_request}: {type(exc).__name__}: {exc}")
-                status = 0
-            else:
-                status = response.status_code
-                if 200 <= status < 300:
-                    return response.content
-                error = parse_error_body(response.content)
-                what = f"{what_request}: HTTP {status}: {error.message or response.reason_phrase}"
-                if status in (401, 403):
-                    raise AuthError(what)
-                retry_after = _retry_after(response.headers.get("Retry-After"), time.time())
-                if retry_after is None and error.retry_after is not None:
-                    retry_after = max(0.0, error.retry_after)
-                if status == 429:
-                    failure = RateLimited(what, retry_after=retry_after)
-                elif status == 425 or status >= 500:
-                    failure = TransportError(what)
-                else:
-                    raise RequestError(what, status=status, code=error.code)
-            if attempt >= self.max_retries:
-                raise failure
-            delay = self.backoff(attempt, retry_after)
-            self.retries += 1
-            log.warning(f"{self._name} request retried", path=path, status=status, attempt=attempt + 1, delay=delay)
-            await self._sleep(delay)
-            attempt += 1
+        return await self._send(
+            method,
+            path,
+            params=tuple(params) if params else None,
+            content=content,
+            headers=None if content is None else {"Content-Type": "application/json"},
+        )
 
     async def _get(self, path: str, decoder: msgspec.json.Decoder[_T], params: Query | None = None) -> _T:
         content = await self._request("GET", path, params)
@@ -677,7 +597,7 @@ class PolymarketClobClient(_PolymarketHttp):
         ValueError: a negative ``max_retries``, or ``limits`` without ``general``.
     """
 
-    _name = "polymarket clob"
+    venue = "polymarket clob"
     _families = _CLOB_FAMILIES
 
     def __init__(
@@ -814,7 +734,7 @@ class PolymarketGammaClient(_PolymarketHttp):
     ``limits`` to :data:`GAMMA_LIMITS`.
     """
 
-    _name = "polymarket gamma"
+    venue = "polymarket gamma"
     _families = _GAMMA_FAMILIES
 
     def __init__(
