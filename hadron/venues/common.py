@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import structlog
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from hadron.book.manager import BookManager
@@ -118,3 +122,69 @@ class Backoff:
     def reset(self) -> None:
         """Start again from ``base`` (after a healthy connection)."""
         self.attempt = 0
+
+
+class DialStats(Protocol):
+    """The counters :func:`reconnect_loop` keeps on a connection's stats object."""
+
+    dials: int
+    connects: int
+    reconnects: int
+    failures: int
+    last_error: str
+
+
+async def reconnect_loop(
+    *,
+    venue: str,
+    name: str,
+    url: str,
+    stop: asyncio.Event,
+    stats: DialStats,
+    backoff: Backoff,
+    healthy_after: float,
+    session: Callable[[ClientConnection, asyncio.Event], Awaitable[None]],
+    headers: Callable[[], dict[str, str]] | None = None,
+    open_timeout: float = 10.0,
+) -> None:
+    """Dial ``url`` and run ``session`` on each connection until ``stop`` is set.
+
+    Headers are built fresh for every dial (a signed handshake must be re-signed). A failure is
+    classified (:func:`classify_failure`): retryable ones wait a jittered exponential back-off,
+    which starts again from its base once a connection stayed up ``healthy_after`` seconds.
+
+    Raises:
+        AuthError / RequestError: the venue refused the handshake for good (never retried).
+    """
+    while not stop.is_set():
+        stats.dials += 1
+        started = time.monotonic()
+        try:
+            async with connect(
+                url,
+                additional_headers=headers() if headers is not None else None,
+                max_size=None,
+                open_timeout=open_timeout,
+                ping_interval=20,
+                ping_timeout=20,
+                close_timeout=2,
+            ) as ws:
+                stats.connects += 1
+                if stats.connects > 1:
+                    stats.reconnects += 1
+                await session(ws, stop)
+        except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, HadronError) as exc:
+            err = classify_failure(exc, venue)
+            stats.last_error = str(err)
+            if not is_retryable(err):
+                log.error("connection failed for good", venue=venue, conn=name, error=str(err))
+                raise err from exc
+            stats.failures += 1
+            log.warning("connection lost", venue=venue, conn=name, error=str(err), failures=stats.failures)
+        if stop.is_set():
+            break
+        if time.monotonic() - started >= healthy_after:
+            backoff.reset()
+            stats.failures = 0
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=backoff.next())

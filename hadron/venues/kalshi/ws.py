@@ -21,7 +21,6 @@ its markets move to the healthy ones. It also runs the per-market staleness watc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import math
 import time
@@ -32,14 +31,14 @@ from typing import Any
 
 import msgspec
 import structlog
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from hadron.book.manager import BookManager, BookState
 from hadron.errors import HadronError, TransportError
 from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
-from hadron.venues.common import Backoff, classify_failure, is_retryable
+from hadron.venues.common import Backoff, classify_failure, is_retryable, reconnect_loop
 from hadron.venues.kalshi.auth import KalshiSigner
 from hadron.venues.kalshi.normalize import VENUE_PREFIX
 from hadron.venues.kalshi.stream import KalshiStream, PrivateHook
@@ -155,41 +154,23 @@ class KalshiConnection:
             AuthError: the venue refused the credentials (never retried).
             RequestError: the venue refused the handshake for another 4xx reason.
         """
-        while not stop.is_set():
-            self.stats.dials += 1
-            started = time.monotonic()
-            try:
-                headers = self.signer.ws_headers() if self.signer is not None else {}
-                async with connect(
-                    self.url,
-                    additional_headers=headers,
-                    max_size=None,
-                    open_timeout=self.open_timeout,
-                    ping_interval=20,
-                    ping_timeout=20,
-                    close_timeout=2,
-                ) as ws:
-                    self.stats.connects += 1
-                    if self.stats.connects > 1:
-                        self.stats.reconnects += 1
-                    await self._session(ws, stop)
-            except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, HadronError) as exc:
-                err = classify(exc)
-                self.stats.last_error = str(err)
-                if not is_retryable(err):
-                    self.fatal = err
-                    log.error("kalshi connection failed for good", conn=self.name, error=str(err))
-                    raise err from exc
-                self.stats.failures += 1
-                log.warning("kalshi connection lost", conn=self.name, error=str(err), failures=self.stats.failures)
-            if stop.is_set():
-                break
-            if time.monotonic() - started >= self.healthy_after:
-                self.backoff.reset()
-                self.stats.failures = 0
-            delay = self.backoff.next()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=delay)
+        signer = self.signer
+        try:
+            await reconnect_loop(
+                venue="Kalshi",
+                name=self.name,
+                url=self.url,
+                stop=stop,
+                stats=self.stats,
+                backoff=self.backoff,
+                healthy_after=self.healthy_after,
+                session=self._session,
+                headers=signer.ws_headers if signer is not None else None,
+                open_timeout=self.open_timeout,
+            )
+        except HadronError as err:
+            self.fatal = err
+            raise
 
     async def _session(self, ws: ClientConnection, stop: asyncio.Event) -> None:
         conn = f"{self.name}.{self.stats.dials}"

@@ -30,14 +30,14 @@ from typing import Any, Protocol
 
 import msgspec
 import structlog
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from hadron.book.manager import BookManager, BookState
-from hadron.errors import HadronError, TransportError, VenueError
+from hadron.errors import TransportError, VenueError
 from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
-from hadron.venues.common import Backoff, classify_failure, is_retryable
+from hadron.venues.common import Backoff, reconnect_loop
 from hadron.venues.polymarket.normalize import VENUE_PREFIX
 from hadron.venues.polymarket.stream import MarketMeta, PolymarketStream
 
@@ -144,31 +144,17 @@ class PolymarketConnection:
         Raises:
             AuthError / RequestError: the venue refused the handshake for good.
         """
-        while not stop.is_set():
-            self.stats.dials += 1
-            started = time.monotonic()
-            try:
-                async with connect(
-                    self.url, max_size=None, open_timeout=self.open_timeout, ping_interval=20, close_timeout=2
-                ) as ws:
-                    self.stats.connects += 1
-                    if self.stats.connects > 1:
-                        self.stats.reconnects += 1
-                    await self._session(ws, stop)
-            except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, HadronError) as exc:
-                err = classify_failure(exc, "Polymarket")
-                self.stats.last_error = str(err)
-                if not is_retryable(err):
-                    raise err from exc
-                self.stats.failures += 1
-                log.warning("polymarket connection lost", conn=self.name, error=str(err))
-            if stop.is_set():
-                break
-            if time.monotonic() - started >= self.healthy_after:
-                self.backoff.reset()
-                self.stats.failures = 0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.backoff.next())
+        await reconnect_loop(
+            venue="Polymarket",
+            name=self.name,
+            url=self.url,
+            stop=stop,
+            stats=self.stats,
+            backoff=self.backoff,
+            healthy_after=self.healthy_after,
+            session=self._session,
+            open_timeout=self.open_timeout,
+        )
 
     async def _session(self, ws: ClientConnection, stop: asyncio.Event) -> None:
         conn = f"{self.name}.{self.stats.dials}"
