@@ -45,9 +45,10 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from hadron.errors import ConfigError
 from hadron.model.units import PRICE_ONE, format_price, parse_price
 from hadron.store.replay import LineReader
+from hadron.venues.faults import Fault
+from hadron.venues.faults import parse_faults as parse_spec
 from hadron.venues.kalshi.auth import WS_PATH, verify_headers
 from hadron.venues.kalshi.fake_exchange import FakeBook, FakeExchange, count_fp
 from hadron.venues.kalshi.messages import (
@@ -77,36 +78,13 @@ BACKLOG = 2_000
 MAX_QUEUE = 200_000
 """Frames queued for one client before the venue gives up on it (error 25, as Kalshi does)."""
 
-FAULT_KINDS = ("drop", "gap", "malformed", "silence", "error")
-
-
-@dataclass(frozen=True)
-class Fault:
-    """One injected fault: ``kind`` at capture frame ``at`` with an optional argument."""
-
-    kind: str
-    at: int
-    arg: float = 0.0
+FAULT_KINDS: dict[str, float] = {"drop": 0.0, "gap": 0.0, "malformed": 0.0, "silence": 10.0, "error": 25.0}
+"""This venue's fault kinds and their default arguments (see :mod:`hadron.venues.faults`)."""
 
 
 def parse_faults(spec: str) -> list[Fault]:
-    """Parse ``"drop@2000,gap@3000,malformed@3500,silence@5000:10,error@6000:25"``.
-
-    Raises:
-        ConfigError: an unknown kind or a malformed item, naming it and the grammar.
-    """
-    faults: list[Fault] = []
-    for item in filter(None, (part.strip() for part in spec.split(","))):
-        kind, _, rest = item.partition("@")
-        at, _, arg = rest.partition(":")
-        if kind not in FAULT_KINDS or not at.isdigit():
-            raise ConfigError(f"--faults item {item!r}: use KIND@FRAME[:ARG] with KIND one of {', '.join(FAULT_KINDS)}")
-        try:
-            value = float(arg) if arg else (10.0 if kind == "silence" else 25.0 if kind == "error" else 0.0)
-        except ValueError as exc:
-            raise ConfigError(f"--faults item {item!r}: {arg!r} is not a number") from exc
-        faults.append(Fault(kind, int(at), value))
-    return sorted(faults, key=lambda f: f.at)
+    """Parse this venue's ``--faults`` spec (see :func:`hadron.venues.faults.parse_faults`)."""
+    return parse_spec(spec, FAULT_KINDS)
 
 
 # -- the capture -----------------------------------------------------------------------------

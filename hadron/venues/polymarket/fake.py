@@ -39,9 +39,10 @@ from starlette.routing import Route
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from hadron.errors import ConfigError
 from hadron.model.units import PRICE_ONE, parse_price, parse_size
 from hadron.store.replay import LineReader, RecordingFormat, detect, json_frames, read_all
+from hadron.venues.faults import Fault
+from hadron.venues.faults import parse_faults as parse_spec
 from hadron.venues.polymarket.hash import book_hash
 
 log = structlog.get_logger("hadron.polymarket.fake")
@@ -49,36 +50,13 @@ log = structlog.get_logger("hadron.polymarket.fake")
 MIN_ORDER_SIZE = "5"
 ZERO_HASH = "0" * 40
 BACKLOG = 2_000
-FAULT_KINDS = ("drop", "malformed", "freeze")
-
-
-@dataclass(frozen=True)
-class Fault:
-    """One injected fault: ``kind`` at capture message ``at`` with an optional argument."""
-
-    kind: str
-    at: int
-    arg: float = 0.0
+FAULT_KINDS: dict[str, float] = {"drop": 0.0, "malformed": 0.0, "freeze": 10.0}
+"""This venue's fault kinds and their default arguments (see :mod:`hadron.venues.faults`)."""
 
 
 def parse_faults(spec: str) -> list[Fault]:
-    """Parse ``"drop@200,malformed@300,freeze@400:20"``.
-
-    Raises:
-        ConfigError: an unknown kind or a malformed item.
-    """
-    faults: list[Fault] = []
-    for item in filter(None, (part.strip() for part in spec.split(","))):
-        kind, _, rest = item.partition("@")
-        at, _, arg = rest.partition(":")
-        if kind not in FAULT_KINDS or not at.isdigit():
-            raise ConfigError(f"--faults item {item!r}: use KIND@N[:ARG] with KIND one of {', '.join(FAULT_KINDS)}")
-        try:
-            value = float(arg) if arg else (10.0 if kind == "freeze" else 0.0)
-        except ValueError as exc:
-            raise ConfigError(f"--faults item {item!r}: {arg!r} is not a number") from exc
-        faults.append(Fault(kind, int(at), value))
-    return sorted(faults, key=lambda f: f.at)
+    """Parse this venue's ``--faults`` spec (see :func:`hadron.venues.faults.parse_faults`)."""
+    return parse_spec(spec, FAULT_KINDS)
 
 
 def _decimal_text(value: int, scale: int) -> str:
