@@ -188,3 +188,18 @@ async def reconnect_loop(
             stats.failures = 0
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=backoff.next())
+
+
+async def measure_until_idle(stats: FeedStats, idle: float) -> tuple[int, float]:
+    """Watch ``stats.frames`` until no frame arrived for ``idle`` seconds (after the first one);
+    return ``(frames, seconds from the first frame seen to the last)`` (live-path benchmarks)."""
+    first = last = 0.0
+    seen = 0
+    while True:
+        await asyncio.sleep(0.005)
+        now = time.perf_counter()
+        if stats.frames != seen:
+            first = first or now
+            seen, last = stats.frames, now
+        elif seen and now - last > idle:
+            return seen, max(last - first, 1e-9)

@@ -25,6 +25,7 @@ from hadron.store.deadletter import DeadLetterFile
 from hadron.store.parquet import ParquetTickStore, parse_store_url
 from hadron.store.recorder import FrameRecorder
 from hadron.venues.base import FeedStats
+from hadron.venues.common import measure_until_idle
 from hadron.venues.kalshi.auth import KalshiSigner, hosts_for, load_public_key, load_signer
 from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture, parse_faults
 from hadron.venues.kalshi.fake_exchange import FakeExchange
@@ -308,16 +309,7 @@ async def bench_live(capture: Path, *, record_to: Path | None = None, idle: floa
         )
         stop = asyncio.Event()
         task = asyncio.create_task(pool.run(stop))
-        first = last = 0.0
-        seen = 0
-        while True:
-            await asyncio.sleep(0.005)
-            now = time.perf_counter()
-            if stats.frames != seen:
-                first = first or now
-                seen, last = stats.frames, now
-            elif seen and now - last > idle:
-                break
+        seen, live_s = await measure_until_idle(stats, idle)
         stop.set()
         await task
         proc.terminate()
@@ -325,7 +317,6 @@ async def bench_live(capture: Path, *, record_to: Path | None = None, idle: floa
     replay = Replay(dead_letter=Path("/dev/null"))
     replay.run([capture])
     offline = replay.report()
-    live_s = max(last - first, 1e-9)
     return {
         "capture": str(capture),
         "frames_live": seen,

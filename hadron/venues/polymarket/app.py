@@ -23,6 +23,7 @@ from hadron.errors import ConfigError, VenueError
 from hadron.store.deadletter import DeadLetterFile
 from hadron.store.parquet import ParquetTickStore, parse_store_url
 from hadron.venues.base import FeedStats
+from hadron.venues.common import measure_until_idle
 from hadron.venues.polymarket.fake import FakePolymarketVenue, load_capture, parse_faults
 from hadron.venues.polymarket.rest import (
     GAMMA_URL,
@@ -217,16 +218,7 @@ async def bench_live(capture: Path, *, idle: float = 1.0, **_: Any) -> dict[str,
         )
         stop = asyncio.Event()
         task = asyncio.create_task(pool.run(stop))
-        first = last = 0.0
-        seen = 0
-        while True:
-            await asyncio.sleep(0.005)
-            now = time.perf_counter()
-            if stats.frames != seen:
-                first = first or now
-                seen, last = stats.frames, now
-            elif seen and now - last > idle:
-                break
+        seen, live_s = await measure_until_idle(stats, idle)
         stop.set()
         await task
         proc.terminate()
@@ -234,7 +226,6 @@ async def bench_live(capture: Path, *, idle: float = 1.0, **_: Any) -> dict[str,
         replay = Replay(dead_letter=Path(tmp) / "dl2")
         replay.run([offline_file])
         offline = replay.report()
-    live_s = max(last - first, 1e-9)
     return {
         "capture": str(capture),
         "frames_live": seen,
