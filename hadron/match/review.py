@@ -60,7 +60,7 @@ def review_file(
     for number, index in enumerate(todo, 1):
         console.print(render(pairs[index], number, len(todo)))
         answer = Prompt.ask(
-            "[a]pprove, [r]eject, [s]kip, [q]uit",
+            r"\[a]pprove, \[r]eject, \[s]kip, \[q]uit",
             choices=["a", "r", "s", "q"],
             default="s",
             console=console,

@@ -76,3 +76,22 @@ def test_bad_files_and_decisions_are_clear_errors(tmp_path: Path) -> None:
         decide(path, "ci", approve=["nope"], reject=[])
     with pytest.raises(ConfigError, match="reviewer"):
         review(pairs()[0], "approved", " ", now=datetime(2026, 11, 23, tzinfo=UTC))
+
+
+def test_cli_review_scripted_and_interactive(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hadron.cli import app
+
+    path = tmp_path / "pairs.toml"
+    write_pairs(path, pairs())
+    runner = CliRunner()
+    first = pairs()[0].id
+    result = runner.invoke(app, ["markets", "review", str(path), "--approve", first, "--reviewer", "carol"])
+    assert result.exit_code == 0, result.output
+    assert read_pairs(path)[0].reviewed_by == "carol"
+    result = runner.invoke(app, ["markets", "review", str(path), "--reviewer", "dan"], input="r\n")
+    assert result.exit_code == 0 and "[a]pprove" in result.output
+    assert [p.status for p in read_pairs(path)] == ["approved", "rejected"]
+    result = runner.invoke(app, ["markets", "review", str(path), "--reject", "missing-id"])
+    assert result.exit_code == 2 and "no pair with id missing-id" in result.output
