@@ -14,9 +14,13 @@ translated at the boundary (inside the venue package that called the library)::
     │   ├── RateLimited        429: retried after a back-off
     │   ├── TransportError     network failure, timeout, 5xx: retried
     │   └── SubscriptionError  a subscription command failed (Kalshi error frames)
-    └── BookError              a book integrity problem
-        ├── SequenceGap        a sequenced stream skipped numbers
-        └── NegativeLevel      a delta would take a level below zero
+    ├── BookError              a book integrity problem
+    │   ├── SequenceGap        a sequenced stream skipped numbers
+    │   └── NegativeLevel      a delta would take a level below zero
+    ├── StoreError             the state store or its database refused an operation
+    │   └── SchemaVersionError the database is newer than the code (hadron.store.state)
+    └── BusError               the event bus could not publish, deliver or reach its server
+        └── BusDecodeError     a bus message is not a valid envelope (hadron.bus.base)
 """
 
 from __future__ import annotations
@@ -99,3 +103,13 @@ class SequenceGap(BookError):
 
 class NegativeLevel(BookError):
     """A delta would take a book level below zero: the local book has diverged from the venue."""
+
+
+class StoreError(HadronError):
+    """The state store or its database refused an operation; the message says which and why."""
+
+
+class BusError(HadronError):
+    """The bus could not do what was asked: the server is unreachable, a publish was not
+    acknowledged in time, or the stream refused a message. Publishing the same envelopes again is
+    safe (they carry their message ids)."""

@@ -13,7 +13,6 @@ from hadron.bus.base import (
     DEFAULT_PREFIX,
     EVENT_KINDS,
     BusDecodeError,
-    BusError,
     Envelope,
     EventBus,
     Handler,
@@ -30,6 +29,7 @@ from hadron.bus.base import (
     subject_matches,
 )
 from hadron.bus.memory import InProcessBus, MemoryBusStats, MemorySubscription
+from hadron.errors import BusError
 
 
 async def open_bus(url: str | None, **options: Any) -> EventBus:

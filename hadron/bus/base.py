@@ -37,7 +37,7 @@ from typing import NamedTuple, Protocol
 
 import msgspec
 
-from hadron.errors import ConfigError, HadronError
+from hadron.errors import BusError, ConfigError
 from hadron.model.events import (
     BookDelta,
     BookInvalidated,
@@ -63,12 +63,6 @@ EVENT_KINDS: dict[type[MarketEvent], str] = {
     BookInvalidated: "book_invalidated",
 }
 """Event struct → its ``kind`` tag (the third subject token)."""
-
-
-class BusError(HadronError):
-    """The bus could not do what was asked: the server is unreachable, a publish was not
-    acknowledged in time, or the stream refused a message. Publishing the same envelopes again is
-    safe (they carry their message ids)."""
 
 
 class BusDecodeError(BusError):

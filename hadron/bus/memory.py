@@ -27,7 +27,6 @@ import structlog
 
 from hadron.bus.base import (
     DEFAULT_PREFIX,
-    BusError,
     Envelope,
     Handler,
     PublishResult,
@@ -36,7 +35,7 @@ from hadron.bus.base import (
     validate_durable,
     validate_filter,
 )
-from hadron.errors import ConfigError
+from hadron.errors import BusError, ConfigError
 
 Overflow = Literal["block", "drop_oldest", "drop_newest"]
 OVERFLOW_POLICIES: tuple[Overflow, ...] = ("block", "drop_oldest", "drop_newest")

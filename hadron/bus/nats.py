@@ -51,7 +51,6 @@ from nats.js.api import (
 from hadron.bus.base import (
     DEFAULT_PREFIX,
     BusDecodeError,
-    BusError,
     Envelope,
     EventBus,
     Handler,
@@ -64,7 +63,7 @@ from hadron.bus.base import (
     validate_filter,
 )
 from hadron.bus.memory import InProcessBus
-from hadron.errors import ConfigError
+from hadron.errors import BusError, ConfigError
 from hadron.model.events import AggressorSide, BookAction, BookDelta, BookSide, MarketEvent, Trade
 
 MSG_ID_HEADER = "Nats-Msg-Id"

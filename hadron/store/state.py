@@ -54,7 +54,7 @@ import msgspec
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from hadron.errors import ConfigError, HadronError
+from hadron.errors import ConfigError, StoreError
 
 __all__ = [
     "MIGRATIONS",
@@ -76,10 +76,6 @@ __all__ = [
     "open_state_store",
     "parse_state_url",
 ]
-
-
-class StoreError(HadronError):
-    """The state store or its database refused an operation; the message says which and why."""
 
 
 class SchemaVersionError(StoreError):
