@@ -150,7 +150,7 @@ async def test_a_silent_freeze_is_detected_and_healed_by_the_watchdog(tmp_path: 
         await serving
         await venue.stop()
     assert pool.freeze.frozen >= 1 and pool.freeze.resubscribed >= 1
-    assert healed_in < 1.0 + 0.2 + 2.0  # within the window, one check interval and a REST round trip
+    assert healed_in < 10  # window 1 s + check interval 0.2 s + REST; the venue alone would stay frozen 60 s
     assert pool.report()["connections"]["polymarket-0"]["pongs"] >= 1  # it kept answering PING
     recorded, _ = replay([tmp_path / "rec"], tmp_path)
     direct, _ = replay([messages], tmp_path)
