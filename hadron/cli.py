@@ -70,6 +70,13 @@ def replay(
         typer.Option(help="Where rejected frames go [default: next to --report, else ./replay.deadletter.ndjson]."),
     ] = None,
     store: Annotated[str | None, typer.Option(help="Also write normalized ticks to a tick store: parquet:DIR.")] = None,
+    pairs: Annotated[
+        Path | None,
+        typer.Option(help="Detect arbitrage on the approved pairs of this pairs file (see hadron.arb.detector)."),
+    ] = None,
+    opportunities: Annotated[
+        Path | None, typer.Option(help="With --pairs: write the opportunities here as NDJSON, one per line.")
+    ] = None,
     log_level: LogLevel = "warning",
 ) -> None:
     """Feed recorded frames through the live pipeline (decode, normalize, books) and report.
@@ -79,6 +86,8 @@ def replay(
     connection), Polymarket frame files (a JSON array of frames, or NDJSON of frames, optionally
     wrapped the same way), and Hadron recordings (zstd NDJSON {"recv_ns", "venue", "conn",
     "frame"}). Bad frames are counted in decode_errors and kept in the dead-letter file.
+    With --pairs, arbitrage is detected on the approved pairs (report key "arbitrage") and
+    --opportunities gets one JSON object per opportunity (money as decimal strings).
 
     Exit status: 0 done; 1 --strict and something failed; 2 a PATH is missing or unreadable.
     """
@@ -98,6 +107,11 @@ def replay(
 
             tick_store = ParquetTickStore(parse_store_url(store))
         run = Replay(dead_letter=dead_letter, seq_check=seq_check, on_event=tick_store.on_event if tick_store else None)
+        detector = None
+        if pairs is not None:
+            from hadron.arb.detector import ArbDetector, load_pairs
+
+            detector = ArbDetector(run.books, *load_pairs(pairs))
         run.run(paths)
     except HadronError as exc:
         raise _fail(str(exc)) from None
@@ -105,6 +119,8 @@ def replay(
         if tick_store is not None:
             tick_store.close()
     result = run.report()
+    if detector is not None:
+        result["arbitrage"] = _arb_outputs(detector, opportunities)
     if tick_store is not None:
         result["store"] = {"url": store, "rows": tick_store.rows, "files": tick_store.files}
     if report is not None:
@@ -115,6 +131,17 @@ def replay(
     failed = result["decode_errors"] or result["snapshot_mismatches"] or result["negative_levels"]
     if strict and failed:
         raise typer.Exit(1)
+
+
+def _arb_outputs(detector: Any, opportunities: Path | None) -> dict[str, Any]:
+    """Write the detector's opportunities as NDJSON (when asked) and return its report section."""
+    from hadron.arb.opportunity import write_ndjson
+
+    section: dict[str, Any] = detector.summary()
+    if opportunities is not None:
+        write_ndjson(opportunities, detector.results())
+        section["file"] = str(opportunities)
+    return section
 
 
 def _print_summary(r: dict[str, Any], report: Path | None, dump_books: Path | None) -> None:

@@ -17,12 +17,15 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum, unique
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import msgspec
 
 from hadron.book.manager import BookManager
 from hadron.model.events import MarketEvent
+
+if TYPE_CHECKING:
+    from hadron.arb.walk import FeeModel
 
 
 @unique
@@ -174,3 +177,12 @@ def get_venue(name: str) -> VenueAdapter:
 def all_venues() -> list[VenueAdapter]:
     """Return every built-in venue's adapter."""
     return [get_venue(name) for name in BUILTIN_VENUES]
+
+
+@runtime_checkable
+class FeeModelVenue(Protocol):
+    """A venue that prices taker orders for the arbitrage engine (:mod:`hadron.arb`)."""
+
+    def fee_model(self, **params: Any) -> FeeModel:
+        """Return the :class:`~hadron.arb.walk.FeeModel` of one market built from ``params``
+        (venue-specific: Kalshi ``multiplier``/``fee_type``, Polymarket ``rate``/``exponent``)."""

@@ -382,3 +382,39 @@ class KalshiAdapter:
         from hadron.venues.kalshi.app import fake_venue
 
         return await fake_venue(**options)
+
+    def fee_model(self, **params: Any) -> Any:
+        """Return the taker fee model of one Kalshi market (a :class:`~hadron.arb.walk.FeeModel`).
+
+        The fee of an order is ``ceil_to_cent(0.07 × M × Σ C × P × (1 − P))`` over the order's
+        fills, rounded up to the cent once per order, in money units (1/10,000,000,000 USD).
+
+        Args:
+            multiplier: the fee multiplier ``M`` (``Decimal``, decimal string or int; default 1).
+            fee_type: the series' fee type (default ``quadratic``; every type has the same taker rate).
+
+        Raises:
+            ConfigError: an unsupported fee type, or a negative or non-finite multiplier.
+        """
+        from collections.abc import Sequence
+        from decimal import Decimal
+
+        from hadron.model.units import PRICE_ONE, SIZE_SCALE
+        from hadron.venues.kalshi import fees
+
+        schedule = fees.KalshiFeeSchedule(
+            str(params.get("fee_type", "quadratic")), Decimal(str(params.get("multiplier", 1)))
+        )
+        m_num, m_den = schedule.multiplier.as_integer_ratio()
+        numerator = fees.TAKER_RATE[0] * m_num
+        denominator = fees.TAKER_RATE[1] * m_den * fees._CENT_DENOMINATOR
+        cent_money = fees.CENT * SIZE_SCALE
+
+        class KalshiOrderFee:
+            """Kalshi taker fee per order, rounded up to the cent once (money units)."""
+
+            def fee(self, fills: Sequence[tuple[int, int]]) -> int:
+                total = sum(size * price * (PRICE_ONE - price) for price, size in fills)
+                return -(-(numerator * total) // denominator) * cent_money
+
+        return KalshiOrderFee()

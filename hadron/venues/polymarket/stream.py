@@ -307,3 +307,34 @@ class PolymarketAdapter:
         from hadron.venues.polymarket.app import bench_live
 
         return await bench_live(capture, **options)
+
+    def fee_model(self, **params: Any) -> Any:
+        """Return the taker fee model of one Polymarket market (a :class:`~hadron.arb.walk.FeeModel`).
+
+        The fee of an order is the sum over its fills of ``C × rate × (p(1 − p))^exponent``, each
+        rounded as :func:`hadron.venues.polymarket.fees.taker_fee` does, in money units
+        (1/10,000,000,000 USD).
+
+        Args:
+            rate: the market's taker fee rate (``Decimal``, decimal string or int; default 0).
+            exponent: the curve's exponent (default 1).
+
+        Raises:
+            ConfigError: a negative rate or an exponent that is not > 0.
+        """
+        from collections.abc import Sequence
+        from decimal import Decimal
+
+        from hadron.model.units import PRICE_SCALE, SIZE_SCALE
+        from hadron.venues.polymarket.fees import FEE_SCALE, PolymarketFeeSchedule
+
+        schedule = PolymarketFeeSchedule(Decimal(str(params.get("rate", 0))), Decimal(str(params.get("exponent", 1))))
+        to_money = PRICE_SCALE * SIZE_SCALE // FEE_SCALE
+
+        class PolymarketOrderFee:
+            """Polymarket taker fee per order: each fill's rounded fee, summed (money units)."""
+
+            def fee(self, fills: Sequence[tuple[int, int]]) -> int:
+                return sum(schedule.taker(size, price) for price, size in fills) * to_money
+
+        return PolymarketOrderFee()

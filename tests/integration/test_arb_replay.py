@@ -1,0 +1,141 @@
+"""Replay a real Kalshi capture with its Polymarket transcoding dislocated; check each opportunity.
+
+The Polymarket YES token's book is moved 25¢ down and the NO token's 25¢ up (the two stay mirrors),
+so buying YES on Polymarket and NO on Kalshi costs less than $1 whenever Kalshi's spread is under
+25¢; a cross-venue opportunity must be found and every reported one must add up.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from hadron.cli import app
+from hadron.venues.polymarket.fake import token_ids, transcode_kalshi
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "kalshi" / "KXGOLD15M-26AUG102130-30_reconnect.ndjson.gz"
+TICKER = "KXGOLD15M-26AUG102130-30"
+SHIFT = Decimal("0.25")
+_MARKET, YES, NO = token_ids(TICKER)
+
+
+def _shift(price: str, token: str) -> str:
+    moved = Decimal(price) + (-SHIFT if token == YES else SHIFT)
+    return str(min(Decimal("0.99"), max(Decimal("0.01"), moved)))
+
+
+def _shifted(msg: dict[str, Any]) -> dict[str, Any]:
+    if msg.get("event_type") == "book":
+        for side in ("bids", "asks"):
+            levels: dict[str, Decimal] = {}
+            for lv in msg[side]:  # clamping can merge levels at the edges
+                price = _shift(lv["price"], msg["asset_id"])
+                levels[price] = levels.get(price, Decimal(0)) + Decimal(lv["size"])
+            msg[side] = [{"price": p, "size": str(z)} for p, z in levels.items()]
+        msg.pop("hash", None)
+    elif msg.get("event_type") == "price_change":
+        for change in msg["price_changes"]:
+            change["price"] = _shift(change["price"], change["asset_id"])
+            change.pop("best_bid", None)
+            change.pop("best_ask", None)
+    elif msg.get("event_type") == "last_trade_price":
+        msg["price"] = _shift(msg["price"], msg["asset_id"])
+    return msg
+
+
+def _write_inputs(tmp_path: Path) -> tuple[Path, Path]:
+    lines: list[tuple[int, int, dict[str, Any]]] = []
+    for n, (recv_ms, msg) in enumerate(transcode_kalshi([FIXTURE])):
+        frame = json.dumps(_shifted(msg))
+        lines.append(
+            (recv_ms, 2 * n + 1, {"recv_ns": recv_ms * 1_000_000, "venue": "polymarket", "conn": "pm", "frame": frame})
+        )
+    with gzip.open(FIXTURE, "rt") as capture:
+        for n, raw in enumerate(capture):
+            line = json.loads(raw)
+            record = {
+                "recv_ns": line["recv_ms"] * 1_000_000,
+                "venue": "kalshi",
+                "conn": "k",
+                "frame": json.dumps(line["event"]),
+            }
+            lines.append((line["recv_ms"], 2 * n, record))
+    poly = tmp_path / "both.ndjson"
+    with poly.open("w") as out:
+        for _, _, record in sorted(lines, key=lambda item: item[:2]):
+            out.write(json.dumps(record) + "\n")
+    market, yes, no = token_ids(TICKER)
+    pairs = tmp_path / "pairs.toml"
+    pairs.write_text(
+        f"""[[pair]]
+id = "gold"
+kalshi_event = "KXGOLD15M-26AUG102130"
+kalshi_market = "{TICKER}"
+polymarket_event = "gold"
+polymarket_market = "{market}"
+polymarket_yes_token = "{yes}"
+polymarket_no_token = "{no}"
+relation = "identity"
+confidence = 1.0
+status = "approved"
+polymarket_fee_rate = "0.04"
+settles_at = "2026-08-11T02:30:00Z"
+"""
+    )
+    return poly, pairs
+
+
+def _kalshi_fee(fills: list[tuple[Decimal, Decimal]]) -> Decimal:
+    exact = sum((Decimal("0.07") * c * p * (1 - p) for p, c in fills), Decimal(0))
+    return (exact * 100).to_integral_value(rounding="ROUND_CEILING") / 100
+
+
+def _poly_fee(fills: list[tuple[Decimal, Decimal]]) -> Decimal:
+    total = Decimal(0)
+    for p, c in fills:
+        fee = c * Decimal("0.04") * p * (1 - p)
+        total += Decimal(0) if fee < Decimal("0.00001") else fee.quantize(Decimal("0.00001"), rounding="ROUND_HALF_UP")
+    return total
+
+
+def test_replay_reports_opportunities_that_recompute(tmp_path: Path) -> None:
+    poly, pairs = _write_inputs(tmp_path)
+    out, report = tmp_path / "opps.ndjson", tmp_path / "report.json"
+    result = CliRunner().invoke(
+        app,
+        ["replay", str(poly), "--seq-check", "monotonic", "--pairs", str(pairs), "--opportunities", str(out), "--report", str(report),
+         "--dead-letter", str(tmp_path / "dl.ndjson")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert any(rec["kind"] == "cross" for rec in records), "the 25¢ dislocation must produce cross-venue opportunities"
+    assert json.loads(report.read_text())["arbitrage"]["opportunities"] == len(records)
+    for rec in records:
+        legs = rec["legs"]
+        size = Decimal(rec["size"])
+        assert all(Decimal(leg["size"]) == size for leg in legs)
+        cost = sum(Decimal(leg["cost"]) for leg in legs)
+        fees = Decimal(0)
+        for leg in legs:
+            fills = [(Decimal(leg["price"]), size)] if leg["venue"] == "polymarket" else None
+            if leg["venue"] == "kalshi":
+                fee = Decimal(leg["fee"])
+                assert fee == fee.quantize(Decimal("0.01")) and fee >= _kalshi_fee(
+                    [(Decimal(leg["price"]), size)]
+                ) - Decimal("0.01")
+            else:
+                assert fills is not None
+                assert Decimal(leg["fee"]) >= 0
+            assert abs(Decimal(leg["cost"]) - Decimal(leg["price"]) * size) < Decimal("0.0001")
+            fees += Decimal(leg["fee"])
+        assert Decimal(rec["fees"]) == fees
+        assert Decimal(rec["cost"]) == cost + fees
+        assert Decimal(rec["payout"]) == size
+        assert Decimal(rec["net_edge"]) == size - cost - fees > 0
+        assert Decimal(rec["peak_net_edge"]) >= Decimal(rec["net_edge"])
+        assert rec["kind"] in ("cross", "kalshi_yes_no", "polymarket_outcomes")
