@@ -34,7 +34,7 @@ from hadron.errors import ConfigError, DecodeError
 from hadron.match.pairs import Pair, approved_pairs
 from hadron.model.events import Level, TopOfBook
 from hadron.model.instrument import instrument_id
-from hadron.model.units import SIZE_SCALE, parse_size
+from hadron.model.units import PRICE_ONE, SIZE_SCALE, parse_size
 from hadron.venues.base import FeeModelVenue, get_venue
 
 
@@ -100,6 +100,13 @@ def _ladder(book: ManagedBook | None, side: _Side) -> list[Level]:
     if book is None:
         return []
     return no_ladder(book.levels_bid()) if side.ask_of_bids else book.levels_ask()
+
+
+def _best_ask(book: ManagedBook | None, side: _Side) -> int:
+    # The side's best ask (PRICE_ONE when there is none), read from the book's top in O(1)
+    if book is None:
+        return PRICE_ONE
+    return PRICE_ONE - book.best_bid_price if side.ask_of_bids else book.best_ask_price
 
 
 def _untrusted(book: ManagedBook | None, now_ns: int, max_age_ns: int) -> str | None:
@@ -247,6 +254,10 @@ class ArbDetector:
         self.evaluations += 1
         th = self.thresholds
         book_a, book_b = self.books.get(candidate.a.instrument), self.books.get(candidate.b.instrument)
+        if _best_ask(book_a, candidate.a) + _best_ask(book_b, candidate.b) >= PRICE_ONE:
+            # no gross edge even at the top of both books: fees only take more away, nothing to walk
+            self._close(candidate.key, now_ns, "gone")
+            return
         limits = Limits(
             lot=th.lot,
             min_size=max(th.min_size, candidate.min_size),
