@@ -482,6 +482,9 @@ def run(
         float | None, typer.Option(min=0, help="strategy: stop after this many seconds without an event.")
     ] = None,
     report: Annotated[Path | None, typer.Option(help="Write the JSON report here when the role stops.")] = None,
+    pairs: Annotated[
+        Path | None, typer.Option(help="strategy/all: run arbitrage on the approved pairs of this file.")
+    ] = None,
     seq_check: Annotated[str, typer.Option(help="ingest/all: replay seq check: auto, strict or monotonic.")] = "auto",
     dead_letter: Annotated[
         Path | None, typer.Option(help="ingest/all: where rejected frames go (default: beside --report).")
@@ -519,6 +522,7 @@ def run(
             until_idle=until_idle,
             dead_letter=dead_letter,
             seq_check=seq_check,
+            pairs=pairs,
         )
     except HadronError as exc:
         raise _fail(str(exc), code=1 if isinstance(exc, BusError) else 2) from None

@@ -37,6 +37,7 @@ from typing import Any
 import structlog
 
 from hadron.app.replay import Replay
+from hadron.arb.detector import ArbDetector, load_pairs
 from hadron.book.manager import BookManager
 from hadron.bus import (
     EVENT_KINDS,
@@ -569,9 +570,13 @@ async def run_role(
     seq_check: str = "auto",
     stop: asyncio.Event | None = None,
     hooks: Sequence[StrategyHook] = (),
+    pairs: Path | None = None,
 ) -> dict[str, Any]:
     """Run one role to its end and return its report (see :func:`ingest` and
     :meth:`Strategy.report`; ``all`` returns ``{"role": "all", "ingest": …, "strategy": …}``).
+
+    With ``pairs`` (a reviewed pairs file) the strategy runs the arbitrage detector on its books
+    for the approved pairs; its summary is in the report under ``arbitrage``.
 
     Raises:
         ConfigError: an unknown role, a missing option, or a bad bus URL.
@@ -598,10 +603,22 @@ async def run_role(
                 bus, paths, source=source, dead_letter=dead_letter, rate=rate, seq_check=seq_check, stop=stop
             )
         strategy = Strategy(on_event=hooks)
+        detector = None
+        if pairs is not None:
+            approved, terms = load_pairs(pairs)
+            detector = ArbDetector(strategy.books, approved, terms)
         if role == "strategy":
             stopped = await consume(bus, strategy, durable=durable, subjects=subjects, until_idle=until_idle, stop=stop)
-            return {**strategy.report(), "stopped": stopped, "durable": durable}
-        return await _run_all(bus, strategy, paths, source, dead_letter, rate, seq_check, durable, subjects, stop)
+            report = {**strategy.report(), "stopped": stopped, "durable": durable}
+        else:
+            report = await _run_all(bus, strategy, paths, source, dead_letter, rate, seq_check, durable, subjects, stop)
+        if detector is not None:
+            section = report["strategy"] if role == "all" else report
+            section["arbitrage"] = {
+                **detector.summary(),
+                "opportunities_found": [o.to_json() for o in detector.results()],
+            }
+        return report
     finally:
         await bus.close()
 
