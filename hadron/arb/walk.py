@@ -15,7 +15,8 @@ What :func:`best_size` implements: among the sizes ``q`` that are multiples of `
 with the **largest net profit** among those that qualify (net > 0, net ≥ ``min_profit``, net per
 share ≥ ``min_edge``), the smallest such ``q`` on a tie. Maximizing net (not size) is what a
 taker wants: past the point where the marginal share pair loses money, more size only gives back
-profit. The search is exact, not a heuristic: it evaluates every lot multiple in order and stops
+profit. The search is exact, not a heuristic: it evaluates every lot multiple in order (with running
+fills and costs, so each step is cheap) and stops
 only when no larger size can do better, i.e. when the next lot's gross edge ``$1 − p_a − p_b`` is
 ≤ 0 (the ladders only get worse and fees never decrease with size, so ``net`` can only fall and
 ``net / q`` with it), when the cost would exceed ``max_cost`` (cost only grows), or when a ladder
@@ -172,6 +173,43 @@ def _price_at(ladder: Sequence[Level], size: int) -> int | None:
     return None
 
 
+class _Cursor:
+    """Fills an ask ladder one lot at a time, keeping the fills and cost so far (O(1) per lot)."""
+
+    __slots__ = ("cost", "fills", "i", "ladder", "used")
+
+    def __init__(self, ladder: Sequence[Level]) -> None:
+        self.ladder = ladder
+        self.i = 0
+        self.used = 0
+        self.cost = 0
+        self.fills: list[Level] = []
+
+    def take(self, amount: int) -> bool:
+        # Consume ``amount`` more; False when the ladder runs out first
+        ladder = self.ladder
+        while amount > 0:
+            if self.i >= len(ladder):
+                return False
+            price, available = ladder[self.i]
+            take = min(available - self.used, amount)
+            if self.used:
+                self.fills[-1] = (price, self.fills[-1][1] + take)
+            else:
+                self.fills.append((price, take))
+            self.cost += price * take
+            self.used += take
+            amount -= take
+            if self.used == available:
+                self.i += 1
+                self.used = 0
+        return True
+
+    def next_price(self) -> int | None:
+        # The price of the next unit to fill
+        return self.ladder[self.i][0] if self.i < len(self.ladder) else None
+
+
 def best_size(
     ladder_a: Sequence[Level],
     ladder_b: Sequence[Level],
@@ -180,6 +218,9 @@ def best_size(
     limits: Limits,
 ) -> WalkResult | None:
     """Return the qualifying size with the largest net profit, or ``None`` if none qualifies.
+
+    The walk keeps running fills and costs (each lot costs O(1) plus the two fee calls over the
+    few fills touched so far), so its cost grows with the size walked, not with size × depth.
 
     Args:
         ladder_a / ladder_b: the two legs' ask ladders ``(price, size)``, best (lowest) first.
@@ -191,18 +232,21 @@ def best_size(
     """
     lot = limits.lot
     size = _first_size(limits)
+    a, b = _Cursor(ladder_a), _Cursor(ladder_b)
+    if not (a.take(size) and b.take(size)):
+        return None
     best: tuple[int, int] | None = None  # (net, size)
-    while _price_at(ladder_a, size) is not None and _price_at(ladder_b, size) is not None:
-        fills_a, cost_a = fills_for(ladder_a, size)
-        fills_b, cost_b = fills_for(ladder_b, size)
-        fees = fee_a.fee(fills_a) + fee_b.fee(fills_b)
-        if limits.max_cost is not None and cost_a + cost_b + fees > limits.max_cost:
+    while True:
+        fees = fee_a.fee(a.fills) + fee_b.fee(b.fills)
+        if limits.max_cost is not None and a.cost + b.cost + fees > limits.max_cost:
             break
-        net = size * PRICE_ONE - cost_a - cost_b - fees
+        net = size * PRICE_ONE - a.cost - b.cost - fees
         if _qualifies(net, size, limits) and (best is None or net > best[0]):
             best = (net, size)
-        next_a, next_b = _price_at(ladder_a, size + 1), _price_at(ladder_b, size + 1)
+        next_a, next_b = a.next_price(), b.next_price()
         if next_a is None or next_b is None or next_a + next_b >= PRICE_ONE:
+            break
+        if not (a.take(lot) and b.take(lot)):
             break
         size += lot
     if best is None:

@@ -195,3 +195,18 @@ def test_ws_fee_schedule_errors() -> None:
     assert PolymarketFeeSchedule.from_ws(disabled).taker(100 * SIZE_SCALE, 5_000) == 0
     defaults = msgspec.convert(fields | {"fee_schedule": {"rate": "0.05"}}, PolymarketNewMarket)
     assert PolymarketFeeSchedule.from_ws(defaults) == PolymarketFeeSchedule(Decimal("0.05"))
+
+
+@given(
+    st.integers(0, 10**12),
+    st.integers(0, 10_000),
+    st.sampled_from(["0", "0.04", "0.05", "0.07", "0.25"]),
+    st.sampled_from(["1", "2", "0.5"]),
+)
+def test_precomputed_fee_function_equals_taker_fee(shares: int, price: int, rate: str, exponent: str) -> None:
+    from decimal import Decimal
+
+    from hadron.venues.polymarket.fees import fee_function, taker_fee
+
+    f = fee_function(Decimal(rate), Decimal(exponent))
+    assert f(shares, price) == taker_fee(shares, price, rate=Decimal(rate), exponent=Decimal(exponent))

@@ -326,15 +326,16 @@ class PolymarketAdapter:
         from decimal import Decimal
 
         from hadron.model.units import PRICE_SCALE, SIZE_SCALE
-        from hadron.venues.polymarket.fees import FEE_SCALE, PolymarketFeeSchedule
+        from hadron.venues.polymarket.fees import FEE_SCALE, PolymarketFeeSchedule, fee_function
 
         schedule = PolymarketFeeSchedule(Decimal(str(params.get("rate", 0))), Decimal(str(params.get("exponent", 1))))
+        one_fill = fee_function(schedule.rate, schedule.exponent) if schedule.enabled else (lambda shares, price: 0)
         to_money = PRICE_SCALE * SIZE_SCALE // FEE_SCALE
 
         class PolymarketOrderFee:
             """Polymarket taker fee per order: each fill's rounded fee, summed (money units)."""
 
             def fee(self, fills: Sequence[tuple[int, int]]) -> int:
-                return sum(schedule.taker(size, price) for price, size in fills) * to_money
+                return sum(one_fill(size, price) for price, size in fills) * to_money
 
         return PolymarketOrderFee()
