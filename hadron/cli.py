@@ -77,6 +77,10 @@ def replay(
     opportunities: Annotated[
         Path | None, typer.Option(help="With --pairs: write the opportunities here as NDJSON, one per line.")
     ] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(help="With --pairs: also store the run and its opportunities: sqlite:///FILE or postgresql://…"),
+    ] = None,
     log_level: LogLevel = "warning",
 ) -> None:
     """Feed recorded frames through the live pipeline (decode, normalize, books) and report.
@@ -120,7 +124,10 @@ def replay(
             tick_store.close()
     result = run.report()
     if detector is not None:
-        result["arbitrage"] = _arb_outputs(detector, opportunities)
+        try:
+            result["arbitrage"] = _arb_outputs(detector, opportunities, state)
+        except HadronError as exc:
+            raise _fail(str(exc), code=1) from None
     if tick_store is not None:
         result["store"] = {"url": store, "rows": tick_store.rows, "files": tick_store.files}
     if report is not None:
@@ -133,14 +140,20 @@ def replay(
         raise typer.Exit(1)
 
 
-def _arb_outputs(detector: Any, opportunities: Path | None) -> dict[str, Any]:
-    """Write the detector's opportunities as NDJSON (when asked) and return its report section."""
+def _arb_outputs(detector: Any, opportunities: Path | None, state: str | None) -> dict[str, Any]:
+    """Write the detector's opportunities as NDJSON and to the state store (when asked) and
+    return its report section."""
+    import asyncio
+
     from hadron.arb.opportunity import write_ndjson
+    from hadron.arb.persist import persist
 
     section: dict[str, Any] = detector.summary()
     if opportunities is not None:
         write_ndjson(opportunities, detector.results())
         section["file"] = str(opportunities)
+    if state is not None:
+        section["state_run"] = asyncio.run(persist(state, detector.results(), config={"pairs": "replay"}))
     return section
 
 

@@ -139,3 +139,29 @@ def test_replay_reports_opportunities_that_recompute(tmp_path: Path) -> None:
         assert Decimal(rec["net_edge"]) == size - cost - fees > 0
         assert Decimal(rec["peak_net_edge"]) >= Decimal(rec["net_edge"])
         assert rec["kind"] in ("cross", "kalshi_yes_no", "polymarket_outcomes")
+
+
+def test_replay_stores_the_run_and_its_opportunities(tmp_path: Path) -> None:
+    import asyncio
+
+    from hadron.store.state import open_state_store
+
+    poly, pairs = _write_inputs(tmp_path)
+    db = tmp_path / "state.db"
+    result = CliRunner().invoke(
+        app,
+        ["replay", str(poly), "--seq-check", "monotonic", "--pairs", str(pairs), "--state", f"sqlite:///{db}",
+         "--report", str(tmp_path / "r.json"), "--dead-letter", str(tmp_path / "dl.ndjson")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    run_id = json.loads((tmp_path / "r.json").read_text())["arbitrage"]["state_run"]
+
+    async def stored() -> list[Any]:
+        async with await open_state_store(f"sqlite:///{db}") as store:
+            run = await store.get_run(run_id)
+            assert run is not None and run.status == "finished" and run.mode == "replay"
+            return list(await store.list_opportunities(run_id))
+
+    records = asyncio.run(stored())
+    assert records and all(r.state == "closed" and r.size > 0 and r.edge > 0 for r in records)
+    assert {json.loads(r.legs_json)[0]["venue"] for r in records} == {"kalshi"}
