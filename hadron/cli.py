@@ -113,9 +113,9 @@ def replay(
         run = Replay(dead_letter=dead_letter, seq_check=seq_check, on_event=tick_store.on_event if tick_store else None)
         detector = None
         if pairs is not None:
-            from hadron.arb.detector import ArbDetector, load_pairs
+            from hadron.arb.detector import ArbDetector, load_arb_config
 
-            detector = ArbDetector(run.books, *load_pairs(pairs))
+            detector = ArbDetector.from_config(run.books, load_arb_config(pairs))
         run.run(paths)
     except HadronError as exc:
         raise _fail(str(exc)) from None
@@ -372,6 +372,54 @@ def bench_replay(
         _write_json(json_out, results)
 
 
+@bench_app.command("arb")
+def bench_arb(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="One market's Kalshi capture [default: the busiest KXGOLD15M market in ../shared/data]."),
+    ] = None,
+    shift: Annotated[
+        list[int] | None, typer.Option(help="Polymarket YES price moves in cents (repeatable) [default: 0 and -25].")
+    ] = None,
+    repeat: Annotated[int, typer.Option(min=1, help="Runs of each measurement; the best is kept.")] = 3,
+    max_capital: Annotated[
+        str | None, typer.Option(help="Run with this [thresholds] max_capital (USD) [default: no limit].")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON.")] = None,
+) -> None:
+    """The arbitrage check's cost per frame next to the books', on a real capture and its dislocated copy."""
+    from rich.table import Table
+
+    from hadron.app.bench import default_capture
+    from hadron.app.bench_arb import DEFAULT_MARKET, run_arb_bench
+
+    logs.configure("error")
+    target = path
+    if target is None:
+        root = default_capture()
+        target = root / DEFAULT_MARKET / "2026-08-11.ndjson.gz" if root is not None else None
+    if target is None or not target.is_file():
+        raise _fail("no capture file given and the KXGOLD15M capture in ../shared/data was not found")
+    shifts = tuple(c * 100 for c in (shift or [0, -25]))
+    results = run_arb_bench(target, shifts=shifts, repeat=repeat, max_capital=max_capital)
+    title = f"hadron bench arb: {target.parent.name}/{target.name} + its Polymarket copy, max capital {max_capital}"
+    table = Table(title=title)
+    for column in ("shift", "frames", "books ns/f", "arb ns/f", "arb/books", "evals", "p50 µs", "p99 µs", "opps",
+                   "net $"):  # fmt: skip
+        table.add_column(column, justify="right")
+    for name, case in results["cases"].items():
+        lat = case["evaluation_latency"]
+        table.add_row(
+            name.removeprefix("shift_"), f"{case['frames']:,}", f"{case['books_ns_per_frame']:,.0f}",
+            f"{case['arb_ns_per_frame']:,.0f}", f"{case['arb_share_of_books']:.2f}", f"{case['evaluations']:,}",
+            f"{lat.get('p50_us', 0):.1f}", f"{lat.get('p99_us', 0):.1f}", str(case["opportunities"]),
+            case["total_net"],
+        )  # fmt: skip
+    Console(width=max(stdout.width, 110)).print(table)
+    if json_out is not None:
+        _write_json(json_out, results)
+
+
 @bench_app.command("store")
 def bench_store(
     path: Annotated[Path | None, typer.Argument(help="Kalshi capture [default: ../shared/data].")] = None,
@@ -498,6 +546,12 @@ def run(
     pairs: Annotated[
         Path | None, typer.Option(help="strategy/all: run arbitrage on the approved pairs of this file.")
     ] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            help="strategy/all with --pairs: store opportunities as they change: sqlite:///FILE or postgresql://…"
+        ),
+    ] = None,
     seq_check: Annotated[str, typer.Option(help="ingest/all: replay seq check: auto, strict or monotonic.")] = "auto",
     dead_letter: Annotated[
         Path | None, typer.Option(help="ingest/all: where rejected frames go (default: beside --report).")
@@ -536,6 +590,7 @@ def run(
             dead_letter=dead_letter,
             seq_check=seq_check,
             pairs=pairs,
+            state_url=state,
         )
     except HadronError as exc:
         raise _fail(str(exc), code=1 if isinstance(exc, BusError) else 2) from None

@@ -29,6 +29,7 @@ import re
 import signal
 import threading
 import time
+import uuid
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -37,7 +38,8 @@ from typing import Any
 import structlog
 
 from hadron.app.replay import Replay
-from hadron.arb.detector import ArbDetector, load_pairs
+from hadron.arb.detector import ArbDetector, load_arb_config
+from hadron.arb.persist import OpportunitySink
 from hadron.book.manager import BookManager
 from hadron.bus import (
     EVENT_KINDS,
@@ -50,8 +52,18 @@ from hadron.bus import (
 )
 from hadron.bus.base import validate_source
 from hadron.errors import BookError, ConfigError, InputError
-from hadron.model.events import BookDelta, BookInvalidated, BookSnapshot, MarketEvent, TickSizeChange, TopOfBook
+from hadron.model.events import (
+    BookDelta,
+    BookInvalidated,
+    BookSnapshot,
+    BusEvent,
+    MarketEvent,
+    TickSizeChange,
+    TopOfBook,
+)
 from hadron.model.units import format_price, format_size
+from hadron.store.state import Run as StateRun
+from hadron.store.state import StateStore, open_state_store
 
 ROLES = ("ingest", "strategy", "all")
 
@@ -251,7 +263,7 @@ class Strategy:
                 self.hook_errors += 1
                 log.exception("strategy hook failed", hook=getattr(hook, "__name__", repr(hook)), error=str(exc))
 
-    def _apply(self, event: MarketEvent, token: str) -> None:
+    def _apply(self, event: BusEvent, token: str) -> None:
         try:
             if type(event) is BookDelta:
                 self.books.apply_delta(event, token)
@@ -571,12 +583,15 @@ async def run_role(
     stop: asyncio.Event | None = None,
     hooks: Sequence[StrategyHook] = (),
     pairs: Path | None = None,
+    state_url: str | None = None,
 ) -> dict[str, Any]:
     """Run one role to its end and return its report (see :func:`ingest` and
     :meth:`Strategy.report`; ``all`` returns ``{"role": "all", "ingest": …, "strategy": …}``).
 
     With ``pairs`` (a reviewed pairs file) the strategy runs the arbitrage detector on its books
-    for the approved pairs; its summary is in the report under ``arbitrage``.
+    for the approved pairs; its summary is in the report under ``arbitrage``. Every opportunity
+    change is published on the bus (kind ``opportunity``) and, with ``state_url``, stored in the
+    state store under a new run.
 
     Raises:
         ConfigError: an unknown role, a missing option, or a bad bus URL.
@@ -603,24 +618,70 @@ async def run_role(
                 bus, paths, source=source, dead_letter=dead_letter, rate=rate, seq_check=seq_check, stop=stop
             )
         strategy = Strategy(on_event=hooks)
-        detector = None
-        if pairs is not None:
-            approved, terms = load_pairs(pairs)
-            detector = ArbDetector(strategy.books, approved, terms)
-        if role == "strategy":
-            stopped = await consume(bus, strategy, durable=durable, subjects=subjects, until_idle=until_idle, stop=stop)
-            report = {**strategy.report(), "stopped": stopped, "durable": durable}
-        else:
-            report = await _run_all(bus, strategy, paths, source, dead_letter, rate, seq_check, durable, subjects, stop)
-        if detector is not None:
-            section = report["strategy"] if role == "all" else report
-            section["arbitrage"] = {
-                **detector.summary(),
-                "opportunities_found": [o.to_json() for o in detector.results()],
-            }
+        if pairs is None:
+            return await _strategy_loop(
+                bus, strategy, role, paths, source, dead_letter, rate, seq_check, durable, subjects, until_idle, stop
+            )
+        detector = ArbDetector.from_config(strategy.books, load_arb_config(pairs))
+        store = await open_state_store(state_url) if state_url is not None else None
+        if store is not None:
+            await store.__aenter__()
+        try:
+            sink = await _start_sink(bus, store, role, source)
+            detector.add_listener(sink.on_change)
+            sink_task = asyncio.create_task(sink.run())
+            try:
+                report = await _strategy_loop(
+                    bus, strategy, role, paths, source, dead_letter, rate, seq_check, durable, subjects, until_idle,
+                    stop,
+                )  # fmt: skip
+            finally:
+                await sink.close()
+                await sink_task
+                if store is not None:
+                    await store.finish_run(sink.run_id, ended_ns=time.time_ns())
+        finally:
+            if store is not None:
+                await store.__aexit__(None, None, None)
+        section = report["strategy"] if role == "all" else report
+        section["arbitrage"] = {
+            **detector.summary(),
+            "published": asdict(sink.stats),
+            "state_run": sink.run_id if store is not None else None,
+            "opportunities_found": [o.to_json() for o in detector.results()],
+        }
         return report
     finally:
         await bus.close()
+
+
+async def _strategy_loop(
+    bus: EventBus,
+    strategy: Strategy,
+    role: str,
+    paths: Sequence[Path],
+    source: str,
+    dead_letter: Path,
+    rate: float,
+    seq_check: str,
+    durable: str | None,
+    subjects: str,
+    until_idle: float | None,
+    stop: asyncio.Event,
+) -> dict[str, Any]:
+    # The strategy side of ``strategy`` or ``all`` until it is done
+    if role == "strategy":
+        stopped = await consume(bus, strategy, durable=durable, subjects=subjects, until_idle=until_idle, stop=stop)
+        return {**strategy.report(), "stopped": stopped, "durable": durable}
+    return await _run_all(bus, strategy, paths, source, dead_letter, rate, seq_check, durable, subjects, stop)
+
+
+async def _start_sink(bus: EventBus, store: StateStore | None, role: str, source: str) -> OpportunitySink:
+    # The opportunity sink of a strategy: publishes on the bus, stores under a new run
+    run_id = f"{role}-{uuid.uuid4().hex[:12]}"
+    if store is not None:
+        await store.start_run(StateRun(run_id, time.time_ns(), None, "live", "{}", "running"))
+    return OpportunitySink(bus=bus, store=store, run_id=run_id, source=f"strategy-{run_id}")
 
 
 def _source_id(source_id: str | None, paths: Sequence[Path]) -> str:

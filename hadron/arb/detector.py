@@ -9,11 +9,15 @@ top of one of the pair's books changes (or one of them stops being trustworthy):
   tokens are named by what they pay in Kalshi terms, so a ``complement`` pair flips the outcome
   labels of the Polymarket legs (the token paying with Kalshi YES is its own market's NO).
 * ``kalshi_yes_no``: Kalshi YES ask + NO ask < $1 on one market (``intra``).
-* ``polymarket_outcomes``: both Polymarket tokens' asks < $1 together (``intra``).
+* ``polymarket_outcomes``: both Polymarket tokens' asks < $1 together (``intra``), and for each
+  :class:`OutcomeSet` (a neg-risk event's YES tokens, every outcome listed) the YES asks of all
+  outcomes < $1 together: exactly one outcome pays, so one share of each pays $1.
 
-Each candidate goes through :func:`hadron.arb.walk.best_size` with both legs' fee models and the
-:class:`Thresholds`. A candidate that qualifies while a leg's book is not trusted (not LIVE,
-resyncing, crossed, or older than ``max_age_ns``) is suppressed: counted in
+Each candidate goes through :func:`hadron.arb.walk.best_size_legs` with its legs' fee models and
+the :class:`Thresholds`; each leg's ladder is read from its book only down to the price where the
+legs' gross edge ends (``$1 −`` the other legs' best asks), so deep books cost nothing extra.
+A candidate that qualifies while a leg's book is not trusted (not LIVE, resyncing, crossed, or
+older than ``max_age_ns``) is suppressed: counted in
 :attr:`ArbDetector.suppressed` by reason, never reported, and it closes the open opportunity.
 """
 
@@ -26,15 +30,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from hadron.arb.opportunity import Leg, Opportunity
-from hadron.arb.walk import FeeModel, Limits, NoFee, WalkResult, best_size, no_ladder
+from hadron.arb.walk import MONEY_SCALE, FeeModel, Limits, NoFee, WalkResult, best_size_legs, no_ladder
 from hadron.book.manager import BookManager, BookState, ManagedBook
 from hadron.errors import ConfigError, DecodeError
 from hadron.match.pairs import Pair, approved_pairs
 from hadron.model.events import Level, TopOfBook
 from hadron.model.instrument import instrument_id
-from hadron.model.units import PRICE_ONE, SIZE_SCALE, parse_size
+from hadron.model.units import PRICE_ONE, SIZE_SCALE, parse_price, parse_size
 from hadron.venues.base import FeeModelVenue, get_venue
 
 
@@ -84,22 +89,48 @@ class _Side:
     ask_of_bids: bool  # the ladder is 1 − the book's bids (a NO ask from a YES book)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutcomeSet:
+    """The YES tokens of every outcome of one Polymarket neg-risk (mutually exclusive) event.
+
+    Exactly one outcome resolves YES, so buying one YES share of each pays $1. The set must list
+    every outcome of the event (an unlisted outcome that wins pays nothing).
+
+    Attributes:
+        id: a name for the set (the event slug or id). tokens: the outcomes' YES token ids.
+        fee: the markets' taker :class:`FeeModel`. min_size: the largest minimum order, int,
+            1/1,000,000 share. settle_ns: settlement time, ns since the epoch, when known.
+    """
+
+    id: str
+    tokens: tuple[str, ...]
+    fee: FeeModel
+    min_size: int = 0
+    settle_ns: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class _Candidate:
     key: str
     pair: str
     kind: str
     direction: str
-    a: _Side
-    b: _Side
+    legs: tuple[_Side, ...]
     min_size: int
     settle_ns: int | None
 
+    @property
+    def fees(self) -> list[FeeModel]:
+        return [side.fee for side in self.legs]
 
-def _ladder(book: ManagedBook | None, side: _Side) -> list[Level]:
+
+def _ladder(book: ManagedBook | None, side: _Side, below: int) -> list[Level]:
+    # The side's asks priced under ``below`` (levels at or above it cannot be part of an edge)
     if book is None:
         return []
-    return no_ladder(book.levels_bid()) if side.ask_of_bids else book.levels_ask()
+    if side.ask_of_bids:
+        return no_ladder(book.levels_bid(above=PRICE_ONE - below))
+    return book.levels_ask(below=below)
 
 
 def _best_ask(book: ManagedBook | None, side: _Side) -> int:
@@ -145,7 +176,7 @@ def _cross(pair: Pair, terms: PairTerms) -> list[_Candidate]:
     for a, b in ((kalshi_yes, poly_no), (kalshi_no, poly_yes)):
         direction = f"kalshi_{a.outcome}+polymarket_{b.outcome}"
         key = f"{pair.id}/cross/{direction}"
-        out.append(_Candidate(key, pair.id, "cross", direction, a, b, terms.polymarket_min_size, terms.settle_ns))
+        out.append(_Candidate(key, pair.id, "cross", direction, (a, b), terms.polymarket_min_size, terms.settle_ns))
     return out
 
 
@@ -157,8 +188,7 @@ def _intra(pair: Pair, terms: PairTerms) -> list[_Candidate]:
             k,
             "kalshi_yes_no",
             "kalshi_yes+kalshi_no",
-            _Side("kalshi", k, "yes", terms.kalshi_fee, False),
-            _Side("kalshi", k, "no", terms.kalshi_fee, True),
+            (_Side("kalshi", k, "yes", terms.kalshi_fee, False), _Side("kalshi", k, "no", terms.kalshi_fee, True)),
             0,
             terms.settle_ns,
         )
@@ -170,13 +200,35 @@ def _intra(pair: Pair, terms: PairTerms) -> list[_Candidate]:
                 pair.polymarket_market or yes,
                 "polymarket_outcomes",
                 "polymarket_yes+polymarket_no",
-                _Side("polymarket", yes, "yes", terms.polymarket_fee, False),
-                _Side("polymarket", no, "no", terms.polymarket_fee, False),
+                (
+                    _Side("polymarket", yes, "yes", terms.polymarket_fee, False),
+                    _Side("polymarket", no, "no", terms.polymarket_fee, False),
+                ),
                 terms.polymarket_min_size,
                 terms.settle_ns,
             )
         )
     return out
+
+
+def _outcomes(outcome_set: OutcomeSet) -> _Candidate:
+    legs = tuple(
+        _Side("polymarket", instrument_id("polymarket", token), "yes", outcome_set.fee, False)
+        for token in outcome_set.tokens
+    )
+    return _Candidate(
+        f"{outcome_set.id}/polymarket_outcomes",
+        outcome_set.id,
+        "polymarket_outcomes",
+        "+".join(f"polymarket_yes[{n}]" for n in range(len(legs))),
+        legs,
+        outcome_set.min_size,
+        outcome_set.settle_ns,
+    )
+
+
+OpportunityListener = Callable[[Opportunity, str], None]
+"""Called with an opportunity and what happened to it: ``"opened"``, ``"updated"`` or ``"closed"``."""
 
 
 class ArbDetector:
@@ -188,7 +240,8 @@ class ArbDetector:
         terms: fee models and settlement per pair id; a pair without terms is charged no fee.
         thresholds: reporting thresholds and book age limit.
         clock: returns "now" in ns; ``None`` uses the triggering update's ``ts_recv`` (replay time).
-        intra: also check ``kalshi_yes_no`` and ``polymarket_outcomes``.
+        intra: also check ``kalshi_yes_no`` and ``polymarket_outcomes`` on each pair.
+        outcome_sets: Polymarket neg-risk events to check as ``polymarket_outcomes``.
 
     Attributes:
         suppressed: qualifying candidates not reported, by reason (``resyncing``, ``stale``, …).
@@ -205,6 +258,7 @@ class ArbDetector:
         *,
         clock: Callable[[], int] | None = None,
         intra: bool = True,
+        outcome_sets: Iterable[OutcomeSet] = (),
     ) -> None:
         self.books = books
         self.thresholds = thresholds or Thresholds()
@@ -214,6 +268,8 @@ class ArbDetector:
         self.closed: list[Opportunity] = []
         self.open: dict[str, Opportunity] = {}
         self._serial = 0
+        self._listeners: list[OpportunityListener] = []
+        self._limits: dict[int, Limits] = {}  # by candidate minimum size
         self._by_instrument: dict[str, list[_Candidate]] = defaultdict(list)
         seen: set[str] = set()
         for pair in pairs:
@@ -221,13 +277,39 @@ class ArbDetector:
                 continue
             pair_terms = (terms or {}).get(pair.id) or PairTerms(kalshi_fee=NoFee(), polymarket_fee=NoFee())
             for candidate in _cross(pair, pair_terms) + (_intra(pair, pair_terms) if intra else []):
-                if candidate.key in seen:
-                    continue
-                seen.add(candidate.key)
-                for instrument in {candidate.a.instrument, candidate.b.instrument}:
-                    self._by_instrument[instrument].append(candidate)
+                self._watch(candidate, seen)
+        for outcome_set in outcome_sets:
+            self._watch(_outcomes(outcome_set), seen)
         books.add_top_listener(self.on_top)
         books.add_invalidation_listener(self.on_invalidated)
+
+    @classmethod
+    def from_config(cls, books: BookManager, config: ArbConfig, **options: Any) -> ArbDetector:
+        """A detector on ``books`` for everything in ``config`` (see :func:`load_arb_config`)."""
+        return cls(
+            books,
+            config.pairs,
+            config.terms,
+            config.thresholds,
+            outcome_sets=config.outcome_sets,
+            **options,
+        )
+
+    def _watch(self, candidate: _Candidate, seen: set[str]) -> None:
+        if candidate.key in seen:
+            return
+        seen.add(candidate.key)
+        for instrument in {side.instrument for side in candidate.legs}:
+            self._by_instrument[instrument].append(candidate)
+
+    def add_listener(self, listener: OpportunityListener) -> None:
+        """Call ``listener(opportunity, "opened" | "updated" | "closed")`` on every change, in order
+        (used to persist opportunities and publish them on the bus as they change)."""
+        self._listeners.append(listener)
+
+    def _notify(self, opportunity: Opportunity, change: str) -> None:
+        for listener in self._listeners:
+            listener(opportunity, change)
 
     # -- triggers ----------------------------------------------------------------------------
 
@@ -253,50 +335,49 @@ class ArbDetector:
         """Walk ``candidate``'s books at ``now_ns`` and open, update or close its opportunity."""
         self.evaluations += 1
         th = self.thresholds
-        book_a, book_b = self.books.get(candidate.a.instrument), self.books.get(candidate.b.instrument)
-        if _best_ask(book_a, candidate.a) + _best_ask(book_b, candidate.b) >= PRICE_ONE:
-            # no gross edge even at the top of both books: fees only take more away, nothing to walk
+        books = [self.books.get(side.instrument) for side in candidate.legs]
+        tops = [_best_ask(book, side) for book, side in zip(books, candidate.legs, strict=True)]
+        top_sum = sum(tops)
+        if top_sum >= PRICE_ONE:
+            # no gross edge even at the top of the books: fees only take more away, nothing to walk
             self._close(candidate.key, now_ns, "gone")
             return
-        limits = Limits(
-            lot=th.lot,
-            min_size=max(th.min_size, candidate.min_size),
-            max_cost=th.max_capital,
-            min_profit=th.min_profit,
-            min_edge=th.min_edge,
-        )
-        result = best_size(
-            _ladder(book_a, candidate.a), _ladder(book_b, candidate.b), candidate.a.fee, candidate.b.fee, limits
-        )
+        limits = self._limits.get(candidate.min_size)
+        if limits is None:
+            limits = self._limits[candidate.min_size] = Limits(
+                lot=th.lot,
+                min_size=max(th.min_size, candidate.min_size),
+                max_cost=th.max_capital,
+                min_profit=th.min_profit,
+                min_edge=th.min_edge,
+            )
+        ladders = [
+            _ladder(book, side, PRICE_ONE - (top_sum - top))
+            for book, side, top in zip(books, candidate.legs, tops, strict=True)
+        ]
+        result = best_size_legs(ladders, candidate.fees, limits)
         if result is None:
             self._close(candidate.key, now_ns, "gone")
             return
-        reason = _untrusted(book_a, now_ns, th.max_age_ns) or _untrusted(book_b, now_ns, th.max_age_ns)
-        if reason is not None:
-            self.suppressed[reason] += 1
-            self._close(candidate.key, now_ns, f"suppressed: {reason}")
-            return
+        for book in books:
+            reason = _untrusted(book, now_ns, th.max_age_ns)
+            if reason is not None:
+                self.suppressed[reason] += 1
+                self._close(candidate.key, now_ns, f"suppressed: {reason}")
+                return
         self._upsert(candidate, result, now_ns)
 
     def _upsert(self, candidate: _Candidate, result: WalkResult, now_ns: int) -> None:
         legs = [
-            Leg(
-                venue=side.venue,
-                instrument=side.instrument,
-                outcome=side.outcome,
-                fills=fills,
-                cost=cost,
-                fee=fee,
-            )
-            for side, fills, cost, fee in (
-                (candidate.a, result.fills_a, result.cost_a, result.fee_a),
-                (candidate.b, result.fills_b, result.cost_b, result.fee_b),
+            Leg(venue=side.venue, instrument=side.instrument, outcome=side.outcome, fills=fills, cost=cost, fee=fee)
+            for side, fills, cost, fee in zip(
+                candidate.legs, result.leg_fills, result.leg_costs, result.leg_fees, strict=True
             )
         ]
         current = self.open.get(candidate.key)
         if current is None:
             self._serial += 1
-            self.open[candidate.key] = Opportunity(
+            opened = Opportunity(
                 id=f"{candidate.key}/{self._serial}",
                 pair=candidate.pair,
                 kind=candidate.kind,
@@ -312,14 +393,18 @@ class ArbDetector:
                 peak_net=result.net,
                 settle_ns=candidate.settle_ns,
             )
+            self.open[candidate.key] = opened
+            self._notify(opened, "opened")
             return
         current.last_ns = now_ns
-        if (current.size, current.cost, current.net) != (result.size, result.cost, result.net):
-            current.updates += 1
+        if (current.size, current.cost, current.net) == (result.size, result.cost, result.net):
+            return
+        current.updates += 1
         current.legs = legs
         current.size, current.cost, current.payout = result.size, result.cost, result.payout
         current.fees, current.net = result.fees, result.net
         current.peak_net = max(current.peak_net, result.net)
+        self._notify(current, "updated")
 
     def _close(self, key: str, now_ns: int, reason: str) -> None:
         current = self.open.pop(key, None)
@@ -328,6 +413,7 @@ class ArbDetector:
             current.last_ns = now_ns
             current.close_reason = reason
             self.closed.append(current)
+            self._notify(current, "closed")
 
     # -- results -----------------------------------------------------------------------------
 
@@ -350,6 +436,26 @@ def candidates_of(detector: ArbDetector) -> Sequence[str]:
     return sorted({c.key for cs in detector._by_instrument.values() for c in cs})
 
 
+def _settle_ns(value: object) -> int | None:
+    if not value:
+        return None
+    stamp = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return int(stamp.timestamp()) * 10**9 + stamp.microsecond * 1000
+
+
+def _money(value: object) -> int:
+    # A USD decimal string → money units (exact; finer than 1/10,000,000,000 USD is refused)
+    units = parse_price(str(value))  # 1/10,000 USD, exact
+    return units * (MONEY_SCALE // 10_000)
+
+
+def _fee_venues() -> tuple[FeeModelVenue, FeeModelVenue]:
+    kalshi, polymarket = get_venue("kalshi"), get_venue("polymarket")
+    if not isinstance(kalshi, FeeModelVenue) or not isinstance(polymarket, FeeModelVenue):
+        raise ConfigError("the venues do not provide fee models")
+    return kalshi, polymarket
+
+
 def load_pairs(path: Path) -> tuple[list[Pair], dict[str, PairTerms]]:
     """Read the tradeable pairs of a pairs file and their :class:`PairTerms`.
 
@@ -363,24 +469,102 @@ def load_pairs(path: Path) -> tuple[list[Pair], dict[str, PairTerms]]:
     """
     pairs = approved_pairs(path)
     raw = {p.get("id", ""): p for p in tomllib.loads(path.read_text()).get("pair", []) if isinstance(p, dict)}
-    kalshi, polymarket = get_venue("kalshi"), get_venue("polymarket")
-    if not isinstance(kalshi, FeeModelVenue) or not isinstance(polymarket, FeeModelVenue):
-        raise ConfigError("the venues do not provide fee models")
+    kalshi, polymarket = _fee_venues()
     terms: dict[str, PairTerms] = {}
     for pair in pairs:
         extra = raw.get(pair.id, {})
         try:
-            settles = extra.get("settles_at")
-            settle_ns = None
-            if settles:
-                stamp = datetime.fromisoformat(str(settles).replace("Z", "+00:00"))
-                settle_ns = int(stamp.timestamp()) * 10**9 + stamp.microsecond * 1000
             terms[pair.id] = PairTerms(
                 kalshi_fee=kalshi.fee_model(multiplier=str(extra.get("kalshi_fee_multiplier", "1"))),
                 polymarket_fee=polymarket.fee_model(rate=str(extra.get("polymarket_fee_rate", "0"))),
                 polymarket_min_size=parse_size(str(extra.get("polymarket_min_size", "0"))),
-                settle_ns=settle_ns,
+                settle_ns=_settle_ns(extra.get("settles_at")),
             )
         except (ValueError, DecodeError, InvalidOperation) as exc:
             raise ConfigError(f"pairs file {path}, pair {pair.id}: {exc}") from exc
     return pairs, terms
+
+
+@dataclass(frozen=True, slots=True)
+class ArbConfig:
+    """Everything the detector reads from a pairs file (see :func:`load_arb_config`)."""
+
+    pairs: list[Pair]
+    terms: dict[str, PairTerms]
+    outcome_sets: list[OutcomeSet]
+    thresholds: Thresholds
+
+
+_THRESHOLD_KEYS = ("min_edge", "min_profit", "min_size", "max_capital", "max_age_s", "lot")
+
+
+def _thresholds(table: dict[str, Any], path: Path) -> Thresholds:
+    unknown = sorted(set(table) - set(_THRESHOLD_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"pairs file {path}: [thresholds] has unknown keys {unknown} (known: {list(_THRESHOLD_KEYS)})"
+        )
+    try:
+        defaults = Thresholds()
+        return Thresholds(
+            min_edge=_money(table.get("min_edge", "0")),
+            min_profit=_money(table.get("min_profit", "0")),
+            min_size=parse_size(str(table.get("min_size", "0"))),
+            max_capital=_money(table["max_capital"]) if "max_capital" in table else None,
+            max_age_ns=int(float(table["max_age_s"]) * 10**9) if "max_age_s" in table else defaults.max_age_ns,
+            lot=parse_size(str(table.get("lot", "1"))),
+        )
+    except (ValueError, DecodeError, InvalidOperation) as exc:
+        raise ConfigError(
+            f'pairs file {path}, [thresholds]: {exc} (money and sizes are decimal strings, e.g. min_edge = "0.01")'
+        ) from exc
+
+
+def _outcome_sets(tables: list[Any], path: Path) -> list[OutcomeSet]:
+    _, polymarket = _fee_venues()
+    out = []
+    for n, table in enumerate(tables):
+        name = table.get("id") if isinstance(table, dict) else None
+        tokens = table.get("tokens") if isinstance(table, dict) else None
+        if not name or not isinstance(tokens, list) or len(tokens) < 2 or not all(isinstance(t, str) for t in tokens):
+            raise ConfigError(
+                f"pairs file {path}: [[outcome_set]] #{n + 1} needs an id and tokens = [at least two YES token ids]"
+            )
+        try:
+            out.append(
+                OutcomeSet(
+                    id=str(name),
+                    tokens=tuple(tokens),
+                    fee=polymarket.fee_model(rate=str(table.get("polymarket_fee_rate", "0"))),
+                    min_size=parse_size(str(table.get("polymarket_min_size", "0"))),
+                    settle_ns=_settle_ns(table.get("settles_at")),
+                )
+            )
+        except (ValueError, DecodeError, InvalidOperation) as exc:
+            raise ConfigError(f"pairs file {path}, outcome set {name}: {exc}") from exc
+    return out
+
+
+def load_arb_config(path: Path) -> ArbConfig:
+    """Read a pairs file: approved pairs, their terms, outcome sets and thresholds.
+
+    Beyond ``[[pair]]`` tables (see :func:`load_pairs`), the file may hold:
+
+    * ``[thresholds]``: ``min_edge`` (USD per contract), ``min_profit`` (USD), ``min_size``
+      (shares), ``max_capital`` (USD, cost including fees), ``max_age_s`` (a leg's book age),
+      ``lot`` (shares); money and sizes as decimal strings.
+    * ``[[outcome_set]]``: a Polymarket neg-risk event, ``id``, ``tokens`` (the YES token of every
+      outcome), ``polymarket_fee_rate``, ``polymarket_min_size``, ``settles_at``.
+
+    Raises:
+        ConfigError: unreadable file, invalid pair, unknown threshold key, or a bad value (named).
+    """
+    pairs, terms = load_pairs(path)
+    document = tomllib.loads(path.read_text())
+    table = document.get("thresholds", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"pairs file {path}: thresholds must be a table ([thresholds])")
+    sets = document.get("outcome_set", [])
+    if not isinstance(sets, list):
+        raise ConfigError(f"pairs file {path}: outcome sets must be an array of tables ([[outcome_set]])")
+    return ArbConfig(pairs, terms, _outcome_sets(sets, path), _thresholds(table, path))

@@ -1,33 +1,40 @@
-"""The depth walk: the best equal share count to buy on two ask ladders that pay $1 together.
+"""The depth walk: the best equal share count to buy on ask ladders that pay $1 together.
 
-Two legs that pay complementary outcomes (YES on one venue, NO on the other; or YES and NO of one
-market) pay exactly $1 per share pair at settlement. Buying ``q`` shares of each, walking each ask
-ladder from its best level, costs the sum of the fills plus each leg's fees; the net profit is
+Legs that pay complementary outcomes (YES on one venue and NO on the other; YES and NO of one
+market; or YES of every outcome of a mutually exclusive, exhaustive event) pay exactly $1 per
+share set at settlement. Buying ``q`` shares on each leg, walking each ask ladder from its best
+level, costs the sum of the fills plus each leg's fees; the net profit is
 
-    net(q) = q × $1 − cost_a(q) − cost_b(q) − fee_a(fills_a(q)) − fee_b(fills_b(q))
+    net(q) = q × $1 − Σ_legs cost_i(q) − Σ_legs fee_i(fills_i(q))
 
 Money in this module is an int in :data:`MONEY_SCALE` units per USD (1/10,000,000,000 USD), which
 is exactly price (1/10,000 USD) × size (1/1,000,000 share): a fill's cost ``price × size`` needs
 no rounding, and every venue fee (whole cents, or 1/1,000,000 USD) converts exactly.
 
-What :func:`best_size` implements: among the sizes ``q`` that are multiples of ``lot``, at least
-``min_size``, within both ladders' depth and whose cost is at most ``max_cost``, it returns the one
-with the **largest net profit** among those that qualify (net > 0, net ≥ ``min_profit``, net per
-share ≥ ``min_edge``), the smallest such ``q`` on a tie. Maximizing net (not size) is what a
-taker wants: past the point where the marginal share pair loses money, more size only gives back
-profit. The search is exact, not a heuristic: it evaluates every lot multiple in order (with running
-fills and costs, so each step is cheap) and stops
-only when no larger size can do better, i.e. when the next lot's gross edge ``$1 − p_a − p_b`` is
-≤ 0 (the ladders only get worse and fees never decrease with size, so ``net`` can only fall and
-``net / q`` with it), when the cost would exceed ``max_cost`` (cost only grows), or when a ladder
-runs out.
+What :func:`best_size` (two legs) and :func:`best_size_legs` (any number) implement: among the
+sizes ``q`` that are multiples of ``lot``, at least ``min_size``, within every ladder's depth and
+whose cost is at most ``max_cost``, the one with the **largest net profit** among those that
+qualify (net > 0, net ≥ ``min_profit``, net per share ≥ ``min_edge``), the smallest such ``q`` on a
+tie. Maximizing net (not size) is what a taker wants: past the point where the marginal share set
+loses money, more size only gives back profit.
+
+The search is exact, not a heuristic. It stops only when no larger size can do better: when the
+next lot's gross edge ``$1 − Σ p_i`` is ≤ 0 (the ladders only get worse and fees never decrease
+with size, so ``net`` can only fall and ``net / q`` with it), when the cost would exceed
+``max_cost`` (cost only grows), or when a ladder runs out. Within a *segment* (the sizes over
+which every leg stays on one price level) prices are constant and a fee's exact value grows
+linearly; only its rounding wanders, within a bound the fee model states
+(:class:`SegmentFee`). So per segment the walk solves the thresholds as linear inequalities in
+the lot count, and evaluates exactly (real fills, real fee calls) only the sizes whose upper
+bound can still beat the best so far: typically one or two per segment, instead of every lot.
+Fee models that do not state their bound are walked lot by lot (same result, slower).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from hadron.model.events import Level
 from hadron.model.units import PRICE_ONE, PRICE_SCALE, SIZE_SCALE
@@ -49,10 +56,52 @@ class FeeModel(Protocol):
         """Return the fee of an order filled as ``fills``, in money units."""
 
 
+@runtime_checkable
+class SegmentFee(FeeModel, Protocol):
+    """A :class:`FeeModel` made of additive per-fill amounts, linear within a price level.
+
+    ``fee(fills) == order_fee(Σ fill_raw(price, size))``: each fill contributes a raw amount (an
+    int in the model's own units) and the order's fee settles their sum (e.g. rounds it up to the
+    cent). For an order whose last fill grows at one price ``p`` (earlier fills fixed), the fee's
+    exact (unrounded) value grows by ``marginal(p) / marginal_den`` money units per size unit
+    (1/1,000,000 share), and the settled fee differs from ``fee(start) + exact growth`` by at most
+    ``rounding`` money units either way; ``p + marginal(p) / marginal_den`` never falls as ``p``
+    rises. Kalshi (rounded up to the cent once per order): ``rounding`` is one cent; Polymarket
+    (each fill rounded half up to $0.00001, zero below it): 1.5 steps of $0.00001.
+    """
+
+    marginal_den: int
+    rounding: int
+
+    def marginal(self, price: int) -> int:
+        """Numerator of the exact fee per size unit at ``price`` (1/10,000 USD), over ``marginal_den``."""
+
+    def fill_raw(self, price: int, size: int) -> int:
+        """The raw amount one fill adds (model units)."""
+
+    def order_fee(self, raw: int) -> int:
+        """The order's fee, money units, from the sum of its fills' raw amounts."""
+
+
 class NoFee:
     """A :class:`FeeModel` that charges nothing (fee-free markets, tests)."""
 
+    marginal_den = 1
+    rounding = 0
+
     def fee(self, fills: Sequence[Level]) -> int:
+        """Return 0."""
+        return 0
+
+    def marginal(self, price: int) -> int:
+        """Return 0: no fee grows with size."""
+        return 0
+
+    def fill_raw(self, price: int, size: int) -> int:
+        """Return 0."""
+        return 0
+
+    def order_fee(self, raw: int) -> int:
         """Return 0."""
         return 0
 
@@ -62,8 +111,8 @@ class Limits:
     """What a walk result must satisfy to qualify.
 
     Attributes:
-        lot: size increment, int, 1/1,000,000 share (> 0); both legs trade a multiple of it.
-        min_size: smallest size, int, 1/1,000,000 share (the larger of the legs' minimum orders).
+        lot: size increment, int, 1/1,000,000 share (> 0); every leg trades a multiple of it.
+        min_size: smallest size, int, 1/1,000,000 share (the largest of the legs' minimum orders).
         max_cost: largest cost including fees, int, money units; ``None`` for no limit.
         min_profit: smallest net profit, int, money units (a result must also be > 0).
         min_edge: smallest net profit per share, int, money units per whole share.
@@ -86,32 +135,59 @@ class WalkResult:
 
     Attributes:
         size: shares bought on each leg, int, 1/1,000,000 share.
-        fills_a / fills_b: each leg's fills ``(price, size)``, best price first; sizes sum to ``size``.
-        cost_a / cost_b: each leg's fill cost, fees excluded.
-        fee_a / fee_b: each leg's order fee.
+        leg_fills: each leg's fills ``(price, size)``, best price first; sizes sum to ``size``.
+        leg_costs: each leg's fill cost, fees excluded.
+        leg_fees: each leg's order fee.
         payout: ``size`` × $1, paid at settlement.
-        net: ``payout − cost_a − cost_b − fee_a − fee_b`` (> 0).
+        net: ``payout − Σ leg_costs − Σ leg_fees`` (> 0).
     """
 
     size: int
-    fills_a: tuple[Level, ...]
-    fills_b: tuple[Level, ...]
-    cost_a: int
-    cost_b: int
-    fee_a: int
-    fee_b: int
+    leg_fills: tuple[tuple[Level, ...], ...]
+    leg_costs: tuple[int, ...]
+    leg_fees: tuple[int, ...]
     payout: int
     net: int
 
     @property
+    def fills_a(self) -> tuple[Level, ...]:
+        """The first leg's fills."""
+        return self.leg_fills[0]
+
+    @property
+    def fills_b(self) -> tuple[Level, ...]:
+        """The second leg's fills."""
+        return self.leg_fills[1]
+
+    @property
+    def cost_a(self) -> int:
+        """The first leg's fill cost, money units."""
+        return self.leg_costs[0]
+
+    @property
+    def cost_b(self) -> int:
+        """The second leg's fill cost, money units."""
+        return self.leg_costs[1]
+
+    @property
+    def fee_a(self) -> int:
+        """The first leg's fee, money units."""
+        return self.leg_fees[0]
+
+    @property
+    def fee_b(self) -> int:
+        """The second leg's fee, money units."""
+        return self.leg_fees[1]
+
+    @property
     def cost(self) -> int:
-        """Total outlay: both legs' fills and fees, money units."""
-        return self.cost_a + self.cost_b + self.fee_a + self.fee_b
+        """Total outlay: every leg's fills and fees, money units."""
+        return sum(self.leg_costs) + sum(self.leg_fees)
 
     @property
     def fees(self) -> int:
-        """Both legs' fees, money units."""
-        return self.fee_a + self.fee_b
+        """Every leg's fees, money units."""
+        return sum(self.leg_fees)
 
     @property
     def edge(self) -> int:
@@ -149,9 +225,16 @@ def fills_for(ladder: Sequence[Level], size: int) -> tuple[tuple[Level, ...], in
 
 def net_for(ladder_a: Sequence[Level], ladder_b: Sequence[Level], fee_a: FeeModel, fee_b: FeeModel, size: int) -> int:
     """Return the net profit (money units) of buying ``size`` on both ladders; see the module doc."""
-    fills_a, cost_a = fills_for(ladder_a, size)
-    fills_b, cost_b = fills_for(ladder_b, size)
-    return size * PRICE_ONE - cost_a - cost_b - fee_a.fee(fills_a) - fee_b.fee(fills_b)
+    return net_for_legs((ladder_a, ladder_b), (fee_a, fee_b), size)
+
+
+def net_for_legs(ladders: Sequence[Sequence[Level]], fees: Sequence[FeeModel], size: int) -> int:
+    """Return the net profit (money units) of buying ``size`` on every ladder; see the module doc."""
+    net = size * PRICE_ONE
+    for ladder, model in zip(ladders, fees, strict=True):
+        fills, cost = fills_for(ladder, size)
+        net -= cost + model.fee(fills)
+    return net
 
 
 def _qualifies(net: int, size: int, limits: Limits) -> bool:
@@ -163,26 +246,22 @@ def _first_size(limits: Limits) -> int:
     return max(lot, -(-limits.min_size // lot) * lot)
 
 
-def _price_at(ladder: Sequence[Level], size: int) -> int | None:
-    # Price of the share that brings the filled size from ``size − 1 unit`` to ``size``
-    depth = 0
-    for price, available in ladder:
-        depth += available
-        if depth >= size:
-            return price
-    return None
-
-
 class _Cursor:
-    """Fills an ask ladder one lot at a time, keeping the fills and cost so far (O(1) per lot)."""
+    """Fills an ask ladder a step at a time, keeping the fills and cost so far (O(1) per level).
 
-    __slots__ = ("cost", "fills", "i", "ladder", "used")
+    With a :class:`SegmentFee` it also keeps the raw fee of the levels it has used up, so the
+    order's fee at any point of the current level costs O(1).
+    """
 
-    def __init__(self, ladder: Sequence[Level]) -> None:
+    __slots__ = ("cost", "fills", "i", "ladder", "model", "raw", "used")
+
+    def __init__(self, ladder: Sequence[Level], model: SegmentFee | None = None) -> None:
         self.ladder = ladder
+        self.model = model
         self.i = 0
         self.used = 0
         self.cost = 0
+        self.raw = 0
         self.fills: list[Level] = []
 
     def take(self, amount: int) -> bool:
@@ -193,14 +272,17 @@ class _Cursor:
                 return False
             price, available = ladder[self.i]
             take = min(available - self.used, amount)
-            if self.used:
-                self.fills[-1] = (price, self.fills[-1][1] + take)
-            else:
-                self.fills.append((price, take))
+            if self.model is None:  # the segment walk needs no fills list (its fee is O(1))
+                if self.used:
+                    self.fills[-1] = (price, self.fills[-1][1] + take)
+                else:
+                    self.fills.append((price, take))
             self.cost += price * take
             self.used += take
             amount -= take
             if self.used == available:
+                if self.model is not None:
+                    self.raw += self.model.fill_raw(price, available)
                 self.i += 1
                 self.used = 0
         return True
@@ -208,6 +290,154 @@ class _Cursor:
     def next_price(self) -> int | None:
         # The price of the next unit to fill
         return self.ladder[self.i][0] if self.i < len(self.ladder) else None
+
+    def room(self) -> int:
+        # Size left on the current level
+        return self.ladder[self.i][1] - self.used
+
+    def total_with(self, extra: int) -> int:
+        # Cost plus fee (money units) after ``extra`` more on the current level, without moving;
+        # needs the SegmentFee model
+        model = self.model
+        assert model is not None
+        size = self.used + extra
+        if not size:
+            return self.cost + model.order_fee(self.raw)
+        price = self.ladder[self.i][0]
+        return self.cost + price * extra + model.order_fee(self.raw + model.fill_raw(price, size))
+
+
+def _k_range(lo: int, hi: int, alpha: int, beta: int) -> tuple[int, int]:
+    # Narrow [lo, hi] to the integers k with alpha + beta × k ≥ 0
+    if beta > 0:
+        lo = max(lo, -(alpha // beta))
+    elif beta < 0:
+        hi = min(hi, alpha // -beta)
+    elif alpha < 0:
+        return 1, 0
+    return lo, hi
+
+
+@dataclass(slots=True)
+class _Segments:
+    """What a segment walk needs about its legs' fee models, worked out once per walk."""
+
+    models: Sequence[SegmentFee]
+    den: int  # common denominator of the marginal fees
+    scales: list[int]  # den // each model's marginal_den
+    width: int  # Σ rounding bounds, money units
+
+
+def _segments(fees: Sequence[FeeModel]) -> _Segments | None:
+    # The fee models as SegmentFee when every one is; None otherwise (walk lot by lot)
+    if not all(hasattr(m, "fill_raw") and hasattr(m, "marginal") for m in fees):
+        return None
+    models = cast("list[SegmentFee]", list(fees))
+    den = 1
+    for model in models:
+        den *= model.marginal_den
+    return _Segments(models, den, [den // m.marginal_den for m in models], sum(m.rounding for m in models))
+
+
+def _end_wins(seg: _Segments, limits: Limits, total: int, steps: int, slope: int) -> bool:
+    # True when net rises by more than the rounding can hide at every lot (slope per size unit,
+    # × den) and the segment's end (k = steps + 1) is affordable: the end, evaluated next, beats
+    # every size inside
+    den, lot, max_cost = seg.den, limits.lot, limits.max_cost
+    if slope * lot <= 2 * seg.width * den or limits.min_edge:
+        return False
+    if max_cost is None:
+        return True
+    return (total + seg.width) * den + (steps + 1) * lot * (PRICE_ONE * den - slope) <= max_cost * den
+
+
+def _candidate_range(
+    seg: _Segments,
+    limits: Limits,
+    size: int,
+    total: int,
+    steps: int,
+    slope: int,
+    upper: int,
+    best: tuple[int, int] | None,
+) -> tuple[int, int]:
+    # The k in 1..steps whose bounds pass every threshold and can reach the best so far
+    den, lot, max_cost = seg.den, limits.lot, limits.max_cost
+    per_lot = slope * lot
+    lo, hi = _k_range(1, steps, upper - max(1, limits.min_profit) * den, per_lot)
+    if limits.min_edge:
+        # net per share ≥ min_edge: U(k) × SIZE_SCALE ≥ min_edge × (size + k × lot)
+        edge_alpha = upper * SIZE_SCALE - limits.min_edge * size * den
+        lo, hi = _k_range(lo, hi, edge_alpha, per_lot * SIZE_SCALE - limits.min_edge * lot * den)
+    if max_cost is not None:
+        # lower bound of the cost: total + k × lot × ($1 − slope) − width ≤ max_cost
+        lo, hi = _k_range(lo, hi, (max_cost - total + seg.width) * den, -(PRICE_ONE * den - slope) * lot)
+    if best is not None:
+        lo, hi = _k_range(lo, hi, upper - best[0] * den, per_lot)
+    return lo, hi
+
+
+def _scan_segment(
+    cursors: list[_Cursor],
+    seg: _Segments,
+    size: int,
+    net: int,
+    total: int,
+    steps: int,
+    limits: Limits,
+    best: tuple[int, int] | None,
+) -> tuple[int, int] | None:
+    """Best (net, size) over ``size + k × lot`` for k in 1..steps, every leg on its current level.
+
+    ``net`` and ``total`` are the exact figures at ``size``. Net there is
+    ``net + k × lot × slope ± width``; the thresholds become ranges of k, and only the k whose
+    upper bound reaches the best so far are evaluated exactly, best bound first.
+    """
+    lot = limits.lot
+    den = seg.den
+    # slope of net per size unit, × den: $1 − Σ prices − Σ marginal fees
+    slope = PRICE_ONE * den
+    for cursor, model, scale in zip(cursors, seg.models, seg.scales, strict=True):
+        price = cursor.ladder[cursor.i][0]
+        slope -= price * den + model.marginal(price) * scale
+    if _end_wins(seg, limits, total, steps, slope):
+        return best
+    per_lot = slope * lot  # net growth per lot, × den
+    upper = (net + seg.width) * den  # upper bound of net at k = 0, × den (then + k × per_lot)
+    lo, hi = _candidate_range(seg, limits, size, total, steps, slope, upper, best)
+    if lo > hi:
+        return best
+    max_cost = limits.max_cost
+    descending = per_lot > 0
+    for k in range(hi, lo - 1, -1) if descending else range(lo, hi + 1):
+        if best is not None and upper + k * per_lot < best[0] * den:
+            break
+        extra = k * lot
+        candidate_total = 0
+        for cursor in cursors:
+            candidate_total += cursor.total_with(extra)
+        if max_cost is not None and candidate_total > max_cost:
+            if descending:
+                continue
+            break
+        q = size + extra
+        candidate = q * PRICE_ONE - candidate_total
+        if _qualifies(candidate, q, limits) and (
+            best is None or candidate > best[0] or (candidate == best[0] and q < best[1])
+        ):
+            best = (candidate, q)
+    return best
+
+
+def _gross(cursors: Sequence[_Cursor]) -> int:
+    # $1 minus the next unit's prices (0 when a ladder has run out)
+    gross = PRICE_ONE
+    for cursor in cursors:
+        price = cursor.next_price()
+        if price is None:
+            return 0
+        gross -= price
+    return gross
 
 
 def best_size(
@@ -217,10 +447,7 @@ def best_size(
     fee_b: FeeModel,
     limits: Limits,
 ) -> WalkResult | None:
-    """Return the qualifying size with the largest net profit, or ``None`` if none qualifies.
-
-    The walk keeps running fills and costs (each lot costs O(1) plus the two fee calls over the
-    few fills touched so far), so its cost grows with the size walked, not with size × depth.
+    """Return the qualifying size with the largest net profit on two legs, or ``None``.
 
     Args:
         ladder_a / ladder_b: the two legs' ask ladders ``(price, size)``, best (lowest) first.
@@ -230,38 +457,165 @@ def best_size(
     Returns:
         The :class:`WalkResult` of the chosen size (see the module docstring for the rule).
     """
-    lot = limits.lot
+    return best_size_legs((ladder_a, ladder_b), (fee_a, fee_b), limits)
+
+
+def best_size_legs(ladders: Sequence[Sequence[Level]], fees: Sequence[FeeModel], limits: Limits) -> WalkResult | None:
+    """Return the qualifying size with the largest net profit over every leg, or ``None``.
+
+    Each leg buys the same size; together the legs pay $1 per share set at settlement (the
+    caller's promise: complementary outcomes, or every outcome of one exclusive event).
+
+    Args:
+        ladders: each leg's ask ladder ``(price, size)``, best (lowest) first.
+        fees: each leg's :class:`FeeModel` (:class:`SegmentFee` ones are walked a level at a time).
+        limits: lot, minimum size, capital and profit thresholds (:class:`Limits`).
+
+    Returns:
+        The :class:`WalkResult` of the chosen size (see the module docstring for the rule).
+
+    Raises:
+        ValueError: no legs, or ``ladders`` and ``fees`` of different lengths.
+    """
+    if not ladders or len(ladders) != len(fees):
+        raise ValueError(f"need one fee model per ladder and at least one leg, got {len(ladders)} and {len(fees)}")
     size = _first_size(limits)
-    a, b = _Cursor(ladder_a), _Cursor(ladder_b)
-    if not (a.take(size) and b.take(size)):
+    seg = _segments(fees)
+    if seg is None:
+        best = _walk_lots(ladders, fees, limits, size)
+    elif len(ladders) == 2:
+        best = _walk_two(ladders[0], ladders[1], seg, limits, size)
+    else:
+        best = _walk_segments(ladders, seg, limits, size)
+    if best is None:
+        return None
+    return _result(ladders, fees, best[1])
+
+
+def _walk_lots(
+    ladders: Sequence[Sequence[Level]], fees: Sequence[FeeModel], limits: Limits, size: int
+) -> tuple[int, int] | None:
+    # Every lot in turn, the fee of each leg recomputed over its fills
+    lot, max_cost = limits.lot, limits.max_cost
+    cursors = [_Cursor(ladder) for ladder in ladders]
+    if not all(cursor.take(size) for cursor in cursors):
         return None
     best: tuple[int, int] | None = None  # (net, size)
     while True:
-        fees = fee_a.fee(a.fills) + fee_b.fee(b.fills)
-        if limits.max_cost is not None and a.cost + b.cost + fees > limits.max_cost:
+        total = 0
+        for cursor, model in zip(cursors, fees, strict=True):
+            total += cursor.cost + model.fee(cursor.fills)
+        if max_cost is not None and total > max_cost:
             break
-        net = size * PRICE_ONE - a.cost - b.cost - fees
+        net = size * PRICE_ONE - total
         if _qualifies(net, size, limits) and (best is None or net > best[0]):
             best = (net, size)
-        next_a, next_b = a.next_price(), b.next_price()
-        if next_a is None or next_b is None or next_a + next_b >= PRICE_ONE:
-            break
-        if not (a.take(lot) and b.take(lot)):
+        if _gross(cursors) <= 0 or not all(cursor.take(lot) for cursor in cursors):
             break
         size += lot
-    if best is None:
+    return best
+
+
+def _walk_segments(
+    ladders: Sequence[Sequence[Level]], seg: _Segments, limits: Limits, size: int
+) -> tuple[int, int] | None:
+    # A level at a time: exact figures at each segment's ends, the inside solved (_scan_segment)
+    lot, max_cost = limits.lot, limits.max_cost
+    cursors = [_Cursor(ladder, model) for ladder, model in zip(ladders, seg.models, strict=True)]
+    if not all(cursor.take(size) for cursor in cursors):
         return None
-    return _result(ladder_a, ladder_b, fee_a, fee_b, best[1])
+    best: tuple[int, int] | None = None  # (net, size)
+    while True:
+        total = 0
+        for cursor in cursors:
+            total += cursor.total_with(0)
+        if max_cost is not None and total > max_cost:
+            break
+        net = size * PRICE_ONE - total
+        if _qualifies(net, size, limits) and (best is None or net > best[0]):
+            best = (net, size)
+        if _gross(cursors) <= 0:
+            break
+        steps = max(1, min(cursor.room() for cursor in cursors) // lot)
+        if steps > 1:
+            best = _scan_segment(cursors, seg, size, net, total, steps - 1, limits, best)
+        if not all(cursor.take(steps * lot) for cursor in cursors):
+            break
+        size += steps * lot
+    return best
 
 
-def _result(
-    ladder_a: Sequence[Level], ladder_b: Sequence[Level], fee_a: FeeModel, fee_b: FeeModel, size: int
-) -> WalkResult:
-    fills_a, cost_a = fills_for(ladder_a, size)
-    fills_b, cost_b = fills_for(ladder_b, size)
-    fa, fb = fee_a.fee(fills_a), fee_b.fee(fills_b)
+def _advance(cursor: _Cursor, amount: int) -> bool:
+    # cursor.take(amount), with the common cases (stay on the level, finish it) inline
+    ladder, i = cursor.ladder, cursor.i
+    if i < len(ladder):
+        price, available = ladder[i]
+        left = available - cursor.used
+        if amount < left:
+            cursor.used += amount
+            cursor.cost += price * amount
+            return True
+        if amount == left:
+            model = cursor.model
+            assert model is not None
+            cursor.raw += model.fill_raw(price, available)
+            cursor.cost += price * amount
+            cursor.i = i + 1
+            cursor.used = 0
+            return True
+    return cursor.take(amount)
+
+
+def _walk_two(
+    ladder_a: Sequence[Level], ladder_b: Sequence[Level], seg: _Segments, limits: Limits, size: int
+) -> tuple[int, int] | None:
+    # _walk_segments for two legs, the hot case (cross-venue pairs, YES + NO), with its steps inline
+    lot, max_cost = limits.lot, limits.max_cost
+    model_a, model_b = seg.models
+    a, b = _Cursor(ladder_a, model_a), _Cursor(ladder_b, model_b)
+    if not (a.take(size) and b.take(size)):
+        return None
+    raw_a, fee_a, raw_b, fee_b = model_a.fill_raw, model_a.order_fee, model_b.fill_raw, model_b.order_fee
+    len_a, len_b = len(ladder_a), len(ladder_b)
+    best: tuple[int, int] | None = None  # (net, size)
+    while True:
+        ia, ua, ib, ub = a.i, a.used, b.i, b.used
+        total = a.cost + b.cost
+        total += fee_a(a.raw + raw_a(ladder_a[ia][0], ua)) if ua else fee_a(a.raw)
+        total += fee_b(b.raw + raw_b(ladder_b[ib][0], ub)) if ub else fee_b(b.raw)
+        if max_cost is not None and total > max_cost:
+            break
+        net = size * PRICE_ONE - total
+        if net > 0 and _qualifies(net, size, limits) and (best is None or net > best[0]):
+            best = (net, size)
+        if ia >= len_a or ib >= len_b:
+            break
+        price_a, depth_a = ladder_a[ia]
+        price_b, depth_b = ladder_b[ib]
+        if price_a + price_b >= PRICE_ONE:
+            break
+        steps = min(depth_a - ua, depth_b - ub) // lot
+        if steps > 1:
+            best = _scan_segment([a, b], seg, size, net, total, steps - 1, limits, best)
+        else:
+            steps = 1
+        amount = steps * lot
+        if not (_advance(a, amount) and _advance(b, amount)):
+            break
+        size += amount
+    return best
+
+
+def _result(ladders: Sequence[Sequence[Level]], fees: Sequence[FeeModel], size: int) -> WalkResult:
+    leg_fills, leg_costs, leg_fees = [], [], []
+    for ladder, model in zip(ladders, fees, strict=True):
+        fills, cost = fills_for(ladder, size)
+        leg_fills.append(fills)
+        leg_costs.append(cost)
+        leg_fees.append(model.fee(fills))
     payout = size * PRICE_ONE
-    return WalkResult(size, fills_a, fills_b, cost_a, cost_b, fa, fb, payout, payout - cost_a - cost_b - fa - fb)
+    net = payout - sum(leg_costs) - sum(leg_fees)
+    return WalkResult(size, tuple(leg_fills), tuple(leg_costs), tuple(leg_fees), payout, net)
 
 
 def no_ladder(bids: Sequence[Level]) -> list[Level]:
@@ -276,4 +630,17 @@ def no_ladder(bids: Sequence[Level]) -> list[Level]:
     return [(PRICE_ONE - price, size) for price, size in bids]
 
 
-__all__ = ["MONEY_SCALE", "FeeModel", "Limits", "NoFee", "WalkResult", "best_size", "fills_for", "net_for", "no_ladder"]
+__all__ = [
+    "MONEY_SCALE",
+    "FeeModel",
+    "Limits",
+    "NoFee",
+    "SegmentFee",
+    "WalkResult",
+    "best_size",
+    "best_size_legs",
+    "fills_for",
+    "net_for",
+    "net_for_legs",
+    "no_ladder",
+]

@@ -217,11 +217,13 @@ class L2Book:
         """True when neither side has a level."""
         return self._bb < 0 and self._ba >= self._n
 
-    def levels_bid(self, depth: int | None = None) -> list[Level]:
-        """Bid levels best (highest) first, at most ``depth`` of them."""
+    def levels_bid(self, depth: int | None = None, above: int | None = None) -> list[Level]:
+        """Bid levels best (highest) first: at most ``depth`` of them, only prices > ``above``
+        (int, 1/10,000 USD) when given."""
         out: list[Level] = []
         ladder, tick = self._bids, self.tick
-        for i in range(self._bb, -1, -1):
+        stop = -1 if above is None else max(-1, above // tick)
+        for i in range(self._bb, stop, -1):
             size = ladder[i]
             if size:
                 out.append((i * tick, size))
@@ -229,11 +231,13 @@ class L2Book:
                     break
         return out
 
-    def levels_ask(self, depth: int | None = None) -> list[Level]:
-        """Ask levels best (lowest) first, at most ``depth`` of them."""
+    def levels_ask(self, depth: int | None = None, below: int | None = None) -> list[Level]:
+        """Ask levels best (lowest) first: at most ``depth`` of them, only prices < ``below``
+        (int, 1/10,000 USD) when given."""
         out: list[Level] = []
         ladder, tick = self._asks, self.tick
-        for i in range(self._ba, self._n):
+        stop = self._n if below is None else min(self._n, max(0, -(-below // tick)))
+        for i in range(self._ba, stop):
             size = ladder[i]
             if size:
                 out.append((i * tick, size))

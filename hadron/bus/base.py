@@ -42,8 +42,9 @@ from hadron.model.events import (
     BookDelta,
     BookInvalidated,
     BookSnapshot,
-    MarketEvent,
+    BusEvent,
     MarketStatus,
+    OpportunityUpdate,
     TickSizeChange,
     TopOfBook,
     Trade,
@@ -53,7 +54,7 @@ from hadron.model.instrument import split_instrument_id
 DEFAULT_PREFIX = "hadron.v1"
 """Subject prefix of normalized events (the ``v1`` is the envelope format's version)."""
 
-EVENT_KINDS: dict[type[MarketEvent], str] = {
+EVENT_KINDS: dict[type[BusEvent], str] = {
     BookSnapshot: "book_snapshot",
     BookDelta: "book_delta",
     Trade: "trade",
@@ -61,6 +62,7 @@ EVENT_KINDS: dict[type[MarketEvent], str] = {
     MarketStatus: "market_status",
     TickSizeChange: "tick_size_change",
     BookInvalidated: "book_invalidated",
+    OpportunityUpdate: "opportunity",
 }
 """Event struct → its ``kind`` tag (the third subject token)."""
 
@@ -86,7 +88,7 @@ class Envelope(msgspec.Struct, frozen=True, gc=False, array_like=True):
     msg_id: str
     source: str
     seq: int
-    event: MarketEvent
+    event: BusEvent
 
 
 class PublishResult(NamedTuple):
@@ -208,7 +210,7 @@ def decode_token(token: str) -> str:
     return data.decode("utf-8")
 
 
-def subject_for(event: MarketEvent, prefix: str = DEFAULT_PREFIX) -> str:
+def subject_for(event: BusEvent, prefix: str = DEFAULT_PREFIX) -> str:
     """Return the subject of ``event``: ``<prefix>.<venue>.<kind>.<encoded symbol>``.
 
     Raises:
@@ -312,7 +314,7 @@ def message_id(source: str, seq: int) -> str:
     return f"{source}:{seq}"
 
 
-def make_envelope(source: str, seq: int, event: MarketEvent) -> Envelope:
+def make_envelope(source: str, seq: int, event: BusEvent) -> Envelope:
     """Wrap ``event`` as event ``seq`` of ``source`` (``msg_id`` from :func:`message_id`)."""
     return Envelope(f"{source}:{seq}", source, seq, event)
 

@@ -164,8 +164,52 @@ class BookInvalidated(msgspec.Struct, frozen=True, gc=False, tag="book_invalidat
     ts_recv: int
 
 
+class OpportunityLeg(msgspec.Struct, frozen=True, gc=False):
+    """One leg of an :class:`OpportunityUpdate`: ``size`` (1/1,000,000 share) of ``instrument``
+    paying on ``outcome``; ``cost`` and ``fee`` in money units (1/10,000,000,000 USD)."""
+
+    venue: str
+    instrument: str
+    outcome: str
+    size: int
+    cost: int
+    fee: int
+
+
+class OpportunityUpdate(msgspec.Struct, frozen=True, gc=False, tag="opportunity", tag_field="kind"):
+    """An arbitrage opportunity opened, changed or closed (published by the strategy).
+
+    ``instrument`` is the first leg's instrument (it routes the bus subject); ``change`` is
+    ``"opened"``, ``"updated"`` or ``"closed"``. Money (``cost`` including fees, ``payout``,
+    ``fees``, ``net``, ``peak_net``) is int, 1/10,000,000,000 USD; ``size`` int, 1/1,000,000
+    share per leg; ``opened_ns``/``closed_ns`` ns since the epoch. ``ts_event`` is the time of the
+    change (book time), ``ts_recv`` when the strategy saw it.
+    """
+
+    instrument: str
+    id: str
+    pair: str
+    opportunity_kind: str
+    direction: str
+    change: str
+    legs: tuple[OpportunityLeg, ...]
+    size: int
+    cost: int
+    payout: int
+    fees: int
+    net: int
+    peak_net: int
+    opened_ns: int
+    closed_ns: int | None
+    ts_event: int
+    ts_recv: int
+
+
 HadronTick = BookSnapshot | BookDelta | Trade | TopOfBook
 """A trade, quote or book event."""
 
 MarketEvent = HadronTick | MarketStatus | TickSizeChange | BookInvalidated
 """Everything a venue feed normalizes to, plus the book-integrity notice consumers need."""
+
+BusEvent = MarketEvent | OpportunityUpdate
+"""Everything that travels on the bus: market events and the strategy's opportunities."""

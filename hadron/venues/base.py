@@ -17,6 +17,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum, unique
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import msgspec
@@ -186,3 +187,14 @@ class FeeModelVenue(Protocol):
     def fee_model(self, **params: Any) -> FeeModel:
         """Return the :class:`~hadron.arb.walk.FeeModel` of one market built from ``params``
         (venue-specific: Kalshi ``multiplier``/``fee_type``, Polymarket ``rate``/``exponent``)."""
+
+
+@runtime_checkable
+class PairScenarioVenue(Protocol):
+    """A venue whose loopback copy can mirror another venue's capture (benchmarks, demo, tests)."""
+
+    def pair_scenario(
+        self, captures: list[Path], out: Path, *, shift: int, fee_rate: str = "0.04", settles_at: str | None = None
+    ) -> tuple[int, str]:
+        """Write one time-ordered recording of ``captures`` and their copy on this venue, moved by
+        ``shift`` (int, 1/10,000 USD), to ``out``; return ``(lines written, pairs file text)``."""

@@ -7,7 +7,6 @@ so buying YES on Polymarket and NO on Kalshi costs less than $1 whenever Kalshi'
 
 from __future__ import annotations
 
-import gzip
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -16,78 +15,20 @@ from typing import Any
 from typer.testing import CliRunner
 
 from hadron.cli import app
-from hadron.venues.polymarket.fake import token_ids, transcode_kalshi
+from hadron.venues.polymarket.fake import pairs_toml, token_ids, write_pair_recording
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "kalshi" / "KXGOLD15M-26AUG102130-30_reconnect.ndjson.gz"
 TICKER = "KXGOLD15M-26AUG102130-30"
-SHIFT = Decimal("0.25")
+SHIFT_UNITS = 2_500  # 25¢ in 1/10,000 USD
 _MARKET, YES, NO = token_ids(TICKER)
 
 
-def _shift(price: str, token: str) -> str:
-    moved = Decimal(price) + (-SHIFT if token == YES else SHIFT)
-    return str(min(Decimal("0.99"), max(Decimal("0.01"), moved)))
-
-
-def _shifted(msg: dict[str, Any]) -> dict[str, Any]:
-    if msg.get("event_type") == "book":
-        for side in ("bids", "asks"):
-            levels: dict[str, Decimal] = {}
-            for lv in msg[side]:  # clamping can merge levels at the edges
-                price = _shift(lv["price"], msg["asset_id"])
-                levels[price] = levels.get(price, Decimal(0)) + Decimal(lv["size"])
-            msg[side] = [{"price": p, "size": str(z)} for p, z in levels.items()]
-        msg.pop("hash", None)
-    elif msg.get("event_type") == "price_change":
-        for change in msg["price_changes"]:
-            change["price"] = _shift(change["price"], change["asset_id"])
-            change.pop("best_bid", None)
-            change.pop("best_ask", None)
-    elif msg.get("event_type") == "last_trade_price":
-        msg["price"] = _shift(msg["price"], msg["asset_id"])
-    return msg
-
-
 def _write_inputs(tmp_path: Path) -> tuple[Path, Path]:
-    lines: list[tuple[int, int, dict[str, Any]]] = []
-    for n, (recv_ms, msg) in enumerate(transcode_kalshi([FIXTURE])):
-        frame = json.dumps(_shifted(msg))
-        lines.append(
-            (recv_ms, 2 * n + 1, {"recv_ns": recv_ms * 1_000_000, "venue": "polymarket", "conn": "pm", "frame": frame})
-        )
-    with gzip.open(FIXTURE, "rt") as capture:
-        for n, raw in enumerate(capture):
-            line = json.loads(raw)
-            record = {
-                "recv_ns": line["recv_ms"] * 1_000_000,
-                "venue": "kalshi",
-                "conn": "k",
-                "frame": json.dumps(line["event"]),
-            }
-            lines.append((line["recv_ms"], 2 * n, record))
-    poly = tmp_path / "both.ndjson"
-    with poly.open("w") as out:
-        for _, _, record in sorted(lines, key=lambda item: item[:2]):
-            out.write(json.dumps(record) + "\n")
-    market, yes, no = token_ids(TICKER)
+    both = tmp_path / "both.ndjson"
+    write_pair_recording([FIXTURE], both, shift=-SHIFT_UNITS)
     pairs = tmp_path / "pairs.toml"
-    pairs.write_text(
-        f"""[[pair]]
-id = "gold"
-kalshi_event = "KXGOLD15M-26AUG102130"
-kalshi_market = "{TICKER}"
-polymarket_event = "gold"
-polymarket_market = "{market}"
-polymarket_yes_token = "{yes}"
-polymarket_no_token = "{no}"
-relation = "identity"
-confidence = 1.0
-status = "approved"
-polymarket_fee_rate = "0.04"
-settles_at = "2026-08-11T02:30:00Z"
-"""
-    )
-    return poly, pairs
+    pairs.write_text(pairs_toml([TICKER], fee_rate="0.04", settles_at="2026-08-11T02:30:00Z"))
+    return both, pairs
 
 
 def _kalshi_fee(fills: list[tuple[Decimal, Decimal]]) -> Decimal:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hadron.arb.walk import MONEY_SCALE, FeeModel, Limits, NoFee, best_size, fills_for, net_for
+from hadron.arb.walk import (
+    MONEY_SCALE,
+    FeeModel,
+    Limits,
+    NoFee,
+    best_size,
+    best_size_legs,
+    fills_for,
+    net_for,
+    net_for_legs,
+)
 from hadron.model.units import PRICE_ONE, SIZE_SCALE
 from hadron.venues.base import get_venue
 
@@ -95,3 +106,77 @@ def test_published_fee_examples() -> None:
     for rate, dollars in (("0.07", "1.75"), ("0.05", "1.25"), ("0.04", "1.00"), ("0", "0")):
         poly = get_venue("polymarket").fee_model(rate=rate)
         assert poly.fee([(5000, 100 * SIZE_SCALE)]) == int(Decimal(dollars) * MONEY_SCALE)
+
+
+class _LotByLot:
+    """A fee model without the segment bound: the walk must step lot by lot over it."""
+
+    def __init__(self, inner: FeeModel) -> None:
+        self.inner = inner
+
+    def fee(self, fills: Sequence[tuple[int, int]]) -> int:
+        return self.inner.fee(fills)
+
+
+def deep_ladder() -> st.SearchStrategy[list[tuple[int, int]]]:
+    level = st.tuples(st.integers(1, 99).map(lambda c: c * 100), st.integers(1, 400).map(lambda n: n * LOT))
+    return st.lists(level, min_size=1, max_size=4, unique_by=lambda lv: lv[0]).map(sorted)
+
+
+deep_limits = st.builds(
+    Limits,
+    lot=st.sampled_from([LOT, 5 * LOT]),
+    min_size=st.integers(0, 20).map(lambda n: n * LOT),
+    max_cost=st.one_of(st.none(), st.integers(1, 300).map(lambda d: d * MONEY_SCALE)),
+    min_profit=st.integers(0, 300).map(lambda c: c * MONEY_SCALE // 100),
+    min_edge=st.integers(0, 30).map(lambda c: c * MONEY_SCALE // 1000),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(deep_ladder(), deep_ladder(), fee_models(), fee_models(), deep_limits)
+def test_segment_walk_equals_lot_by_lot_walk_on_deep_books(
+    a: list[tuple[int, int]], b: list[tuple[int, int]], fa: FeeModel, fb: FeeModel, lim: Limits
+) -> None:
+    fast = best_size(a, b, fa, fb, lim)
+    slow = best_size(a, b, _LotByLot(fa), _LotByLot(fb), lim)
+    assert fast == slow
+    if fast is not None:
+        assert fast.net == net_for(a, b, fa, fb, fast.size)
+        assert fast.size % lim.lot == 0 and fast.size >= lim.min_size
+
+
+def brute_legs(ladders: list[list[tuple[int, int]]], fees: list[FeeModel], lim: Limits) -> list[tuple[int, int]]:
+    depth = min(sum(s for _, s in lad) for lad in ladders)
+    out = []
+    for size in range(lim.lot, depth + 1, lim.lot):
+        if size < lim.min_size:
+            continue
+        net = net_for_legs(ladders, fees, size)
+        cost = size * PRICE_ONE - net
+        if lim.max_cost is not None and cost > lim.max_cost:
+            continue
+        if net > 0 and net >= lim.min_profit and net * SIZE_SCALE >= lim.min_edge * size:
+            out.append((net, size))
+    return out
+
+
+def cheap_ladder() -> st.SearchStrategy[list[tuple[int, int]]]:
+    level = st.tuples(st.integers(1, 40).map(lambda c: c * 100), st.integers(1, 12).map(lambda n: n * LOT))
+    return st.lists(level, min_size=0, max_size=4, unique_by=lambda lv: lv[0]).map(sorted)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(cheap_ladder(), min_size=3, max_size=5), fee_models(), limits)
+def test_outcome_set_walk_matches_brute_force(ladders: list[list[tuple[int, int]]], fee: FeeModel, lim: Limits) -> None:
+    fees = [fee] * len(ladders)
+    result = best_size_legs(ladders, fees, lim)
+    qualifying = brute_legs(ladders, fees, lim)
+    if not qualifying:
+        assert result is None
+        return
+    best_net = max(n for n, _ in qualifying)
+    assert result is not None
+    assert (result.net, result.size) == (best_net, min(s for n, s in qualifying if n == best_net))
+    assert all(sum(s for _, s in fills) == result.size for fills in result.leg_fills)
+    assert result.payout - result.cost == result.net > 0

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from hadron.arb.detector import ArbDetector, Thresholds
+from pathlib import Path
+
+import pytest
+
+from hadron.arb.detector import ArbDetector, OutcomeSet, Thresholds, load_arb_config
+from hadron.arb.walk import MONEY_SCALE as MONEY
+from hadron.arb.walk import NoFee
 from hadron.book.manager import BookManager
+from hadron.errors import ConfigError
 from hadron.match.pairs import Pair
 from hadron.model.events import BookSnapshot
+from hadron.venues.base import get_venue
 
 S = 1_000_000
 K, Y, N = "kalshi:K", "polymarket:Y", "polymarket:N"
@@ -69,3 +77,70 @@ def test_only_top_changes_trigger() -> None:
     assert det.evaluations == 0
     _snap(books, K, ((4000, S),), ((4500, S),), 2)
     assert det.evaluations == 2  # both directions of the one pair
+
+
+def test_listeners_see_open_update_close_in_order() -> None:
+    books, det = _setup()
+    seen: list[tuple[str, int]] = []
+    det.add_listener(lambda opp, change: seen.append((change, opp.size)))
+    _snap(books, K, ((4000, 10 * S),), ((4500, 10 * S),), 1)
+    _snap(books, Y, ((4800, 10 * S),), ((5000, 10 * S),), 2)
+    _snap(books, N, ((4000, 10 * S),), ((5000, 5 * S),), 3)
+    _snap(books, N, ((4000, 10 * S),), ((5000, 8 * S),), 4)
+    _snap(books, N, ((4000, 10 * S),), ((5600, 8 * S),), 5)
+    assert seen == [("opened", 5 * S), ("updated", 8 * S), ("closed", 8 * S)]
+
+
+def test_outcome_set_buys_every_outcome_once() -> None:
+    books = BookManager()
+    fee = get_venue("polymarket").fee_model(rate="0.04")
+    tokens = ("A", "B", "C")
+    det = ArbDetector(books, [], outcome_sets=[OutcomeSet(id="ev", tokens=tokens, fee=fee, min_size=5 * S)])
+    for t, (token, ask) in enumerate(zip(tokens, (3000, 3000, 3500), strict=True)):
+        _snap(books, f"polymarket:{token}", ((ask - 100, 10 * S),), ((ask, 10 * S),), t + 1)
+    (opp,) = det.open.values()
+    assert opp.kind == "polymarket_outcomes" and len(opp.legs) == 3 and opp.size == 10 * S
+    fees = sum(leg.fee for leg in opp.legs)
+    assert opp.net == 10 * S * (10_000 - 9_500) - fees > 0
+    assert [leg.fee for leg in opp.legs] == [fee.fee([(p, 10 * S)]) for p in (3000, 3000, 3500)]
+    _snap(books, "polymarket:C", ((3900, 10 * S),), ((4000, 10 * S),), 9)  # asks now sum to $1.00
+    assert not det.open and det.closed[0].close_reason == "gone"
+
+
+def test_outcome_set_respects_minimum_order() -> None:
+    books = BookManager()
+    det = ArbDetector(books, [], outcome_sets=[OutcomeSet(id="ev", tokens=("A", "B"), fee=NoFee(), min_size=5 * S)])
+    _snap(books, "polymarket:A", ((3900, S),), ((4000, 4 * S),), 1)
+    _snap(books, "polymarket:B", ((3900, S),), ((4000, 10 * S),), 2)
+    assert not det.open  # only 4 shares at the edge, the minimum order is 5
+
+
+def test_pairs_file_thresholds_and_outcome_sets(tmp_path: Path) -> None:
+    path = tmp_path / "pairs.toml"
+    path.write_text(
+        """[thresholds]
+min_edge = "0.01"
+min_profit = "0.5"
+min_size = "2"
+max_capital = "1000"
+max_age_s = 5
+
+[[outcome_set]]
+id = "fed"
+tokens = ["1", "2", "3"]
+polymarket_fee_rate = "0.04"
+polymarket_min_size = "5"
+"""
+    )
+    config = load_arb_config(path)
+    th = config.thresholds
+    assert (th.min_edge, th.min_profit, th.min_size) == (MONEY // 100, MONEY // 2, 2 * S)
+    assert th.max_capital == 1000 * MONEY and th.max_age_ns == 5 * 10**9
+    (outcomes,) = config.outcome_sets
+    assert outcomes.tokens == ("1", "2", "3") and outcomes.min_size == 5 * S
+    path.write_text('[thresholds]\nmin_edg = "0.01"\n')
+    with pytest.raises(ConfigError, match="min_edg"):
+        load_arb_config(path)
+    path.write_text('[[outcome_set]]\nid = "x"\ntokens = ["1"]\n')
+    with pytest.raises(ConfigError, match="at least two"):
+        load_arb_config(path)

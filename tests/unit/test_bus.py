@@ -38,9 +38,12 @@ from hadron.model.events import (
     BookInvalidated,
     BookSide,
     BookSnapshot,
+    BusEvent,
     MarketEvent,
     MarketState,
     MarketStatus,
+    OpportunityLeg,
+    OpportunityUpdate,
     TickSizeChange,
     TopOfBook,
     Trade,
@@ -51,7 +54,7 @@ DOTTED = "KXHIGHNY-24DEC12-B45.5"
 TS = 1_786_410_987_242_000_000
 
 
-def every_kind() -> list[MarketEvent]:
+def every_kind() -> list[BusEvent]:
     poly = f"polymarket:{TOKEN}"
     kalshi = f"kalshi:{DOTTED}"
     return [
@@ -66,6 +69,28 @@ def every_kind() -> list[MarketEvent]:
         MarketStatus(poly, MarketState.OPEN, TS, TS),
         TickSizeChange(poly, 100, 10, TS, TS),
         BookInvalidated(kalshi, "seq gap on sid 1: expected 8, got 9", TS, TS),
+        OpportunityUpdate(
+            kalshi,
+            "p/cross/kalshi_no+polymarket_yes/1",
+            "p",
+            "cross",
+            "kalshi_no+polymarket_yes",
+            "opened",
+            (
+                OpportunityLeg("kalshi", kalshi, "no", 22_000_000, 154_000_000_000, 3_300_000_000),
+                OpportunityLeg("polymarket", poly, "yes", 22_000_000, 55_000_000_000, 1_650_000_000),
+            ),
+            22_000_000,
+            213_950_000_000,
+            220_000_000_000,
+            4_950_000_000,
+            6_050_000_000,
+            6_050_000_000,
+            TS,
+            None,
+            TS,
+            TS,
+        ),
     ]
 
 
@@ -98,6 +123,7 @@ def test_every_kind_maps_to_its_struct_tag_and_parses_back() -> None:
         "market_status",
         "tick_size_change",
         "book_invalidated",
+        "opportunity",
     }
 
 

@@ -411,10 +411,26 @@ class KalshiAdapter:
         cent_money = fees.CENT * SIZE_SCALE
 
         class KalshiOrderFee:
-            """Kalshi taker fee per order, rounded up to the cent once (money units)."""
+            """Kalshi taker fee per order, rounded up to the cent once (money units).
+
+            Also a :class:`~hadron.arb.walk.SegmentFee`: exact growth per size unit at ``price``
+            is ``marginal(price) / marginal_den`` money units; rounding moves it by under a cent.
+            """
+
+            marginal_den = denominator
+            rounding = cent_money
 
             def fee(self, fills: Sequence[tuple[int, int]]) -> int:
                 total = sum(size * price * (PRICE_ONE - price) for price, size in fills)
                 return -(-(numerator * total) // denominator) * cent_money
+
+            def marginal(self, price: int) -> int:
+                return numerator * price * (PRICE_ONE - price) * cent_money
+
+            def fill_raw(self, price: int, size: int) -> int:
+                return size * price * (PRICE_ONE - price)
+
+            def order_fee(self, raw: int) -> int:
+                return -(-(numerator * raw) // denominator) * cent_money
 
         return KalshiOrderFee()

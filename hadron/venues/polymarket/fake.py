@@ -332,12 +332,53 @@ class _KalshiTranscoder:
         return book.message(token)
 
 
-def transcode_kalshi(paths: Iterable[Path]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _moved(price: str, shift: int) -> str:
+    return price_text(min(PRICE_ONE - 100, max(100, parse_price(price) + shift)))
+
+
+def dislocate(msg: dict[str, Any], shifts: dict[str, int]) -> dict[str, Any]:
+    """Move a market-channel message's prices per token, in place, and return it.
+
+    ``shifts`` maps token ids to a price move (int, 1/10,000 USD; e.g. ``-2500`` moves a token 25¢
+    down); prices stay within $0.01..$0.99 (levels that meet at an edge are merged). Hashes and
+    ``best_bid``/``best_ask`` are dropped: they would no longer describe the book. Tokens not in
+    ``shifts`` are left alone. Used to build cross-venue dislocations from one real capture.
+    """
+    kind = msg.get("event_type")
+    if kind == "book":
+        shift = shifts.get(msg.get("asset_id", ""))
+        if shift:
+            for side in ("bids", "asks"):
+                levels: dict[str, int] = {}
+                for level in msg[side]:
+                    price = _moved(level["price"], shift)
+                    levels[price] = levels.get(price, 0) + parse_size(level["size"])
+                msg[side] = [{"price": p, "size": size_text(z)} for p, z in levels.items()]
+            msg.pop("hash", None)
+    elif kind == "price_change":
+        for change in msg["price_changes"]:
+            shift = shifts.get(change.get("asset_id", ""))
+            if shift:
+                change["price"] = _moved(change["price"], shift)
+                change.pop("best_bid", None)
+                change.pop("best_ask", None)
+    elif kind == "last_trade_price":
+        shift = shifts.get(msg.get("asset_id", ""))
+        if shift:
+            msg["price"] = _moved(msg["price"], shift)
+    return msg
+
+
+def transcode_kalshi(paths: Iterable[Path], *, shift: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
     """Turn Kalshi capture files into Polymarket market-channel messages, ``(recv_ms, message)``.
 
     Each Kalshi market becomes a YES token (its YES bids; asks = 1 − NO bids) and a NO token (the
     mirror); a Kalshi snapshot becomes two ``book`` messages, a delta one ``price_change`` with
     both legs and each token's best bid/ask, a trade a ``last_trade_price`` on the YES token.
+
+    ``shift`` (int, 1/10,000 USD) moves every YES token's prices by ``shift`` and every NO token's
+    by ``−shift`` (see :func:`dislocate`): the Polymarket copy then disagrees with the Kalshi
+    original by that much, a cross-venue dislocation on real order flow.
     """
 
     class _Line(msgspec.Struct):
@@ -355,9 +396,99 @@ def transcode_kalshi(paths: Iterable[Path]) -> Iterator[tuple[int, dict[str, Any
                 continue
             yield line.recv_ms, line.event
 
+    shifts: dict[str, int] = {}
+    seen: set[str] = set()
     for recv_ms, event in heapq.merge(*(lines(p) for p in paths), key=lambda item: item[0]):
         for msg in transcoder.messages(event, recv_ms):
+            if shift:
+                ticker = (event.get("msg") or {}).get("market_ticker", "")
+                if ticker and ticker not in seen:
+                    seen.add(ticker)
+                    _, yes, no = token_ids(ticker)
+                    shifts[yes], shifts[no] = shift, -shift
+                dislocate(msg, shifts)
             yield recv_ms, msg
+
+
+def pairs_toml(tickers: Iterable[str], *, fee_rate: str = "0.04", settles_at: str | None = None) -> str:
+    """A pairs file approving each Kalshi market with its transcoded Polymarket token pair.
+
+    Args:
+        tickers: Kalshi market tickers (transcoded with :func:`transcode_kalshi`).
+        fee_rate: the Polymarket taker fee rate to price the tokens with (decimal string).
+        settles_at: ISO 8601 settlement time of the pair, when known.
+    """
+    out = []
+    for ticker in tickers:
+        market, yes, no = token_ids(ticker)
+        event = ticker.rsplit("-", 1)[0]
+        lines = [
+            "[[pair]]",
+            f'id = "{ticker}"',
+            f'kalshi_event = "{event}"',
+            f'kalshi_market = "{ticker}"',
+            f'polymarket_event = "{event}"',
+            f'polymarket_market = "{market}"',
+            f'polymarket_yes_token = "{yes}"',
+            f'polymarket_no_token = "{no}"',
+            'relation = "identity"',
+            "confidence = 1.0",
+            'status = "approved"',
+            f'polymarket_fee_rate = "{fee_rate}"',
+            f'polymarket_min_size = "{MIN_ORDER_SIZE}"',
+        ]
+        if settles_at:
+            lines.append(f'settles_at = "{settles_at}"')
+        out.append("\n".join(lines) + "\n")
+    return "\n".join(out)
+
+
+def write_pair_recording(paths: Iterable[Path], out: Path, *, shift: int) -> int:
+    """Write one Hadron recording holding a Kalshi capture and its dislocated Polymarket copy.
+
+    Lines are time-ordered by receive time (Kalshi first on a tie), each
+    ``{"recv_ns", "venue", "conn", "frame"}`` (connections ``k`` and ``pm``), so one replay sees
+    both venues as a live runtime would. ``shift`` as :func:`transcode_kalshi`. Returns the number
+    of lines written.
+    """
+    paths = list(paths)
+
+    class _Line(msgspec.Struct):
+        recv_ms: int
+        event: msgspec.Raw
+
+    decoder = msgspec.json.Decoder(_Line)
+    encoder = msgspec.json.Encoder()
+    items: list[tuple[int, int, int, bytes]] = []
+    n = 0
+    for path in paths:
+        for raw in LineReader(path):
+            try:
+                line = decoder.decode(raw)
+            except (msgspec.DecodeError, UnicodeDecodeError):
+                continue
+            record = {
+                "recv_ns": line.recv_ms * 1_000_000,
+                "venue": "kalshi",
+                "conn": "k",
+                "frame": bytes(line.event).decode(),
+            }
+            items.append((line.recv_ms, 0, n, encoder.encode(record)))
+            n += 1
+    for n, (recv_ms, msg) in enumerate(transcode_kalshi(paths, shift=shift)):
+        record = {
+            "recv_ns": recv_ms * 1_000_000,
+            "venue": "polymarket",
+            "conn": "pm",
+            "frame": encoder.encode(msg).decode(),
+        }
+        items.append((recv_ms, 1, n, encoder.encode(record)))
+    items.sort(key=lambda item: item[:3])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as sink:
+        for *_, line_bytes in items:
+            sink.write(line_bytes + b"\n")
+    return len(items)
 
 
 def load_capture(paths: Iterable[Path]) -> list[Played]:

@@ -13,6 +13,7 @@ bad, so its neighbours survive), or plain text (``PONG``, ``INVALID OPERATION``,
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -308,6 +309,28 @@ class PolymarketAdapter:
 
         return await bench_live(capture, **options)
 
+    def pair_scenario(
+        self, captures: list[Path], out: Path, *, shift: int, fee_rate: str = "0.04", settles_at: str | None = None
+    ) -> tuple[int, str]:
+        """Pair Kalshi captures with their dislocated Polymarket transcoding.
+
+        Writes one time-ordered Hadron recording of both (see
+        :func:`hadron.venues.polymarket.fake.write_pair_recording`) and returns ``(lines, pairs
+        file text)`` approving each Kalshi market with its token pair.
+        """
+        from hadron.store.replay import LineReader
+        from hadron.venues.polymarket.fake import pairs_toml, write_pair_recording
+
+        tickers: dict[str, None] = {}
+        for capture in captures:
+            for raw in LineReader(capture):
+                ticker = msgspec.json.decode(raw).get("event", {}).get("msg", {}).get("market_ticker")
+                if ticker:
+                    tickers[ticker] = None
+                    break
+        lines = write_pair_recording(captures, out, shift=shift)
+        return lines, pairs_toml(tickers, fee_rate=fee_rate, settles_at=settles_at)
+
     def fee_model(self, **params: Any) -> Any:
         """Return the taker fee model of one Polymarket market (a :class:`~hadron.arb.walk.FeeModel`).
 
@@ -325,8 +348,8 @@ class PolymarketAdapter:
         from collections.abc import Sequence
         from decimal import Decimal
 
-        from hadron.model.units import PRICE_SCALE, SIZE_SCALE
-        from hadron.venues.polymarket.fees import FEE_SCALE, PolymarketFeeSchedule, fee_function
+        from hadron.model.units import PRICE_ONE, PRICE_SCALE, SIZE_SCALE
+        from hadron.venues.polymarket.fees import FEE_SCALE, FEE_STEP, PolymarketFeeSchedule, fee_function
 
         schedule = PolymarketFeeSchedule(Decimal(str(params.get("rate", 0))), Decimal(str(params.get("exponent", 1))))
         one_fill = fee_function(schedule.rate, schedule.exponent) if schedule.enabled else (lambda shares, price: 0)
@@ -338,4 +361,31 @@ class PolymarketAdapter:
             def fee(self, fills: Sequence[tuple[int, int]]) -> int:
                 return sum(one_fill(size, price) for price, size in fills) * to_money
 
-        return PolymarketOrderFee()
+        if schedule.exponent != schedule.exponent.to_integral_value():
+            return PolymarketOrderFee()  # no exact linear rate: walked lot by lot
+        power = int(schedule.exponent)
+        r_num, r_den = schedule.rate.as_integer_ratio()
+        money_den = r_den * (PRICE_SCALE * PRICE_SCALE) ** power * SIZE_SCALE
+        step_money = FEE_STEP * to_money
+
+        class PolymarketSegmentFee(PolymarketOrderFee):
+            """:class:`PolymarketOrderFee` that is also a :class:`~hadron.arb.walk.SegmentFee`.
+
+            The exact fee grows by ``C × rate × (p(1 − p))^exponent``; the growing fill's
+            rounding (half up, zero below one step) moves it by at most 1.5 steps of $0.00001.
+            """
+
+            marginal_den = money_den
+            rounding = step_money * 3 // 2
+
+            def marginal(self, price: int) -> int:
+                curve: int = (price * (PRICE_ONE - price)) ** power
+                return r_num * curve * PRICE_SCALE * SIZE_SCALE
+
+            def fill_raw(self, price: int, size: int) -> int:
+                return one_fill(size, price)
+
+            def order_fee(self, raw: int) -> int:
+                return raw * to_money
+
+        return PolymarketSegmentFee()
