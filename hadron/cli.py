@@ -81,6 +81,21 @@ def replay(
         str | None,
         typer.Option(help="With --pairs: also store the run and its opportunities: sqlite:///FILE or postgresql://…"),
     ] = None,
+    paper: Annotated[
+        bool, typer.Option(help="With --pairs: paper-trade the opportunities (see --paper-config).")
+    ] = False,
+    paper_config: Annotated[
+        Path | None, typer.Option(help="With --paper: TOML with [paper] (latency, tif, unwind…) and [risk] limits.")
+    ] = None,
+    settlements: Annotated[
+        Path | None, typer.Option(help="With --paper: settle from this CSV/NDJSON (e.g. Kalshi MARKETS.csv).")
+    ] = None,
+    paper_report: Annotated[
+        Path | None, typer.Option(help="With --paper: write fills.ndjson, summary.json and equity.png here.")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="With --paper: the latency draws' seed (overrides the config).")
+    ] = None,
     log_level: LogLevel = "warning",
 ) -> None:
     """Feed recorded frames through the live pipeline (decode, normalize, books) and report.
@@ -95,8 +110,6 @@ def replay(
 
     Exit status: 0 done; 1 --strict and something failed; 2 a PATH is missing or unreadable.
     """
-    from hadron.app.replay import Replay
-
     logs.configure(log_level)
     if dead_letter is None:
         dead_letter = (
@@ -104,30 +117,23 @@ def replay(
             if report is not None
             else Path("replay.deadletter.ndjson")
         )
+    if paper and pairs is None:
+        raise _fail("--paper needs --pairs (the approved pairs to trade)")
     tick_store = None
     try:
         if store is not None:
             from hadron.store.parquet import ParquetTickStore, parse_store_url
 
             tick_store = ParquetTickStore(parse_store_url(store))
-        run = Replay(dead_letter=dead_letter, seq_check=seq_check, on_event=tick_store.on_event if tick_store else None)
-        detector = None
-        if pairs is not None:
-            from hadron.arb.detector import ArbDetector, load_arb_config
-
-            detector = ArbDetector.from_config(run.books, load_arb_config(pairs))
-        run.run(paths)
+        paper_options = (paper_config, settlements, seed) if paper else None
+        run, detector, trader = _replay_run(paths, dead_letter, seq_check, tick_store, pairs, paper_options)
     except HadronError as exc:
         raise _fail(str(exc)) from None
     finally:
         if tick_store is not None:
             tick_store.close()
     result = run.report()
-    if detector is not None:
-        try:
-            result["arbitrage"] = _arb_outputs(detector, opportunities, state)
-        except HadronError as exc:
-            raise _fail(str(exc), code=1) from None
+    _strategy_outputs(result, detector, trader, opportunities, state, paper_report)
     if tick_store is not None:
         result["store"] = {"url": store, "rows": tick_store.rows, "files": tick_store.files}
     if report is not None:
@@ -138,6 +144,87 @@ def replay(
     failed = result["decode_errors"] or result["snapshot_mismatches"] or result["negative_levels"]
     if strict and failed:
         raise typer.Exit(1)
+
+
+def _strategy_outputs(
+    result: dict[str, Any],
+    detector: Any,
+    trader: Any,
+    opportunities: Path | None,
+    state: str | None,
+    paper_report: Path | None,
+) -> None:
+    """Add the arbitrage and paper sections to a replay report, writing their files."""
+    try:
+        if detector is not None:
+            result["arbitrage"] = _arb_outputs(detector, opportunities, state)
+        if trader is not None:
+            from hadron.paper.report import summary, write_reports
+
+            result["paper"] = summary(trader)
+            if paper_report is not None:
+                result["paper"]["files"] = write_reports(trader, paper_report)
+    except (HadronError, OSError) as exc:
+        raise _fail(str(exc), code=1) from None
+
+
+def _replay_run(
+    paths: list[Path],
+    dead_letter: Path,
+    seq_check: str,
+    tick_store: Any,
+    pairs: Path | None,
+    paper: tuple[Path | None, Path | None, int | None] | None,
+) -> tuple[Any, Any, Any]:
+    """Run the replay with its optional tick store, detector and paper trader; return them."""
+    from hadron.app.replay import Replay
+
+    sinks: list[Any] = [tick_store.on_event] if tick_store else []
+    run = Replay(dead_letter=dead_letter, seq_check=seq_check, on_event=_fan_out(sinks) if sinks or paper else None)
+    detector = trader = None
+    if pairs is not None:
+        from hadron.arb.detector import ArbDetector, load_arb_config
+
+        arb_config = load_arb_config(pairs)
+        detector = ArbDetector.from_config(run.books, arb_config)
+        if paper is not None:
+            trader = _paper_trader(run.books, detector, arb_config.pairs, *paper)
+            sinks.append(trader.on_event)
+    run.run(paths)
+    if trader is not None:
+        trader.finish()
+    return run, detector, trader
+
+
+def _fan_out(sinks: list[Any]) -> Any:
+    """One event callback calling every sink in ``sinks`` (the list may grow until the run starts)."""
+
+    def on_event(event: Any) -> None:
+        for sink in sinks:
+            sink(event)
+
+    return on_event
+
+
+def _paper_trader(
+    books: Any, detector: Any, pairs: Any, config_file: Path | None, settlements: Path | None, seed: int | None
+) -> Any:
+    """A :class:`~hadron.paper.trader.PaperTrader` on ``detector`` with the settings and settlements given."""
+    import dataclasses
+
+    from hadron.paper.config import PaperConfig, RiskLimits, load_paper_file
+    from hadron.paper.settlement import load_settlements
+    from hadron.paper.trader import PaperTrader
+
+    config, limits = load_paper_file(config_file) if config_file is not None else (PaperConfig(), RiskLimits())
+    if seed is not None:
+        config = dataclasses.replace(config, seed=seed)
+    trader = PaperTrader(books, detector, config, limits)
+    if settlements is not None:
+        rows, _ = load_settlements(settlements, pairs)
+        for row in rows:
+            trader.settle_at(row.instrument, row.result, row.ts_ns)
+    return trader
 
 
 def _arb_outputs(detector: Any, opportunities: Path | None, state: str | None) -> dict[str, Any]:
@@ -678,6 +765,75 @@ def markets_review(
             review_file(pairs_file, who, console=stdout, include_reviewed=all_pairs)
     except HadronError as exc:
         raise _fail(str(exc)) from None
+
+
+paper_app = typer.Typer(help="Paper trading control: the kill switch of a running trader.", no_args_is_help=True)
+app.add_typer(paper_app, name="paper")
+
+_CONTROL_URL = typer.Option(help="The runtime's control endpoint, e.g. http://127.0.0.1:8765.")
+_CONTROL_TOKEN = typer.Option(
+    help="The control token (when the endpoint is bound beyond loopback).", envvar="HADRON_CONTROL_TOKEN"
+)
+
+
+def _control(url: str, path: str, token: str | None, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        if body is None:
+            response = httpx.get(url.rstrip("/") + path, headers=headers, timeout=5)
+        else:
+            response = httpx.post(url.rstrip("/") + path, json=body, headers=headers, timeout=5)
+    except httpx.HTTPError as exc:
+        raise _fail(f"control endpoint {url}: {exc}", code=1) from None
+    if response.status_code >= 400:
+        raise _fail(f"control endpoint {url}{path}: {response.status_code} {response.text[:200]}", code=1)
+    result: dict[str, Any] = response.json()
+    return result
+
+
+@paper_app.command("kill")
+def paper_kill(
+    url: Annotated[str | None, _CONTROL_URL] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="Engage through the kill file instead ([risk] kill_file of the runtime).")
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why (shown in status and reports).")] = "operator",
+    token: Annotated[str | None, _CONTROL_TOKEN] = None,
+) -> None:
+    """Engage the kill switch: cancel working paper orders and block new ones."""
+    if (url is None) == (file is None):
+        raise _fail("give exactly one of --url (control endpoint) or --file (kill file)")
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(reason + "\n")
+        stdout.print(f"kill file {file} written: the trader engages on its next check", markup=False)
+        return
+    assert url is not None
+    state = _control(url, "/api/paper/kill", token, {"reason": reason})
+    stdout.print(f"kill switch engaged: {state['kill_switch']['reason']}", markup=False)
+
+
+@paper_app.command("resume")
+def paper_resume(
+    url: Annotated[str, _CONTROL_URL],
+    token: Annotated[str | None, _CONTROL_TOKEN] = None,
+) -> None:
+    """Release the kill switch (remove the kill file first if one was used)."""
+    state = _control(url, "/api/paper/resume", token, {})
+    stdout.print(f"kill switch engaged: {state['kill_switch']['engaged']}", markup=False)
+
+
+@paper_app.command("status")
+def paper_status(
+    url: Annotated[str, _CONTROL_URL],
+    token: Annotated[str | None, _CONTROL_TOKEN] = None,
+) -> None:
+    """Print the trader's status as JSON."""
+    stdout.print(
+        msgspec.json.format(msgspec.json.encode(_control(url, "/api/paper/status", token))).decode(), markup=False
+    )
 
 
 def main() -> None:

@@ -369,7 +369,16 @@ class ArbDetector:
 
     def _upsert(self, candidate: _Candidate, result: WalkResult, now_ns: int) -> None:
         legs = [
-            Leg(venue=side.venue, instrument=side.instrument, outcome=side.outcome, fills=fills, cost=cost, fee=fee)
+            Leg(
+                venue=side.venue,
+                instrument=side.instrument,
+                outcome=side.outcome,
+                fills=fills,
+                cost=cost,
+                fee=fee,
+                from_bids=side.ask_of_bids,
+                fee_model=side.fee,
+            )
             for side, fills, cost, fee in zip(
                 candidate.legs, result.leg_fills, result.leg_costs, result.leg_fees, strict=True
             )

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from hadron.arb.walk import MONEY_SCALE
+from hadron.arb.walk import MONEY_SCALE, FeeModel
 from hadron.model.units import SIZE_SCALE, format_size
 
 KINDS = ("cross", "kalshi_yes_no", "polymarket_outcomes")
@@ -50,6 +50,9 @@ class Leg:
         outcome: ``"yes"`` or ``"no"``, in the instrument's own market's terms.
         fills: ``(price, size)`` fills, price int 1/10,000 USD, size int 1/1,000,000 share.
         cost: int, money units, fills only. fee: int, money units, the order's fee.
+        from_bids: the leg's asks are ``1 −`` the instrument book's bids (Kalshi NO, or a
+            Polymarket NO bought through the YES token's book); selling it hits ``1 −`` the asks.
+        fee_model: the venue market's taker :class:`~hadron.arb.walk.FeeModel` (for execution).
     """
 
     venue: str
@@ -58,6 +61,8 @@ class Leg:
     fills: tuple[tuple[int, int], ...]
     cost: int
     fee: int
+    from_bids: bool = False
+    fee_model: FeeModel | None = None
 
     @property
     def size(self) -> int:

@@ -132,6 +132,9 @@ class BookManager:
         self.stats = BookStats()
         self._top_listeners: list[TopListener] = []
         self._invalidation_listeners: list[InvalidationListener] = []
+        self.clock: Callable[[int], None] | None = None
+        """Called with an update's ``ts_recv`` *before* it is applied (an event-time clock: a
+        simulated order due by then fills against the book as it was). ``None``: no clock."""
 
     # -- access ------------------------------------------------------------------------------
 
@@ -182,6 +185,8 @@ class BookManager:
         LIVE before and lost sync (or was built by another source) counts in ``resyncs``.
         Raises :class:`BookError` for a price off (0, 1).
         """
+        if self.clock is not None:
+            self.clock(snap.ts_recv)
         stats = self.stats
         stats.snapshots += 1
         book = self.book(snap.instrument)
@@ -230,6 +235,8 @@ class BookManager:
         book goes AWAITING_SNAPSHOT. When the delta carries the venue's best bid/ask they are
         compared with the book afterwards (``bbo_checks``/``bbo_mismatches``).
         """
+        if self.clock is not None:
+            self.clock(delta.ts_recv)
         book = self._books.get(delta.instrument)
         if book is None or book.state is not _LIVE or book.source is not source:
             if book is None or book.state is BookState.AWAITING_SNAPSHOT or book.source is not source:
@@ -269,10 +276,12 @@ class BookManager:
         bid_size = book._bids[bb] if bb >= 0 else 0
         ask_size = book._asks[ba] if ba < book._n else 0
         listeners, self._top_listeners = self._top_listeners, []
+        clock, self.clock = self.clock, None
         try:
             applied = self.apply_delta(delta, book.source)
         finally:
             self._top_listeners = listeners
+            self.clock = clock
         if not applied or book.crossed:
             return applied
         if (

@@ -447,7 +447,8 @@ def write_pair_recording(paths: Iterable[Path], out: Path, *, shift: int) -> int
     """Write one Hadron recording holding a Kalshi capture and its dislocated Polymarket copy.
 
     Lines are time-ordered by receive time (Kalshi first on a tie), each
-    ``{"recv_ns", "venue", "conn", "frame"}`` (connections ``k`` and ``pm``), so one replay sees
+    ``{"recv_ns", "venue", "conn", "frame"}`` (connections ``k``, ``k1``… one per capture file,
+    and ``pm``), so one replay sees
     both venues as a live runtime would. ``shift`` as :func:`transcode_kalshi`. Returns the number
     of lines written.
     """
@@ -461,7 +462,8 @@ def write_pair_recording(paths: Iterable[Path], out: Path, *, shift: int) -> int
     encoder = msgspec.json.Encoder()
     items: list[tuple[int, int, int, bytes]] = []
     n = 0
-    for path in paths:
+    for index, path in enumerate(paths):
+        conn = "k" if index == 0 else f"k{index}"  # each capture file is its own connection
         for raw in LineReader(path):
             try:
                 line = decoder.decode(raw)
@@ -470,7 +472,7 @@ def write_pair_recording(paths: Iterable[Path], out: Path, *, shift: int) -> int
             record = {
                 "recv_ns": line.recv_ms * 1_000_000,
                 "venue": "kalshi",
-                "conn": "k",
+                "conn": conn,
                 "frame": bytes(line.event).decode(),
             }
             items.append((line.recv_ms, 0, n, encoder.encode(record)))

@@ -1,0 +1,555 @@
+"""The paper trader: takes the detector's opportunities with both legs racing the real books.
+
+For each opportunity it decides to take (opened, or updated after ``retake_ms``), the trader
+asks the :class:`~hadron.paper.risk.RiskManager` for a size, then sends one order per leg. Each
+order reaches its venue after that venue's latency (fixed or sampled with the seeded random
+source) and fills there as a taker against the book **as it is at arrival** (the book manager's
+event-time clock runs due orders before the next update is applied): IOC fills what the book
+has up to the limit and cancels the rest, FOK fills all or nothing; the venue's exact fee model
+prices every fill. Liquidity the trader has taken is not offered to it again until that book
+changes.
+
+When the legs fill unequal sizes, the unwind policy runs: ``retry`` sends the short leg again for
+the difference (``retry_attempts`` times, each ``retry_slippage_ticks`` cents further), then sells
+back whatever is still unhedged; ``sell_back`` sells the excess at the book at once; ``hold``
+keeps it. Every unwind's cost is recorded against the pair.
+
+Settlement: a :class:`~hadron.model.events.MarketStatus` with a result (Kalshi
+``market_lifecycle_v2``, Polymarket ``market_resolved``) settles the instrument when it arrives;
+settlements from a file are applied at their time (or at the end). Money is int,
+1/10,000,000,000 USD; sizes int, 1/1,000,000 share; prices int, 1/10,000 USD.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from hadron.arb.detector import ArbDetector
+from hadron.arb.opportunity import Leg, Opportunity
+from hadron.arb.walk import FeeModel, NoFee
+from hadron.book.manager import BookManager, BookState
+from hadron.model.events import Level, MarketStatus
+from hadron.model.units import PRICE_ONE, SIZE_SCALE
+from hadron.paper.config import PaperConfig, RiskLimits
+from hadron.paper.portfolio import Portfolio
+from hadron.paper.risk import Exposure, KillSwitch, LegAsk, RiskManager
+
+Role = Literal["entry", "retry", "unwind"]
+CENT = 100
+DAY_NS = 86_400 * 10**9
+
+
+@dataclass(slots=True)
+class PaperOrder:
+    """One simulated order and what happened to it.
+
+    Attributes:
+        order_id / trade_id / opportunity_id: ids (deterministic within a run).
+        role: ``entry`` (a leg of the trade), ``retry`` (the short leg again) or ``unwind`` (a sale).
+        leg: index of the trade's leg. venue / instrument / outcome / from_bids: see
+            :class:`~hadron.arb.opportunity.Leg`. side: ``buy`` or ``sell``.
+        limit: worst price accepted, 1/10,000 USD, in the outcome's terms. size: 1/1,000,000 share.
+        tif: ``IOC`` or ``FOK``. created_ns / arrival_ns: decision and venue arrival (event time).
+        status: ``working``, ``filled``, ``partially_filled``, ``cancelled`` (nothing filled) or
+            ``rejected``; reason says why when not filled.
+        filled / cost / fee: size filled, its cost (or proceeds) and fee, money units.
+        fills: ``(price, size)`` fills in the outcome's terms.
+    """
+
+    order_id: str
+    trade_id: str
+    opportunity_id: str
+    role: Role
+    leg: int
+    venue: str
+    instrument: str
+    outcome: str
+    from_bids: bool
+    side: Literal["buy", "sell"]
+    limit: int
+    size: int
+    tif: str
+    created_ns: int
+    arrival_ns: int
+    fee_model: FeeModel = field(repr=False)
+    status: str = "working"
+    reason: str = ""
+    filled: int = 0
+    cost: int = 0
+    fee: int = 0
+    fills: list[Level] = field(default_factory=list)
+    done_ns: int = 0
+
+
+@dataclass(slots=True)
+class PairTrade:
+    """One taken opportunity: its legs' orders and how the race ended.
+
+    ``state``: ``working``; ``hedged`` (every leg filled the same size, > 0); ``missed`` (nothing
+    filled); ``unwound`` (the imbalance was retried or sold back to zero); ``imbalanced`` (still
+    unequal after the policy ran). ``unwind_cost``: money lost (or, negative, gained) by retries
+    and sales compared with the planned prices.
+    """
+
+    trade_id: str
+    opportunity_id: str
+    pair: str
+    kind: str
+    legs: list[Leg]
+    size: int
+    planned_net: int
+    created_ns: int
+    orders: list[PaperOrder] = field(default_factory=list)
+    filled: list[int] = field(default_factory=list)
+    retries_left: int = 0
+    sold_back: bool = False
+    state: str = "working"
+    unwind_cost: int = 0
+    legs_failed: int = 0
+    exposure: int = 0
+
+
+@dataclass(slots=True)
+class PaperStats:
+    """Counts for the summary."""
+
+    opportunities_seen: int = 0
+    opportunities_taken: int = 0
+    decisions: int = 0
+    rejections: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    downsized: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    orders: int = 0
+    fills: int = 0
+    cancelled_by_kill: int = 0
+    settlements: int = 0
+
+
+FillListener = Callable[[PaperOrder, Level, int, int], None]
+"""Called with ``(order, (price, size), fee, ts_ns)`` for every fill (reports, state store)."""
+OrderListener = Callable[[PaperOrder], None]
+"""Called with an order when it is placed and when it is done."""
+
+
+class PaperTrader:
+    """Paper-trades a detector's opportunities on its books (see the module docstring).
+
+    Args:
+        books: the book manager (the trader installs itself as its event-time clock).
+        detector: the arbitrage detector whose opportunities it takes.
+        config: execution settings. limits: risk limits. kill: the kill switch (a new one by default).
+        clock: wall-clock ns for live runs (``None``: event time only).
+    """
+
+    def __init__(
+        self,
+        books: BookManager,
+        detector: ArbDetector,
+        config: PaperConfig | None = None,
+        limits: RiskLimits | None = None,
+        *,
+        kill: KillSwitch | None = None,
+    ) -> None:
+        self.books = books
+        self.config = config or PaperConfig()
+        self.limits = limits or RiskLimits()
+        self.kill = kill or KillSwitch(self.limits.kill_file)
+        self.risk = RiskManager(self.limits, self.kill)
+        self.portfolio = Portfolio(dict(self.config.initial_cash))
+        self.stats = PaperStats()
+        self.rng = random.Random(self.config.seed)  # noqa: S311 - a simulation, reproducible by seed
+        self.lot = detector.thresholds.lot
+        self.trades: list[PairTrade] = []
+        self._trades_by_id: dict[str, PairTrade] = {}
+        self.orders: list[PaperOrder] = []
+        self.equity: list[tuple[int, int, int, int]] = []  # (ts_ns, equity, realized, unrealized)
+        self.fill_listeners: list[FillListener] = []
+        self.order_listeners: list[OrderListener] = []
+        self.now_ns = 0
+        self._queue: list[tuple[int, int, Any]] = []  # (due ns, seq, order or settlement)
+        self._serial = 0
+        self._taken_at: dict[str, int] = {}  # candidate key (opportunity id prefix) → last take
+        self._busy: set[str] = set()  # candidate keys with a working trade
+        self._seen: set[str] = set()
+        self._taken: set[str] = set()
+        self._consumed: dict[tuple[str, bool, str], tuple[int, dict[int, int]]] = {}
+        self._marks: dict[tuple[str, bool], int] = {}
+        self._next_equity = 0
+        self._day = -1
+        self._day_start_equity = 0
+        self.kill.add_listener(self._on_kill)
+        detector.add_listener(self.on_opportunity)
+        books.clock = self.advance
+
+    # -- decisions ---------------------------------------------------------------------------
+
+    def on_opportunity(self, opportunity: Opportunity, change: str) -> None:
+        """Detector listener: take ``opportunity`` when it opens (or updates after ``retake_ms``)."""
+        if change == "opened":
+            self._seen.add(opportunity.id)
+            self.stats.opportunities_seen += 1
+        if change == "closed":
+            return
+        key = opportunity.id.rsplit("/", 1)[0]
+        if key in self._busy:
+            return
+        last = self._taken_at.get(opportunity.id)
+        now = opportunity.last_ns
+        if last is not None and now - last < self.config.retake_ms * 1_000_000:
+            return
+        self.stats.decisions += 1
+        self._decide(opportunity, key, now)
+
+    def _decide(self, opportunity: Opportunity, key: str, now: int) -> None:
+        size = opportunity.size
+        legs = opportunity.legs
+        asks = []
+        for leg in legs:
+            book = self.books.get(leg.instrument)
+            live = book is not None and book.state is BookState.LIVE
+            age = now - book.ts_recv if book is not None else 1 << 62
+            per_share = (leg.cost + leg.fee) * SIZE_SCALE // max(1, leg.size)
+            asks.append(LegAsk(leg.venue, leg.instrument, per_share, live, age, self._free_cash(leg.venue)))
+        exposure = self._exposure(opportunity.pair)
+        allowed, reason = self.risk.allowed_size(size, self.lot, asks, exposure, new_pair=True)
+        if allowed <= 0 or allowed < self._min_size(opportunity):
+            why = reason or "below_minimum"
+            self.stats.rejections[why] += 1
+            return
+        if reason is not None:
+            self.stats.downsized[reason] += 1
+        trade = PairTrade(
+            trade_id=f"t{len(self.trades) + 1}",
+            opportunity_id=opportunity.id,
+            pair=opportunity.pair,
+            kind=opportunity.kind,
+            legs=list(legs),
+            size=allowed,
+            planned_net=opportunity.net * allowed // opportunity.size,
+            created_ns=now,
+            filled=[0] * len(legs),
+            retries_left=self.config.retry_attempts if self.config.unwind == "retry" else 0,
+        )
+        self.trades.append(trade)
+        self._trades_by_id[trade.trade_id] = trade
+        self._busy.add(key)
+        self._taken_at[opportunity.id] = now
+        if opportunity.id not in self._taken:
+            self._taken.add(opportunity.id)
+            self.stats.opportunities_taken += 1
+        slip = self.config.slippage_ticks * CENT
+        for index, leg in enumerate(legs):
+            worst = max(price for price, _ in leg.fills)
+            self._send(trade, index, "entry", "buy", min(PRICE_ONE, worst + slip), allowed, now)
+
+    def _min_size(self, opportunity: Opportunity) -> int:
+        return self.lot
+
+    # -- orders ------------------------------------------------------------------------------
+
+    def _send(self, trade: PairTrade, index: int, role: Role, side: Literal["buy", "sell"], limit: int,
+              size: int, now: int) -> PaperOrder:  # fmt: skip
+        leg = trade.legs[index]
+        latency = self.config.latency.get(leg.venue)
+        arrival = now + (latency.sample_ns(self.rng) if latency is not None else 0)
+        order = PaperOrder(
+            order_id=f"{trade.trade_id}-{len(trade.orders) + 1}",
+            trade_id=trade.trade_id,
+            opportunity_id=trade.opportunity_id,
+            role=role,
+            leg=index,
+            venue=leg.venue,
+            instrument=leg.instrument,
+            outcome=leg.outcome,
+            from_bids=leg.from_bids,
+            side=side,
+            limit=limit,
+            size=size,
+            tif=self.config.tif if role == "entry" else "IOC",
+            created_ns=now,
+            arrival_ns=arrival,
+            fee_model=leg.fee_model or NoFee(),
+        )
+        trade.orders.append(order)
+        self.orders.append(order)
+        self.stats.orders += 1
+        heapq.heappush(self._queue, (arrival, self._next_seq(), order))
+        for listener in self.order_listeners:
+            listener(order)
+        return order
+
+    def _next_seq(self) -> int:
+        self._serial += 1
+        return self._serial
+
+    def advance(self, now_ns: int) -> None:
+        """The event-time clock: run every order and settlement due at or before ``now_ns``
+        (against the books as they are, before the update at ``now_ns`` is applied)."""
+        if now_ns > self.now_ns:
+            self.now_ns = now_ns
+        queue = self._queue
+        while queue and queue[0][0] <= now_ns:
+            due, _, item = heapq.heappop(queue)
+            if isinstance(item, PaperOrder):
+                self._execute(item, due)
+            else:
+                instrument, result = item
+                self._settle(instrument, result, due)
+        if now_ns >= self._next_equity:
+            self._sample_equity(now_ns)
+
+    def finish(self, end_ns: int | None = None) -> None:
+        """Run what is still queued (orders at their arrival, settlements at their time)."""
+        end = max([self.now_ns, *(due for due, _, _ in self._queue)]) if end_ns is None else end_ns
+        self.advance(end)
+        self._sample_equity(self.now_ns, force=True)
+
+    def _execute(self, order: PaperOrder, now: int) -> None:
+        if order.status != "working":
+            return
+        if self.kill.check():
+            self._done(order, "cancelled", "kill_switch", now)
+            return
+        book = self.books.get(order.instrument)
+        if book is None or book.state is not BookState.LIVE:
+            self._done(order, "rejected", "book not live at arrival", now)
+            return
+        fills, wanted = self._match(order)
+        if order.tif == "FOK" and wanted > 0:
+            self._done(order, "cancelled", "FOK: not enough at the limit on arrival", now)
+            return
+        if not fills:
+            self._done(order, "cancelled", "nothing at the limit on arrival", now)
+            return
+        self._consume(order, fills, book.ts_recv)
+        filled = sum(size for _, size in fills)
+        value = sum(price * size for price, size in fills)
+        fee = order.fee_model.fee(fills)
+        held = self.portfolio.holding(order.venue, order.instrument, order.outcome, order.from_bids)
+        trade = self._trade(order.trade_id)
+        if order.side == "buy":
+            self.portfolio.buy(held, filled, value, fee)
+            trade.exposure += value + fee
+        else:
+            filled = min(filled, held.size)
+            pnl = self.portfolio.sell(held, filled, value, fee)
+            trade.unwind_cost -= pnl
+            trade.exposure = max(0, trade.exposure - (value - fee - pnl))
+        order.filled, order.cost, order.fee, order.fills = filled, value, fee, fills
+        self.stats.fills += len(fills)
+        for listener in self.fill_listeners:
+            for n, fill in enumerate(fills):
+                listener(order, fill, fee if n == len(fills) - 1 else 0, now)
+        self._done(order, "filled" if filled == order.size else "partially_filled", "", now)
+        self._sample_equity(now, force=True)
+
+    def _match(self, order: PaperOrder) -> tuple[list[Level], int]:
+        # The fills the book gives the order at its limit, and the size left unfilled
+        wanted = order.size
+        fills: list[Level] = []
+        for price, available in self._ladder(order):
+            if wanted <= 0:
+                break
+            if (price > order.limit) if order.side == "buy" else (price < order.limit):
+                break
+            take = min(available, wanted)
+            fills.append((price, take))
+            wanted -= take
+        return fills, wanted
+
+    def _ladder(self, order: PaperOrder) -> list[Level]:
+        # The levels the order trades against, best first, in the outcome's terms, less what the
+        # trader already took from this book since its last change
+        book = self.books.get(order.instrument)
+        assert book is not None
+        if order.side == "buy":
+            levels = [(PRICE_ONE - p, s) for p, s in book.levels_bid()] if order.from_bids else book.levels_ask()
+        else:
+            levels = [(PRICE_ONE - p, s) for p, s in book.levels_ask()] if order.from_bids else book.levels_bid()
+        key = (order.instrument, order.from_bids, order.side)
+        consumed = self._consumed.get(key)
+        if consumed is None or consumed[0] != book.ts_recv:
+            return levels
+        taken = consumed[1]
+        return [(p, s - taken.get(p, 0)) for p, s in levels if s > taken.get(p, 0)]
+
+    def _consume(self, order: PaperOrder, fills: list[Level], ts_recv: int) -> None:
+        key = (order.instrument, order.from_bids, order.side)
+        current = self._consumed.get(key)
+        taken = current[1] if current is not None and current[0] == ts_recv else {}
+        for price, size in fills:
+            taken[price] = taken.get(price, 0) + size
+        self._consumed[key] = (ts_recv, taken)
+
+    def _done(self, order: PaperOrder, status: str, reason: str, now: int) -> None:
+        order.status, order.reason, order.done_ns = status, reason, now
+        for listener in self.order_listeners:
+            listener(order)
+        trade = self._trade(order.trade_id)
+        if order.side == "buy":
+            trade.filled[order.leg] += order.filled
+        if order.role == "entry" and order.filled < order.size:
+            trade.legs_failed += 1
+        if order.role == "retry" and order.filled:
+            planned = trade.legs[order.leg]
+            planned_per = (planned.cost + planned.fee) * order.filled // max(1, planned.size)
+            trade.unwind_cost += order.cost + order.fee - planned_per
+        if all(o.status != "working" for o in trade.orders):
+            self._resolve(trade, now)
+
+    def _trade(self, trade_id: str) -> PairTrade:
+        return self._trades_by_id[trade_id]
+
+    def _resolve(self, trade: PairTrade, now: int) -> None:
+        # Every order of the trade is done: hedged, or run the unwind policy
+        held = [self._held_size(trade, i) for i in range(len(trade.legs))]
+        high, low = max(held), min(held)
+        if high == low:
+            bought = any(o.filled for o in trade.orders if o.side == "buy")
+            trade.state = "hedged" if high else ("unwound" if bought else "missed")
+            self._release(trade)
+            return
+        if self.kill.engaged or self.config.unwind == "hold":
+            trade.state = "imbalanced"
+            self._release(trade)
+            return
+        if trade.retries_left > 0:
+            trade.retries_left -= 1
+            attempt = self.config.retry_attempts - trade.retries_left
+            slip = (self.config.slippage_ticks + attempt * self.config.retry_slippage_ticks) * CENT
+            for index, leg in enumerate(trade.legs):
+                if held[index] < high:
+                    worst = max(price for price, _ in leg.fills)
+                    self._send(trade, index, "retry", "buy", min(PRICE_ONE, worst + slip), high - held[index], now)
+            return
+        if trade.sold_back:
+            trade.state = "imbalanced"
+            self._release(trade)
+            return
+        # sell back what is above the hedged size, at whatever the book bids
+        trade.sold_back = True
+        for index, size in enumerate(held):
+            if size > low:
+                self._send(trade, index, "unwind", "sell", 0, size - low, now)
+
+    def _held_size(self, trade: PairTrade, index: int) -> int:
+        # Shares of leg ``index`` this trade still holds (bought minus sold back)
+        bought = sum(o.filled for o in trade.orders if o.leg == index and o.side == "buy")
+        sold = sum(o.filled for o in trade.orders if o.leg == index and o.side == "sell")
+        return bought - sold
+
+    def _release(self, trade: PairTrade) -> None:
+        self._busy.discard(trade.opportunity_id.rsplit("/", 1)[0])
+
+    def _on_kill(self, reason: str) -> None:
+        # Cancel every working order (they never reach the venue)
+        for order in self.orders:
+            if order.status == "working":
+                self.stats.cancelled_by_kill += 1
+                self._done(order, "cancelled", f"kill_switch: {reason}", self.now_ns)
+
+    # -- exposure ----------------------------------------------------------------------------
+
+    def _in_flight(self) -> list[PaperOrder]:
+        return [o for o in self.orders if o.status == "working" and o.side == "buy"]
+
+    def _free_cash(self, venue: str) -> int:
+        reserved = sum(o.limit * o.size for o in self._in_flight() if o.venue == venue)
+        return self.portfolio.cash.get(venue, 0) - reserved
+
+    def _exposure(self, pair: str) -> Exposure:
+        by_instrument: dict[str, int] = defaultdict(int)
+        by_venue: dict[str, int] = defaultdict(int)
+        for held in self.portfolio.holdings.values():
+            if not held.settled and held.size:
+                by_instrument[held.instrument] += held.cost
+                by_venue[held.venue] += held.cost
+        for order in self._in_flight():
+            by_instrument[order.instrument] += order.limit * order.size
+            by_venue[order.venue] += order.limit * order.size
+        open_pairs = {t.pair for t in self.trades if self._trade_open(t)}
+        unhedged = sum(self._unhedged(trade) for trade in self.trades if self._trade_open(trade))
+        pair_exposure = sum(t.exposure for t in self.trades if t.pair == pair and self._trade_open(t))
+        pair_exposure += sum(o.limit * o.size for o in self._in_flight() if self._trade(o.trade_id).pair == pair)
+        return Exposure(
+            pair=pair_exposure,
+            by_instrument=by_instrument,
+            by_venue=by_venue,
+            open_pairs=len(open_pairs),
+            unhedged=unhedged,
+            day_pnl=self._day_pnl(),
+        )
+
+    def _unhedged(self, trade: PairTrade) -> int:
+        # Cost (money units) of the shares a trade holds beyond its hedged size
+        sizes = [self._held_size(trade, i) for i in range(len(trade.legs))]
+        low = min(sizes)
+        out = 0
+        for size, leg in zip(sizes, trade.legs, strict=True):
+            out += (size - low) * (leg.cost + leg.fee) // max(1, leg.size)
+        return out
+
+    def _trade_open(self, trade: PairTrade) -> bool:
+        if trade.state == "working":
+            return True
+        return any(
+            not self.portfolio.holdings[(leg.instrument, leg.from_bids)].settled
+            and self.portfolio.holdings[(leg.instrument, leg.from_bids)].size > 0
+            for leg in trade.legs
+            if (leg.instrument, leg.from_bids) in self.portfolio.holdings
+        )
+
+    def _day_pnl(self) -> int:
+        return self._equity_now() - self._day_start_equity if self._day >= 0 else 0
+
+    # -- settlement --------------------------------------------------------------------------
+
+    def on_event(self, event: object) -> None:
+        """Event listener (replay or live): settle on a :class:`MarketStatus` carrying a result."""
+        if isinstance(event, MarketStatus) and event.result in ("yes", "no"):
+            self.settle_at(event.instrument, event.result, event.ts_recv)
+
+    def settle_at(self, instrument: str, result: str, ts_ns: int | None) -> None:
+        """Settle ``instrument`` with ``result`` (``"yes"``/``"no"``) at ``ts_ns`` (event time;
+        ``None``: when the run finishes)."""
+        due = ts_ns if ts_ns is not None else (1 << 62)
+        if due <= self.now_ns:
+            self._settle(instrument, result, self.now_ns)
+            return
+        heapq.heappush(self._queue, (due, self._next_seq(), (instrument, result)))
+
+    def _settle(self, instrument: str, result: str, now: int) -> None:
+        if now == 1 << 62:
+            now = self.now_ns
+        before = self.portfolio.payouts
+        self.portfolio.settle(instrument, result)
+        if self.portfolio.payouts != before or any(
+            h.instrument == instrument and h.settled and h.result == result for h in self.portfolio.holdings.values()
+        ):
+            self.stats.settlements += 1
+        self._sample_equity(now, force=True)
+
+    # -- equity ------------------------------------------------------------------------------
+
+    def _equity_now(self) -> int:
+        return self.portfolio.total_cash() + self.portfolio.market_value(self.books, self._marks)
+
+    def _sample_equity(self, now: int, *, force: bool = False) -> None:
+        if not force and now < self._next_equity:
+            return
+        equity = self._equity_now()
+        day = now // DAY_NS
+        if day != self._day:
+            self._day, self._day_start_equity = day, equity
+        realized = self.portfolio.realized()
+        unrealized = equity - self.portfolio.total_cash() - self.portfolio.open_cost()
+        point = (now, equity, realized, unrealized)
+        if self.equity and self.equity[-1][0] == now:
+            self.equity[-1] = point
+        else:
+            self.equity.append(point)
+        self._next_equity = now + int(self.config.equity_interval_s * 10**9)
