@@ -639,6 +639,13 @@ def run(
             help="strategy/all with --pairs: store opportunities as they change: sqlite:///FILE or postgresql://…"
         ),
     ] = None,
+    paper: Annotated[bool, typer.Option(help="strategy/all with --pairs: paper-trade the opportunities.")] = False,
+    paper_config: Annotated[Path | None, typer.Option(help="With --paper: TOML with [paper] and [risk].")] = None,
+    paper_report: Annotated[
+        Path | None, typer.Option(help="With --paper: write fills.ndjson, summary.json, equity.png here at the end.")
+    ] = None,
+    settlements: Annotated[Path | None, typer.Option(help="With --paper: settle from this CSV/NDJSON.")] = None,
+    seed: Annotated[int | None, typer.Option(help="With --paper: the latency draws' seed.")] = None,
     seq_check: Annotated[str, typer.Option(help="ingest/all: replay seq check: auto, strict or monotonic.")] = "auto",
     dead_letter: Annotated[
         Path | None, typer.Option(help="ingest/all: where rejected frames go (default: beside --report).")
@@ -653,8 +660,8 @@ def run(
 
     Exit status: 0 done; 1 the bus could not be reached or kept failing; 2 a setting or path is wrong.
     """
+    from hadron.app.roles import PaperOptions, summary_line
     from hadron.app.roles import run as run_role
-    from hadron.app.roles import summary_line
     from hadron.bus import BusError
 
     logs.configure(log_level)
@@ -678,6 +685,7 @@ def run(
             seq_check=seq_check,
             pairs=pairs,
             state_url=state,
+            paper=PaperOptions(paper_config, paper_report, settlements, seed) if paper else None,
         )
     except HadronError as exc:
         raise _fail(str(exc), code=1 if isinstance(exc, BusError) else 2) from None

@@ -30,8 +30,8 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import AsyncGenerator, Callable, Sequence
-from dataclasses import asdict
+from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +62,14 @@ from hadron.model.events import (
     TopOfBook,
 )
 from hadron.model.units import format_price, format_size
+from hadron.paper.config import PaperConfig, RiskLimits, load_paper_file
+from hadron.paper.persist import PaperStoreSink
+from hadron.paper.report import summary as paper_summary
+from hadron.paper.report import write_reports
+from hadron.paper.settlement import load_settlements
+from hadron.paper.trader import PaperTrader
 from hadron.store.state import Run as StateRun
-from hadron.store.state import StateStore, open_state_store
+from hadron.store.state import RunMode, StateStore, open_state_store
 
 ROLES = ("ingest", "strategy", "all")
 
@@ -584,6 +590,7 @@ async def run_role(
     hooks: Sequence[StrategyHook] = (),
     pairs: Path | None = None,
     state_url: str | None = None,
+    paper: PaperOptions | None = None,
 ) -> dict[str, Any]:
     """Run one role to its end and return its report (see :func:`ingest` and
     :meth:`Strategy.report`; ``all`` returns ``{"role": "all", "ingest": …, "strategy": …}``).
@@ -591,7 +598,8 @@ async def run_role(
     With ``pairs`` (a reviewed pairs file) the strategy runs the arbitrage detector on its books
     for the approved pairs; its summary is in the report under ``arbitrage``. Every opportunity
     change is published on the bus (kind ``opportunity``) and, with ``state_url``, stored in the
-    state store under a new run.
+    state store under a new run. With ``paper`` the strategy also paper-trades them (orders, fills,
+    positions and balances go to the state store too; reports to ``paper.report``).
 
     Raises:
         ConfigError: an unknown role, a missing option, or a bad bus URL.
@@ -622,37 +630,97 @@ async def run_role(
             return await _strategy_loop(
                 bus, strategy, role, paths, source, dead_letter, rate, seq_check, durable, subjects, until_idle, stop
             )
-        detector = ArbDetector.from_config(strategy.books, load_arb_config(pairs))
+        loop = _strategy_loop(
+            bus, strategy, role, paths, source, dead_letter, rate, seq_check, durable, subjects, until_idle, stop
+        )
+        return await _run_with_pairs(bus, loop, strategy, role, source, pairs, state_url, paper)
+    finally:
+        await bus.close()
+
+
+@dataclass(frozen=True, slots=True)
+class PaperOptions:
+    """Paper trading in the strategy: settings file, report folder, settlements, seed override."""
+
+    config: Path | None = None
+    report: Path | None = None
+    settlements: Path | None = None
+    seed: int | None = None
+
+
+def _paper_trader(strategy: Strategy, detector: ArbDetector, pairs: Any, options: PaperOptions) -> PaperTrader:
+    config, limits = load_paper_file(options.config) if options.config else (PaperConfig(), RiskLimits())
+    if options.seed is not None:
+        config = replace(config, seed=options.seed)
+    trader = PaperTrader(strategy.books, detector, config, limits)
+    strategy.on_event.append(lambda envelope, books: trader.on_event(envelope.event))
+    if options.settlements is not None:
+        rows, _ = load_settlements(options.settlements, pairs)
+        for row in rows:
+            trader.settle_at(row.instrument, row.result, row.ts_ns)
+    return trader
+
+
+async def _run_with_pairs(
+    bus: EventBus,
+    loop: Coroutine[Any, Any, dict[str, Any]],
+    strategy: Strategy,
+    role: str,
+    source: str,
+    pairs: Path,
+    state_url: str | None,
+    paper: PaperOptions | None,
+) -> dict[str, Any]:
+    # The strategy with the arbitrage detector (and the paper trader), their sinks, and reports;
+    # ``loop`` (not started yet) runs the strategy until it is done
+    try:
+        arb = load_arb_config(pairs)
+        detector = ArbDetector.from_config(strategy.books, arb)
+        trader = _paper_trader(strategy, detector, arb.pairs, paper) if paper is not None else None
         store = await open_state_store(state_url) if state_url is not None else None
         if store is not None:
             await store.__aenter__()
+    except BaseException:
+        loop.close()
+        raise
+    try:
+        sink = await _start_sink(bus, store, role, source, "paper" if trader is not None else "live")
+        detector.add_listener(sink.on_change)
+        tasks = [asyncio.create_task(sink.run())]
+        paper_sink = PaperStoreSink(store, sink.run_id, trader) if trader is not None and store is not None else None
+        if paper_sink is not None:
+            tasks.append(asyncio.create_task(paper_sink.run()))
         try:
-            sink = await _start_sink(bus, store, role, source)
-            detector.add_listener(sink.on_change)
-            sink_task = asyncio.create_task(sink.run())
-            try:
-                report = await _strategy_loop(
-                    bus, strategy, role, paths, source, dead_letter, rate, seq_check, durable, subjects, until_idle,
-                    stop,
-                )  # fmt: skip
-            finally:
-                await sink.close()
-                await sink_task
-                if store is not None:
-                    await store.finish_run(sink.run_id, ended_ns=time.time_ns())
+            report = await loop
         finally:
+            if trader is not None:
+                if role == "all":
+                    trader.finish()  # recordings: let every order in flight reach its venue
+                else:
+                    trader.cancel_working("strategy stopped")
+            await sink.close()
+            if paper_sink is not None:
+                await paper_sink.close()
+            await asyncio.gather(*tasks)
             if store is not None:
-                await store.__aexit__(None, None, None)
-        section = report["strategy"] if role == "all" else report
-        section["arbitrage"] = {
-            **detector.summary(),
-            "published": asdict(sink.stats),
-            "state_run": sink.run_id if store is not None else None,
-            "opportunities_found": [o.to_json() for o in detector.results()],
-        }
-        return report
+                await store.finish_run(sink.run_id, ended_ns=time.time_ns())
     finally:
-        await bus.close()
+        if store is not None:
+            await store.__aexit__(None, None, None)
+    section = report["strategy"] if role == "all" else report
+    section["arbitrage"] = {
+        **detector.summary(),
+        "published": asdict(sink.stats),
+        "state_run": sink.run_id if store is not None else None,
+        "opportunities_found": [o.to_json() for o in detector.results()],
+    }
+    if trader is not None:
+        section["paper"] = paper_summary(trader)
+        if paper is not None and paper.report is not None:
+            section["paper"]["files"] = write_reports(trader, paper.report)
+        if paper_sink is not None:
+            section["paper"]["stored"] = {"records": paper_sink.written, "errors": paper_sink.errors}
+    return report
 
 
 async def _strategy_loop(
@@ -676,11 +744,13 @@ async def _strategy_loop(
     return await _run_all(bus, strategy, paths, source, dead_letter, rate, seq_check, durable, subjects, stop)
 
 
-async def _start_sink(bus: EventBus, store: StateStore | None, role: str, source: str) -> OpportunitySink:
+async def _start_sink(
+    bus: EventBus, store: StateStore | None, role: str, source: str, mode: RunMode = "live"
+) -> OpportunitySink:
     # The opportunity sink of a strategy: publishes on the bus, stores under a new run
     run_id = f"{role}-{uuid.uuid4().hex[:12]}"
     if store is not None:
-        await store.start_run(StateRun(run_id, time.time_ns(), None, "live", "{}", "running"))
+        await store.start_run(StateRun(run_id, time.time_ns(), None, mode, "{}", "running"))
     return OpportunitySink(bus=bus, store=store, run_id=run_id, source=f"strategy-{run_id}")
 
 

@@ -42,6 +42,7 @@ from hadron.paper.risk import Exposure, KillSwitch, LegAsk, RiskManager
 Role = Literal["entry", "retry", "unwind"]
 CENT = 100
 DAY_NS = 86_400 * 10**9
+_END = 1 << 62  # settlements without a time are due when the run finishes
 
 
 @dataclass(slots=True)
@@ -302,10 +303,17 @@ class PaperTrader:
         if now_ns >= self._next_equity:
             self._sample_equity(now_ns)
 
-    def finish(self, end_ns: int | None = None) -> None:
-        """Run what is still queued (orders at their arrival, settlements at their time)."""
-        end = max([self.now_ns, *(due for due, _, _ in self._queue)]) if end_ns is None else end_ns
-        self.advance(end)
+    def finish(self) -> None:
+        """Run everything still queued: orders (and the retries and sales they lead to) at their
+        arrival times, then settlements without a time; then take a last equity point."""
+        queue = self._queue
+        while queue:
+            due = queue[0][0]
+            if due >= _END:
+                _, _, (instrument, result) = heapq.heappop(queue)
+                self._settle(instrument, result, self.now_ns)
+                continue
+            self.advance(max(self.now_ns, due))
         self._sample_equity(self.now_ns, force=True)
 
     def _execute(self, order: PaperOrder, now: int) -> None:
@@ -447,10 +455,15 @@ class PaperTrader:
 
     def _on_kill(self, reason: str) -> None:
         # Cancel every working order (they never reach the venue)
-        for order in self.orders:
-            if order.status == "working":
-                self.stats.cancelled_by_kill += 1
-                self._done(order, "cancelled", f"kill_switch: {reason}", self.now_ns)
+        self.stats.cancelled_by_kill += self.cancel_working(f"kill_switch: {reason}")
+
+    def cancel_working(self, reason: str) -> int:
+        """Cancel every order still on its way (a shutdown, the kill switch); return how many."""
+        working = [order for order in self.orders if order.status == "working"]
+        for order in working:
+            if order.status == "working":  # a cancel can resolve a trade, which sends nothing then
+                self._done(order, "cancelled", reason, self.now_ns)
+        return len(working)
 
     # -- exposure ----------------------------------------------------------------------------
 
@@ -516,15 +529,13 @@ class PaperTrader:
     def settle_at(self, instrument: str, result: str, ts_ns: int | None) -> None:
         """Settle ``instrument`` with ``result`` (``"yes"``/``"no"``) at ``ts_ns`` (event time;
         ``None``: when the run finishes)."""
-        due = ts_ns if ts_ns is not None else (1 << 62)
+        due = ts_ns if ts_ns is not None else _END
         if due <= self.now_ns:
             self._settle(instrument, result, self.now_ns)
             return
         heapq.heappush(self._queue, (due, self._next_seq(), (instrument, result)))
 
     def _settle(self, instrument: str, result: str, now: int) -> None:
-        if now == 1 << 62:
-            now = self.now_ns
         before = self.portfolio.payouts
         self.portfolio.settle(instrument, result)
         if self.portfolio.payouts != before or any(
