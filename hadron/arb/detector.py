@@ -271,6 +271,8 @@ class ArbDetector:
         self._listeners: list[OpportunityListener] = []
         self._limits: dict[int, Limits] = {}  # by candidate minimum size
         self._by_instrument: dict[str, list[_Candidate]] = defaultdict(list)
+        self._by_side: dict[tuple[str, bool], list[_Candidate]] = defaultdict(list)  # (instrument, reads bids)
+        self._tops: dict[str, tuple[int | None, int, int | None, int]] = {}
         seen: set[str] = set()
         for pair in pairs:
             if not pair.tradeable:
@@ -301,6 +303,8 @@ class ArbDetector:
         seen.add(candidate.key)
         for instrument in {side.instrument for side in candidate.legs}:
             self._by_instrument[instrument].append(candidate)
+        for key in {(side.instrument, side.ask_of_bids) for side in candidate.legs}:
+            self._by_side[key].append(candidate)
 
     def add_listener(self, listener: OpportunityListener) -> None:
         """Call ``listener(opportunity, "opened" | "updated" | "closed")`` on every change, in order
@@ -314,8 +318,22 @@ class ArbDetector:
     # -- triggers ----------------------------------------------------------------------------
 
     def on_top(self, top: TopOfBook) -> None:
-        """Re-evaluate the candidates of ``top.instrument`` (the top of its book changed)."""
-        candidates = self._by_instrument.get(top.instrument)
+        """Re-evaluate the candidates of ``top.instrument`` (the top of its book changed).
+
+        Only the candidates that read the side that changed are walked: a leg bought at the
+        book's asks does not move when only its bids do (and a NO leg read from the bids does
+        not move with the asks). A book that is not LIVE, or is crossed, re-evaluates everything.
+        """
+        instrument = top.instrument
+        current = (top.bid_price, top.bid_size, top.ask_price, top.ask_size)
+        previous = self._tops.get(instrument)
+        self._tops[instrument] = current
+        candidates = self._by_instrument.get(instrument)
+        if candidates and previous is not None:
+            bids, asks = previous[:2] != current[:2], previous[2:] != current[2:]
+            book = self.books.get(instrument)
+            if bids != asks and book is not None and book.state is BookState.LIVE and not book.crossed:
+                candidates = self._by_side.get((instrument, bids))
         if candidates:
             now = self.clock() if self.clock is not None else top.ts_recv
             for candidate in candidates:

@@ -566,37 +566,57 @@ def _advance(cursor: _Cursor, amount: int) -> bool:
     return cursor.take(amount)
 
 
+def _next_segment(a: _Cursor, b: _Cursor, seg: _Segments, lot: int, skip_ok: bool) -> tuple[int, int, int | None]:
+    # (gross edge of the next unit, whole lots left on both current levels, slope × den per size
+    # unit when the segment rises by more than rounding can hide at every lot, else None)
+    ladder_a, ladder_b, ia, ib = a.ladder, b.ladder, a.i, b.i
+    if ia >= len(ladder_a) or ib >= len(ladder_b):
+        return 0, 0, None
+    price_a, depth_a = ladder_a[ia]
+    price_b, depth_b = ladder_b[ib]
+    gross = PRICE_ONE - price_a - price_b
+    steps = min(depth_a - a.used, depth_b - b.used) // lot
+    if gross <= 0 or not skip_ok or not steps:
+        return gross, steps, None
+    model_a, model_b = seg.models
+    slope = gross * seg.den - model_a.marginal(price_a) * seg.scales[0] - model_b.marginal(price_b) * seg.scales[1]
+    return gross, steps, (slope if slope * lot > 2 * seg.width * seg.den else None)
+
+
 def _walk_two(
     ladder_a: Sequence[Level], ladder_b: Sequence[Level], seg: _Segments, limits: Limits, size: int
 ) -> tuple[int, int] | None:
-    # _walk_segments for two legs, the hot case (cross-venue pairs, YES + NO), with its steps inline
+    # _walk_segments for two legs, the hot case (cross-venue pairs, YES + NO), with its steps
+    # inline. While the next segment's net rises by more than the rounding can hide at every lot
+    # (and no min_edge asks for a per-share test), a point is beaten by the next lot: its net is
+    # not worked out, only its cost when a capital limit applies.
     lot, max_cost = limits.lot, limits.max_cost
-    model_a, model_b = seg.models
-    a, b = _Cursor(ladder_a, model_a), _Cursor(ladder_b, model_b)
+    a, b = _Cursor(ladder_a, seg.models[0]), _Cursor(ladder_b, seg.models[1])
     if not (a.take(size) and b.take(size)):
         return None
-    raw_a, fee_a, raw_b, fee_b = model_a.fill_raw, model_a.order_fee, model_b.fill_raw, model_b.order_fee
-    len_a, len_b = len(ladder_a), len(ladder_b)
+    den, skip_ok = seg.den, not limits.min_edge
     best: tuple[int, int] | None = None  # (net, size)
     while True:
-        ia, ua, ib, ub = a.i, a.used, b.i, b.used
-        total = a.cost + b.cost
-        total += fee_a(a.raw + raw_a(ladder_a[ia][0], ua)) if ua else fee_a(a.raw)
-        total += fee_b(b.raw + raw_b(ladder_b[ib][0], ub)) if ub else fee_b(b.raw)
-        if max_cost is not None and total > max_cost:
+        gross, steps, slope = _next_segment(a, b, seg, lot, skip_ok)
+        total = 0
+        if slope is None or max_cost is not None:
+            total = a.total_with(0) + b.total_with(0)
+            if max_cost is not None and total > max_cost:
+                break
+            affordable = (
+                max_cost is None or (total + seg.width) * den + lot * (PRICE_ONE * den - (slope or 0)) <= max_cost * den
+            )
+            if slope is not None and not affordable:
+                slope = None  # the next lot would beat this point, but it is not affordable
+            if slope is None:
+                net = size * PRICE_ONE - total
+                if net > 0 and _qualifies(net, size, limits) and (best is None or net > best[0]):
+                    best = (net, size)
+        if gross <= 0:
             break
-        net = size * PRICE_ONE - total
-        if net > 0 and _qualifies(net, size, limits) and (best is None or net > best[0]):
-            best = (net, size)
-        if ia >= len_a or ib >= len_b:
-            break
-        price_a, depth_a = ladder_a[ia]
-        price_b, depth_b = ladder_b[ib]
-        if price_a + price_b >= PRICE_ONE:
-            break
-        steps = min(depth_a - ua, depth_b - ub) // lot
         if steps > 1:
-            best = _scan_segment([a, b], seg, size, net, total, steps - 1, limits, best)
+            if slope is None or max_cost is not None:
+                best = _scan_segment([a, b], seg, size, size * PRICE_ONE - total, total, steps - 1, limits, best)
         else:
             steps = 1
         amount = steps * lot
