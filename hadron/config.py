@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,10 +76,63 @@ class KalshiConfig:
 
 
 @dataclass(frozen=True)
+class PolymarketConfig:
+    """Polymarket settings (section ``[polymarket]``).
+
+    Attributes:
+        ws_url: the market channel (default Polymarket's).
+        rest_url: the CLOB REST host, for ``/book`` (freeze watchdog).
+        gamma_url: the Gamma host for market metadata (empty: skip; hashes then go unverified).
+        freeze_window_s: a token silent this long while its REST book moved on is re-subscribed.
+    """
+
+    ws_url: str = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
+    rest_url: str = "https://clob.polymarket.com"
+    gamma_url: str = "https://gamma-api.polymarket.com"
+    freeze_window_s: int = 30
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """The live runtime (section ``[runtime]``; see ``hadron run --config``).
+
+    Attributes:
+        pairs: the reviewed pairs file: its approved pairs choose the markets and tokens.
+        state: state store URL (``sqlite:///FILE`` or ``postgresql://…``; empty: none).
+        record_dir: record every raw frame here (empty: do not record).
+        tick_store: ``parquet:DIR`` for normalized ticks (empty: none).
+        dead_letter: where rejected frames go.
+        host / port: the dashboard, control and ``/metrics`` server (``port`` 0: none).
+        control_token: required when ``host`` is not loopback (``HADRON_CONTROL_TOKEN``); masked.
+        paper: paper-trade the opportunities (``[paper]`` and ``[risk]`` tables).
+        log_level: debug, info, warning or error.
+        stale_after_s: a LIVE book with no update for this long is marked STALE.
+    """
+
+    pairs: str = ""
+    state: str = ""
+    record_dir: str = ""
+    tick_store: str = ""
+    dead_letter: str = "hadron.deadletter.ndjson"
+    host: str = "127.0.0.1"
+    port: int = 8765
+    control_token: Secret = field(default_factory=lambda: Secret(""))
+    paper: bool = True
+    log_level: str = "info"
+    stale_after_s: int = 30
+
+
+@dataclass(frozen=True)
 class HadronConfig:
-    """All of Hadron's settings; see the module docstring for the file format."""
+    """All of Hadron's settings; see the module docstring for the file format.
+
+    ``tables`` keeps the raw ``[paper]``, ``[risk]`` and ``[thresholds]`` tables, parsed by their
+    own modules (:func:`hadron.paper.config.paper_config`, ...)."""
 
     kalshi: KalshiConfig = field(default_factory=KalshiConfig)
+    polymarket: PolymarketConfig = field(default_factory=PolymarketConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = ""
     """Where the file came from (empty when no file was read)."""
 
@@ -94,24 +147,28 @@ _ENV_KALSHI = {
 }
 
 
-def _section(data: dict[str, Any], name: str, source: str) -> KalshiConfig:
+_SECRETS = {"private_key", "control_token"}
+_TYPES: dict[str, type] = {"int": int, "str": str, "bool": bool, "Secret": str}
+
+
+def _section(data: dict[str, Any], name: str, source: str, cls: type[Any] = KalshiConfig) -> Any:
     raw = data.get(name, {})
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: [{name}] must be a table")
-    known = {f.name: f for f in fields(KalshiConfig)}
+    known = {f.name: f for f in fields(cls)}
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in known:
             raise ConfigError(f"{source}: unknown setting {name}.{key} (known: {', '.join(sorted(known))})")
-        expected = int if known[key].type == "int" else str
-        if key == "private_key":
+        expected = _TYPES.get(str(known[key].type), str)
+        if key in _SECRETS:
             if not isinstance(value, str):
-                raise ConfigError(f"{source}: {name}.private_key must be a string (PEM text)")
+                raise ConfigError(f"{source}: {name}.{key} must be a string")
             value = Secret(value)
-        elif not isinstance(value, expected) or isinstance(value, bool):
+        elif not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
             raise ConfigError(f"{source}: {name}.{key} must be {expected.__name__}, got {value!r}")
         values[key] = value
-    return KalshiConfig(**values)
+    return cls(**values)
 
 
 def _apply_env(cfg: KalshiConfig, env: dict[str, str]) -> KalshiConfig:
@@ -132,6 +189,21 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
+def _read_file(path: Path | None, env: dict[str, str]) -> tuple[dict[str, Any], str]:
+    # The TOML file chosen by ``path``, $HADRON_CONFIG or ./hadron.toml, and its name
+    chosen = path or (Path(env["HADRON_CONFIG"]) if env.get("HADRON_CONFIG") else None)
+    if chosen is None and Path("hadron.toml").is_file():
+        chosen = Path("hadron.toml")
+    if chosen is None:
+        return {}, ""
+    try:
+        return tomllib.loads(chosen.read_text()), str(chosen)
+    except OSError as exc:
+        raise ConfigError(f"config file {chosen}: cannot read ({exc.strerror or exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {chosen}: not valid TOML ({exc})") from exc
+
+
 def load_config(
     path: Path | None = None, *, environ: dict[str, str] | None = None, dotenv: Path | None = Path(".env")
 ) -> HadronConfig:
@@ -143,24 +215,49 @@ def load_config(
             or ``KALSHI_ENV`` is not prod/demo. The message names the setting.
     """
     env = dict(os.environ if environ is None else environ)
-    chosen = path or (Path(env["HADRON_CONFIG"]) if env.get("HADRON_CONFIG") else None)
-    if chosen is None and Path("hadron.toml").is_file():
-        chosen = Path("hadron.toml")
-    data: dict[str, Any] = {}
-    source = ""
-    if chosen is not None:
-        source = str(chosen)
-        try:
-            data = tomllib.loads(chosen.read_text())
-        except OSError as exc:
-            raise ConfigError(f"config file {chosen}: cannot read ({exc.strerror or exc})") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {chosen}: not valid TOML ({exc})") from exc
-    kalshi = _section(data, "kalshi", source or "config")
+    data, source = _read_file(path, env)
+    where = source or "config"
+    unknown = sorted(set(data) - {"kalshi", "polymarket", "runtime", *_TABLES})
+    if unknown:
+        known = ", ".join(["kalshi", "polymarket", "runtime", *_TABLES])
+        raise ConfigError(f"{where}: unknown section(s) {unknown} (known: {known})")
+    kalshi = _section(data, "kalshi", where)
     merged_env = (read_dotenv(dotenv) if dotenv is not None else {}) | env
     kalshi = _apply_env(kalshi, merged_env)
     if kalshi.env not in ("prod", "demo"):
         raise ConfigError(f"KALSHI_ENV / kalshi.env is {kalshi.env!r}: use prod or demo")
     if kalshi.connections < 1 or kalshi.max_markets_per_connection < 1:
         raise ConfigError("kalshi.connections and kalshi.max_markets_per_connection must be at least 1")
-    return HadronConfig(kalshi=kalshi, source=source)
+    polymarket = _section(data, "polymarket", where, PolymarketConfig)
+    runtime = _section(data, "runtime", where, RuntimeConfig)
+    if merged_env.get("HADRON_CONTROL_TOKEN"):
+        runtime = replace(runtime, control_token=Secret(merged_env["HADRON_CONTROL_TOKEN"]))
+    if runtime.log_level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(f"{where}: runtime.log_level is {runtime.log_level!r}: use debug, info, warning or error")
+    if not 0 <= runtime.port < 65536:
+        raise ConfigError(f"{where}: runtime.port is {runtime.port}: use 0 (no server) to 65535")
+    tables = {}
+    for name in _TABLES:
+        table = data.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [{name}] must be a table")
+        tables[name] = table
+    return HadronConfig(kalshi=kalshi, polymarket=polymarket, runtime=runtime, tables=tables, source=source)
+
+
+_TABLES = ("paper", "risk", "thresholds")
+
+
+def effective(cfg: HadronConfig) -> dict[str, Any]:
+    """The configuration as plain data with every secret masked (``hadron config check``)."""
+
+    def plain(obj: Any) -> dict[str, Any]:
+        return {f.name: str(v) if isinstance(v := getattr(obj, f.name), Secret) else v for f in fields(obj)}
+
+    return {
+        "source": cfg.source or None,
+        "kalshi": plain(cfg.kalshi),
+        "polymarket": plain(cfg.polymarket),
+        "runtime": plain(cfg.runtime),
+        **cfg.tables,
+    }

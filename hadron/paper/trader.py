@@ -536,13 +536,12 @@ class PaperTrader:
         heapq.heappush(self._queue, (due, self._next_seq(), (instrument, result)))
 
     def _settle(self, instrument: str, result: str, now: int) -> None:
-        before = self.portfolio.payouts
+        held = [h for h in self.portfolio.holdings.values() if h.instrument == instrument and not h.settled]
+        if not held:
+            return  # nothing held: nothing to pay, no point on the equity curve
         self.portfolio.settle(instrument, result)
-        if self.portfolio.payouts != before or any(
-            h.instrument == instrument and h.settled and h.result == result for h in self.portfolio.holdings.values()
-        ):
-            self.stats.settlements += 1
-        self._sample_equity(now, force=True)
+        self.stats.settlements += 1
+        self._sample_equity(max(now, self.now_ns), force=True)
 
     # -- equity ------------------------------------------------------------------------------
 

@@ -217,9 +217,13 @@ async def fake_venue(
     host: str = "127.0.0.1",
     stop: asyncio.Event | None = None,
     ready: Callable[[str, str | None], None] | None = None,
+    loop: bool = False,
+    signals: bool = True,
+    **_: Any,
 ) -> FakeKalshiVenue:
     """Serve the loopback Kalshi venue (WebSocket on ``port``, REST on ``rest_port``) until
-    ``stop`` or SIGINT/SIGTERM; ``ready(ws_url, rest_url)`` is called once listening.
+    ``stop`` or SIGINT/SIGTERM (``signals``: install the handlers); ``ready(ws_url, rest_url)``
+    is called once listening. ``loop`` plays the capture again and again.
 
     Raises:
         ConfigError: unreadable public key, bad fault spec, or no playable capture.
@@ -238,7 +242,7 @@ async def fake_venue(
     if metadata is not None:
         exchange.load_metadata(metadata)
     ws_faults, rest_faults = split_faults(faults)
-    venue = FakeKalshiVenue(timeline, exchange, public_key=key, speed=speed, faults=parse_faults(ws_faults))
+    venue = FakeKalshiVenue(timeline, exchange, public_key=key, speed=speed, faults=parse_faults(ws_faults), loop=loop)
     await venue.start(host, port)
     server: uvicorn.Server | None = None
     server_task: asyncio.Task[None] | None = None
@@ -251,7 +255,8 @@ async def fake_venue(
             await asyncio.sleep(0.01)
         rest_url = f"http://{host}:{rest_port}/trade-api/v2"
     stop = stop or asyncio.Event()
-    _stop_on_signals(stop)
+    if signals:
+        _stop_on_signals(stop)
     if ready is not None:
         ready(venue.url, rest_url)
     try:

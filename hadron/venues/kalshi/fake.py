@@ -176,6 +176,7 @@ class FakeVenueStats:
     commands: int = 0
     played: int = 0
     sent: int = 0
+    rounds: int = 0
     faults: list[str] = field(default_factory=list)
 
 
@@ -196,6 +197,8 @@ class FakeKalshiVenue:
         faults: faults to inject (see :func:`parse_faults`).
         start_on_subscribe: hold the capture until the first subscription arrives.
         max_skew_ms: allowed distance of the signed timestamp from the venue's clock.
+        loop: play the capture again and again (its first snapshot re-bases the book each time,
+            sent as deltas like any snapshot mid-stream); faults apply to the first round only.
     """
 
     def __init__(
@@ -208,8 +211,10 @@ class FakeKalshiVenue:
         faults: Iterable[Fault] = (),
         start_on_subscribe: bool = True,
         max_skew_ms: int = 5_000,
+        loop: bool = False,
     ) -> None:
         self.timeline = timeline
+        self.loop = loop
         self.exchange = exchange or FakeExchange()
         self.public_key = public_key
         self.speed = speed
@@ -454,20 +459,26 @@ class FakeKalshiVenue:
     async def _play(self) -> None:
         await self._go.wait()
         faults = list(self.faults)
-        previous: int | None = None
-        for index, entry in enumerate(self.timeline):
-            while faults and faults[0].at <= index:
-                await self._settle()
-                await self._fault(faults.pop(0))
-            if self.speed > 0 and previous is not None and entry.recv_ms > previous:
-                await asyncio.sleep((entry.recv_ms - previous) / 1000 / self.speed)
-            elif index % 256 == 0:
-                await self._backpressure()
-            previous = entry.recv_ms
-            self._apply(entry)
-            self.stats.played += 1
-        for fault in faults:
-            await self._fault(fault)
+        while True:
+            previous: int | None = None
+            for index, entry in enumerate(self.timeline):
+                while faults and faults[0].at <= index:
+                    await self._settle()
+                    await self._fault(faults.pop(0))
+                if self.speed > 0 and previous is not None and entry.recv_ms > previous:
+                    await asyncio.sleep((entry.recv_ms - previous) / 1000 / self.speed)
+                elif index % 256 == 0:
+                    await self._backpressure()
+                previous = entry.recv_ms
+                self._apply(entry)
+                self.stats.played += 1
+            for fault in faults:
+                await self._fault(fault)
+            faults = []
+            if not self.loop:
+                break
+            self.stats.rounds += 1
+            await asyncio.sleep(0.2)
         self.finished.set()
 
     async def _backpressure(self) -> None:

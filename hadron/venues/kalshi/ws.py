@@ -36,6 +36,7 @@ from websockets.exceptions import ConnectionClosed
 
 from hadron.book.manager import BookManager, BookState
 from hadron.errors import HadronError, TransportError
+from hadron.metrics import FrameLatency
 from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
 from hadron.venues.common import Backoff, classify_failure, is_retryable, reconnect_loop
@@ -67,6 +68,8 @@ class ConnectionStats:
     failures: int = 0
     """Failed dials or sessions in a row (reset by a healthy period)."""
     frames: int = 0
+    last_frame_ns: int = 0
+    """Receive time of the latest frame, ns since the epoch (0: none yet)."""
     recorder_dropped: int = 0
     """Frames the recorder's full queue dropped (the books still got them)."""
     silent_recycles: int = 0
@@ -137,6 +140,7 @@ class KalshiConnection:
         self.resync_retry = resync_retry
         self.open_timeout = open_timeout
         self.stats = ConnectionStats()
+        self.latency = FrameLatency()
         self.fatal: HadronError | None = None
         self.connected = asyncio.Event()
         self._ws: ClientConnection | None = None
@@ -210,8 +214,11 @@ class KalshiConnection:
                 last_frame = time.monotonic()
                 if recorder is not None:
                     recorder.write(recv_ns, raw)
+                started = time.perf_counter_ns()
                 stream.on_frame(raw, recv_ns)
+                self.latency.observe(time.perf_counter_ns() - started)
                 self.stats.frames += 1
+                self.stats.last_frame_ns = recv_ns
         finally:
             self.connected.clear()
             self._ws = None

@@ -147,18 +147,23 @@ async def fake_venue(
     host: str = "127.0.0.1",
     stop: asyncio.Event | None = None,
     ready: Callable[[str, str | None], None] | None = None,
+    loop: bool = False,
+    shift: int = 0,
+    signals: bool = True,
     **_: Any,
 ) -> FakePolymarketVenue:
     """Serve the loopback Polymarket venue (market channel on ``port``, REST ``/book`` on
-    ``rest_port``) until ``stop`` or SIGINT/SIGTERM.
+    ``rest_port``) until ``stop`` or SIGINT/SIGTERM (``signals``: install the handlers).
+    ``loop`` plays the capture again and again; ``shift`` (int, 1/10,000 USD) moves a
+    transcoded Kalshi capture's YES prices (see :func:`~hadron.venues.polymarket.fake.dislocate`).
 
     Raises:
         ConfigError: a bad fault spec, or nothing playable in the captures.
     """
-    timeline = await asyncio.to_thread(load_capture, captures)
+    timeline = await asyncio.to_thread(load_capture, captures, shift=shift)
     if not timeline:
         raise ConfigError("--capture: no Polymarket frames (or Kalshi frames to transcode) in the given files")
-    venue = FakePolymarketVenue(timeline, speed=speed, faults=parse_faults(faults))
+    venue = FakePolymarketVenue(timeline, speed=speed, faults=parse_faults(faults), loop=loop)
     await venue.start(host, port)
     server: uvicorn.Server | None = None
     task: asyncio.Task[None] | None = None
@@ -173,7 +178,8 @@ async def fake_venue(
             await asyncio.sleep(0.01)
         rest_url = f"http://{host}:{rest_port}"
     stop = stop or asyncio.Event()
-    _stop_on_signals(stop)
+    if signals:
+        _stop_on_signals(stop)
     if ready is not None:
         ready(venue.url, rest_url)
     try:

@@ -410,6 +410,14 @@ def transcode_kalshi(paths: Iterable[Path], *, shift: int = 0) -> Iterator[tuple
             yield recv_ms, msg
 
 
+def _later(item: Played, offset_ms: int) -> Played:
+    # The item with its time (and its message's timestamp) moved on by ``offset_ms``
+    msg = item.msg
+    if "timestamp" in msg:
+        msg = {**msg, "timestamp": str(int(msg["timestamp"]) + offset_ms)}
+    return Played(item.recv_ms + offset_ms, item.assets, msg)
+
+
 def pairs_toml(tickers: Iterable[str], *, fee_rate: str = "0.04", settles_at: str | None = None) -> str:
     """A pairs file approving each Kalshi market with its transcoded Polymarket token pair.
 
@@ -493,8 +501,9 @@ def write_pair_recording(paths: Iterable[Path], out: Path, *, shift: int) -> int
     return len(items)
 
 
-def load_capture(paths: Iterable[Path]) -> list[Played]:
-    """Read Polymarket frame files and Kalshi captures (transcoded) into one timeline."""
+def load_capture(paths: Iterable[Path], *, shift: int = 0) -> list[Played]:
+    """Read Polymarket frame files and Kalshi captures (transcoded, moved by ``shift`` as in
+    :func:`transcode_kalshi`) into one timeline."""
     items: list[tuple[int, dict[str, Any]]] = []
     kalshi: list[Path] = []
     for path in paths:
@@ -503,7 +512,7 @@ def load_capture(paths: Iterable[Path]) -> list[Played]:
             kalshi.append(path)
         else:
             items.extend(_polymarket_messages(path))
-    items.extend(transcode_kalshi(kalshi))
+    items.extend(transcode_kalshi(kalshi, shift=shift))
     items.sort(key=lambda item: item[0])
     return [Played(recv_ms, _assets_of(msg), msg) for recv_ms, msg in items]
 
@@ -543,6 +552,8 @@ class FakePolymarketVenue:
         speed: 1.0 plays at the captured pace, 0 as fast as the clients take it.
         faults: faults to inject (see :func:`parse_faults`).
         start_on_subscribe: hold the capture until the first subscription arrives.
+        loop: play the capture again and again, its timestamps moved on by the capture's span
+            each round (so every ``book`` is newer than the last); faults apply to round one.
     """
 
     def __init__(
@@ -552,8 +563,10 @@ class FakePolymarketVenue:
         speed: float = 1.0,
         faults: Iterable[Fault] = (),
         start_on_subscribe: bool = True,
+        loop: bool = False,
     ) -> None:
         self.timeline = timeline
+        self.loop = loop
         self.exchange = FakePolyExchange()
         self.speed = speed
         self.faults = sorted(faults, key=lambda f: f.at)
@@ -693,26 +706,36 @@ class FakePolymarketVenue:
     async def _play(self) -> None:
         await self._go.wait()
         faults = list(self.faults)
-        previous: int | None = None
-        for index, item in enumerate(self.timeline):
-            while faults and faults[0].at <= index:
-                await self._settle()
-                self._fault(faults.pop(0))
-            if self.speed > 0 and previous is not None and item.recv_ms > previous:
-                await asyncio.sleep((item.recv_ms - previous) / 1000 / self.speed)
-            elif index % 256 == 0:
-                await asyncio.sleep(0)
-                while any(c.queue.qsize() > BACKLOG for c in self._clients):  # noqa: ASYNC110
-                    await asyncio.sleep(0.001)
-            previous = item.recv_ms
-            self._clock_ms = max(self._clock_ms, item.recv_ms)
-            self.stats.played += 1
-            if index in self._listed:
-                continue
-            self.exchange.apply(item.msg)
-            self._broadcast(item)
-        for fault in faults:
-            self._fault(fault)
+        span = self.timeline[-1].recv_ms - self.timeline[0].recv_ms + 1_000 if self.timeline else 0
+        rounds = 0
+        while True:
+            offset = rounds * span
+            previous: int | None = None
+            for index, played in enumerate(self.timeline):
+                while faults and faults[0].at <= index:
+                    await self._settle()
+                    self._fault(faults.pop(0))
+                if self.speed > 0 and previous is not None and played.recv_ms > previous:
+                    await asyncio.sleep((played.recv_ms - previous) / 1000 / self.speed)
+                elif index % 256 == 0:
+                    await asyncio.sleep(0)
+                    while any(c.queue.qsize() > BACKLOG for c in self._clients):  # noqa: ASYNC110
+                        await asyncio.sleep(0.001)
+                previous = played.recv_ms
+                item = _later(played, offset) if offset else played
+                self._clock_ms = max(self._clock_ms, item.recv_ms)
+                self.stats.played += 1
+                if index in self._listed and not rounds:
+                    continue
+                self.exchange.apply(item.msg)
+                self._broadcast(item)
+            for fault in faults:
+                self._fault(fault)
+            faults = []
+            if not self.loop:
+                break
+            rounds += 1
+            await asyncio.sleep(0.2)
         self.finished.set()
 
     async def _settle(self, patience: float = 10.0) -> None:

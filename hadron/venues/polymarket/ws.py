@@ -35,6 +35,7 @@ from websockets.exceptions import ConnectionClosed
 
 from hadron.book.manager import BookManager, BookState
 from hadron.errors import TransportError, VenueError
+from hadron.metrics import FrameLatency
 from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
 from hadron.venues.common import Backoff, reconnect_loop
@@ -65,6 +66,8 @@ class PolymarketConnectionStats:
     reconnects: int = 0
     failures: int = 0
     frames: int = 0
+    last_frame_ns: int = 0
+    """Receive time of the latest frame, ns since the epoch (0: none yet)."""
     recorder_dropped: int = 0
     """Frames the recorder's full queue dropped (the books still got them)."""
     pings: int = 0
@@ -130,6 +133,7 @@ class PolymarketConnection:
         self.resync_retry = resync_retry
         self.open_timeout = open_timeout
         self.stats = PolymarketConnectionStats()
+        self.latency = FrameLatency()
         self.connected = asyncio.Event()
         self.stream: PolymarketStream | None = None
         self._ws: ClientConnection | None = None
@@ -196,8 +200,11 @@ class PolymarketConnection:
                     self.stats.pongs += 1
                 if recorder is not None:
                     recorder.write(recv_ns, raw)
+                started = time.perf_counter_ns()
                 stream.on_frame(raw, recv_ns)
+                self.latency.observe(time.perf_counter_ns() - started)
                 self.stats.frames += 1
+                self.stats.last_frame_ns = recv_ns
         finally:
             pinger.cancel()
             await asyncio.gather(pinger, return_exceptions=True)
