@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ import typer
 from rich.console import Console
 
 from hadron import __version__, logs
-from hadron.errors import HadronError
+from hadron.errors import ConfigError, HadronError
 
 app = typer.Typer(
     name="hadron",
@@ -610,7 +611,14 @@ def query_cmd(
 
 @app.command()
 def run(
-    role: Annotated[str, typer.Option(help="ingest (recordings → bus), strategy (bus → books), or all (both).")],
+    role: Annotated[
+        str | None,
+        typer.Option(help="ingest (recordings → bus), strategy (bus → books), or all (both); omit with --config."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="The live runtime: feeds, books, arbitrage, paper trading, stores, dashboard (hadron.toml)."),
+    ] = None,
     bus: Annotated[
         str | None,
         typer.Option(help="memory:// (default; role all only) or nats://host:4222[?stream=HADRON&prefix=hadron.v1]."),
@@ -652,18 +660,27 @@ def run(
     ] = None,
     log_level: LogLevel = "warning",
 ) -> None:
-    """Run one process role over the event bus: `--role ingest` replays recordings and publishes
-    every normalized event (source id, seq) to the bus; `--role strategy` consumes them into
-    books, counting events, duplicates and gaps per source; `--role all` does both in one process.
+    """Run the live runtime (`--config hadron.toml`), or one process role over the event bus:
+    `--role ingest` replays recordings and publishes every normalized event (source id, seq) to
+    the bus; `--role strategy` consumes them into books, counting events, duplicates and gaps per
+    source; `--role all` does both in one process.
 
-    SIGINT/SIGTERM stop a role cleanly; the report (--report) is written either way.
+    The runtime streams Kalshi and Polymarket for the approved pairs of runtime.pairs, keeps the
+    books, detects arbitrage, paper-trades it (runtime.paper), stores what happens and serves the
+    dashboard, control endpoint and /metrics on runtime.host:port. `hadron status` and `hadron
+    stop` talk to it. SIGINT/SIGTERM stop it (or a role) cleanly; a role's --report is written
+    either way.
 
-    Exit status: 0 done; 1 the bus could not be reached or kept failing; 2 a setting or path is wrong.
+    Exit status: 0 done; 1 the bus (or a venue) could not be reached or kept failing; 2 a setting
+    or path is wrong.
     """
     from hadron.app.roles import PaperOptions, summary_line
     from hadron.app.roles import run as run_role
     from hadron.bus import BusError
 
+    if role is None:
+        _run_runtime(config, log_level)
+        return
     logs.configure(log_level)
     if dead_letter is None:
         dead_letter = (
@@ -692,6 +709,134 @@ def run(
     if report is not None:
         _write_json(report, result)
     stdout.print(summary_line(result), markup=False)
+
+
+def _run_runtime(config_path: Path | None, log_level: str) -> None:
+    """``hadron run --config``: the live runtime until SIGINT/SIGTERM or ``hadron stop``."""
+    from hadron.app.runtime import Runtime
+    from hadron.config import load_config
+
+    try:
+        cfg = load_config(config_path)
+        logs.configure(cfg.runtime.log_level if log_level == "warning" else log_level)
+        runtime = Runtime(cfg)
+
+        async def main() -> dict[str, Any]:
+            return await runtime.run()
+
+        if cfg.runtime.port:
+            stdout.print(f"dashboard: {runtime.url}", markup=False)
+        status = asyncio.run(main())
+    except HadronError as exc:
+        raise _fail(str(exc), code=2 if isinstance(exc, ConfigError) else 1) from None
+    stdout.print(f"stopped: {status['state']}; errors: {status['errors'] or 'none'}", markup=False)
+    if status["errors"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    url: Annotated[str, typer.Option(help="The runtime's control endpoint.")] = "http://127.0.0.1:8765",
+    token: Annotated[str | None, _CONTROL_TOKEN] = None,
+) -> None:
+    """Print a running runtime's status (feeds, books, opportunities, paper) as JSON."""
+    result = _control(url, "/api/status", token)
+    stdout.print(msgspec.json.format(msgspec.json.encode(result)).decode(), markup=False)
+
+
+@app.command()
+def stop(
+    url: Annotated[str, typer.Option(help="The runtime's control endpoint.")] = "http://127.0.0.1:8765",
+    token: Annotated[str | None, _CONTROL_TOKEN] = None,
+) -> None:
+    """Stop a running runtime gracefully (paper orders cancelled, stores flushed)."""
+    _control(url, "/api/stop", token, {})
+    stdout.print("stopping", markup=False)
+
+
+config_app = typer.Typer(help="Configuration files.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check(
+    path: Annotated[Path, typer.Argument(metavar="hadron.toml", help="The file to check.")],
+) -> None:
+    """Validate a configuration file and print the effective configuration, secrets masked.
+
+    Checks every section, the [paper], [risk] and [thresholds] tables, the pairs file and the
+    Kalshi key (readable, and not readable by others). Exit status 2 on the first problem.
+    """
+    from hadron.app.runtime import is_loopback
+    from hadron.arb.detector import load_arb_config
+    from hadron.config import effective, load_config
+    from hadron.paper.config import paper_config, risk_limits
+
+    try:
+        cfg = load_config(path)
+        paper_config(cfg.tables.get("paper", {}))
+        risk_limits(cfg.tables.get("risk", {}))
+        notes: list[str] = []
+        if cfg.runtime.pairs:
+            arb = load_arb_config(Path(cfg.runtime.pairs))
+            notes.append(f"pairs: {sum(p.tradeable for p in arb.pairs)} approved, {len(arb.outcome_sets)} outcome sets")
+        else:
+            notes.append("runtime.pairs is not set: hadron run --config needs it")
+        key = cfg.kalshi.private_key_path
+        if key:
+            key_path = Path(key).expanduser()
+            if not key_path.is_file():
+                raise ConfigError(f"kalshi.private_key_path {key}: no such file")
+            if key_path.stat().st_mode & 0o077:
+                notes.append(f"warning: {key} is readable by group or others; chmod 600 it")
+        elif not cfg.kalshi.private_key:
+            notes.append("kalshi: no private key set (KALSHI_PRIVATE_KEY_PATH or kalshi.private_key_path)")
+        if not is_loopback(cfg.runtime.host) and not cfg.runtime.control_token:
+            raise ConfigError(
+                f"runtime.host is {cfg.runtime.host}: set runtime.control_token (or HADRON_CONTROL_TOKEN)"
+            )
+    except HadronError as exc:
+        raise _fail(str(exc)) from None
+    stdout.print(msgspec.json.format(msgspec.json.encode(effective(cfg))).decode(), markup=False)
+    for note in notes:
+        stdout.print(note, markup=False)
+
+
+@app.command()
+def demo(
+    duration: Annotated[
+        float | None, typer.Option(min=1, help="Stop after this many seconds [default: until Ctrl-C].")
+    ] = None,
+    port: Annotated[int, typer.Option(help="The dashboard's port (0: any free one).")] = 8765,
+    speed: Annotated[float, typer.Option(min=0.1, help="Playback speed of the loopback venues.")] = 1.0,
+    shift: Annotated[int, typer.Option(help="The Polymarket copy's YES price move, cents.")] = -6,
+    workdir: Annotated[
+        Path | None, typer.Option(help="Keep the demo's files (key, pairs, state.db) here [default: a temp dir].")
+    ] = None,
+    log_level: LogLevel = "warning",
+) -> None:
+    """Everything at once, no credentials: loopback Kalshi and Polymarket venues replaying a real
+    capture (the Polymarket copy dislocated), the runtime in paper mode, and the dashboard."""
+    from hadron.app.demo import run_demo
+
+    logs.configure(log_level)
+
+    def ready(url: str) -> None:
+        stdout.print(f"Hadron demo running: open {url}  (Ctrl-C to stop)", markup=False)
+
+    try:
+        status = asyncio.run(run_demo(duration=duration, port=port, speed=speed, shift_cents=shift,
+                                      workdir=workdir, on_ready=ready))  # fmt: skip
+    except (HadronError, OSError) as exc:
+        raise _fail(str(exc), code=1) from None
+    feeds = ", ".join(f"{v} {f['frames']:,} frames" for v, f in status["feeds"].items())
+    opps = status["opportunities"]
+    paper = status["paper"] or {}
+    stdout.print(
+        f"demo stopped: {feeds}; {opps['opportunities']} opportunities; {paper.get('orders', 0)} paper orders, "
+        f"{paper.get('fills', 0)} fills; files in {status['workdir']}",
+        markup=False,
+    )
 
 
 markets_app = typer.Typer(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 
@@ -11,6 +13,20 @@ import structlog
 def _stderr_logger(*_args: object) -> structlog.PrintLogger:
     # Resolve sys.stderr at each use: it may be replaced (tests, daemonisation) after configure
     return structlog.PrintLogger(file=sys.stderr)
+
+
+_SECRET_KEYS = ("secret", "token", "password", "private_key", "api_key", "pem", "signature", "authorization")
+
+
+def redact(_logger: object, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: mask values of secret-named fields and anything that looks like a PEM key."""
+    for key, value in list(event.items()):
+        lowered = key.lower()
+        if any(word in lowered for word in _SECRET_KEYS) and key != "event":
+            event[key] = "**********"
+        elif isinstance(value, str) and "-----BEGIN" in value:
+            event[key] = value.split("-----BEGIN", 1)[0] + "**********"
+    return event
 
 
 def configure(level: str = "warning", *, json: bool = False) -> None:
@@ -27,6 +43,7 @@ def configure(level: str = "warning", *, json: bool = False) -> None:
     )
     structlog.configure(
         processors=[
+            redact,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             renderer,

@@ -13,6 +13,7 @@ class; only the frame source differs.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -198,3 +199,46 @@ class PairScenarioVenue(Protocol):
     ) -> tuple[int, str]:
         """Write one time-ordered recording of ``captures`` and their copy on this venue, moved by
         ``shift`` (int, 1/10,000 USD), to ``out``; return ``(lines written, pairs file text)``."""
+
+    def pairs_for(self, tickers: list[str], *, fee_rate: str = "0.04", settles_at: str | None = None) -> str:
+        """The pairs file text approving each Kalshi market with its copy on this venue."""
+
+
+class LiveFeed(Protocol):
+    """One venue's live market data, feeding the shared books (see :class:`LiveVenue`)."""
+
+    venue: str
+    stats: FeedStats
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Connect, subscribe and keep the books until ``stop`` (reconnecting on failures).
+
+        Raises:
+            HadronError: a failure that retrying cannot fix (refused credentials).
+        """
+
+    def health(self) -> dict[str, Any]:
+        """Per-connection health: ``{"connections": [{"name", "connected", "frames",
+        "last_frame_ns", "reconnects", ...}], "frozen": int, "latency": FrameLatency}``."""
+
+
+@runtime_checkable
+class LiveVenue(Protocol):
+    """A venue the runtime can stream from."""
+
+    def live_feed(
+        self,
+        books: BookManager,
+        instruments: list[str],
+        *,
+        config: Any,
+        on_event: EventSink | None = None,
+        record_dir: Path | None = None,
+        dead_letter: DeadLetterSink | None = None,
+    ) -> LiveFeed:
+        """A :class:`LiveFeed` for ``instruments`` (venue symbols: Kalshi market tickers,
+        Polymarket token ids) configured from ``config`` (a :class:`hadron.config.HadronConfig`).
+
+        Raises:
+            ConfigError: missing credentials or a bad setting (named).
+        """

@@ -19,12 +19,13 @@ import structlog
 import uvicorn
 
 from hadron.book.manager import BookManager
-from hadron.config import load_config
+from hadron.config import HadronConfig, load_config
 from hadron.errors import AuthError, ConfigError, RequestError, TransportError
+from hadron.metrics import FrameLatency
 from hadron.store.deadletter import DeadLetterFile
 from hadron.store.parquet import ParquetTickStore, parse_store_url
 from hadron.store.recorder import FrameRecorder
-from hadron.venues.base import FeedStats
+from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
 from hadron.venues.common import measure_until_idle
 from hadron.venues.kalshi.auth import KalshiSigner, hosts_for, load_public_key, load_signer
 from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture, parse_faults
@@ -335,3 +336,69 @@ async def bench_live(capture: Path, *, record_to: Path | None = None, idle: floa
         "live_seq_gaps": stats.seq_gaps,
         "recorded": record_to is not None,
     }
+
+
+class KalshiLiveFeed:
+    """The runtime's Kalshi feed: a :class:`KalshiPool` over the configured connections and key
+    (a :class:`~hadron.venues.base.LiveFeed`)."""
+
+    venue = "kalshi"
+
+    def __init__(self, pool: KalshiPool, stats: FeedStats) -> None:
+        self.pool = pool
+        self.stats = stats
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run the pool until ``stop`` (see :meth:`KalshiPool.run`)."""
+        await self.pool.run(stop)
+
+    def health(self) -> dict[str, Any]:
+        """Per-connection health for the dashboard and metrics."""
+        return {
+            "connections": [
+                {
+                    "name": c.name,
+                    "connected": c.connected.is_set(),
+                    "frames": c.stats.frames,
+                    "last_frame_ns": c.stats.last_frame_ns,
+                    "reconnects": c.stats.reconnects,
+                    "markets": len(c.markets),
+                    "last_error": c.stats.last_error,
+                }
+                for c in self.pool.connections
+            ],
+            "frozen": 0,
+            "latency": FrameLatency().merge(c.latency for c in self.pool.connections),
+        }
+
+
+def live_feed(
+    books: BookManager,
+    instruments: list[str],
+    *,
+    config: HadronConfig,
+    on_event: EventSink | None = None,
+    record_dir: Path | None = None,
+    dead_letter: DeadLetterSink | None = None,
+) -> KalshiLiveFeed:
+    """The runtime's Kalshi feed for market tickers ``instruments`` (see :class:`KalshiLiveFeed`).
+
+    Raises:
+        ConfigError: missing or unreadable credentials (one line naming the variable).
+    """
+    kalshi = config.kalshi
+    signer = load_signer(kalshi)
+    stats = FeedStats()
+    pool = KalshiPool(
+        hosts_for(kalshi).ws,
+        [signer],
+        books,
+        list(instruments),
+        connections=kalshi.connections,
+        max_markets_per_connection=kalshi.max_markets_per_connection,
+        stats=stats,
+        dead_letter=dead_letter,
+        recorder=recorder_factory(record_dir) if record_dir is not None else None,
+        on_event=on_event,
+    )
+    return KalshiLiveFeed(pool, stats)

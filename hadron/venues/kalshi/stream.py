@@ -383,6 +383,12 @@ class KalshiAdapter:
 
         return await fake_venue(**options)
 
+    def live_feed(self, books: BookManager, instruments: list[str], **options: Any) -> Any:
+        """The runtime's live feed; see :func:`hadron.venues.kalshi.app.live_feed`."""
+        from hadron.venues.kalshi.app import live_feed
+
+        return live_feed(books, instruments, **options)
+
     def fee_model(self, **params: Any) -> Any:
         """Return the taker fee model of one Kalshi market (a :class:`~hadron.arb.walk.FeeModel`).
 

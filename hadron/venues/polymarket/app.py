@@ -19,10 +19,12 @@ import structlog
 import uvicorn
 
 from hadron.book.manager import BookManager
+from hadron.config import HadronConfig
 from hadron.errors import ConfigError, VenueError
+from hadron.metrics import FrameLatency
 from hadron.store.deadletter import DeadLetterFile
 from hadron.store.parquet import ParquetTickStore, parse_store_url
-from hadron.venues.base import FeedStats
+from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
 from hadron.venues.common import measure_until_idle
 from hadron.venues.polymarket.fake import FakePolymarketVenue, load_capture, parse_faults
 from hadron.venues.polymarket.rest import (
@@ -244,3 +246,84 @@ async def bench_live(capture: Path, *, idle: float = 1.0, **_: Any) -> dict[str,
         "live_decode_errors": stats.decode_errors,
         "live_bbo_mismatches": books.stats.bbo_mismatches,
     }
+
+
+class PolymarketLiveFeed:
+    """The runtime's Polymarket feed: a :class:`PolymarketPool` with the freeze watchdog on the
+    CLOB REST ``/book`` (a :class:`~hadron.venues.base.LiveFeed`)."""
+
+    venue = "polymarket"
+
+    def __init__(self, books: BookManager, tokens: list[str], config: HadronConfig, **kwargs: Any) -> None:
+        self.books = books
+        self.tokens = tokens
+        self.config = config.polymarket
+        self.stats = FeedStats()
+        self.kwargs = kwargs
+        self.pool: PolymarketPool | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fetch metadata (when a Gamma host is set), then run the pool until ``stop``."""
+        cfg = self.config
+        meta, groups = await _metadata(cfg.gamma_url or None, self.tokens)
+        async with PolymarketClobClient(cfg.rest_url) as clob:
+            self.pool = PolymarketPool(
+                cfg.ws_url,
+                self.books,
+                self.tokens,
+                groups=groups,
+                meta=meta,
+                stats=self.stats,
+                rest=clob,
+                freeze_window=float(cfg.freeze_window_s),
+                **self.kwargs,
+            )
+            await self.pool.run(stop)
+
+    def health(self) -> dict[str, Any]:
+        """Per-connection health for the dashboard and metrics."""
+        pool = self.pool
+        connections = pool.connections if pool is not None else []
+        return {
+            "connections": [
+                {
+                    "name": c.name,
+                    "connected": c.connected.is_set(),
+                    "frames": c.stats.frames,
+                    "last_frame_ns": c.stats.last_frame_ns,
+                    "reconnects": c.stats.reconnects,
+                    "tokens": len(c.tokens),
+                    "last_error": c.stats.last_error,
+                }
+                for c in connections
+            ],
+            "frozen": pool.freeze.frozen if pool is not None else 0,
+            "latency": FrameLatency().merge(c.latency for c in connections),
+        }
+
+
+def live_feed(
+    books: BookManager,
+    instruments: list[str],
+    *,
+    config: HadronConfig,
+    on_event: EventSink | None = None,
+    record_dir: Path | None = None,
+    dead_letter: DeadLetterSink | None = None,
+) -> PolymarketLiveFeed:
+    """The runtime's Polymarket feed for token ids ``instruments`` (see :class:`PolymarketLiveFeed`).
+
+    Raises:
+        ConfigError: a token id is not a decimal string.
+    """
+    bad = [t for t in instruments if not t.isdigit()]
+    if bad:
+        raise ConfigError(f"Polymarket token ids are decimal strings, not {', '.join(bad[:3])}")
+    return PolymarketLiveFeed(
+        books,
+        list(instruments),
+        config,
+        dead_letter=dead_letter,
+        recorder=recorder_factory(record_dir) if record_dir is not None else None,
+        on_event=on_event,
+    )

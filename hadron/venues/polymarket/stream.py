@@ -331,6 +331,19 @@ class PolymarketAdapter:
         lines = write_pair_recording(captures, out, shift=shift)
         return lines, pairs_toml(tickers, fee_rate=fee_rate, settles_at=settles_at)
 
+    def live_feed(self, books: BookManager, instruments: list[str], **options: Any) -> Any:
+        """The runtime's live feed; see :func:`hadron.venues.polymarket.app.live_feed`."""
+        from hadron.venues.polymarket.app import live_feed
+
+        return live_feed(books, instruments, **options)
+
+    def pairs_for(self, tickers: list[str], *, fee_rate: str = "0.04", settles_at: str | None = None) -> str:
+        """The pairs file approving each Kalshi market with its transcoded token pair; see
+        :func:`hadron.venues.polymarket.fake.pairs_toml`."""
+        from hadron.venues.polymarket.fake import pairs_toml
+
+        return pairs_toml(tickers, fee_rate=fee_rate, settles_at=settles_at)
+
     def fee_model(self, **params: Any) -> Any:
         """Return the taker fee model of one Polymarket market (a :class:`~hadron.arb.walk.FeeModel`).
 

@@ -1,0 +1,184 @@
+"""``hadron demo``: the whole system on one machine, with no credentials and no internet.
+
+It starts, in one process:
+
+1. the loopback Kalshi venue playing a real capture shipped with Hadron
+   (``hadron/demo/``, origin in its ``SOURCES.md``), in a loop, checking RSA-PSS signatures
+   against a key pair made for this run;
+2. the loopback Polymarket venue playing the same flow transcoded into the market channel, its YES
+   token moved ``shift`` cents down (NO up): a cross-venue dislocation on real order flow;
+3. the runtime (:class:`~hadron.app.runtime.Runtime`) on both, in paper mode, with a pairs file
+   approving the market with its token pair, a SQLite state store and the dashboard.
+
+It prints the dashboard URL and runs until Ctrl-C (or ``duration`` seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import tempfile
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from hadron.app.runtime import Runtime
+from hadron.arb.detector import load_arb_config
+from hadron.config import HadronConfig, KalshiConfig, PolymarketConfig, RuntimeConfig
+from hadron.errors import ConfigError
+from hadron.venues.base import FakeVenueHost, PairScenarioVenue, get_venue
+
+DEMO_CAPTURE = "KXGOLD15M-26AUG102130-30_16k.ndjson.gz"
+DEMO_MARKET = "KXGOLD15M-26AUG102130-30"
+
+
+def demo_capture() -> Path:
+    """The real Kalshi capture excerpt the demo plays (shipped in ``hadron/demo``)."""
+    return Path(str(resources.files("hadron.demo").joinpath(DEMO_CAPTURE)))
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _key_pair(folder: Path) -> tuple[Path, Path]:
+    # A throwaway RSA key for the loopback Kalshi venue: private (0600) and public PEM files
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private, public = folder / "demo-key.pem", folder / "demo-key.pub.pem"
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    private.chmod(0o600)
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return private, public
+
+
+DEMO_TABLES: dict[str, dict[str, Any]] = {
+    "paper": {"latency_ms": {"kalshi": 50, "polymarket": 150}, "jitter_ms": 20, "seed": 1, "retake_ms": 2000},
+    "risk": {"max_notional_pair": "300", "max_open_pairs": 3, "daily_loss_limit": "250", "max_data_age_ms": 5000},
+    "thresholds": {"min_profit": "0.05", "max_capital": "300", "max_age_s": 10},
+}
+
+
+async def _start_venues(
+    capture: Path, public: Path, speed: float, shift_cents: int, stop: asyncio.Event
+) -> tuple[list[asyncio.Task[Any]], dict[str, tuple[str, str | None]]]:
+    # Both loopback venues as tasks, and their (ws, rest) URLs once listening
+    polymarket, kalshi = get_venue("polymarket"), get_venue("kalshi")
+    if not isinstance(polymarket, FakeVenueHost) or not isinstance(kalshi, FakeVenueHost):
+        raise ConfigError("the venues have no loopback venue")
+    urls: dict[str, tuple[str, str | None]] = {}
+    ready = {name: asyncio.Event() for name in ("kalshi", "polymarket")}
+
+    def on_venue(name: str) -> Callable[[str, str | None], None]:
+        def mark(ws_url: str, rest_url: str | None) -> None:
+            urls[name] = (ws_url, rest_url)
+            ready[name].set()
+
+        return mark
+
+    common: dict[str, Any] = {"captures": [capture], "speed": speed, "loop": True, "stop": stop, "signals": False}
+    kalshi_venue = kalshi.fake_venue(port=free_port(), public_key=public, ready=on_venue("kalshi"), **common)
+    poly_venue = polymarket.fake_venue(
+        port=free_port(), rest_port=free_port(), shift=shift_cents * 100, ready=on_venue("polymarket"), **common
+    )
+    venues = [asyncio.ensure_future(kalshi_venue), asyncio.ensure_future(poly_venue)]
+    both = asyncio.ensure_future(asyncio.gather(*(e.wait() for e in ready.values())))
+    watched: list[asyncio.Future[Any]] = [both, *venues]
+    await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED, timeout=60)
+    for task in venues:
+        if task.done():
+            task.result()  # a venue that could not start raises here
+    if not both.done():
+        both.cancel()
+        raise ConfigError("the loopback venues did not start within 60 s")
+    return venues, urls
+
+
+def _config(folder: Path, private: Path, urls: dict[str, tuple[str, str | None]], host: str, port: int) -> HadronConfig:
+    kalshi_ws, _ = urls["kalshi"]
+    poly_ws, poly_rest = urls["polymarket"]
+    return HadronConfig(
+        kalshi=KalshiConfig(env="demo", api_key_id="hadron-demo-key", private_key_path=str(private), ws_url=kalshi_ws),
+        polymarket=PolymarketConfig(ws_url=poly_ws, rest_url=poly_rest or "", gamma_url="", freeze_window_s=30),
+        runtime=RuntimeConfig(
+            pairs=str(folder / "pairs.toml"),
+            state=f"sqlite:///{folder / 'state.db'}",
+            dead_letter=str(folder / "deadletter.ndjson"),
+            host=host,
+            port=port or free_port(),
+            paper=True,
+            stale_after_s=30,
+        ),
+        tables=DEMO_TABLES,
+        source="hadron demo",
+    )
+
+
+async def run_demo(
+    *,
+    duration: float | None = None,
+    port: int = 8765,
+    host: str = "127.0.0.1",
+    speed: float = 1.0,
+    shift_cents: int = -6,
+    workdir: Path | None = None,
+    on_ready: Callable[[str], None] | None = None,
+    install_signals: bool = True,
+) -> dict[str, Any]:
+    """Run the demo (see the module docstring); return the runtime's final status.
+
+    Args:
+        duration: stop after this many seconds (``None``: until Ctrl-C or ``POST /api/stop``).
+        port: the dashboard's port (0 picks a free one). host: where it binds.
+        speed: playback speed of both loopback venues (1.0: as captured).
+        shift_cents: the Polymarket copy's YES price move, cents.
+        workdir: where the key, pairs file, state store and dead letters go (default: a temp dir).
+        on_ready: called with the dashboard URL once everything listens.
+
+    Raises:
+        ConfigError: a port is taken or a setting is bad.
+    """
+    folder = workdir or Path(tempfile.mkdtemp(prefix="hadron-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    private, public = await asyncio.to_thread(_key_pair, folder)
+    polymarket = get_venue("polymarket")
+    if not isinstance(polymarket, PairScenarioVenue):
+        raise ConfigError("the polymarket venue cannot mirror a Kalshi capture")
+    pairs = folder / "pairs.toml"
+    pairs.write_text(polymarket.pairs_for([DEMO_MARKET], fee_rate="0.04"))
+    stop = asyncio.Event()
+    venues: list[asyncio.Task[Any]] = []
+    try:
+        venues, urls = await _start_venues(demo_capture(), public, speed, shift_cents, stop)
+        runtime = Runtime(_config(folder, private, urls, host, port), load_arb_config(pairs))
+        loop = asyncio.get_running_loop()
+        if install_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.add_signal_handler(sig, runtime.stop)
+        if duration is not None:
+            loop.call_later(duration, runtime.stop)
+        runner = asyncio.create_task(runtime.run(install_signals=False))
+        while runtime.state == "starting" and not runner.done():  # noqa: ASYNC110 - the runtime has no started event
+            await asyncio.sleep(0.05)
+        if on_ready is not None and not runner.done():
+            on_ready(runtime.url)
+        status = await runner
+        status["workdir"] = str(folder)
+        return status
+    finally:
+        stop.set()
+        await asyncio.gather(*venues, return_exceptions=True)
