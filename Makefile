@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: help venv install lint typecheck test unit bench clean
+.PHONY: help venv install lint typecheck test unit bench demo clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ unit:  ## pytest only (assumes the venv exists)
 	$(BIN)/pytest -q
 
 test: venv lint typecheck unit  ## what CI runs: fresh venv, ruff, mypy --strict, pytest
+
+demo: venv  ## install, then run the demo (loopback venues, runtime, dashboard); ARGS="--duration 60"
+	$(BIN)/hadron demo $(ARGS)
 
 bench:  ## hadron bench replay on the real Kalshi capture in ../shared/data
 	$(BIN)/hadron bench replay

@@ -354,9 +354,9 @@ class Runtime:
             }
 
         return {
+            **self.detector.summary(),
             "open": [view(o) for o in self.detector.open.values()],
             "closed": [view(o) for o in self.detector.closed[-10:]][::-1],
-            **self.detector.summary(),
         }
 
     def paper_view(self) -> dict[str, Any] | None:
@@ -377,7 +377,7 @@ class Runtime:
                 "outcome": o.outcome,
                 "side": o.side,
                 "size": format_size(o.filled),
-                "price": format_price(o.cost * 1_000_000 // o.filled) if o.filled else "",
+                "price": format_price(o.cost // o.filled) if o.filled else "",
                 "fee": money_text(o.fee),
                 "status": o.status,
             }
