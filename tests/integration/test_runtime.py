@@ -1,0 +1,147 @@
+"""The live runtime against the loopback venues: lifecycle, control endpoint, token, config check."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from hadron.app.demo import run_demo
+from hadron.cli import app
+from hadron.config import Secret, load_config
+from hadron.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_demo_runs_and_stops_through_the_control_endpoint(tmp_path: Path) -> None:
+    seen: dict[str, Any] = {}
+
+    async def main() -> dict[str, Any]:
+        ready = asyncio.Event()
+        urls: list[str] = []
+
+        def on_ready(url: str) -> None:
+            urls.append(url)
+            ready.set()
+
+        demo = asyncio.create_task(
+            run_demo(duration=120, port=0, speed=2.0, workdir=tmp_path, on_ready=on_ready, install_signals=False)
+        )
+        await asyncio.wait_for(ready.wait(), 60)
+        base = urls[0].rstrip("/")
+        async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+            for _ in range(300):
+                status = (await client.get("/api/status")).json()
+                if status["paper"]["fills"] and all(f["connected"] for f in status["feeds"].values()):
+                    break
+                await asyncio.sleep(0.2)
+            seen["status"] = status
+            seen["snapshot"] = (await client.get("/api/snapshot")).json()
+            seen["metrics"] = (await client.get("/metrics")).text
+            seen["page"] = (await client.get("/")).text
+            assert (await client.post("/api/stop")).json() == {"state": "stopping"}
+        return await asyncio.wait_for(demo, 60)
+
+    final = asyncio.run(main())
+    status = seen["status"]
+    assert status["state"] == "running" and status["paper"]["fills"] >= 1
+    assert {v: f["connected"] for v, f in status["feeds"].items()} == {"kalshi": 1, "polymarket": 1}
+    snapshot = seen["snapshot"]
+    assert len(snapshot["pairs"]) == 1 and snapshot["pairs"][0]["kalshi"]["state"] == "live"
+    assert snapshot["opportunities"]["opportunities"] >= 1
+    assert "hadron_frames_total" in seen["metrics"] and "HADRON" in seen["page"]
+    assert final["state"] == "stopped" and not final["errors"]
+    # the state store holds the run, marked stopped, with its orders and fills
+    from hadron.store.state import open_state_store
+
+    async def stored() -> tuple[Any, int, int]:
+        async with await open_state_store(f"sqlite:///{tmp_path / 'state.db'}") as store:
+            run = await store.get_run(final["run_id"])
+            return run, len(await store.list_orders(final["run_id"])), len(await store.list_fills(final["run_id"]))
+
+    run, orders, fills = asyncio.run(stored())
+    assert run is not None and run.status == "stopped" and run.mode == "paper"
+    assert orders >= 1 and fills >= 1
+    # no secret reaches the files the run wrote
+    key = (tmp_path / "demo-key.pem").read_text()
+    body = key.split("-----")[2].strip().splitlines()[1]
+    for path in tmp_path.iterdir():
+        if path.name != "demo-key.pem" and path.is_file():
+            assert body.encode() not in path.read_bytes(), path
+    assert stat.S_IMODE((tmp_path / "demo-key.pem").stat().st_mode) == 0o600
+
+
+def test_a_server_beyond_loopback_needs_a_token(tmp_path: Path) -> None:
+    from hadron.app.runtime import Runtime
+
+    pairs = tmp_path / "pairs.toml"
+    from hadron.venues.polymarket.fake import pairs_toml
+
+    pairs.write_text(pairs_toml(["KXGOLD15M-26AUG102130-30"]))
+    config = tmp_path / "hadron.toml"
+    config.write_text(f'[runtime]\npairs = "{pairs}"\nhost = "0.0.0.0"\n')
+    with pytest.raises(ConfigError, match="control_token"):
+        Runtime(load_config(config, environ={}, dotenv=None))
+    cfg = load_config(config, environ={"HADRON_CONTROL_TOKEN": "s3cret-token"}, dotenv=None)
+    assert isinstance(cfg.runtime.control_token, Secret) and "s3cret" not in repr(cfg)
+    Runtime(cfg)  # accepted with a token
+
+
+def test_the_token_guards_every_route(tmp_path: Path) -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from hadron.app.dashboard import _Guard
+
+    async def hello(request: object) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    guarded = _Guard(Starlette(routes=[Route("/metrics", hello)]), "tok")
+
+    async def main() -> list[int]:
+        transport = httpx.ASGITransport(app=guarded)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return [
+                (await client.get("/metrics")).status_code,
+                (await client.get("/metrics", headers={"Authorization": "Bearer nope"})).status_code,
+                (await client.get("/metrics", headers={"Authorization": "Bearer tok"})).status_code,
+                (await client.get("/metrics?token=tok")).status_code,
+            ]
+
+    assert asyncio.run(main()) == [401, 401, 200, 200]
+
+
+def test_config_check_validates_the_example_and_masks_secrets(tmp_path: Path) -> None:
+    from hadron.venues.polymarket.fake import pairs_toml
+
+    (tmp_path / "pairs.toml").write_text(pairs_toml(["KXGOLD15M-26AUG102130-30"]))
+    key = tmp_path / "key.pem"
+    key.write_text("-----BEGIN PRIVATE KEY-----\nMIIsecretmaterial\n-----END PRIVATE KEY-----\n")
+    key.chmod(0o644)
+    text = (REPO / "hadron.example.toml").read_text()
+    text = text.replace('pairs = "pairs.toml"', f'pairs = "{tmp_path / "pairs.toml"}"')
+    text = text.replace('private_key_path = "~/.kalshi/key.pem"', f'private_key_path = "{key}"')
+    text = text.replace('control_token = ""', 'control_token = "tok-123456"')
+    config = tmp_path / "hadron.toml"
+    config.write_text(text)
+    result = CliRunner().invoke(app, ["config", "check", str(config)])
+    assert result.exit_code == 0, result.output
+    printed = result.output[: result.output.rindex("}") + 1]
+    effective = json.loads(printed)
+    assert effective["runtime"]["control_token"] == "Secret('**********')"
+    assert "tok-123456" not in result.output and "MIIsecret" not in result.output
+    assert "pairs: 1 approved" in result.output and "readable by group or others" in result.output
+    config.write_text(text.replace('tif = "IOC"', 'tif = "GTC"'))
+    result = CliRunner().invoke(app, ["config", "check", str(config)])
+    assert result.exit_code == 2 and "paper.tif" in result.output
+    config.write_text(text + "\n[mystery]\nx = 1\n")
+    result = CliRunner().invoke(app, ["config", "check", str(config)])
+    assert result.exit_code == 2 and "mystery" in result.output
