@@ -182,6 +182,8 @@ def _replay_run(
 
     sinks: list[Any] = [tick_store.on_event] if tick_store else []
     run = Replay(dead_letter=dead_letter, seq_check=seq_check, on_event=_fan_out(sinks) if sinks or paper else None)
+    if stdout.is_terminal:
+        _progress(run)
     detector = trader = None
     if pairs is not None:
         from hadron.arb.detector import ArbDetector, load_arb_config
@@ -195,6 +197,26 @@ def _replay_run(
     if trader is not None:
         trader.finish()
     return run, detector, trader
+
+
+def _progress(run: Any) -> None:
+    """Show a rich progress bar (bytes of recordings replayed) while ``run`` replays."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("replay"), BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=stdout,
+                   transient=True)  # fmt: skip
+    state: dict[str, Any] = {}
+
+    def on_plan(plan: list[Any]) -> None:
+        state["task"] = bar.add_task("replay", total=sum(f.path.stat().st_size for f in plan))
+        bar.start()
+
+    def on_file(recording: Any) -> None:
+        bar.advance(state["task"], recording.path.stat().st_size)
+        if bar.finished:
+            bar.stop()
+
+    run.on_plan, run.on_file = on_plan, on_file
 
 
 def _fan_out(sinks: list[Any]) -> Any:
@@ -859,8 +881,6 @@ def markets_match(
     min_confidence: Annotated[float, typer.Option("--min-confidence", help="Drop pairs below this (0..1).")] = 0.6,
 ) -> None:
     """Propose Kalshi ↔ Polymarket pairs and write them for review (nothing is approved here)."""
-    import asyncio
-
     from hadron.match.inputs import (
         GAMMA_BASE_URL,
         KALSHI_BASE_URL,
@@ -875,11 +895,16 @@ def markets_match(
     if (kalshi or polymarket) and (kalshi_url or gamma_url):
         raise _fail("give either --kalshi/--polymarket files or --kalshi-url/--gamma-url, not both")
     try:
-        k_records = load_kalshi(kalshi) if kalshi else asyncio.run(fetch_kalshi(kalshi_url or KALSHI_BASE_URL))
-        p_records = (
-            load_polymarket(polymarket) if polymarket else asyncio.run(fetch_polymarket(gamma_url or GAMMA_BASE_URL))
-        )
-        pairs = match(k_records, p_records, min_confidence=min_confidence)
+        with stdout.status("downloading Kalshi events…" if not kalshi else "reading Kalshi records…"):
+            k_records = load_kalshi(kalshi) if kalshi else asyncio.run(fetch_kalshi(kalshi_url or KALSHI_BASE_URL))
+        with stdout.status("downloading Polymarket events…" if not polymarket else "reading Polymarket records…"):
+            p_records = (
+                load_polymarket(polymarket)
+                if polymarket
+                else asyncio.run(fetch_polymarket(gamma_url or GAMMA_BASE_URL))
+            )
+        with stdout.status("matching…"):
+            pairs = match(k_records, p_records, min_confidence=min_confidence)
         write_pairs(out, pairs)
     except HadronError as exc:
         raise _fail(str(exc)) from None

@@ -8,7 +8,7 @@ order, and builds the report ``hadron replay`` prints and writes.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,10 @@ class Replay:
         self.reader_errors = 0
         self.elapsed_s = 0.0
         self._streams: dict[tuple[str, str], FeedStream] = {}
+        self.on_plan: Callable[[list[RecordingFile]], None] | None = None
+        """Called with the files about to be replayed (progress bars)."""
+        self.on_file: Callable[[RecordingFile], None] | None = None
+        """Called after each file is replayed (progress bars)."""
 
     # -- running -----------------------------------------------------------------------------
 
@@ -93,9 +97,13 @@ class Replay:
             else:
                 plan.append(detected)
         started = time.perf_counter()
+        if self.on_plan is not None:
+            self.on_plan(plan)
         try:
             for recording in plan:
                 self.replay_file(recording)
+                if self.on_file is not None:
+                    self.on_file(recording)
         finally:
             self.elapsed_s += time.perf_counter() - started
             self.dead_letter.close()

@@ -141,3 +141,14 @@ def test_secrets_are_masked_everywhere() -> None:
     assert "PRIVATE" not in repr(secret) and "PRIVATE" not in str(secret) and "PRIVATE" not in f"{secret}"
     assert "PRIVATE" not in repr(KalshiConfig(private_key=secret))
     assert repr(KalshiSigner("kid", key)) == "KalshiSigner(key_id='kid', private_key='**********')"
+
+
+def test_log_redaction_masks_secret_fields_and_pem_text() -> None:
+    from hadron.logs import redact
+
+    event = redact(
+        None,
+        "info",
+        {"event": "x", "api_key_id": "abc", "control_token": "t", "note": "-----BEGIN PRIVATE KEY-----MII"},
+    )
+    assert event == {"event": "x", "api_key_id": "**********", "control_token": "**********", "note": "**********"}
