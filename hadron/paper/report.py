@@ -54,6 +54,32 @@ def _order_counts(orders: list[PaperOrder]) -> dict[str, Any]:
     }
 
 
+def _by_pair(trader: PaperTrader) -> dict[str, Any]:
+    # Per pair: trades, how they ended, shares bought per leg, money paid (fills and fees), unwind cost
+    out: dict[str, Any] = {}
+    for trade in trader.trades:
+        entry = out.setdefault(trade.pair, {"trades": 0, "states": Counter(), "shares": Counter(), "paid": 0,
+                                            "unwind_cost": 0})  # fmt: skip
+        entry["trades"] += 1
+        entry["states"][trade.state] += 1
+        for order in trade.orders:
+            leg = f"{order.venue}:{order.outcome}"
+            sign = 1 if order.side == "buy" else -1
+            entry["shares"][leg] += sign * order.filled
+            entry["paid"] += sign * order.cost + order.fee
+        entry["unwind_cost"] += trade.unwind_cost
+    return {
+        pair: {
+            "trades": e["trades"],
+            "states": dict(sorted(e["states"].items())),
+            "shares": {leg: format_size(n) for leg, n in sorted(e["shares"].items())},
+            "paid": money_text(e["paid"]),
+            "unwind_cost": money_text(e["unwind_cost"]),
+        }
+        for pair, e in sorted(out.items())
+    }
+
+
 def summary(trader: PaperTrader) -> dict[str, Any]:
     """The run's summary: orders, fills, pairs, failures, unwinds, fees, P&L, opportunities."""
     p = trader.portfolio
@@ -94,6 +120,7 @@ def summary(trader: PaperTrader) -> dict[str, Any]:
             for h in sorted(p.holdings.values(), key=lambda h: (h.instrument, h.from_bids))
             if h.size and not h.settled
         ],
+        "by_pair": _by_pair(trader),
         "opportunities": {
             "seen": stats.opportunities_seen,
             "taken": stats.opportunities_taken,

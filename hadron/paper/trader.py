@@ -308,7 +308,10 @@ class PaperTrader:
         arrival times, then settlements without a time; then take a last equity point."""
         queue = self._queue
         while queue:
-            due = queue[0][0]
+            due, _, item = queue[0]
+            if not isinstance(item, PaperOrder) and not self._holds(item[0]):
+                heapq.heappop(queue)  # a settlement of something not held: no time passes for it
+                continue
             if due >= _END:
                 _, _, (instrument, result) = heapq.heappop(queue)
                 self._settle(instrument, result, self.now_ns)
@@ -534,6 +537,9 @@ class PaperTrader:
             self._settle(instrument, result, self.now_ns)
             return
         heapq.heappush(self._queue, (due, self._next_seq(), (instrument, result)))
+
+    def _holds(self, instrument: str) -> bool:
+        return any(h.instrument == instrument and not h.settled and h.size for h in self.portfolio.holdings.values())
 
     def _settle(self, instrument: str, result: str, now: int) -> None:
         held = [h for h in self.portfolio.holdings.values() if h.instrument == instrument and not h.settled]

@@ -33,7 +33,7 @@ from hadron.venues.kalshi.fake_exchange import FakeExchange
 from hadron.venues.kalshi.fake_rest import RestFaults, build_rest_app
 from hadron.venues.kalshi.poll import KalshiPoller
 from hadron.venues.kalshi.rest import KalshiRestClient
-from hadron.venues.kalshi.ws import PRIVATE_CHANNELS, PUBLIC_CHANNELS, KalshiPool, recorder_factory
+from hadron.venues.kalshi.ws import DEFAULT_CHANNELS, PRIVATE_CHANNELS, PUBLIC_CHANNELS, KalshiPool, recorder_factory
 
 log = structlog.get_logger("hadron.kalshi.app")
 
@@ -400,5 +400,6 @@ def live_feed(
         dead_letter=dead_letter,
         recorder=recorder_factory(record_dir) if record_dir is not None else None,
         on_event=on_event,
+        channels=[*DEFAULT_CHANNELS, "market_lifecycle_v2"],  # results settle paper positions
     )
     return KalshiLiveFeed(pool, stats)
