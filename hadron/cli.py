@@ -20,7 +20,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-bench_app = typer.Typer(help="Benchmarks on real recorded frames.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks on real recorded frames (`hadron bench` alone runs `hadron bench compare`).",
+    invoke_without_command=True,
+)
 app.add_typer(bench_app, name="bench")
 
 stdout = Console(highlight=False, soft_wrap=True)
@@ -455,6 +458,55 @@ def fake_venue_polymarket(
         )
     except (ConfigError, OSError) as exc:
         raise _fail(str(exc)) from None
+
+
+@bench_app.callback()
+def bench_default(ctx: typer.Context) -> None:
+    """Benchmarks on real recorded frames; with no command, the side-by-side comparison."""
+    if ctx.invoked_subcommand is None:
+        bench_compare()
+
+
+@bench_app.command("compare")
+def bench_compare(
+    path: Annotated[
+        Path | None, typer.Argument(help="Kalshi capture file or folder [default: the KXGOLD15M capture].")
+    ] = None,
+    market: Annotated[
+        Path | None, typer.Option(help="One market's capture for the Polymarket flow [default: the busiest].")
+    ] = None,
+    repeat: Annotated[int, typer.Option(min=1, help="Runs of each measurement; the best is kept.")] = 3,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N frames of each flow.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON.")] = None,
+    markdown_out: Annotated[Path | None, typer.Option("--markdown", help="Write the table as markdown.")] = None,
+    png: Annotated[Path | None, typer.Option(help="Write the latency distributions as a PNG.")] = None,
+) -> None:
+    """msgspec decode alone vs Hadron end to end vs a hobby implementation (vs NautilusTrader when
+    installed), on the same real frames: throughput, ratios, per-frame latency, memory."""
+    from hadron.app.bench import default_capture
+    from hadron.app.bench_arb import DEFAULT_MARKET
+    from hadron.app.bench_compare import markdown, plot_latency, run_compare
+
+    logs.configure("error")
+    root = default_capture()
+    capture = path or root
+    chosen = market or (root / DEFAULT_MARKET / "2026-08-11.ndjson.gz" if root is not None else None)
+    if capture is None or chosen is None or not chosen.is_file():
+        raise _fail("no capture given and the KXGOLD15M capture in ../shared/data was not found")
+    try:
+        results = run_compare(capture, chosen, repeat=repeat, limit=limit)
+    except HadronError as exc:
+        raise _fail(str(exc)) from None
+    table = markdown(results)
+    stdout.print(table, markup=False)
+    if markdown_out is not None:
+        markdown_out.write_text(table)
+    if png is not None:
+        plot_latency(results, png)
+    if json_out is not None:
+        for flow in results["flows"].values():
+            flow.pop("_samples", None)
+        _write_json(json_out, results)
 
 
 @bench_app.command("replay")

@@ -247,7 +247,25 @@ class BookManager:
                 return False
             book.state = _LIVE  # STALE: data flows again
         if self._top_listeners:
-            return self._apply_delta_and_notify(book, delta)
+            # note the top before, compare after: a change emits a TopOfBook
+            bb, ba, tick = book._bb, book._ba, book.tick
+            bid_size = book._bids[bb] if bb >= 0 else 0
+            ask_size = book._asks[ba] if ba < book._n else 0
+            if not self._apply(book, delta):
+                return False
+            if not book.crossed and (
+                book.tick != tick
+                or book._bb != bb
+                or book._ba != ba
+                or (bb >= 0 and book._bids[bb] != bid_size)
+                or (ba < book._n and book._asks[ba] != ask_size)
+            ):
+                self._emit_top(book, delta.ts_event, delta.ts_recv)
+            return True
+        return self._apply(book, delta)
+
+    def _apply(self, book: ManagedBook, delta: BookDelta) -> bool:
+        # The level change itself, with its integrity checks and clocks
         if delta.action is _ACTION_CHANGE:
             if delta.side is _SIDE_BID:
                 size = book.change_bid(delta.price, delta.size)
@@ -268,30 +286,6 @@ class BookManager:
         book.ts_recv = delta.ts_recv
         if book._bb >= book._ba or book.crossed:  # crossed or locked now, or just uncrossed
             self._after_update(book, delta.ts_event, delta.ts_recv)
-        return True
-
-    def _apply_delta_and_notify(self, book: ManagedBook, delta: BookDelta) -> bool:
-        # apply_delta with TopOfBook events: note the top before, compare after
-        bb, ba, tick = book._bb, book._ba, book.tick
-        bid_size = book._bids[bb] if bb >= 0 else 0
-        ask_size = book._asks[ba] if ba < book._n else 0
-        listeners, self._top_listeners = self._top_listeners, []
-        clock, self.clock = self.clock, None
-        try:
-            applied = self.apply_delta(delta, book.source)
-        finally:
-            self._top_listeners = listeners
-            self.clock = clock
-        if not applied or book.crossed:
-            return applied
-        if (
-            book.tick != tick
-            or book._bb != bb
-            or book._ba != ba
-            or (bb >= 0 and book._bids[bb] != bid_size)
-            or (ba < book._n and book._asks[ba] != ask_size)
-        ):
-            self._emit_top(book, delta.ts_event, delta.ts_recv)
         return True
 
     def apply_tick_size_change(self, change: TickSizeChange) -> None:

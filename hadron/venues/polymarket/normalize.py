@@ -46,11 +46,23 @@ _AGGRESSOR = {"BUY": AggressorSide.BUY, "SELL": AggressorSide.SELL}
 _SET = BookAction.SET
 
 
+_INSTRUMENTS: dict[str, str] = {}
+_INSTRUMENTS_LIMIT = 100_000
+
+
 def instrument_of(token_id: str) -> str:
-    """Return ``"polymarket:<token_id>"``; raises DecodeError for an empty or non-numeric id."""
+    """Return ``"polymarket:<token_id>"``; raises DecodeError for an empty or non-numeric id.
+
+    Checked ids are remembered (up to 100,000), so a token seen before costs one dict look-up."""
+    instrument = _INSTRUMENTS.get(token_id)
+    if instrument is not None:
+        return instrument
     if not token_id or not token_id.isascii() or not token_id.isdigit():
         raise DecodeError(f"token id {token_id!r} is not a decimal string")
-    return VENUE_PREFIX + token_id
+    if len(_INSTRUMENTS) >= _INSTRUMENTS_LIMIT:
+        _INSTRUMENTS.clear()
+    instrument = _INSTRUMENTS[token_id] = VENUE_PREFIX + token_id
+    return instrument
 
 
 def parse_ms(text: str) -> int:

@@ -1,0 +1,463 @@
+"""``hadron bench``: Hadron's hot path next to the floor and the alternatives, on the same frames.
+
+Two flows, each measured in one process, on the same in-memory frames:
+
+* **Kalshi**: the real KXGOLD15M capture (raw WebSocket v2 frames);
+* **Polymarket**: the busiest KXGOLD15M market's real order flow in Polymarket's market-channel
+  wire format (its transcoding: a YES/NO token pair), the Polymarket capture available here
+  being too small to time.
+
+For each flow:
+
+* ``msgspec_decode``: ``msgspec.json.decode`` of every frame into dicts, the least any Python
+  consumer pays (the floor);
+* ``hadron``: Hadron end to end: typed decode → sid/seq → normalize → L2 book → top of book →
+  arbitrage check (the detector watches the market's pair);
+* ``hobby``: a typical hobby implementation (``json.loads``, ``Decimal`` prices and sizes in
+  dicts, best bid/ask recomputed with ``max``/``min`` after every update), as the seeds' bot does;
+* ``nautilus``: NautilusTrader's ``OrderBook`` driven through its Python API (deltas built with its
+  ``Price``/``Quantity``), when ``nautilus_trader`` is installed; skipped with the reason otherwise.
+
+Throughput keeps the best of ``repeat`` runs; latency per frame (p50/p99/p99.9) is measured in a
+separate pass; peak memory in a third (``tracemalloc``). Memory for 10,000 books is measured on
+books with 20 levels a side, on the cent grid (Kalshi) and the 0.1¢ grid (sub-penny Polymarket).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import tracemalloc
+from array import array
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from hadron.app.bench import _best, _load, _percentiles
+from hadron.app.replay import Replay
+from hadron.arb.detector import ArbDetector, load_arb_config
+from hadron.book.manager import BookManager
+from hadron.errors import InputError
+from hadron.model.events import BookSnapshot
+from hadron.store.replay import RecordingFormat
+from hadron.venues.base import PairScenarioVenue, get_venue
+
+Lines = list[bytes]
+
+
+# -- the hobby implementation ------------------------------------------------------------------
+
+
+def hobby_kalshi(lines: Lines, clock: Callable[[], int] | None = None) -> array[int]:
+    """Kalshi capture lines through ``json`` + ``Decimal`` dict books, best prices recomputed."""
+    books: dict[str, dict[str, dict[Decimal, Decimal]]] = {}
+    samples: array[int] = array("q")
+    one = Decimal(1)
+    for line in lines:
+        t0 = clock() if clock is not None else 0
+        event = json.loads(line)["event"]
+        kind = event.get("type")
+        msg = event.get("msg") or {}
+        if kind == "orderbook_snapshot":
+            book = books[msg["market_ticker"]] = {
+                "yes": {Decimal(p): Decimal(s) for p, s in msg.get("yes_dollars_fp") or []},
+                "no": {Decimal(p): Decimal(s) for p, s in msg.get("no_dollars_fp") or []},
+            }
+        elif kind == "orderbook_delta":
+            book = books.setdefault(msg["market_ticker"], {"yes": {}, "no": {}})
+            side = book[msg["side"]]
+            price = Decimal(msg["price_dollars"])
+            size = side.get(price, Decimal(0)) + Decimal(msg["delta_fp"])
+            if size > 0:
+                side[price] = size
+            else:
+                side.pop(price, None)
+        else:
+            if clock is not None:
+                samples.append(clock() - t0)
+            continue
+        best_bid = max(book["yes"]) if book["yes"] else None
+        best_ask = one - max(book["no"]) if book["no"] else None
+        _ = (best_bid, best_ask)
+        if clock is not None:
+            samples.append(clock() - t0)
+    return samples
+
+
+def hobby_polymarket(frames: Lines, clock: Callable[[], int] | None = None) -> array[int]:
+    """Polymarket market-channel frames through ``json`` + ``Decimal`` dict books."""
+    books: dict[str, dict[str, dict[Decimal, Decimal]]] = {}
+    samples: array[int] = array("q")
+    for frame in frames:
+        t0 = clock() if clock is not None else 0
+        value = json.loads(frame)
+        touched: list[str] = []
+        for msg in value if isinstance(value, list) else [value]:
+            kind = msg.get("event_type")
+            if kind == "book":
+                books[msg["asset_id"]] = {
+                    "bids": {Decimal(lv["price"]): Decimal(lv["size"]) for lv in msg["bids"]},
+                    "asks": {Decimal(lv["price"]): Decimal(lv["size"]) for lv in msg["asks"]},
+                }
+                touched.append(msg["asset_id"])
+            elif kind == "price_change":
+                for change in msg["price_changes"]:
+                    book = books.setdefault(change["asset_id"], {"bids": {}, "asks": {}})
+                    side = book["bids" if change["side"] == "BUY" else "asks"]
+                    price, size = Decimal(change["price"]), Decimal(change["size"])
+                    if size:
+                        side[price] = size
+                    else:
+                        side.pop(price, None)
+                    touched.append(change["asset_id"])
+        for asset in touched:
+            book = books[asset]
+            _ = (max(book["bids"]) if book["bids"] else None, min(book["asks"]) if book["asks"] else None)
+        if clock is not None:
+            samples.append(clock() - t0)
+    return samples
+
+
+# -- NautilusTrader ----------------------------------------------------------------------------
+
+
+def _nautilus() -> Any:
+    # NautilusTrader's classes, imported only when it is installed
+    from types import SimpleNamespace
+
+    from nautilus_trader.model.book import OrderBook
+    from nautilus_trader.model.data import BookOrder, OrderBookDelta
+    from nautilus_trader.model.enums import BookAction, BookType, OrderSide
+    from nautilus_trader.model.identifiers import InstrumentId
+    from nautilus_trader.model.objects import Price, Quantity
+
+    return SimpleNamespace(
+        OrderBook=OrderBook, BookOrder=BookOrder, OrderBookDelta=OrderBookDelta, BookAction=BookAction,
+        BookType=BookType, OrderSide=OrderSide, InstrumentId=InstrumentId, Price=Price, Quantity=Quantity,
+    )  # fmt: skip
+
+
+def _nt_book(nt: Any, books: dict[str, Any], key: str) -> Any:
+    book = books.get(key)
+    if book is None:
+        book = books[key] = nt.OrderBook(nt.InstrumentId.from_str(f"{key[:40]}.BENCH"), nt.BookType.L2_MBP)
+    return book
+
+
+def _nt_apply(nt: Any, book: Any, side: Any, price: str, size: str) -> None:
+    qty = nt.Quantity.from_str(size)
+    action = nt.BookAction.UPDATE if qty.as_double() > 0 else nt.BookAction.DELETE
+    order = nt.BookOrder(side, nt.Price.from_str(price), qty, 0)
+    book.apply_delta(nt.OrderBookDelta(book.instrument_id, action, order, 0, 0, 0, 0))
+    book.best_bid_price()
+    book.best_ask_price()
+
+
+def _nautilus_kalshi(nt: Any, lines: Lines) -> object:
+    # Kalshi deltas are changes: the level's new size is kept here, Nautilus gets absolute updates
+    books: dict[str, Any] = {}
+    levels: dict[tuple[str, str, str], Decimal] = {}
+    for line in lines:
+        event = json.loads(line)["event"]
+        msg = event.get("msg") or {}
+        if event.get("type") != "orderbook_delta":
+            continue
+        key = (msg["market_ticker"], msg["side"], msg["price_dollars"])
+        size = max(Decimal(0), levels.get(key, Decimal(0)) + Decimal(msg["delta_fp"]))
+        levels[key] = size
+        side = nt.OrderSide.BUY if msg["side"] == "yes" else nt.OrderSide.SELL
+        book = _nt_book(nt, books, msg["market_ticker"].replace("-", ""))
+        _nt_apply(nt, book, side, msg["price_dollars"], f"{size:.2f}")
+    return books
+
+
+def _nautilus_polymarket(nt: Any, frames: Lines) -> object:
+    books: dict[str, Any] = {}
+    for frame in frames:
+        value = json.loads(frame)
+        for msg in value if isinstance(value, list) else [value]:
+            if msg.get("event_type") != "price_change":
+                continue
+            for change in msg["price_changes"]:
+                book = _nt_book(nt, books, change["asset_id"][:30])
+                side = nt.OrderSide.BUY if change["side"] == "BUY" else nt.OrderSide.SELL
+                _nt_apply(nt, book, side, change["price"], change["size"])
+    return books
+
+
+def nautilus_runner(flow: str) -> tuple[Callable[[Lines], object] | None, str]:
+    """A function driving NautilusTrader's L2 ``OrderBook`` (through its Python API) over
+    ``flow``'s frames, or ``None`` and the reason it cannot run."""
+    try:
+        nt = _nautilus()
+    except ImportError as exc:
+        return None, f"nautilus_trader is not installed ({exc.name}); pip install nautilus_trader to compare"
+    if flow == "kalshi":
+        return (lambda lines: _nautilus_kalshi(nt, lines)), ""
+    return (lambda frames: _nautilus_polymarket(nt, frames)), ""
+
+
+# -- Hadron ------------------------------------------------------------------------------------
+
+
+def _hadron_kalshi(
+    files: list[tuple[Path, Lines]], pairs: Path | None, clock: Callable[[], int] | None = None
+) -> array[int]:
+    run = Replay(dead_letter=Path(os.devnull))
+    if pairs is not None:
+        ArbDetector.from_config(run.books, load_arb_config(pairs))
+    samples: array[int] = array("q")
+    for path, lines in files:
+        on_line = run.stream("kalshi", str(path), RecordingFormat.CAPTURE).on_capture_line
+        if clock is None:
+            for line in lines:
+                on_line(line)
+        else:
+            for line in lines:
+                t0 = clock()
+                on_line(line)
+                samples.append(clock() - t0)
+    return samples
+
+
+def _hadron_polymarket(frames: Lines, pairs: Path | None, clock: Callable[[], int] | None = None) -> array[int]:
+    run = Replay(dead_letter=Path(os.devnull))
+    if pairs is not None:
+        ArbDetector.from_config(run.books, load_arb_config(pairs))
+    on_frame = run.stream("polymarket", "pm", RecordingFormat.HADRON).on_frame
+    samples: array[int] = array("q")
+    now = time.time_ns()
+    for frame in frames:
+        if clock is None:
+            on_frame(frame, now)
+        else:
+            t0 = clock()
+            on_frame(frame, now)
+            samples.append(clock() - t0)
+    return samples
+
+
+def _decode(frames: Lines) -> None:
+    decode = msgspec.json.decode
+    for frame in frames:
+        decode(frame)
+
+
+def _peak_mib(run: Callable[[], object]) -> float:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        run()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return round(peak / 2**20, 2)
+
+
+def books_memory(n: int = 10_000, levels: int = 20) -> dict[str, float]:
+    """MiB held by ``n`` books with ``levels`` levels a side, on the cent and the 0.1¢ grids."""
+    out: dict[str, float] = {}
+    for name, tick in (("cent_grid_mib", 100), ("tenth_cent_grid_mib", 10)):
+        gc.collect()
+        tracemalloc.start()
+        books = BookManager()
+        for i in range(n):
+            bids = tuple((5000 - k * tick, (k + 1) * 1_000_000) for k in range(levels))
+            asks = tuple((5100 + k * tick, (k + 1) * 1_000_000) for k in range(levels))
+            books.apply_snapshot(BookSnapshot(f"kalshi:BENCH-{i}", bids, asks, 0, 0, tick=tick))
+        current, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        out[name] = round(current / 2**20, 1)
+        del books
+    return out
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+def _flow(
+    name: str,
+    frames: Lines,
+    runners: dict[str, Callable[[], object]],
+    latency: dict[str, Callable[[], array[int]]],
+    repeat: int,
+) -> dict[str, Any]:
+    seconds = {key: _best(repeat, run) for key, run in runners.items()}
+    n = len(frames)
+    rates = {key: n / s for key, s in seconds.items()}
+    samples = {key: measure() for key, measure in latency.items()}
+    memory = {key: _peak_mib(run) for key, run in runners.items()}
+    hadron = rates["hadron"]
+    return {
+        "flow": name,
+        "frames": n,
+        "bytes": sum(len(f) for f in frames),
+        "frames_per_s": {k: round(v) for k, v in rates.items()},
+        "ns_per_frame": {k: round(s / n * 1e9, 1) for k, s in seconds.items()},
+        "ratio_hadron_vs_msgspec_decode": round(hadron / rates["msgspec_decode"], 3),
+        "ratio_hadron_vs_hobby": round(hadron / rates["hobby"], 2),
+        **({"ratio_hadron_vs_nautilus": round(hadron / rates["nautilus"], 2)} if "nautilus" in rates else {}),
+        "latency": {k: _percentiles(v) for k, v in samples.items()},
+        "peak_memory_mib": memory,
+        "_samples": samples,
+    }
+
+
+def run_compare(capture: Path, market: Path, *, repeat: int = 3, limit: int | None = None) -> dict[str, Any]:
+    """Run every comparison (see the module docstring).
+
+    Args:
+        capture: the Kalshi capture file or folder (the Kalshi flow).
+        market: one market's capture file (transcoded for the Polymarket flow, and paired with it).
+        repeat: runs per throughput measurement (the best is kept).
+        limit: use only the first ``limit`` frames of each flow.
+
+    Raises:
+        InputError: no Kalshi capture at ``capture``.
+    """
+    polymarket = get_venue("polymarket")
+    if not isinstance(polymarket, PairScenarioVenue):
+        raise InputError("the polymarket venue cannot transcode a Kalshi capture")
+    files = _load(capture)
+    if limit is not None:
+        kept, left = [], limit
+        for path, lines in files:
+            if left <= 0:
+                break
+            kept.append((path, lines[:left]))
+            left -= len(lines[:left])
+        files = kept
+    kalshi_lines = [line for _, lines in files for line in lines]
+    with tempfile.TemporaryDirectory() as tmp:
+        recording = Path(tmp) / "pair.ndjson"
+        _, pairs_text = polymarket.pair_scenario([market], recording, shift=0, fee_rate="0.04")
+        pairs = Path(tmp) / "pairs.toml"
+        pairs.write_text(pairs_text)
+        decoder = msgspec.json.Decoder(dict[str, Any])
+        poly_frames = [
+            str(record["frame"]).encode()
+            for record in map(decoder.decode, recording.read_bytes().splitlines())
+            if record["venue"] == "polymarket"
+        ][:limit]
+        clock = time.perf_counter_ns
+        kalshi_runners: dict[str, Callable[[], object]] = {
+            "msgspec_decode": lambda: _decode(kalshi_lines),
+            "hadron": lambda: _hadron_kalshi(files, pairs),
+            "hobby": lambda: hobby_kalshi(kalshi_lines),
+        }
+        poly_runners: dict[str, Callable[[], object]] = {
+            "msgspec_decode": lambda: _decode(poly_frames),
+            "hadron": lambda: _hadron_polymarket(poly_frames, pairs),
+            "hobby": lambda: hobby_polymarket(poly_frames),
+        }
+        skipped: dict[str, str] = {}
+        for flow, runners, frames in (
+            ("kalshi", kalshi_runners, kalshi_lines),
+            ("polymarket", poly_runners, poly_frames),
+        ):
+            nautilus, reason = nautilus_runner(flow)
+            if nautilus is None:
+                skipped["nautilus"] = reason
+            else:
+                runners["nautilus"] = lambda nautilus=nautilus, frames=frames: nautilus(frames)  # type: ignore[misc]
+        results = {
+            "kalshi": _flow("kalshi", kalshi_lines, kalshi_runners, {
+                "hadron": lambda: _hadron_kalshi(files, pairs, clock),
+                "hobby": lambda: hobby_kalshi(kalshi_lines, clock),
+            }, repeat),
+            "polymarket": _flow("polymarket", poly_frames, poly_runners, {
+                "hadron": lambda: _hadron_polymarket(poly_frames, pairs, clock),
+                "hobby": lambda: hobby_polymarket(poly_frames, clock),
+            }, repeat),
+        }  # fmt: skip
+    return {
+        "flows": results,
+        "skipped": skipped,
+        "books_10k": books_memory(),
+        "capture": str(capture),
+        "market": str(market),
+        "repeat": repeat,
+        "python": sys.version.split()[0],
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform(terse=True)}",
+        "cpu": _cpu_model(),
+        "msgspec": msgspec.__version__,
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The results as a markdown table (throughput, ratios, latency, memory)."""
+    rows = [
+        "| flow | implementation | frames/s | ns/frame | Hadron is × faster | p50 µs | p99 µs | p99.9 µs | peak MiB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for flow, r in results["flows"].items():
+        hadron = r["frames_per_s"]["hadron"]
+        for impl, fps in r["frames_per_s"].items():
+            lat = r["latency"].get(impl, {})
+            ratio = "(floor)" if impl == "msgspec_decode" else ("—" if impl == "hadron" else f"{hadron / fps:.2f}")
+            p = [f"{lat[k]:.2f}" if k in lat else "" for k in ("p50_us", "p99_us", "p99_9_us")]
+            rows.append(
+                f"| {flow} ({r['frames']:,} frames) | {impl} | {fps:,} | {r['ns_per_frame'][impl]:,} | {ratio} | "
+                f"{p[0]} | {p[1]} | {p[2]} | {r['peak_memory_mib'][impl]} |"
+            )
+    lines = ["\n".join(rows), ""]
+    for flow, r in results["flows"].items():
+        lines.append(
+            f"- {flow}: Hadron end to end = {r['ratio_hadron_vs_msgspec_decode']:.3f} × msgspec decode alone, "
+            f"{r['ratio_hadron_vs_hobby']:.2f} × the hobby implementation"
+            + (f", {r['ratio_hadron_vs_nautilus']:.2f} × NautilusTrader" if "ratio_hadron_vs_nautilus" in r else "")
+        )
+    mem = results["books_10k"]
+    lines.append(f"- 10,000 books (20 levels a side): {mem['cent_grid_mib']} MiB on the cent grid, "
+                 f"{mem['tenth_cent_grid_mib']} MiB on the 0.1¢ grid")  # fmt: skip
+    for name, reason in results["skipped"].items():
+        lines.append(f"- {name}: skipped, {reason}")
+    lines.append(f"- machine: {results['cpu']} ({results['machine']}), Python {results['python']}, "
+                 f"msgspec {results['msgspec']}")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def plot_latency(results: dict[str, Any], path: Path) -> None:
+    """Per-frame latency distributions (CDF, log scale) of Hadron and the others, to ``path`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    flows = results["flows"]
+    fig, axes = plt.subplots(1, len(flows), figsize=(6 * len(flows), 4.2), dpi=100)
+    for ax, (flow, r) in zip(axes, flows.items(), strict=True):
+        for impl, samples in r["_samples"].items():
+            ordered = sorted(samples)
+            n = len(ordered)
+            step = max(1, n // 2000)
+            xs = [ordered[i] / 1000 for i in range(0, n, step)]
+            ys = [i / n for i in range(0, n, step)]
+            ax.plot(xs, ys, label=impl)
+        ax.set_xscale("log")
+        ax.set_xlabel("µs per frame")
+        ax.set_ylabel("fraction of frames")
+        ax.set_title(f"{flow}: {r['frames']:,} frames")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, format="png", metadata={"Software": None})
+    plt.close(fig)
