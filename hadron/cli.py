@@ -913,6 +913,33 @@ def demo(
     )
 
 
+@app.command()
+def soak(
+    duration: Annotated[float, typer.Option(min=5, help="Seconds to run.")] = 1800,
+    speed: Annotated[float, typer.Option(min=0.1, help="Playback speed of the loopback venues.")] = 10.0,
+    workdir: Annotated[Path, typer.Option(help="Where the recording, state and report go.")] = Path("soak"),
+    warmup: Annotated[float, typer.Option(help="Seconds before memory growth is measured.")] = 60.0,
+    report: Annotated[Path | None, typer.Option(help="Write the figures as JSON here.")] = None,
+) -> None:
+    """Run the whole runtime on looping loopback venues and measure memory growth, frames lost by
+    the recorder (venue sent vs recorded) and the final books against an offline replay."""
+    from hadron.app.soak import run_soak
+
+    logs.configure("warning")
+    try:
+        result = asyncio.run(run_soak(duration_s=duration, speed=speed, workdir=workdir, warmup_s=warmup))
+    except (HadronError, OSError) as exc:
+        raise _fail(str(exc), code=1) from None
+    if report is not None:
+        _write_json(report, result)
+    stdout.print(
+        f"soak {duration:.0f} s at {speed}×: frames {result['frames']}; RSS {result['rss_mib']} "
+        f"(growth {result['rss_growth']:.2%}); lost {result['lost']}; books identical to offline replay: "
+        f"{result['books_identical']} ({result['books_compared']} books)",
+        markup=False,
+    )
+
+
 markets_app = typer.Typer(
     help="Cross-venue market pairs: propose candidates for a person to review.", no_args_is_help=True
 )

@@ -72,10 +72,14 @@ def test_demo_runs_and_stops_through_the_control_endpoint(tmp_path: Path) -> Non
     # no secret reaches the files the run wrote
     key = (tmp_path / "demo-key.pem").read_text()
     body = key.split("-----")[2].strip().splitlines()[1]
-    for path in tmp_path.iterdir():
+    for path in tmp_path.rglob("*"):
         if path.name != "demo-key.pem" and path.is_file():
-            assert body.encode() not in path.read_bytes(), path
+            data = path.read_bytes()
+            assert body.encode() not in data and b"hadron-demo-key" not in data, path
     assert stat.S_IMODE((tmp_path / "demo-key.pem").stat().st_mode) == 0o600
+    # nor any response of the dashboard: the key, its id
+    responses = json.dumps([seen["status"], seen["snapshot"]]) + seen["metrics"] + seen["page"]
+    assert body not in responses and "hadron-demo-key" not in responses
 
 
 def test_a_server_beyond_loopback_needs_a_token(tmp_path: Path) -> None:

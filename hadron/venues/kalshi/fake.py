@@ -78,7 +78,22 @@ BACKLOG = 2_000
 MAX_QUEUE = 200_000
 """Frames queued for one client before the venue gives up on it (error 25, as Kalshi does)."""
 
-FAULT_KINDS: dict[str, float] = {"drop": 0.0, "gap": 0.0, "malformed": 0.0, "silence": 10.0, "error": 25.0}
+FAULT_KINDS: dict[str, float] = {
+    "drop": 0.0,
+    "gap": 0.0,
+    "malformed": 0.0,
+    "silence": 10.0,
+    "error": 25.0,
+    "dup": 0.0,
+    "swap": 0.0,
+    "huge": 2.0,
+    "dropsnap": 0.0,
+}
+"""This venue's fault kinds and their default arguments (see :mod:`hadron.venues.faults`): ``drop``
+aborts every connection; ``gap`` skips the next delta's seq; ``malformed`` sends a truncated frame;
+``silence@N:S`` stops sending for S s; ``error@N:C`` sends error code C; ``dup`` sends the next delta
+twice (same seq); ``swap`` sends the next two deltas in reverse order; ``huge@N:M`` sends an M MiB
+frame; ``dropsnap`` makes the next ``get_snapshot`` abort the connection instead of answering."""
 """This venue's fault kinds and their default arguments (see :mod:`hadron.venues.faults`)."""
 
 
@@ -151,6 +166,9 @@ class _Subscription:
     yes_price: bool = False
     seq: int = 0
     skip_next: bool = False
+    dup_next: bool = False
+    held: bytes | None = None
+    swap_next: bool = False
 
 
 @dataclass
@@ -215,6 +233,11 @@ class FakeKalshiVenue:
     ) -> None:
         self.timeline = timeline
         self.loop = loop
+        self.drop_on_snapshot = False
+        self.fault_times: list[tuple[str, float]] = []
+        """``(kind@index, time.monotonic())`` of every fault injected."""
+        self.hold = False
+        """While True the capture stops playing (frames already queued are still sent)."""
         self.exchange = exchange or FakeExchange()
         self.public_key = public_key
         self.speed = speed
@@ -419,6 +442,10 @@ class FakeKalshiVenue:
             if sub.channel != "orderbook_delta" or not tickers:
                 self._error(client, cid, 13, "Unsupported action")
                 return
+            if self.drop_on_snapshot:  # the connection dies in the middle of a resync
+                self.drop_on_snapshot = False
+                client.ws.transport.abort()
+                return
             self._snapshots(client, sub, tickers, cid)
         elif action in ("add_markets", "delete_markets"):
             if sub.tickers is None:
@@ -462,6 +489,8 @@ class FakeKalshiVenue:
         while True:
             previous: int | None = None
             for index, entry in enumerate(self.timeline):
+                while self.hold:  # noqa: ASYNC110 - a test/soak switch, polled
+                    await asyncio.sleep(0.01)
                 while faults and faults[0].at <= index:
                     await self._settle()
                     await self._fault(faults.pop(0))
@@ -544,28 +573,53 @@ class FakeKalshiVenue:
                 if sub.channel != channel or (sub.tickers is not None and ticker not in sub.tickers):
                     continue
                 sub.seq += 1
-                if sub.skip_next and channel == "orderbook_delta":
-                    sub.skip_next = False
+                if channel == "orderbook_delta" and (sub.skip_next or sub.dup_next or sub.swap_next or sub.held):
+                    self._faulty_send(client, sub, build(sub))
                     continue
                 self._send(client, build(sub))
 
+    def _faulty_send(self, client: _Client, sub: _Subscription, frame: bytes) -> None:
+        # A delta under an armed fault: skipped, sent twice, or held back to go after the next one
+        if sub.skip_next:
+            sub.skip_next = False
+        elif sub.dup_next:
+            sub.dup_next = False
+            self._send(client, frame)
+            self._send(client, frame)
+        elif sub.swap_next:
+            sub.swap_next = False
+            sub.held = frame
+        elif sub.held is not None:
+            self._send(client, frame)
+            self._send(client, sub.held)
+            sub.held = None
+
     async def _fault(self, fault: Fault) -> None:
         self.stats.faults.append(f"{fault.kind}@{fault.at}")
+        self.fault_times.append((f"{fault.kind}@{fault.at}", time.monotonic()))
         log.info("injecting fault", kind=fault.kind, at=fault.at, arg=fault.arg)
-        if fault.kind == "drop":
-            for client in list(self._clients):
-                client.ws.transport.abort()
-        elif fault.kind == "gap":
-            for client in self._clients:
-                for sub in client.subs.values():
-                    sub.skip_next = True
-        elif fault.kind == "malformed":
-            for client in self._clients:
-                self._send(client, b'{"type":"orderbook_delta","sid":1,"seq":')
-        elif fault.kind == "silence":
+        if fault.kind == "silence":
             await asyncio.sleep(fault.arg)
         elif fault.kind == "error":
             self._error_fault(int(fault.arg))
+        elif fault.kind == "dropsnap":
+            self.drop_on_snapshot = True
+        else:
+            for client in list(self._clients):
+                self._client_fault(client, fault)
+
+    def _client_fault(self, client: _Client, fault: Fault) -> None:
+        # A fault that hits each connected client
+        if fault.kind == "drop":
+            client.ws.transport.abort()
+        elif fault.kind == "malformed":
+            self._send(client, b'{"type":"orderbook_delta","sid":1,"seq":')
+        elif fault.kind == "huge":
+            pad = b"x" * int(fault.arg * 2**20)
+            self._send(client, b'{"type":"orderbook_delta","sid":1,"seq":0,"msg":{"pad":"' + pad + b'"}}')
+        else:  # gap, dup, swap: armed on every subscription, applied to its next delta
+            for sub in client.subs.values():
+                setattr(sub, {"gap": "skip_next"}.get(fault.kind, f"{fault.kind}_next"), True)
 
     def _error_fault(self, code: int) -> None:
         text = "Subscription buffer overflow" if code == 25 else "Channel error"

@@ -149,6 +149,7 @@ async def fake_venue(
     host: str = "127.0.0.1",
     stop: asyncio.Event | None = None,
     ready: Callable[[str, str | None], None] | None = None,
+    started: Callable[[Any], None] | None = None,
     loop: bool = False,
     shift: int = 0,
     signals: bool = True,
@@ -182,6 +183,8 @@ async def fake_venue(
     stop = stop or asyncio.Event()
     if signals:
         _stop_on_signals(stop)
+    if started is not None:
+        started(venue)
     if ready is not None:
         ready(venue.url, rest_url)
     try:

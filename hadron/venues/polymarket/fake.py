@@ -567,6 +567,8 @@ class FakePolymarketVenue:
     ) -> None:
         self.timeline = timeline
         self.loop = loop
+        self.hold = False
+        """While True the capture stops playing (frames already queued are still sent)."""
         self.exchange = FakePolyExchange()
         self.speed = speed
         self.faults = sorted(faults, key=lambda f: f.at)
@@ -712,6 +714,8 @@ class FakePolymarketVenue:
             offset = rounds * span
             previous: int | None = None
             for index, played in enumerate(self.timeline):
+                while self.hold:  # noqa: ASYNC110 - a test/soak switch, polled
+                    await asyncio.sleep(0.01)
                 while faults and faults[0].at <= index:
                     await self._settle()
                     self._fault(faults.pop(0))

@@ -1,0 +1,140 @@
+"""The fault matrix: each fault the loopback Kalshi venue can inject, over real sockets, on the real
+capture the demo plays; the client's final book must equal an offline replay of the capture, and the
+time the book spent away from LIVE (its recovery time) is measured and written to
+``$HADRON_FAULT_REPORT`` (JSON lines) when set, for docs/RELIABILITY.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hadron.app.demo import DEMO_MARKET, demo_capture
+from hadron.app.replay import Replay
+from hadron.book.manager import BookManager, BookState
+from hadron.model.units import format_price, format_size
+from hadron.venues.kalshi.auth import KalshiSigner, generate_test_key
+from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture, parse_faults
+from hadron.venues.kalshi.ws import Backoff, KalshiPool
+from tests.conftest import ListDeadLetter
+
+INSTRUMENT = f"kalshi:{DEMO_MARKET}"
+REPORT = os.environ.get("HADRON_FAULT_REPORT")
+
+
+def _dump(books: BookManager) -> dict[str, Any]:
+    return {
+        b.instrument: {
+            "bids": [[format_price(p), format_size(s)] for p, s in b.levels_bid()],
+            "asks": [[format_price(p), format_size(s)] for p, s in b.levels_ask()],
+        }
+        for b in books
+        if b.ever_live
+    }
+
+
+def _offline(tmp: Path) -> dict[str, Any]:
+    run = Replay(dead_letter=tmp / "offline.deadletter.ndjson")
+    run.run([demo_capture()])
+    return run.dump_books()
+
+
+async def _run(faults: str, tmp: Path, *, silence_timeout: float = 5.0) -> dict[str, Any]:
+    key, _, _ = generate_test_key()
+    venue = FakeKalshiVenue(load_capture([demo_capture()]), public_key=key.public_key(), speed=0,
+                            faults=parse_faults(faults))  # fmt: skip
+    await venue.start()
+    books = BookManager()
+    dead = ListDeadLetter()
+    pool = KalshiPool(
+        venue.url,
+        [KalshiSigner("k", key)],
+        books,
+        [DEMO_MARKET],
+        dead_letter=dead,
+        backoff=Backoff(base=0.05, max_delay=0.5),
+        silence_timeout=silence_timeout,
+    )
+    transitions: list[tuple[float, BookState]] = []
+
+    async def watch() -> None:
+        last = None
+        while True:
+            book = books.get(INSTRUMENT)
+            state = book.state if book is not None else None
+            if state is not None and state is not last:
+                transitions.append((time.monotonic(), state))
+                last = state
+            await asyncio.sleep(0.0005)
+
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(watch())
+    task = asyncio.create_task(pool.run(stop))
+    await asyncio.wait_for(venue.drained(), timeout=120)
+    await asyncio.sleep(1.0)
+    final = books.get(INSTRUMENT)
+    final_state = final.state if final is not None else None
+    watcher.cancel()
+    stop.set()
+    await asyncio.wait_for(task, timeout=10)
+    await venue.stop()
+    recoveries = []
+    for name, at in venue.fault_times:
+        left = next((t for t, s in transitions if t >= at and s is not BookState.LIVE), None)
+        back = next((t for t, s in transitions if left is not None and t > left and s is BookState.LIVE), None)
+        recoveries.append({"fault": name, "left_live": left is not None,
+                           "recovery_ms": round((back - at) * 1000, 1) if back is not None else 0.0})  # fmt: skip
+    conn = pool.connections[0].stats
+    return {
+        "books": _dump(books),
+        "recoveries": recoveries,
+        "reconnects": conn.reconnects,
+        "resync_requests": pool.stats.resync_requests,
+        "decode_errors": pool.stats.decode_errors,
+        "dead_letters": len(dead.items),
+        "seq_duplicates": pool.stats.seq_duplicates,
+        "seq_gaps": pool.stats.seq_gaps,
+        "final_state": final_state,
+    }
+
+
+FAULTS = {
+    "disconnect ×3": "drop@3000,drop@7000,drop@11000",
+    "disconnect in a resync (mid-snapshot)": "dropsnap@4000,gap@4000",
+    "seq gap": "gap@5000",
+    "duplicated frame": "dup@5000",
+    "reordered frames": "swap@5000",
+    "malformed frame": "malformed@5000",
+    "oversized frame (2 MiB)": "huge@5000:2",
+    "silence 7 s (no frames, the socket open)": "silence@5000:7",
+    "subscription buffer overflow (error 25)": "error@5000:25",
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", list(FAULTS))
+async def test_fault_recovers_to_the_same_book(name: str, tmp_path: Path) -> None:
+    result = await _run(FAULTS[name], tmp_path, silence_timeout=3.0)
+    assert result["books"] == _offline(tmp_path), name
+    assert result["final_state"] is BookState.LIVE
+    if REPORT:
+        with open(REPORT, "a") as out:  # noqa: ASYNC230 - a few bytes after the run
+            out.write(
+                json.dumps({"name": name, **{k: v for k, v in result.items() if k not in ("books", "final_state")}})
+                + "\n"
+            )
+    kinds = FAULTS[name]
+    if "malformed" in kinds or "huge" in kinds:
+        assert result["decode_errors"] >= 1 or result["reconnects"] >= 1
+    if "dup" in kinds:
+        assert result["seq_duplicates"] >= 1 and not result["recoveries"][0]["left_live"]
+    if "gap" in kinds or "swap" in kinds:
+        assert result["seq_gaps"] >= 1 and result["recoveries"][0]["left_live"]
+    if kinds.startswith("drop@"):
+        assert result["reconnects"] == 3
