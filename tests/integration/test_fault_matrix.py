@@ -138,3 +138,41 @@ async def test_fault_recovers_to_the_same_book(name: str, tmp_path: Path) -> Non
         assert result["seq_gaps"] >= 1 and result["recoveries"][0]["left_live"]
     if kinds.startswith("drop@"):
         assert result["reconnects"] == 3
+
+
+class _SkewedSigner(KalshiSigner):
+    """A client whose clock runs ``skew_ms`` behind."""
+
+    skew_ms = 10_000
+
+    def headers(self, method: str, path: str, *, ts_ms: int | None = None) -> dict[str, str]:
+        return super().headers(method, path, ts_ms=int(time.time() * 1000) - self.skew_ms)
+
+
+@pytest.mark.asyncio
+async def test_clock_skew_beyond_the_venue_window_is_a_clear_auth_error() -> None:
+    from hadron.errors import AuthError
+
+    key, _, _ = generate_test_key()
+    venue = FakeKalshiVenue(load_capture([demo_capture()]), public_key=key.public_key(), speed=0)
+    await venue.start()
+    pool = KalshiPool(venue.url, [_SkewedSigner("k", key)], BookManager(), [DEMO_MARKET],
+                      dead_letter=ListDeadLetter(), backoff=Backoff(base=0.01, max_delay=0.05))  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(AuthError, match="401"):
+        await asyncio.wait_for(pool.run(asyncio.Event()), 10)
+    elapsed = time.monotonic() - started
+    await venue.stop()
+    assert venue.stats.auth_failures >= 1 and elapsed < 5  # refused at once, never retried
+    if REPORT:
+        with open(REPORT, "a") as out:  # noqa: ASYNC230
+            out.write(json.dumps({"name": "clock skew 10 s", "error_after_ms": round(elapsed * 1000, 1)}) + "\n")
+
+
+def test_a_slow_recorder_drops_from_the_recording_only_and_counts(tmp_path: Path) -> None:
+    from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
+
+    recorder = AsyncFrameRecorder(FrameRecorder(tmp_path, "kalshi", "slow"), max_queue=100)
+    for n in range(1_000):  # the writer never got to run: the queue stays full
+        recorder.write(n, b'{"type":"orderbook_delta"}')
+    assert recorder.dropped == 900 and len(recorder._queue) == 100  # 100 waiting to be written
