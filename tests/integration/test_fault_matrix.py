@@ -176,3 +176,36 @@ def test_a_slow_recorder_drops_from_the_recording_only_and_counts(tmp_path: Path
     for n in range(1_000):  # the writer never got to run: the queue stays full
         recorder.write(n, b'{"type":"orderbook_delta"}')
     assert recorder.dropped == 900 and len(recorder._queue) == 100  # 100 waiting to be written
+
+
+@pytest.mark.asyncio
+async def test_401_on_reconnect_fails_fast_with_a_clear_error() -> None:
+    from hadron.errors import AuthError
+
+    revoked, _, _ = generate_test_key()
+    venue = FakeKalshiVenue(load_capture([demo_capture()]), public_key=revoked.public_key(), speed=1.0)
+    await venue.start()
+    books = BookManager()
+    pool = KalshiPool(venue.url, [KalshiSigner("revoked", revoked)], books, [DEMO_MARKET],
+                      dead_letter=ListDeadLetter(), backoff=Backoff(base=0.01, max_delay=0.05))  # fmt: skip
+    stop = asyncio.Event()
+    task = asyncio.create_task(pool.run(stop))
+    for _ in range(500):
+        book = books.get(INSTRUMENT)
+        if book is not None and book.state is BookState.LIVE:
+            break
+        await asyncio.sleep(0.01)
+    other, _, _ = generate_test_key()
+    venue.public_key = other.public_key()  # the key is revoked while connected
+    dropped = time.monotonic()
+    for client in list(venue._clients):
+        client.ws.transport.abort()
+    with pytest.raises(AuthError):
+        await asyncio.wait_for(task, 10)
+    elapsed = time.monotonic() - dropped
+    await venue.stop()
+    assert elapsed < 5 and venue.stats.auth_failures >= 1  # one refused redial, no retry storm
+    assert books.get(INSTRUMENT).state is BookState.AWAITING_SNAPSHOT  # type: ignore[union-attr]
+    if REPORT:
+        with open(REPORT, "a") as out:  # noqa: ASYNC230
+            out.write(json.dumps({"name": "401 on reconnect", "error_after_ms": round(elapsed * 1000, 1)}) + "\n")

@@ -149,3 +149,13 @@ def test_config_check_validates_the_example_and_masks_secrets(tmp_path: Path) ->
     config.write_text(text + "\n[mystery]\nx = 1\n")
     result = CliRunner().invoke(app, ["config", "check", str(config)])
     assert result.exit_code == 2 and "mystery" in result.output
+
+
+def test_short_soak_loses_no_frame_and_ends_where_an_offline_replay_ends(tmp_path: Path) -> None:
+    from hadron.app.soak import run_soak
+
+    result = asyncio.run(run_soak(duration_s=15, speed=10.0, workdir=tmp_path, warmup_s=5, sample_s=1))
+    assert result["lost"] == {"kalshi": 0, "polymarket": 0}
+    assert all(n > 0 for n in result["recorded"].values())
+    assert result["books_identical"] and result["books_compared"] == 3
+    assert not result["errors"]
