@@ -209,3 +209,71 @@ async def test_401_on_reconnect_fails_fast_with_a_clear_error() -> None:
     if REPORT:
         with open(REPORT, "a") as out:  # noqa: ASYNC230
             out.write(json.dumps({"name": "401 on reconnect", "error_after_ms": round(elapsed * 1000, 1)}) + "\n")
+
+
+# -- Polymarket ----------------------------------------------------------------------------------
+
+POLY_FAULTS = {
+    "polymarket disconnect ×2": "drop@3000,drop@9000",
+    "polymarket malformed frame": "malformed@5000",
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", list(POLY_FAULTS))
+async def test_polymarket_fault_recovers_to_the_same_books(name: str, tmp_path: Path) -> None:
+    import msgspec
+
+    from hadron.venues.polymarket.fake import FakePolymarketVenue, transcode_kalshi
+    from hadron.venues.polymarket.fake import load_capture as load_poly
+    from hadron.venues.polymarket.fake import parse_faults as poly_faults
+    from hadron.venues.polymarket.ws import PolymarketPool
+
+    messages = tmp_path / "polymarket.ndjson"
+    with messages.open("wb") as fh:
+        for recv_ms, msg in transcode_kalshi([demo_capture()]):
+            fh.write(msgspec.json.encode({"recv_ms": recv_ms, "event": msg}) + b"\n")
+    venue = FakePolymarketVenue(load_poly([demo_capture()]), speed=0, faults=poly_faults(POLY_FAULTS[name]))
+    await venue.start()
+    tokens = sorted({a for item in venue.timeline for a in item.assets})
+    books = BookManager()
+    dead = ListDeadLetter()
+    pool = PolymarketPool(venue.url, books, tokens, dead_letter=dead, backoff=Backoff(base=0.05, max_delay=0.5))
+    transitions: list[tuple[float, bool]] = []
+
+    async def watch() -> None:
+        last = None
+        while True:
+            live = all((b := books.get(f"polymarket:{t}")) is not None and b.state is BookState.LIVE for t in tokens)
+            if live is not last:
+                transitions.append((time.monotonic(), live))
+                last = live
+            await asyncio.sleep(0.0005)
+
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(watch())
+    task = asyncio.create_task(pool.run(stop))
+    await asyncio.wait_for(venue.drained(), timeout=120)
+    await asyncio.sleep(1.0)
+    final = _dump(books)
+    watcher.cancel()
+    stop.set()
+    await asyncio.wait_for(task, timeout=10)
+    await venue.stop()
+    run = Replay(dead_letter=tmp_path / "offline.ndjson")
+    run.run([messages])
+    assert final == run.dump_books()
+    recoveries = []
+    for fault, at in venue.fault_times:
+        left = next((t for t, live in transitions if t >= at and not live), None)
+        back = next((t for t, live in transitions if left is not None and t > left and live), None)
+        recoveries.append({"fault": fault, "left_live": left is not None,
+                           "recovery_ms": round((back - at) * 1000, 1) if back is not None else 0.0})  # fmt: skip
+    conn = pool.connections[0].stats
+    if "drop" in POLY_FAULTS[name]:
+        assert conn.reconnects == 2 and all(r["left_live"] for r in recoveries)
+    else:
+        assert pool.stats.decode_errors == 1 and len(dead.items) == 1 and not recoveries[0]["left_live"]
+    if REPORT:
+        with open(REPORT, "a") as out:  # noqa: ASYNC230
+            out.write(json.dumps({"name": name, "recoveries": recoveries, "reconnects": conn.reconnects}) + "\n")

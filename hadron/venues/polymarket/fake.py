@@ -567,6 +567,8 @@ class FakePolymarketVenue:
     ) -> None:
         self.timeline = timeline
         self.loop = loop
+        self.fault_times: list[tuple[str, float]] = []
+        """``(kind@index, time.monotonic())`` of every fault injected."""
         self.hold = False
         """While True the capture stops playing (frames already queued are still sent)."""
         self.exchange = FakePolyExchange()
@@ -765,6 +767,7 @@ class FakePolymarketVenue:
             client.queue.put_nowait(msgspec.json.encode(msg).decode())
 
     def _fault(self, fault: Fault) -> None:
+        self.fault_times.append((f"{fault.kind}@{fault.at}", time.monotonic()))
         self.stats.faults.append(f"{fault.kind}@{fault.at}")
         log.info("injecting fault", kind=fault.kind, at=fault.at, arg=fault.arg)
         for client in list(self._clients):
