@@ -353,13 +353,26 @@ class ArbDetector:
         """Walk ``candidate``'s books at ``now_ns`` and open, update or close its opportunity."""
         self.evaluations += 1
         th = self.thresholds
-        books = [self.books.get(side.instrument) for side in candidate.legs]
-        tops = [_best_ask(book, side) for book, side in zip(books, candidate.legs, strict=True)]
-        top_sum = sum(tops)
-        if top_sum >= PRICE_ONE:
-            # no gross edge even at the top of the books: fees only take more away, nothing to walk
-            self._close(candidate.key, now_ns, "gone")
-            return
+        get = self.books.get
+        legs = candidate.legs
+        if len(legs) == 2:  # the common case, without building lists
+            a, b = legs
+            book_a, book_b = get(a.instrument), get(b.instrument)
+            top_a, top_b = _best_ask(book_a, a), _best_ask(book_b, b)
+            top_sum = top_a + top_b
+            if top_sum >= PRICE_ONE:
+                # no gross edge even at the top of the books: fees only take more away, nothing to walk
+                if candidate.key in self.open:
+                    self._close(candidate.key, now_ns, "gone")
+                return
+            books, tops = [book_a, book_b], [top_a, top_b]
+        else:
+            books = [get(side.instrument) for side in legs]
+            tops = [_best_ask(book, side) for book, side in zip(books, legs, strict=True)]
+            top_sum = sum(tops)
+            if top_sum >= PRICE_ONE:
+                self._close(candidate.key, now_ns, "gone")
+                return
         limits = self._limits.get(candidate.min_size)
         if limits is None:
             limits = self._limits[candidate.min_size] = Limits(
