@@ -249,10 +249,14 @@ _TABLES = ("paper", "risk", "thresholds")
 
 
 def effective(cfg: HadronConfig) -> dict[str, Any]:
-    """The configuration as plain data with every secret masked (``hadron config check``)."""
+    """The configuration as plain data with every secret masked and the API key id cut to its last
+    four characters (``hadron config check``, the state store's run record)."""
 
     def plain(obj: Any) -> dict[str, Any]:
-        return {f.name: str(v) if isinstance(v := getattr(obj, f.name), Secret) else v for f in fields(obj)}
+        out = {f.name: str(v) if isinstance(v := getattr(obj, f.name), Secret) else v for f in fields(obj)}
+        if out.get("api_key_id"):  # the key id identifies the account: only its last 4 characters
+            out["api_key_id"] = "…" + str(out["api_key_id"])[-4:]
+        return out
 
     return {
         "source": cfg.source or None,
