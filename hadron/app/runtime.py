@@ -267,6 +267,8 @@ class Runtime:
                 for book in self.books.mark_stale(now, stale_ns):
                     log.warning("book stale", instrument=book)
                 self._sample_rates()
+                if self.trader is not None and not self.trader.kill.engaged and self.trader.kill.check():
+                    log.warning("kill switch engaged", reason=self.trader.kill.reason)
 
     def _sample_rates(self) -> None:
         now = time.monotonic()
