@@ -12,7 +12,7 @@ venv:  ## create .venv from scratch and install hadron with its test extras
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
 
 install: venv  ## same as venv
 
@@ -33,7 +33,7 @@ demo: venv  ## install, then run the demo (loopback venues, runtime, dashboard);
 
 audit:  ## pip-audit the installed (locked) dependencies; fails on a known vulnerability
 	$(BIN)/pip install --quiet pip-audit
-	$(BIN)/pip-audit --skip-editable --progress-spinner off --format json --output audit.json || true
+	$(BIN)/pip-audit --requirement requirements.lock --no-deps --disable-pip --progress-spinner off --format json --output audit.json || true
 	$(BIN)/python -c "import json,sys; d=json.load(open('audit.json')); v=[(x['name'],x['version'],[y['id'] for y in x['vulns']]) for x in d['dependencies'] if x.get('vulns')]; s=sum(1 for x in d['dependencies'] if x.get('skip_reason')); print('pip-audit:', len(d['dependencies']), 'dependencies,', len(d['dependencies'])-s, 'audited,', s, 'not known to the vulnerability service,', len(v), 'with known vulnerabilities', v); sys.exit(1 if v else 0)"
 
 bench:  ## hadron bench replay on the real Kalshi capture in ../shared/data
