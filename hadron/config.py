@@ -107,6 +107,8 @@ class RuntimeConfig:
         paper: paper-trade the opportunities (``[paper]`` and ``[risk]`` tables).
         log_level: debug, info, warning or error.
         stale_after_s: a LIVE book with no update for this long is marked STALE.
+        settle_poll_s: in paper mode, ask Kalshi's REST for the results of held markets this often
+            (0: only the venues' result messages settle positions).
     """
 
     pairs: str = ""
@@ -120,6 +122,7 @@ class RuntimeConfig:
     paper: bool = True
     log_level: str = "info"
     stale_after_s: int = 30
+    settle_poll_s: int = 60
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,7 @@ def _config(folder: Path, private: Path, urls: dict[str, tuple[str, str | None]]
             port=port or free_port(),
             paper=True,
             stale_after_s=30,
+            settle_poll_s=0,  # the demo runs no loopback REST; positions settle from result messages only
         ),
         tables=DEMO_TABLES,
         source="hadron demo",

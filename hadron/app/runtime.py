@@ -207,6 +207,8 @@ class Runtime:
                 server = await serve(self)
             feed_tasks = [asyncio.create_task(self._feed(feed)) for feed in self.feeds]
             self._tasks.append(asyncio.create_task(self._housekeeping()))
+            if self.trader is not None and self.config.runtime.settle_poll_s > 0:
+                self._tasks.append(asyncio.create_task(self._settlement_poller()))
             self.state = "running"
             log.info("runtime running", kalshi=len(self.kalshi_markets), polymarket=len(self.polymarket_tokens),
                      url=self.url)  # fmt: skip
@@ -269,6 +271,43 @@ class Runtime:
                 self._sample_rates()
                 if self.trader is not None and not self.trader.kill.engaged and self.trader.kill.check():
                     log.warning("kill switch engaged", reason=self.trader.kill.reason)
+
+    async def _settlement_poller(self) -> None:
+        # Paper positions in Kalshi markets settle from REST results too (and their paired tokens)
+        interval = self.config.runtime.settle_poll_s
+        while not self.stop_event.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), interval)
+            if self.stop_event.is_set():
+                return
+            await self.settle_held()
+
+    async def settle_held(self) -> int:
+        """Ask Kalshi's REST how the held markets resolved and settle them (and the Polymarket
+        tokens of their approved pairs); return how many instruments were settled."""
+        from hadron.paper.settlement import Settlement, derived_settlements
+        from hadron.venues.base import ResultsVenue
+
+        trader = self.trader
+        adapter = get_venue("kalshi")
+        if trader is None or not isinstance(adapter, ResultsVenue):
+            return 0
+        held = sorted({h.instrument[len("kalshi:") :] for h in trader.portfolio.holdings.values()
+                       if h.instrument.startswith("kalshi:") and h.size and not h.settled})  # fmt: skip
+        if not held:
+            return 0
+        try:
+            results = await adapter.market_results(held, config=self.config)
+        except HadronError as exc:
+            log.warning("market results not available", error=str(exc))
+            return 0
+        now = time.time_ns()
+        rows = [Settlement(f"kalshi:{ticker}", result, now) for ticker, result in results.items()]
+        rows += derived_settlements(rows, self.arb.pairs)
+        for row in rows:
+            trader.settle_at(row.instrument, row.result, now)
+        trader.advance(now)
+        return len(rows)
 
     def _sample_rates(self) -> None:
         now = time.monotonic()

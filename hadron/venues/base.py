@@ -242,3 +242,11 @@ class LiveVenue(Protocol):
         Raises:
             ConfigError: missing credentials or a bad setting (named).
         """
+
+
+@runtime_checkable
+class ResultsVenue(Protocol):
+    """A venue that can say, over REST, how its markets resolved (paper settlement in live runs)."""
+
+    async def market_results(self, tickers: list[str], *, config: Any) -> dict[str, str]:
+        """``{symbol: "yes" | "no"}`` for the given markets that have resolved."""

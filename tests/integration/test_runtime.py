@@ -159,3 +159,33 @@ def test_short_soak_loses_no_frame_and_ends_where_an_offline_replay_ends(tmp_pat
     assert all(n > 0 for n in result["recorded"].values())
     assert result["books_identical"] and result["books_compared"] == 3
     assert not result["errors"]
+
+
+def test_held_markets_settle_from_rest_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hadron.app.runtime import Runtime
+    from hadron.venues.base import get_venue
+    from hadron.venues.polymarket.fake import pairs_toml, token_ids
+
+    ticker = "KXGOLD15M-26AUG102130-30"
+    _, yes, _no = token_ids(ticker)
+    pairs = tmp_path / "pairs.toml"
+    pairs.write_text(pairs_toml([ticker]))
+    config = tmp_path / "hadron.toml"
+    config.write_text(f'[runtime]\npairs = "{pairs}"\nport = 0\n')
+    runtime = Runtime(load_config(config, environ={}, dotenv=None))
+    trader = runtime.trader
+    assert trader is not None
+    portfolio = trader.portfolio
+    portfolio.buy(portfolio.holding("kalshi", f"kalshi:{ticker}", "no", True), 10_000_000, 10_000_000 * 7000, 0)
+    portfolio.buy(portfolio.holding("polymarket", f"polymarket:{yes}", "yes", False), 10_000_000, 10_000_000 * 2500, 0)
+    asked: list[list[str]] = []
+
+    async def results(tickers: list[str], **_: Any) -> dict[str, str]:
+        asked.append(tickers)
+        return {ticker: "yes"}
+
+    monkeypatch.setattr(get_venue("kalshi"), "market_results", results, raising=False)
+    settled = asyncio.run(runtime.settle_held())
+    assert asked == [[ticker]] and settled == 3  # the market and both of its paired tokens
+    assert portfolio.payouts == 10_000_000 * 10_000  # the Polymarket YES token paid, Kalshi NO did not
+    assert all(h.settled for h in portfolio.holdings.values())

@@ -406,3 +406,20 @@ def live_feed(
         channels=[*DEFAULT_CHANNELS, "market_lifecycle_v2"],  # results settle paper positions
     )
     return KalshiLiveFeed(pool, stats)
+
+
+async def market_results(tickers: list[str], *, config: HadronConfig) -> dict[str, str]:
+    """Each market's result from REST (``GET /markets/{ticker}``): ``{ticker: "yes" | "no"}`` for
+    the markets that have one (undetermined and voided markets are left out).
+
+    Raises:
+        ConfigError: missing credentials. VenueError: REST kept failing for a market.
+    """
+    kalshi = config.kalshi
+    out: dict[str, str] = {}
+    async with KalshiRestClient(hosts_for(kalshi).rest, signer=load_signer(kalshi), rate_tier=kalshi.rate_tier) as rest:
+        for ticker in tickers:
+            market = await rest.get_market(ticker)
+            if market.result in ("yes", "no"):
+                out[ticker] = market.result
+    return out

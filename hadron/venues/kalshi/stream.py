@@ -383,6 +383,12 @@ class KalshiAdapter:
 
         return await fake_venue(**options)
 
+    async def market_results(self, tickers: list[str], **options: Any) -> dict[str, str]:
+        """Results of settled markets from REST; see :func:`hadron.venues.kalshi.app.market_results`."""
+        from hadron.venues.kalshi.app import market_results
+
+        return await market_results(tickers, **options)
+
     def live_feed(self, books: BookManager, instruments: list[str], **options: Any) -> Any:
         """The runtime's live feed; see :func:`hadron.venues.kalshi.app.live_feed`."""
         from hadron.venues.kalshi.app import live_feed
