@@ -396,6 +396,7 @@ def fake_venue_kalshi(
     faults: Annotated[str, typer.Option(help="e.g. drop@2000,gap@3000,malformed@3500,silence@5000:10,rest429:3")] = "",
     rest_port: Annotated[int | None, typer.Option(help="Also serve REST v2 on this port.")] = None,
     metadata: Annotated[Path | None, typer.Option(help="Folder of real GET /events responses.")] = None,
+    loop: Annotated[bool, typer.Option(help="Play the capture again and again.")] = False,
     log_level: LogLevel = "info",
 ) -> None:
     """Serve a loopback Kalshi venue: signed WebSocket v2 (and REST v2) replaying a real capture."""
@@ -421,6 +422,7 @@ def fake_venue_kalshi(
                 rest_port=rest_port,
                 metadata=metadata,
                 ready=ready,
+                loop=loop,
             )
         )
     except (ConfigError, OSError) as exc:
@@ -436,6 +438,8 @@ def fake_venue_polymarket(
     speed: Annotated[float, typer.Option(min=0, help="Playback speed; 0 = as fast as possible.")] = 1.0,
     faults: Annotated[str, typer.Option(help="e.g. drop@200,malformed@300,freeze@400:20")] = "",
     rest_port: Annotated[int | None, typer.Option(help="Also serve REST /book on this port.")] = None,
+    loop: Annotated[bool, typer.Option(help="Play the capture again and again.")] = False,
+    shift: Annotated[int, typer.Option(help="Move a transcoded Kalshi capture's YES prices by this many cents.")] = 0,
     log_level: LogLevel = "info",
 ) -> None:
     """Serve a loopback Polymarket market channel (and REST /book) replaying a real capture."""
@@ -453,7 +457,14 @@ def fake_venue_polymarket(
     try:
         asyncio.run(
             adapter.fake_venue(
-                captures=capture, port=port, speed=speed, faults=faults, rest_port=rest_port, ready=ready
+                captures=capture,
+                port=port,
+                speed=speed,
+                faults=faults,
+                rest_port=rest_port,
+                ready=ready,
+                loop=loop,
+                shift=shift * 100,
             )
         )
     except (ConfigError, OSError) as exc:
