@@ -21,6 +21,7 @@ its markets move to the healthy ones. It also runs the per-market staleness watc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import math
 import time
@@ -195,31 +196,27 @@ class KalshiConnection:
             recorder.start()
         self._ws, self._stream, self._ids, self._asked = ws, stream, itertools.count(1), {}
         self.connected.set()
-        last_frame = time.monotonic()
+        self._last_frame = time.monotonic()
+        watchdog = asyncio.create_task(self._watch(ws, stop, conn))
+        latency, stats = self.latency, self.stats
         try:
             await self._subscribe_all()
-            while not stop.is_set():
+            while True:  # the watchdog closes the socket on stop or silence
                 try:
-                    raw = await asyncio.wait_for(ws.recv(decode=False), timeout=1.0)
-                except TimeoutError:
-                    if time.monotonic() - last_frame > self.silence_timeout:
-                        self.stats.silent_recycles += 1
-                        log.warning("kalshi connection silent: recycling", conn=conn, seconds=self.silence_timeout)
-                        return
-                    self._sweep_waiting()
-                    continue
+                    raw = await ws.recv(decode=False)
                 except ConnectionClosed:
                     return
                 recv_ns = time.time_ns()
-                last_frame = time.monotonic()
                 if recorder is not None:
                     recorder.write(recv_ns, raw)
                 started = time.perf_counter_ns()
                 stream.on_frame(raw, recv_ns)
-                self.latency.observe(time.perf_counter_ns() - started)
-                self.stats.frames += 1
-                self.stats.last_frame_ns = recv_ns
+                latency.observe(time.perf_counter_ns() - started)
+                stats.frames += 1
+                stats.last_frame_ns = recv_ns
         finally:
+            watchdog.cancel()
+            await asyncio.gather(watchdog, return_exceptions=True)
             self.connected.clear()
             self._ws = None
             if recorder is not None:
@@ -227,6 +224,31 @@ class KalshiConnection:
                 self.stats.recorder_dropped += recorder.dropped
             for ticker in self.markets:
                 self.books.invalidate(VENUE_PREFIX + ticker, f"connection {conn} ended")
+
+    async def _watch(self, ws: ClientConnection, stop: asyncio.Event, conn: str) -> None:
+        # Once a second, off the frame path: stop → close; silence → recycle; books still
+        # waiting for a snapshot → ask again
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+            if stop.is_set():
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(ws.close(), 2.0)
+                ws.transport.abort()
+                return
+            if time.monotonic() - self._last_frame_time() > self.silence_timeout:
+                self.stats.silent_recycles += 1
+                log.warning("kalshi connection silent: recycling", conn=conn, seconds=self.silence_timeout)
+                ws.transport.abort()
+                return
+            self._sweep_waiting()
+
+    def _last_frame_time(self) -> float:
+        # Monotonic time of the latest frame (from its wall-clock receive time)
+        last_ns = self.stats.last_frame_ns
+        if not last_ns:
+            return self._last_frame
+        return max(self._last_frame, time.monotonic() - (time.time_ns() - last_ns) / 1e9)
 
     # -- commands ----------------------------------------------------------------------------
 

@@ -180,34 +180,31 @@ class PolymarketConnection:
         self._last_pong = time.monotonic()
         self.connected.set()
         pinger = asyncio.create_task(self._ping(ws))
+        watchdog = asyncio.create_task(self._watch(ws, stop, conn))
+        latency, stats = self.latency, self.stats
         try:
             if self.tokens:
                 await self._send_initial(self.tokens)
-            while not stop.is_set():
+            while True:  # the watchdog closes the socket on stop or when PONGs stop
                 try:
-                    raw = await asyncio.wait_for(ws.recv(decode=False), timeout=1.0)
-                except TimeoutError:
-                    if self._initial_sent and time.monotonic() - self._last_pong > self.pong_timeout:
-                        log.warning("polymarket connection stopped answering PING: recycling", conn=conn)
-                        self.stats.recycles += 1
-                        return
-                    continue
+                    raw = await ws.recv(decode=False)
                 except ConnectionClosed:
                     return
                 recv_ns = time.time_ns()
                 if raw == b"PONG":
                     self._last_pong = time.monotonic()
-                    self.stats.pongs += 1
+                    stats.pongs += 1
                 if recorder is not None:
                     recorder.write(recv_ns, raw)
                 started = time.perf_counter_ns()
                 stream.on_frame(raw, recv_ns)
-                self.latency.observe(time.perf_counter_ns() - started)
-                self.stats.frames += 1
-                self.stats.last_frame_ns = recv_ns
+                latency.observe(time.perf_counter_ns() - started)
+                stats.frames += 1
+                stats.last_frame_ns = recv_ns
         finally:
             pinger.cancel()
-            await asyncio.gather(pinger, return_exceptions=True)
+            watchdog.cancel()
+            await asyncio.gather(pinger, watchdog, return_exceptions=True)
             self.connected.clear()
             self._ws = None
             if recorder is not None:
@@ -215,6 +212,22 @@ class PolymarketConnection:
                 self.stats.recorder_dropped += recorder.dropped
             for token in self.tokens:
                 self.books.invalidate(VENUE_PREFIX + token, f"connection {conn} ended")
+
+    async def _watch(self, ws: ClientConnection, stop: asyncio.Event, conn: str) -> None:
+        # Once a second, off the frame path: stop → close; no PONG for pong_timeout → recycle
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+            if stop.is_set():
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(ws.close(), 2.0)
+                ws.transport.abort()
+                return
+            if self._initial_sent and time.monotonic() - self._last_pong > self.pong_timeout:
+                log.warning("polymarket connection stopped answering PING: recycling", conn=conn)
+                self.stats.recycles += 1
+                ws.transport.abort()
+                return
 
     async def _ping(self, ws: ClientConnection) -> None:
         # Text PING every ping_interval, only once the first subscription went out
