@@ -329,7 +329,7 @@ class FakeKalshiVenue:
         try:
             while True:
                 frame = await client.queue.get()
-                await client.ws.send(frame.decode())
+                await client.ws.send(frame, text=True)
                 self.stats.sent += 1
                 if self.transcript is not None:
                     self.transcript.append(frame)
