@@ -109,7 +109,7 @@ class Runtime:
         self.started_ns = time.time_ns()
         self.run_id = f"live-{uuid.uuid4().hex[:12]}"
         self.books = BookManager()
-        self.detector = ArbDetector.from_config(self.books, arb, clock=time.time_ns)
+        self.detector = ArbDetector.from_config(self.books, arb, clock=time.time_ns, keep_closed=500)
         self.trader: PaperTrader | None = None
         if rt.paper:
             self.trader = PaperTrader(
@@ -397,7 +397,7 @@ class Runtime:
         return {
             **self.detector.summary(),
             "open": [view(o) for o in self.detector.open.values()],
-            "closed": [view(o) for o in self.detector.closed[-10:]][::-1],
+            "closed": [view(o) for o in list(self.detector.closed)[-10:]][::-1],
         }
 
     def paper_view(self) -> dict[str, Any] | None:

@@ -24,7 +24,7 @@ older than ``max_age_ns``) is suppressed: counted in
 from __future__ import annotations
 
 import tomllib
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -242,10 +242,13 @@ class ArbDetector:
         clock: returns "now" in ns; ``None`` uses the triggering update's ``ts_recv`` (replay time).
         intra: also check ``kalshi_yes_no`` and ``polymarket_outcomes`` on each pair.
         outcome_sets: Polymarket neg-risk events to check as ``polymarket_outcomes``.
+        keep_closed: keep only this many closed opportunities in memory (``None``: all, for replays).
 
     Attributes:
         suppressed: qualifying candidates not reported, by reason (``resyncing``, ``stale``, …).
-        evaluations: candidate evaluations run. closed: closed opportunities, in closing order.
+        evaluations: candidate evaluations run. closed: closed opportunities, in closing order
+            (the last ``keep_closed`` of them when that is set: a long-running process).
+        closed_count: every opportunity closed so far.
         open: open opportunities by candidate key.
     """
 
@@ -259,13 +262,15 @@ class ArbDetector:
         clock: Callable[[], int] | None = None,
         intra: bool = True,
         outcome_sets: Iterable[OutcomeSet] = (),
+        keep_closed: int | None = None,
     ) -> None:
         self.books = books
         self.thresholds = thresholds or Thresholds()
         self.clock = clock
         self.suppressed: dict[str, int] = defaultdict(int)
         self.evaluations = 0
-        self.closed: list[Opportunity] = []
+        self.closed: deque[Opportunity] = deque(maxlen=keep_closed)
+        self.closed_count = 0
         self.open: dict[str, Opportunity] = {}
         self._serial = 0
         self._listeners: list[OpportunityListener] = []
@@ -453,6 +458,7 @@ class ArbDetector:
             current.last_ns = now_ns
             current.close_reason = reason
             self.closed.append(current)
+            self.closed_count += 1
             self._notify(current, "closed")
 
     # -- results -----------------------------------------------------------------------------
@@ -464,7 +470,7 @@ class ArbDetector:
     def summary(self) -> dict[str, object]:
         """Counts for reports: opportunities, open ones, evaluations, suppressed by reason."""
         return {
-            "opportunities": len(self.closed) + len(self.open),
+            "opportunities": self.closed_count + len(self.open),
             "open": len(self.open),
             "evaluations": self.evaluations,
             "suppressed": dict(sorted(self.suppressed.items())),

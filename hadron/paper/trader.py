@@ -175,7 +175,6 @@ class PaperTrader:
         self._serial = 0
         self._taken_at: dict[str, int] = {}  # candidate key (opportunity id prefix) → last take
         self._busy: set[str] = set()  # candidate keys with a working trade
-        self._seen: set[str] = set()
         self._taken: set[str] = set()
         self._consumed: dict[tuple[str, bool, str], tuple[int, dict[int, int]]] = {}
         self._marks: dict[tuple[str, bool], int] = {}
@@ -191,9 +190,11 @@ class PaperTrader:
     def on_opportunity(self, opportunity: Opportunity, change: str) -> None:
         """Detector listener: take ``opportunity`` when it opens (or updates after ``retake_ms``)."""
         if change == "opened":
-            self._seen.add(opportunity.id)
             self.stats.opportunities_seen += 1
         if change == "closed":
+            # forget it: a long run must not grow with every opportunity it ever saw
+            self._taken_at.pop(opportunity.id, None)
+            self._taken.discard(opportunity.id)
             return
         key = opportunity.id.rsplit("/", 1)[0]
         if key in self._busy:
