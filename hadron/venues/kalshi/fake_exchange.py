@@ -32,6 +32,10 @@ def count_fp(size: int) -> str:
     return f"{value.quantize(_CENTS)}" if value == value.quantize(_CENTS) else text
 
 
+TRADE_TAPE = 10_000
+"""Trades the REST tape keeps (the most recent ones; a looping capture would grow it forever)."""
+
+
 @dataclass
 class FakeBook:
     """YES and NO bid ladders of one market: price (1/10,000 USD) → size (1/1,000,000)."""
@@ -136,6 +140,8 @@ class FakeExchange:
                 "created_time_ms": msg.ts_ms,
             }
         )
+        if len(self.trades) > 2 * TRADE_TAPE:  # a looping venue keeps the recent tape only
+            del self.trades[:TRADE_TAPE]
 
     def load_metadata(self, folder: Path) -> int:
         """Load real ``GET /events/{ticker}`` captures (``{"response": {"event", "markets"}}``) from
