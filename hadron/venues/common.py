@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 import structlog
 from websockets.asyncio.client import ClientConnection, connect
@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from hadron.book.manager import BookManager
 from hadron.errors import AuthError, HadronError, RequestError, TransportError
+from hadron.metrics import FrameLatency
 from hadron.venues.base import DeadLetterSink, FeedStats
 
 _LOG_FIRST = 20
@@ -188,6 +189,48 @@ async def reconnect_loop(
             stats.failures = 0
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=backoff.next())
+
+
+async def watch_session(ws: ClientConnection, stop: asyncio.Event, unhealthy: Callable[[], bool]) -> None:
+    """A session's watchdog, once a second and off the frame path.
+
+    When ``stop`` is set the socket is closed politely (2 s at most), then aborted; when
+    ``unhealthy()`` returns True (silence, PONGs stopped…) it is aborted so the reconnect loop dials
+    again. Either way the session's receive loop ends with ``ConnectionClosed``. Runs until then.
+    """
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+        if stop.is_set():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), 2.0)
+            ws.transport.abort()
+            return
+        if unhealthy():
+            ws.transport.abort()
+            return
+
+
+def pool_health(connections: Sequence[Any], *, shard: str, frozen: int = 0) -> dict[str, Any]:
+    """A pool's health for the runtime (see :meth:`hadron.venues.base.LiveFeed.health`):
+    per connection its state and counters, and ``shard`` (``"markets"``/``"tokens"``) as the size
+    of the connection's attribute of that name; the merged frame-latency histogram."""
+    return {
+        "connections": [
+            {
+                "name": c.name,
+                "connected": c.connected.is_set(),
+                "frames": c.stats.frames,
+                "last_frame_ns": c.stats.last_frame_ns,
+                "reconnects": c.stats.reconnects,
+                shard: len(getattr(c, shard)),
+                "last_error": c.stats.last_error,
+            }
+            for c in connections
+        ],
+        "frozen": frozen,
+        "latency": FrameLatency().merge(c.latency for c in connections),
+    }
 
 
 async def measure_until_idle(stats: FeedStats, idle: float) -> tuple[int, float]:

@@ -21,12 +21,11 @@ import uvicorn
 from hadron.book.manager import BookManager
 from hadron.config import HadronConfig, load_config
 from hadron.errors import AuthError, ConfigError, RequestError, TransportError
-from hadron.metrics import FrameLatency
 from hadron.store.deadletter import DeadLetterFile
 from hadron.store.parquet import ParquetTickStore, parse_store_url
 from hadron.store.recorder import FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
-from hadron.venues.common import measure_until_idle
+from hadron.venues.common import measure_until_idle, pool_health
 from hadron.venues.kalshi.auth import KalshiSigner, hosts_for, load_public_key, load_signer
 from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture, parse_faults
 from hadron.venues.kalshi.fake_exchange import FakeExchange
@@ -357,22 +356,7 @@ class KalshiLiveFeed:
 
     def health(self) -> dict[str, Any]:
         """Per-connection health for the dashboard and metrics."""
-        return {
-            "connections": [
-                {
-                    "name": c.name,
-                    "connected": c.connected.is_set(),
-                    "frames": c.stats.frames,
-                    "last_frame_ns": c.stats.last_frame_ns,
-                    "reconnects": c.stats.reconnects,
-                    "markets": len(c.markets),
-                    "last_error": c.stats.last_error,
-                }
-                for c in self.pool.connections
-            ],
-            "frozen": 0,
-            "latency": FrameLatency().merge(c.latency for c in self.pool.connections),
-        }
+        return pool_health(self.pool.connections, shard="markets")
 
 
 def live_feed(

@@ -21,7 +21,6 @@ its markets move to the healthy ones. It also runs the per-market staleness watc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import math
 import time
@@ -40,7 +39,7 @@ from hadron.errors import HadronError, TransportError
 from hadron.metrics import FrameLatency
 from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
-from hadron.venues.common import Backoff, classify_failure, is_retryable, reconnect_loop
+from hadron.venues.common import Backoff, classify_failure, is_retryable, reconnect_loop, watch_session
 from hadron.venues.kalshi.auth import KalshiSigner
 from hadron.venues.kalshi.normalize import VENUE_PREFIX
 from hadron.venues.kalshi.stream import KalshiStream, PrivateHook
@@ -196,8 +195,8 @@ class KalshiConnection:
             recorder.start()
         self._ws, self._stream, self._ids, self._asked = ws, stream, itertools.count(1), {}
         self.connected.set()
-        self._last_frame = time.monotonic()
-        watchdog = asyncio.create_task(self._watch(ws, stop, conn))
+        self._heard = (self.stats.frames, time.monotonic())  # (frames seen, when that count changed)
+        watchdog = asyncio.create_task(watch_session(ws, stop, self._unhealthy))
         latency, stats = self.latency, self.stats
         try:
             await self._subscribe_all()
@@ -225,30 +224,19 @@ class KalshiConnection:
             for ticker in self.markets:
                 self.books.invalidate(VENUE_PREFIX + ticker, f"connection {conn} ended")
 
-    async def _watch(self, ws: ClientConnection, stop: asyncio.Event, conn: str) -> None:
-        # Once a second, off the frame path: stop → close; silence → recycle; books still
-        # waiting for a snapshot → ask again
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 1.0)
-            if stop.is_set():
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(ws.close(), 2.0)
-                ws.transport.abort()
-                return
-            if time.monotonic() - self._last_frame_time() > self.silence_timeout:
-                self.stats.silent_recycles += 1
-                log.warning("kalshi connection silent: recycling", conn=conn, seconds=self.silence_timeout)
-                ws.transport.abort()
-                return
-            self._sweep_waiting()
-
-    def _last_frame_time(self) -> float:
-        # Monotonic time of the latest frame (from its wall-clock receive time)
-        last_ns = self.stats.last_frame_ns
-        if not last_ns:
-            return self._last_frame
-        return max(self._last_frame, time.monotonic() - (time.time_ns() - last_ns) / 1e9)
+    def _unhealthy(self) -> bool:
+        # Once a second (the session watchdog): silent for silence_timeout → recycle; else ask
+        # again for the books still waiting for a snapshot
+        now = time.monotonic()
+        frames, since = self._heard
+        if self.stats.frames != frames:
+            self._heard = (self.stats.frames, now)
+        elif now - since > self.silence_timeout:
+            self.stats.silent_recycles += 1
+            log.warning("kalshi connection silent: recycling", conn=self.name, seconds=self.silence_timeout)
+            return True
+        self._sweep_waiting()
+        return False
 
     # -- commands ----------------------------------------------------------------------------
 

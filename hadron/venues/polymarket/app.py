@@ -21,11 +21,10 @@ import uvicorn
 from hadron.book.manager import BookManager
 from hadron.config import HadronConfig
 from hadron.errors import ConfigError, VenueError
-from hadron.metrics import FrameLatency
 from hadron.store.deadletter import DeadLetterFile
 from hadron.store.parquet import ParquetTickStore, parse_store_url
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
-from hadron.venues.common import measure_until_idle
+from hadron.venues.common import measure_until_idle, pool_health
 from hadron.venues.polymarket.fake import FakePolymarketVenue, load_capture, parse_faults
 from hadron.venues.polymarket.rest import (
     GAMMA_URL,
@@ -286,23 +285,9 @@ class PolymarketLiveFeed:
     def health(self) -> dict[str, Any]:
         """Per-connection health for the dashboard and metrics."""
         pool = self.pool
-        connections = pool.connections if pool is not None else []
-        return {
-            "connections": [
-                {
-                    "name": c.name,
-                    "connected": c.connected.is_set(),
-                    "frames": c.stats.frames,
-                    "last_frame_ns": c.stats.last_frame_ns,
-                    "reconnects": c.stats.reconnects,
-                    "tokens": len(c.tokens),
-                    "last_error": c.stats.last_error,
-                }
-                for c in connections
-            ],
-            "frozen": pool.freeze.frozen if pool is not None else 0,
-            "latency": FrameLatency().merge(c.latency for c in connections),
-        }
+        if pool is None:
+            return pool_health([], shard="tokens")
+        return pool_health(pool.connections, shard="tokens", frozen=pool.freeze.frozen)
 
 
 def live_feed(

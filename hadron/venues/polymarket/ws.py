@@ -38,7 +38,7 @@ from hadron.errors import TransportError, VenueError
 from hadron.metrics import FrameLatency
 from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
-from hadron.venues.common import Backoff, reconnect_loop
+from hadron.venues.common import Backoff, reconnect_loop, watch_session
 from hadron.venues.polymarket.normalize import VENUE_PREFIX
 from hadron.venues.polymarket.stream import MarketMeta, PolymarketStream
 
@@ -180,7 +180,7 @@ class PolymarketConnection:
         self._last_pong = time.monotonic()
         self.connected.set()
         pinger = asyncio.create_task(self._ping(ws))
-        watchdog = asyncio.create_task(self._watch(ws, stop, conn))
+        watchdog = asyncio.create_task(watch_session(ws, stop, self._unhealthy))
         latency, stats = self.latency, self.stats
         try:
             if self.tokens:
@@ -213,21 +213,13 @@ class PolymarketConnection:
             for token in self.tokens:
                 self.books.invalidate(VENUE_PREFIX + token, f"connection {conn} ended")
 
-    async def _watch(self, ws: ClientConnection, stop: asyncio.Event, conn: str) -> None:
-        # Once a second, off the frame path: stop → close; no PONG for pong_timeout → recycle
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 1.0)
-            if stop.is_set():
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(ws.close(), 2.0)
-                ws.transport.abort()
-                return
-            if self._initial_sent and time.monotonic() - self._last_pong > self.pong_timeout:
-                log.warning("polymarket connection stopped answering PING: recycling", conn=conn)
-                self.stats.recycles += 1
-                ws.transport.abort()
-                return
+    def _unhealthy(self) -> bool:
+        # Once a second (the session watchdog): no PONG for pong_timeout → recycle
+        if self._initial_sent and time.monotonic() - self._last_pong > self.pong_timeout:
+            log.warning("polymarket connection stopped answering PING: recycling", conn=self.name)
+            self.stats.recycles += 1
+            return True
+        return False
 
     async def _ping(self, ws: ClientConnection) -> None:
         # Text PING every ping_interval, only once the first subscription went out
