@@ -102,10 +102,15 @@ def _decode_typed(lines: list[bytes]) -> None:
 
 
 def _pipeline(
-    files: list[tuple[Path, list[bytes]]], clock: Callable[[], int] | None = None
+    files: list[tuple[Path, list[bytes]]],
+    clock: Callable[[], int] | None = None,
+    on_books: Callable[[Replay], object] | None = None,
 ) -> tuple[Replay, array[int]]:
-    # The replay pipeline over in-memory lines; with ``clock``, time each frame (latency pass)
+    # The replay pipeline over in-memory lines; with ``clock``, time each frame (latency pass);
+    # ``on_books`` attaches more to the books first (the arbitrage detector)
     run = Replay(dead_letter=Path(os.devnull))
+    if on_books is not None:
+        on_books(run)
     samples: array[int] = array("q")
     for path, file_lines in files:
         on_line = run.stream("kalshi", str(path), RecordingFormat.CAPTURE).on_capture_line

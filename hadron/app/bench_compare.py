@@ -41,7 +41,7 @@ from typing import Any
 
 import msgspec
 
-from hadron.app.bench import _best, _load, _percentiles
+from hadron.app.bench import _best, _load, _percentiles, _pipeline
 from hadron.app.replay import Replay
 from hadron.arb.detector import ArbDetector, load_arb_config
 from hadron.book.manager import BookManager
@@ -211,21 +211,11 @@ def nautilus_runner(flow: str) -> tuple[Callable[[Lines], object] | None, str]:
 def _hadron_kalshi(
     files: list[tuple[Path, Lines]], pairs: Path | None, clock: Callable[[], int] | None = None
 ) -> array[int]:
-    run = Replay(dead_letter=Path(os.devnull))
-    if pairs is not None:
-        ArbDetector.from_config(run.books, load_arb_config(pairs))
-    samples: array[int] = array("q")
-    for path, lines in files:
-        on_line = run.stream("kalshi", str(path), RecordingFormat.CAPTURE).on_capture_line
-        if clock is None:
-            for line in lines:
-                on_line(line)
-        else:
-            for line in lines:
-                t0 = clock()
-                on_line(line)
-                samples.append(clock() - t0)
-    return samples
+    # bench.py's replay pipeline with the detector watching the pair
+    def detector(run: Replay) -> object:
+        return ArbDetector.from_config(run.books, load_arb_config(pairs)) if pairs is not None else None
+
+    return _pipeline(files, clock, detector)[1]
 
 
 def _hadron_polymarket(frames: Lines, pairs: Path | None, clock: Callable[[], int] | None = None) -> array[int]:
