@@ -73,26 +73,36 @@ DEMO_TABLES: dict[str, dict[str, Any]] = {
 
 
 async def _start_venues(
-    capture: Path, public: Path, speed: float, shift_cents: int, stop: asyncio.Event
+    capture: Path,
+    public: Path,
+    speed: float,
+    shift_cents: int,
+    stop: asyncio.Event,
+    venues_out: dict[str, Any] | None = None,
 ) -> tuple[list[asyncio.Task[Any]], dict[str, tuple[str, str | None]]]:
-    # Both loopback venues as tasks, and their (ws, rest) URLs once listening
+    # Both loopback venues as tasks, and their (ws, rest) URLs once listening; ``venues_out``
+    # receives the venue objects themselves (the soak counts what they sent)
     polymarket, kalshi = get_venue("polymarket"), get_venue("kalshi")
     if not isinstance(polymarket, FakeVenueHost) or not isinstance(kalshi, FakeVenueHost):
         raise ConfigError("the venues have no loopback venue")
     urls: dict[str, tuple[str, str | None]] = {}
     ready = {name: asyncio.Event() for name in ("kalshi", "polymarket")}
 
-    def on_venue(name: str) -> Callable[[str, str | None], None]:
+    def hooks(name: str) -> dict[str, Any]:
         def mark(ws_url: str, rest_url: str | None) -> None:
             urls[name] = (ws_url, rest_url)
             ready[name].set()
 
-        return mark
+        def keep(venue: Any) -> None:
+            if venues_out is not None:
+                venues_out[name] = venue
+
+        return {"ready": mark, "started": keep}
 
     common: dict[str, Any] = {"captures": [capture], "speed": speed, "loop": True, "stop": stop, "signals": False}
-    kalshi_venue = kalshi.fake_venue(port=free_port(), public_key=public, ready=on_venue("kalshi"), **common)
+    kalshi_venue = kalshi.fake_venue(port=free_port(), public_key=public, **hooks("kalshi"), **common)
     poly_venue = polymarket.fake_venue(
-        port=free_port(), rest_port=free_port(), shift=shift_cents * 100, ready=on_venue("polymarket"), **common
+        port=free_port(), rest_port=free_port(), shift=shift_cents * 100, **hooks("polymarket"), **common
     )
     venues = [asyncio.ensure_future(kalshi_venue), asyncio.ensure_future(poly_venue)]
     both = asyncio.ensure_future(asyncio.gather(*(e.wait() for e in ready.values())))

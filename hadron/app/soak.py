@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hadron.app.demo import DEMO_MARKET, _config, _key_pair, demo_capture, free_port
+from hadron.app.demo import DEMO_MARKET, _config, _key_pair, _start_venues, demo_capture
 from hadron.app.replay import Replay
 from hadron.app.runtime import Runtime
 from hadron.arb.detector import load_arb_config
@@ -27,7 +27,7 @@ from hadron.config import HadronConfig
 from hadron.errors import ConfigError
 from hadron.model.units import format_price, format_size
 from hadron.store.replay import LineReader
-from hadron.venues.base import FakeVenueHost, PairScenarioVenue, get_venue
+from hadron.venues.base import PairScenarioVenue, get_venue
 
 
 def rss_mib() -> float:
@@ -59,34 +59,15 @@ async def run_soak(
     """
     await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
     private, public = await asyncio.to_thread(_key_pair, workdir)
-    polymarket, kalshi = get_venue("polymarket"), get_venue("kalshi")
-    if not isinstance(polymarket, PairScenarioVenue) or not isinstance(polymarket, FakeVenueHost):
+    polymarket = get_venue("polymarket")
+    if not isinstance(polymarket, PairScenarioVenue):
         raise ConfigError("the polymarket venue cannot host a loopback copy")
-    if not isinstance(kalshi, FakeVenueHost):
-        raise ConfigError("the kalshi venue has no loopback venue")
     (workdir / "pairs.toml").write_text(polymarket.pairs_for([DEMO_MARKET]))
     stop = asyncio.Event()
     venues: dict[str, Any] = {}
-    urls: dict[str, tuple[str, str | None]] = {}
-    ready = {"kalshi": asyncio.Event(), "polymarket": asyncio.Event()}
-
-    def hooks(name: str) -> dict[str, Any]:
-        def mark(ws: str, rest: str | None) -> None:
-            urls[name] = (ws, rest)
-            ready[name].set()
-
-        return {"ready": mark, "started": lambda venue: venues.__setitem__(name, venue)}
-
-    common: dict[str, Any] = {"captures": [demo_capture()], "speed": speed, "loop": True, "stop": stop,
-                              "signals": False}  # fmt: skip
-    tasks = [
-        asyncio.ensure_future(kalshi.fake_venue(port=free_port(), public_key=public, **hooks("kalshi"), **common)),
-        asyncio.ensure_future(
-            polymarket.fake_venue(port=free_port(), rest_port=free_port(), shift=-600, **hooks("polymarket"), **common)
-        ),
-    ]
+    tasks: list[asyncio.Task[Any]] = []
     try:
-        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready.values())), 60)
+        tasks, urls = await _start_venues(demo_capture(), public, speed, -6, stop, venues)
         base = _config(workdir, private, urls, "127.0.0.1", 0)
         record = workdir / "recording"
         cfg = HadronConfig(
