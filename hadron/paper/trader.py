@@ -143,7 +143,6 @@ class PaperTrader:
         books: the book manager (the trader installs itself as its event-time clock).
         detector: the arbitrage detector whose opportunities it takes.
         config: execution settings. limits: risk limits. kill: the kill switch (a new one by default).
-        clock: wall-clock ns for live runs (``None``: event time only).
     """
 
     def __init__(
@@ -218,7 +217,7 @@ class PaperTrader:
             asks.append(LegAsk(leg.venue, leg.instrument, per_share, live, age, self._free_cash(leg.venue)))
         exposure = self._exposure(opportunity.pair)
         allowed, reason = self.risk.allowed_size(size, self.lot, asks, exposure, new_pair=True)
-        if allowed <= 0 or allowed < self._min_size(opportunity):
+        if allowed < self.lot:
             why = reason or "below_minimum"
             self.stats.rejections[why] += 1
             return
@@ -247,9 +246,6 @@ class PaperTrader:
         for index, leg in enumerate(legs):
             worst = max(price for price, _ in leg.fills)
             self._send(trade, index, "entry", "buy", min(PRICE_ONE, worst + slip), allowed, now)
-
-    def _min_size(self, opportunity: Opportunity) -> int:
-        return self.lot
 
     # -- orders ------------------------------------------------------------------------------
 
