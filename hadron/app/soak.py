@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,6 @@ from hadron.app.demo import DEMO_MARKET, _config, _key_pair, _start_venues, demo
 from hadron.app.replay import Replay
 from hadron.app.runtime import Runtime
 from hadron.arb.detector import load_arb_config
-from hadron.config import HadronConfig
 from hadron.errors import ConfigError
 from hadron.model.units import format_price, format_size
 from hadron.store.replay import LineReader
@@ -70,13 +70,7 @@ async def run_soak(
         tasks, urls = await _start_venues(demo_capture(), public, speed, -6, stop, venues)
         base = _config(workdir, private, urls, "127.0.0.1", 0)
         record = workdir / "recording"
-        cfg = HadronConfig(
-            kalshi=base.kalshi,
-            polymarket=base.polymarket,
-            runtime=type(base.runtime)(**{**base.runtime.__dict__, "record_dir": str(record)}),
-            tables=base.tables,
-            source="hadron soak",
-        )
+        cfg = replace(base, runtime=replace(base.runtime, record_dir=str(record)), source="hadron soak")
         runtime = Runtime(cfg, load_arb_config(workdir / "pairs.toml"))
         runner = asyncio.create_task(runtime.run(install_signals=False))
         started = time.monotonic()
