@@ -20,6 +20,7 @@ and $0.44 maker (``quadratic_with_maker_fees``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -177,3 +178,37 @@ class KalshiFeeSchedule:
     def maker(self, contracts: int, price: int) -> int:
         """Return the maker fee of a fill (int, 1/10,000 USD, whole cents); see :func:`maker_fee`."""
         return _fee(MAKER_RATES[self.fee_type], self.multiplier, contracts, price)
+
+
+class KalshiOrderFee:
+    """Kalshi taker fee per order, rounded up to the cent once (money units, 1/10,000,000,000 USD).
+
+    Also a :class:`~hadron.arb.walk.SegmentFee`: the exact growth per size unit at ``price`` is
+    ``marginal(price) / marginal_den`` money units; rounding moves it by under a cent
+    (``rounding``). ``multiplier`` is the series' fee multiplier ``M``.
+    """
+
+    def __init__(self, multiplier: Decimal = Decimal(1)) -> None:
+        _check_multiplier(multiplier)
+        m_num, m_den = multiplier.as_integer_ratio()
+        self._numerator = TAKER_RATE[0] * m_num
+        self.marginal_den = TAKER_RATE[1] * m_den * _CENT_DENOMINATOR
+        self._cent_money = CENT * SIZE_SCALE
+        self.rounding = self._cent_money
+
+    def fee(self, fills: Sequence[tuple[int, int]]) -> int:
+        """Fee of one order made of ``fills`` ``(price, size)``, in money units."""
+        total = sum(size * price * (PRICE_ONE - price) for price, size in fills)
+        return -(-(self._numerator * total) // self.marginal_den) * self._cent_money
+
+    def marginal(self, price: int) -> int:
+        """Exact fee growth per size unit at ``price`` (divide by ``marginal_den``)."""
+        return self._numerator * price * (PRICE_ONE - price) * self._cent_money
+
+    def fill_raw(self, price: int, size: int) -> int:
+        """One fill's unrounded fee term (summed over an order, then :meth:`order_fee`)."""
+        return size * price * (PRICE_ONE - price)
+
+    def order_fee(self, raw: int) -> int:
+        """The order's fee from the sum of its fills' :meth:`fill_raw`, in money units."""
+        return -(-(self._numerator * raw) // self.marginal_den) * self._cent_money

@@ -408,41 +408,11 @@ class KalshiAdapter:
         Raises:
             ConfigError: an unsupported fee type, or a negative or non-finite multiplier.
         """
-        from collections.abc import Sequence
         from decimal import Decimal
 
-        from hadron.model.units import PRICE_ONE, SIZE_SCALE
-        from hadron.venues.kalshi import fees
+        from hadron.venues.kalshi.fees import KalshiFeeSchedule, KalshiOrderFee
 
-        schedule = fees.KalshiFeeSchedule(
+        schedule = KalshiFeeSchedule(
             str(params.get("fee_type", "quadratic")), Decimal(str(params.get("multiplier", 1)))
         )
-        m_num, m_den = schedule.multiplier.as_integer_ratio()
-        numerator = fees.TAKER_RATE[0] * m_num
-        denominator = fees.TAKER_RATE[1] * m_den * fees._CENT_DENOMINATOR
-        cent_money = fees.CENT * SIZE_SCALE
-
-        class KalshiOrderFee:
-            """Kalshi taker fee per order, rounded up to the cent once (money units).
-
-            Also a :class:`~hadron.arb.walk.SegmentFee`: exact growth per size unit at ``price``
-            is ``marginal(price) / marginal_den`` money units; rounding moves it by under a cent.
-            """
-
-            marginal_den = denominator
-            rounding = cent_money
-
-            def fee(self, fills: Sequence[tuple[int, int]]) -> int:
-                total = sum(size * price * (PRICE_ONE - price) for price, size in fills)
-                return -(-(numerator * total) // denominator) * cent_money
-
-            def marginal(self, price: int) -> int:
-                return numerator * price * (PRICE_ONE - price) * cent_money
-
-            def fill_raw(self, price: int, size: int) -> int:
-                return size * price * (PRICE_ONE - price)
-
-            def order_fee(self, raw: int) -> int:
-                return -(-(numerator * raw) // denominator) * cent_money
-
-        return KalshiOrderFee()
+        return KalshiOrderFee(schedule.multiplier)

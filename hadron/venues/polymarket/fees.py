@@ -20,7 +20,7 @@ $1.25; 0.04 (politics, finance) → $1.00; 0 (geopolitics) → $0.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Final, Protocol
@@ -263,3 +263,60 @@ class PolymarketFeeSchedule:
         if self.enabled and not self.taker_only:
             return _fee(shares, price, self.rate, self.exponent)
         return _fee(shares, price, Decimal(0), self.exponent)
+
+
+def _no_fee(shares: int, price: int) -> int:
+    return 0
+
+
+class PolymarketOrderFee:
+    """Polymarket taker fee per order: each fill's rounded fee, summed (money units,
+    1/10,000,000,000 USD). A :class:`~hadron.arb.walk.FeeModel`."""
+
+    def __init__(self, schedule: PolymarketFeeSchedule) -> None:
+        self._one_fill = fee_function(schedule.rate, schedule.exponent) if schedule.enabled else _no_fee
+        self._to_money = PRICE_SCALE * SIZE_SCALE // FEE_SCALE
+
+    def fee(self, fills: Sequence[tuple[int, int]]) -> int:
+        """Fee of one order made of ``fills`` ``(price, size)``, in money units."""
+        one_fill = self._one_fill
+        return sum(one_fill(size, price) for price, size in fills) * self._to_money
+
+
+class PolymarketSegmentFee(PolymarketOrderFee):
+    """:class:`PolymarketOrderFee` that is also a :class:`~hadron.arb.walk.SegmentFee` (an
+    integer exponent).
+
+    The exact fee grows by ``C × rate × (p(1 − p))^exponent``; the growing fill's rounding (half
+    up, zero below one step) moves it by at most 1.5 steps of $0.00001 (``rounding``).
+    """
+
+    def __init__(self, schedule: PolymarketFeeSchedule) -> None:
+        super().__init__(schedule)
+        self._power = int(schedule.exponent)
+        rate = schedule.rate if schedule.enabled else Decimal(0)
+        self._r_num, r_den = rate.as_integer_ratio()
+        self.marginal_den = r_den * (PRICE_SCALE * PRICE_SCALE) ** self._power * SIZE_SCALE
+        self.rounding = FEE_STEP * self._to_money * 3 // 2
+
+    def marginal(self, price: int) -> int:
+        """Exact fee growth per size unit at ``price`` (divide by ``marginal_den``)."""
+        curve: int = (price * (PRICE_ONE - price)) ** self._power
+        return self._r_num * curve * PRICE_SCALE * SIZE_SCALE
+
+    def fill_raw(self, price: int, size: int) -> int:
+        """One fill's rounded fee in fee units (summed over an order, then :meth:`order_fee`)."""
+        return self._one_fill(size, price)
+
+    def order_fee(self, raw: int) -> int:
+        """The order's fee from the sum of its fills' :meth:`fill_raw`, in money units."""
+        return raw * self._to_money
+
+
+def order_fee_model(schedule: PolymarketFeeSchedule) -> PolymarketOrderFee:
+    """The fee model of a market with ``schedule``: a :class:`PolymarketSegmentFee` when the
+    exponent is an integer (walked a price level at a time), else a :class:`PolymarketOrderFee`
+    (walked lot by lot)."""
+    if schedule.exponent != schedule.exponent.to_integral_value():
+        return PolymarketOrderFee(schedule)
+    return PolymarketSegmentFee(schedule)

@@ -358,47 +358,9 @@ class PolymarketAdapter:
         Raises:
             ConfigError: a negative rate or an exponent that is not > 0.
         """
-        from collections.abc import Sequence
         from decimal import Decimal
 
-        from hadron.model.units import PRICE_ONE, PRICE_SCALE, SIZE_SCALE
-        from hadron.venues.polymarket.fees import FEE_SCALE, FEE_STEP, PolymarketFeeSchedule, fee_function
+        from hadron.venues.polymarket.fees import PolymarketFeeSchedule, order_fee_model
 
         schedule = PolymarketFeeSchedule(Decimal(str(params.get("rate", 0))), Decimal(str(params.get("exponent", 1))))
-        one_fill = fee_function(schedule.rate, schedule.exponent) if schedule.enabled else (lambda shares, price: 0)
-        to_money = PRICE_SCALE * SIZE_SCALE // FEE_SCALE
-
-        class PolymarketOrderFee:
-            """Polymarket taker fee per order: each fill's rounded fee, summed (money units)."""
-
-            def fee(self, fills: Sequence[tuple[int, int]]) -> int:
-                return sum(one_fill(size, price) for price, size in fills) * to_money
-
-        if schedule.exponent != schedule.exponent.to_integral_value():
-            return PolymarketOrderFee()  # no exact linear rate: walked lot by lot
-        power = int(schedule.exponent)
-        r_num, r_den = schedule.rate.as_integer_ratio()
-        money_den = r_den * (PRICE_SCALE * PRICE_SCALE) ** power * SIZE_SCALE
-        step_money = FEE_STEP * to_money
-
-        class PolymarketSegmentFee(PolymarketOrderFee):
-            """:class:`PolymarketOrderFee` that is also a :class:`~hadron.arb.walk.SegmentFee`.
-
-            The exact fee grows by ``C × rate × (p(1 − p))^exponent``; the growing fill's
-            rounding (half up, zero below one step) moves it by at most 1.5 steps of $0.00001.
-            """
-
-            marginal_den = money_den
-            rounding = step_money * 3 // 2
-
-            def marginal(self, price: int) -> int:
-                curve: int = (price * (PRICE_ONE - price)) ** power
-                return r_num * curve * PRICE_SCALE * SIZE_SCALE
-
-            def fill_raw(self, price: int, size: int) -> int:
-                return one_fill(size, price)
-
-            def order_fee(self, raw: int) -> int:
-                return raw * to_money
-
-        return PolymarketSegmentFee()
+        return order_fee_model(schedule)
