@@ -330,12 +330,13 @@ class ArbDetector:
         not move with the asks). A book that is not LIVE, or is crossed, re-evaluates everything.
         """
         instrument = top.instrument
-        current = (top.bid_price, top.bid_size, top.ask_price, top.ask_size)
+        bid_price, bid_size, ask_price, ask_size = top.bid_price, top.bid_size, top.ask_price, top.ask_size
         previous = self._tops.get(instrument)
-        self._tops[instrument] = current
+        self._tops[instrument] = (bid_price, bid_size, ask_price, ask_size)
         candidates = self._by_instrument.get(instrument)
         if candidates and previous is not None:
-            bids, asks = previous[:2] != current[:2], previous[2:] != current[2:]
+            bids = previous[0] != bid_price or previous[1] != bid_size
+            asks = previous[2] != ask_price or previous[3] != ask_size
             book = self.books.get(instrument)
             if bids != asks and book is not None and book.state is BookState.LIVE and not book.crossed:
                 candidates = self._by_side.get((instrument, bids))

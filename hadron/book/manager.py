@@ -31,7 +31,7 @@ from hadron.model.events import (
     TickSizeChange,
     TopOfBook,
 )
-from hadron.model.units import format_price, format_size
+from hadron.model.units import PRICE_ONE, format_price, format_size
 
 MAX_EXAMPLES = 20
 """How many examples of each integrity failure the stats keep (for reports)."""
@@ -225,7 +225,8 @@ class BookManager:
         book.ts_recv = snap.ts_recv
         self._after_update(book, snap.ts_event, snap.ts_recv)
 
-    def apply_delta(self, delta: BookDelta, source: object = None) -> bool:
+    # kept as one flat function on purpose: it is the hot path of every venue (see hadron bench)
+    def apply_delta(self, delta: BookDelta, source: object = None) -> bool:  # noqa: C901
         """Apply one level change to a LIVE (or STALE) book; return whether it was applied.
 
         A delta for a book that is AWAITING_SNAPSHOT, or that was built from another
@@ -239,33 +240,15 @@ class BookManager:
             self.clock(delta.ts_recv)
         book = self._books.get(delta.instrument)
         if book is None or book.state is not _LIVE or book.source is not source:
-            if book is None or book.state is BookState.AWAITING_SNAPSHOT or book.source is not source:
-                if book is not None:
-                    self.invalidate(book.instrument, "delta from a stream that did not snapshot the book")
-                self.book(delta.instrument)
-                self.stats.deltas_dropped += 1
+            book = self._revive(book, delta, source)
+            if book is None:
                 return False
-            book.state = _LIVE  # STALE: data flows again
-        if self._top_listeners:
-            # note the top before, compare after: a change emits a TopOfBook
+        # One flat function: this runs for every delta of every venue
+        listeners = self._top_listeners
+        if listeners:  # note the top before, compare after: a change emits a TopOfBook
             bb, ba, tick = book._bb, book._ba, book.tick
             bid_size = book._bids[bb] if bb >= 0 else 0
             ask_size = book._asks[ba] if ba < book._n else 0
-            if not self._apply(book, delta):
-                return False
-            if not book.crossed and (
-                book.tick != tick
-                or book._bb != bb
-                or book._ba != ba
-                or (bb >= 0 and book._bids[bb] != bid_size)
-                or (ba < book._n and book._asks[ba] != ask_size)
-            ):
-                self._emit_top(book, delta.ts_event, delta.ts_recv)
-            return True
-        return self._apply(book, delta)
-
-    def _apply(self, book: ManagedBook, delta: BookDelta) -> bool:
-        # The level change itself, with its integrity checks and clocks
         if delta.action is _ACTION_CHANGE:
             if delta.side is _SIDE_BID:
                 size = book.change_bid(delta.price, delta.size)
@@ -279,14 +262,41 @@ class BookManager:
                 book.set_bid(delta.price, delta.size)
             else:
                 book.set_ask(delta.price, delta.size)
-            if delta.venue_bid is not None or delta.venue_ask is not None:
-                self._check_bbo(book, delta)
+            venue_bid, venue_ask = delta.venue_bid, delta.venue_ask
+            if venue_bid is not None or venue_ask is not None:  # the venue's best bid/ask after it
+                self.stats.bbo_checks += 1
+                if (venue_bid is None or venue_bid == (book._bb * book.tick if book._bb >= 0 else 0)) and (
+                    venue_ask is None or venue_ask == (book._ba * book.tick if book._ba < book._n else PRICE_ONE)
+                ):
+                    book.bbo_misses = 0
+                else:
+                    self._bbo_mismatch(book, delta)
         self.stats.deltas_applied += 1
-        book.ts_event = delta.ts_event
-        book.ts_recv = delta.ts_recv
+        ts_event = book.ts_event = delta.ts_event
+        ts_recv = book.ts_recv = delta.ts_recv
         if book._bb >= book._ba or book.crossed:  # crossed or locked now, or just uncrossed
-            self._after_update(book, delta.ts_event, delta.ts_recv)
+            self._after_update(book, ts_event, ts_recv)  # emits the top itself
+        elif listeners and (
+            book.tick != tick
+            or book._bb != bb
+            or book._ba != ba
+            or (bb >= 0 and book._bids[bb] != bid_size)
+            or (ba < book._n and book._asks[ba] != ask_size)
+        ):
+            self._emit_top(book, ts_event, ts_recv)
         return True
+
+    def _revive(self, book: ManagedBook | None, delta: BookDelta, source: object) -> ManagedBook | None:
+        # A delta for a book that is not LIVE: a STALE book from the same source is LIVE again;
+        # anything else drops the delta (None)
+        if book is None or book.state is BookState.AWAITING_SNAPSHOT or book.source is not source:
+            if book is not None:
+                self.invalidate(book.instrument, "delta from a stream that did not snapshot the book")
+            self.book(delta.instrument)
+            self.stats.deltas_dropped += 1
+            return None
+        book.state = _LIVE  # STALE: data flows again
+        return book
 
     def apply_tick_size_change(self, change: TickSizeChange) -> None:
         """Put the book back to AWAITING_SNAPSHOT: its levels are on the old grid."""
@@ -350,27 +360,23 @@ class BookManager:
         )
         self.invalidate(book.instrument, "negative level")
 
-    def _check_bbo(self, book: ManagedBook, delta: BookDelta) -> None:
+    def _bbo_mismatch(self, book: ManagedBook, delta: BookDelta) -> None:
         stats = self.stats
-        stats.bbo_checks += 1
         bid, ask = book.best_bid_price, book.best_ask_price
-        if (delta.venue_bid is None or delta.venue_bid == bid) and (delta.venue_ask is None or delta.venue_ask == ask):
-            book.bbo_misses = 0
-        else:
-            book.bbo_misses += 1
-            stats.bbo_mismatches += 1
-            stats.example(
-                "bbo_mismatch",
-                {
-                    "instrument": book.instrument,
-                    "ts_event": delta.ts_event,
-                    "venue": [
-                        None if delta.venue_bid is None else format_price(delta.venue_bid),
-                        None if delta.venue_ask is None else format_price(delta.venue_ask),
-                    ],
-                    "book": [format_price(bid), format_price(ask)],
-                },
-            )
+        book.bbo_misses += 1
+        stats.bbo_mismatches += 1
+        stats.example(
+            "bbo_mismatch",
+            {
+                "instrument": book.instrument,
+                "ts_event": delta.ts_event,
+                "venue": [
+                    None if delta.venue_bid is None else format_price(delta.venue_bid),
+                    None if delta.venue_ask is None else format_price(delta.venue_ask),
+                ],
+                "book": [format_price(bid), format_price(ask)],
+            },
+        )
 
     def _after_update(self, book: ManagedBook, ts_event: int, ts_recv: int) -> None:
         crossed = book.is_crossed
@@ -393,13 +399,15 @@ class BookManager:
             self._emit_top(book, ts_event, ts_recv)
 
     def _emit_top(self, book: ManagedBook, ts_event: int, ts_recv: int) -> None:
-        bid, ask = book.best_bid, book.best_ask
+        bb, ba, tick = book._bb, book._ba, book.tick
+        bid = bb >= 0
+        ask = ba < book._n
         top = TopOfBook(
             book.instrument,
-            None if bid is None else bid[0],
-            0 if bid is None else bid[1],
-            None if ask is None else ask[0],
-            0 if ask is None else ask[1],
+            bb * tick if bid else None,
+            book._bids[bb] if bid else 0,
+            ba * tick if ask else None,
+            book._asks[ba] if ask else 0,
             ts_event,
             ts_recv,
         )

@@ -246,3 +246,16 @@ async def measure_until_idle(stats: FeedStats, idle: float) -> tuple[int, float]
             seen, last = stats.frames, now
         elif seen and now - last > idle:
             return seen, max(last - first, 1e-9)
+
+
+def latency_summary(connections: Sequence[Any]) -> dict[str, float | None]:
+    """Per-frame processing time in the live path (socket read → decode → books → listeners) over
+    ``connections``' histograms: exact mean, and p50/p99/p99.9 as their bucket's upper bound (µs)."""
+    merged = FrameLatency().merge(c.latency for c in connections)
+    frames = sum(merged.counts)
+    return {
+        "mean_us": round(merged.sum_ns / frames / 1000, 2) if frames else None,
+        "p50_le_us": merged.quantile(0.5),
+        "p99_le_us": merged.quantile(0.99),
+        "p99_9_le_us": merged.quantile(0.999),
+    }

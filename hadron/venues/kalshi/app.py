@@ -25,7 +25,7 @@ from hadron.store.deadletter import DeadLetterFile
 from hadron.store.parquet import ParquetTickStore, parse_store_url
 from hadron.store.recorder import FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
-from hadron.venues.common import measure_until_idle, pool_health
+from hadron.venues.common import latency_summary, measure_until_idle, pool_health
 from hadron.venues.kalshi.auth import KalshiSigner, hosts_for, load_public_key, load_signer
 from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture, parse_faults
 from hadron.venues.kalshi.fake_exchange import FakeExchange
@@ -318,6 +318,7 @@ async def bench_live(capture: Path, *, record_to: Path | None = None, idle: floa
         stop = asyncio.Event()
         task = asyncio.create_task(pool.run(stop))
         seen, live_s = await measure_until_idle(stats, idle)
+        processing = latency_summary(pool.connections)
         stop.set()
         await task
         proc.terminate()
@@ -330,6 +331,7 @@ async def bench_live(capture: Path, *, record_to: Path | None = None, idle: floa
         "frames_live": seen,
         "live_s": round(live_s, 3),
         "live_frames_per_s": round(seen / live_s),
+        "live_processing_us": processing,
         "offline_frames": offline["frames"],
         "offline_s": offline["elapsed_s"],
         "offline_frames_per_s": offline["frames_per_s"],

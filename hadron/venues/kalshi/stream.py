@@ -137,7 +137,7 @@ class KalshiStream(StreamBase):
         """sid → channel name, from ``subscribed`` replies."""
         self._counts = stats.frames_by_type
         self._apply_delta = books.apply_delta
-        self._sources: dict[int, tuple[str, int, int]] = {}
+        self._sources: dict[int, object] = {}
         """sid → the book source token of its current chain of seqs (see BookManager)."""
 
     # -- input -------------------------------------------------------------------------------
@@ -280,7 +280,9 @@ class KalshiStream(StreamBase):
         snap = normalize_snapshot(msg, recv_ns, self.yes_price)
         source = self._sources.get(msg.sid)
         if source is None:
-            source = self._sources[msg.sid] = (self.conn, msg.sid, msg.seq)
+            # one object per chain: books compare sources by identity
+            source = (self.conn, msg.sid, msg.seq)
+            self._sources[msg.sid] = source
         self.books.apply_snapshot(snap, source)
         if self.on_event is not None:
             self.on_event(snap)

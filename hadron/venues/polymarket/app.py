@@ -24,7 +24,7 @@ from hadron.errors import ConfigError, VenueError
 from hadron.store.deadletter import DeadLetterFile
 from hadron.store.parquet import ParquetTickStore, parse_store_url
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
-from hadron.venues.common import measure_until_idle, pool_health
+from hadron.venues.common import latency_summary, measure_until_idle, pool_health
 from hadron.venues.polymarket.fake import FakePolymarketVenue, load_capture, parse_faults
 from hadron.venues.polymarket.rest import (
     GAMMA_URL,
@@ -229,6 +229,7 @@ async def bench_live(capture: Path, *, idle: float = 1.0, **_: Any) -> dict[str,
         stop = asyncio.Event()
         task = asyncio.create_task(pool.run(stop))
         seen, live_s = await measure_until_idle(stats, idle)
+        processing = latency_summary(pool.connections)
         stop.set()
         await task
         proc.terminate()
@@ -241,6 +242,7 @@ async def bench_live(capture: Path, *, idle: float = 1.0, **_: Any) -> dict[str,
         "frames_live": seen,
         "live_s": round(live_s, 3),
         "live_frames_per_s": round(seen / live_s),
+        "live_processing_us": processing,
         "offline_frames": offline["frames"],
         "offline_s": offline["elapsed_s"],
         "offline_frames_per_s": offline["frames_per_s"],

@@ -27,7 +27,7 @@ from hadron.model.events import (
     TopOfBook,
     Trade,
 )
-from hadron.model.units import PRICE_ONE, parse_price, parse_size
+from hadron.model.units import PRICE_CACHE, PRICE_ONE, SIZE_CACHE, parse_price, parse_size
 from hadron.venues.polymarket.messages import (
     PolymarketBestBidAsk,
     PolymarketBook,
@@ -125,21 +125,35 @@ def normalize_price_change(msg: PolymarketPriceChange, ts_recv: int) -> list[Boo
         DecodeError: no changes in any known format, or a malformed field.
     """
     ts_event = parse_ms(msg.timestamp)
-    if msg.price_changes is not None:
-        return [
-            BookDelta(
-                instrument_of(c.asset_id),
-                _SIDE[c.side],
-                parse_price(c.price),
-                parse_size(c.size),
-                _SET,
-                ts_event,
-                ts_recv,
-                _venue_top(c.best_bid, 0),
-                _venue_top(c.best_ask, PRICE_ONE),
+    changes = msg.price_changes
+    if changes is not None:
+        # the hot path (the current format): cached parses, no per-change function calls on a hit
+        out: list[BookDelta] = []
+        prices, sizes, instruments = PRICE_CACHE, SIZE_CACHE, _INSTRUMENTS
+        for c in changes:
+            price = prices.get(c.price)
+            if price is None:
+                price = parse_price(c.price)
+            size = sizes.get(c.size)
+            if size is None:
+                size = parse_size(c.size)
+            bid, ask = c.best_bid, c.best_ask
+            venue_bid = None if bid is None else (prices.get(bid) or _venue_top(bid, 0))
+            venue_ask = None if ask is None else (prices.get(ask) or _venue_top(ask, PRICE_ONE))
+            out.append(
+                BookDelta(
+                    instruments.get(c.asset_id) or instrument_of(c.asset_id),
+                    _SIDE[c.side],  # the decoder admits BUY and SELL only
+                    price,
+                    size,
+                    _SET,
+                    ts_event,
+                    ts_recv,
+                    venue_bid,
+                    venue_ask,
+                )
             )
-            for c in msg.price_changes
-        ]
+        return out
     if msg.asset_id is None:
         raise DecodeError("price_change without price_changes or asset_id")
     instrument = instrument_of(msg.asset_id)

@@ -21,7 +21,7 @@ import structlog
 
 from hadron.book.manager import BookManager, BookState
 from hadron.errors import BookError, DecodeError
-from hadron.model.events import BookDelta, BookSnapshot
+from hadron.model.events import BookSnapshot
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
 from hadron.venues.common import StreamBase
 from hadron.venues.polymarket.hash import verify_book
@@ -73,6 +73,9 @@ MarketMeta = Callable[[str], tuple[str, bool] | None]
 ResyncHook = Callable[[list[str], str], None]
 """``on_resync(token_ids, reason)``: these books need a fresh snapshot (re-subscribe them)."""
 
+_PRICE_CHANGE = _TYPE_NAMES[PolymarketPriceChange]
+_AWAITING = BookState.AWAITING_SNAPSHOT
+
 BBO_MISSES_TO_RESYNC = 3
 """Venue best bid/ask disagreements in a row that make a book re-sync (a real transient cross,
 seen in captures, lasts two changes)."""
@@ -105,6 +108,7 @@ class PolymarketStream(StreamBase):
         on_resync: ResyncHook | None = None,
     ) -> None:
         super().__init__("polymarket", books, conn, stats=stats, dead_letter=dead_letter)
+        self._counts = stats.frames_by_type
         self.on_event = on_event
         self.meta = meta
         self.on_resync = on_resync
@@ -146,13 +150,16 @@ class PolymarketStream(StreamBase):
             else:
                 self.reject(raw, f"decode: {exc}")
             return
-        if isinstance(decoded, list):
+        if type(decoded) is list:
             if not decoded:
                 self.stats.count("empty_array")
             for msg in decoded:
-                self.on_message(msg, recv_ns, raw)
+                if type(msg) is PolymarketPriceChange:  # the common case, one call less
+                    self._on_price_change(msg, recv_ns, raw)
+                else:
+                    self.on_message(msg, recv_ns, raw)
         else:
-            self.on_message(decoded, recv_ns, raw)
+            self.on_message(decoded, recv_ns, raw)  # type: ignore[arg-type]
 
     def _on_text(self, raw: bytes) -> None:
         text = raw.strip()
@@ -184,13 +191,13 @@ class PolymarketStream(StreamBase):
 
     def on_message(self, msg: PolymarketMessage, recv_ns: int, raw: bytes) -> None:
         """Process one decoded message (``raw`` is kept only for dead letters)."""
+        if type(msg) is PolymarketPriceChange:
+            self._on_price_change(msg, recv_ns, raw)
+            return
         name = _TYPE_NAMES[type(msg)]
         self.stats.count(name)
         try:
-            if isinstance(msg, PolymarketPriceChange):
-                for delta in normalize_price_change(msg, recv_ns):
-                    self._apply_delta(delta)
-            elif isinstance(msg, PolymarketBook):
+            if isinstance(msg, PolymarketBook):
                 if self._hash_ok(msg):
                     self._apply_snapshot(normalize_book(msg, recv_ns))
                     self.last_hash[msg.asset_id] = msg.hash
@@ -208,13 +215,36 @@ class PolymarketStream(StreamBase):
             elif isinstance(msg, PolymarketNewMarket):
                 for status in normalize_new_market(msg, recv_ns):
                     self._emit(status)
-            else:
+            elif isinstance(msg, PolymarketMarketResolved):
                 for status in normalize_market_resolved(msg, recv_ns):
                     self._emit(status)
         except (DecodeError, BookError) as exc:
             token = getattr(msg, "asset_id", None)
             instrument = VENUE_PREFIX + token if token and isinstance(msg, PolymarketBook) else None
             self.reject(raw, f"{name}: {exc}", instrument)
+
+    def _on_price_change(self, msg: PolymarketPriceChange, recv_ns: int, raw: bytes) -> None:
+        # The hot path: one book look-up per change for the staleness and best bid/ask checks
+        counts = self._counts
+        try:
+            counts[_PRICE_CHANGE] += 1
+        except KeyError:
+            counts[_PRICE_CHANGE] = 1
+        books, on_event = self.books, self.on_event
+        try:
+            for delta in normalize_price_change(msg, recv_ns):
+                book = books.get(delta.instrument)
+                if book is not None and delta.ts_event < book.ts_event and book.state is not _AWAITING:
+                    self.stats.stale_frames += 1
+                    continue
+                applied = books.apply_delta(delta)
+                if on_event is not None:
+                    on_event(delta)
+                if applied and book is not None and book.bbo_misses >= BBO_MISSES_TO_RESYNC:
+                    books.invalidate(delta.instrument, f"venue best bid/ask disagreed {book.bbo_misses} times")
+                    self._resync([delta.instrument[len(VENUE_PREFIX) :]], "persistent best bid/ask disagreement")
+        except (DecodeError, BookError) as exc:
+            self.reject(raw, f"{_PRICE_CHANGE}: {exc}")
 
     def _is_stale(self, instrument: str, ts_event: int) -> bool:
         book = self.books.get(instrument)
@@ -226,18 +256,6 @@ class PolymarketStream(StreamBase):
             return
         self.books.apply_snapshot(snap)
         self._emit(snap)
-
-    def _apply_delta(self, delta: BookDelta) -> None:
-        if self._is_stale(delta.instrument, delta.ts_event):
-            self.stats.stale_frames += 1
-            return
-        applied = self.books.apply_delta(delta)
-        self._emit(delta)
-        if applied and delta.venue_bid is not None:
-            book = self.books.get(delta.instrument)
-            if book is not None and book.bbo_misses >= BBO_MISSES_TO_RESYNC:
-                self.books.invalidate(delta.instrument, f"venue best bid/ask disagreed {book.bbo_misses} times")
-                self._resync([delta.instrument[len(VENUE_PREFIX) :]], "persistent best bid/ask disagreement")
 
     def _hash_ok(self, msg: PolymarketBook) -> bool:
         # Verify the snapshot hash when the market's metadata is known; a mismatch re-syncs
