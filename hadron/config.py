@@ -109,6 +109,9 @@ class RuntimeConfig:
         stale_after_s: a LIVE book with no update for this long is marked STALE.
         settle_poll_s: in paper mode, ask Kalshi's REST for the results of held markets this often
             (0: only the venues' result messages settle positions).
+        trim_memory_s: hand the C heap's free pages back to the OS this often (glibc
+            ``malloc_trim``; frames of varying size freed across threads otherwise keep the
+            resident size creeping up; 0: never).
     """
 
     pairs: str = ""
@@ -123,6 +126,7 @@ class RuntimeConfig:
     log_level: str = "info"
     stale_after_s: int = 30
     settle_poll_s: int = 60
+    trim_memory_s: int = 60
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from typing import Any
 import msgspec
 import structlog
 
+from hadron.app.memory import trim_memory
 from hadron.arb.detector import ArbConfig, ArbDetector, _thresholds, load_arb_config
 from hadron.arb.opportunity import money_text
 from hadron.arb.persist import OpportunitySink
@@ -258,6 +259,7 @@ class Runtime:
     async def _housekeeping(self) -> None:
         # Staleness sweep, the paper trader's wall clock, frames/s per connection
         stale_ns = self.config.runtime.stale_after_s * 10**9
+        trim_ticks = self.config.runtime.trim_memory_s * 20
         tick = 0
         while not self.stop_event.is_set():
             await asyncio.sleep(0.05)
@@ -265,6 +267,8 @@ class Runtime:
             if self.trader is not None:
                 self.trader.advance(now)
             tick += 1
+            if trim_ticks and tick % trim_ticks == 0:
+                trim_memory()
             if tick % 20 == 0:
                 for book in self.books.mark_stale(now, stale_ns):
                     log.warning("book stale", instrument=book)

@@ -45,6 +45,20 @@ def rss_mib(pid: int | str = "self") -> float:
     return 0.0
 
 
+def rss_parts(pid: int | str = "self") -> dict[str, float]:
+    """Resident memory of process ``pid`` by kind, MiB: ``anon`` (heap), ``file`` (mapped files),
+    ``shmem`` (shared memory) (Linux ``/proc/<pid>/status``)."""
+    parts: dict[str, float] = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("RssAnon", "RssFile", "RssShmem"):
+                parts[name[3:].lower()] = round(int(value.split()[0]) / 1024, 1)
+    except OSError:
+        pass
+    return parts
+
+
 async def _serve_venues(conn: Connection, capture: str, public: str, speed: float, shift_cents: int) -> None:
     # The child process: both loopback venues; commands on ``conn``: "hold" (stop playing), "stop"
     stop = asyncio.Event()
@@ -87,7 +101,10 @@ class VenueProcess:
     async def _reply(self, expected: str, wait_s: float = 60.0) -> Any:
         if not await asyncio.to_thread(self._conn.poll, wait_s):
             raise ConfigError(f"the loopback venue process did not answer within {wait_s:.0f} s")
-        kind, value = self._conn.recv()
+        try:
+            kind, value = self._conn.recv()
+        except EOFError:
+            raise ConfigError(f"the loopback venue process ended (exit code {self.process.exitcode})") from None
         if kind != expected:
             raise ConfigError(f"the loopback venue process failed: {value}")
         return value
@@ -147,10 +164,12 @@ async def run_soak(
         runner = asyncio.create_task(runtime.run(install_signals=False))
         started = time.monotonic()
         samples: list[tuple[float, float]] = []
+        parts: list[dict[str, float]] = []
         venue_rss: list[float] = []
         while time.monotonic() - started < duration_s and not runner.done():
             await asyncio.sleep(sample_s)
             samples.append((round(time.monotonic() - started, 1), round(rss_mib(), 1)))
+            parts.append(rss_parts())
             venue_rss.append(round(rss_mib(venues.process.pid or 0), 1))
         await venues.hold()  # stop playing; what was sent drains to the runtime
         await asyncio.sleep(3.0)
@@ -183,4 +202,5 @@ async def run_soak(
         "opportunities": status["opportunities"],
         "errors": status["errors"],
         "rss_samples": samples,
+        "rss_parts": {"first": parts[0], "last": parts[-1]} if parts else None,
     }
