@@ -47,10 +47,9 @@ def _child(impl: str, flow: str, folder: Path) -> None:
 
 
 def _prepare(folder: Path, frames: int) -> None:
-    import msgspec
-
     from hadron.app.bench import _load, default_capture
     from hadron.app.bench_arb import DEFAULT_MARKET
+    from hadron.app.bench_compare import polymarket_flow
     from hadron.venues.base import PairScenarioVenue, get_venue
 
     root = default_capture()
@@ -61,15 +60,8 @@ def _prepare(folder: Path, frames: int) -> None:
     (folder / "kalshi.ndjson").write_bytes(b"\n".join(kalshi) + b"\n")
     polymarket = get_venue("polymarket")
     assert isinstance(polymarket, PairScenarioVenue)
-    recording = folder / "pair.ndjson"
-    _, pairs_text = polymarket.pair_scenario([market], recording, shift=0, fee_rate="0.04")
-    (folder / "pairs.toml").write_text(pairs_text)
-    decoder = msgspec.json.Decoder(dict[str, Any])
-    poly = [
-        str(record["frame"]).encode()
-        for record in map(decoder.decode, recording.read_bytes().splitlines())
-        if record["venue"] == "polymarket"
-    ][:frames]
+    _, poly = polymarket_flow(polymarket, market, folder)
+    poly = poly[:frames]
     (folder / "polymarket.ndjson").write_bytes(b"\n".join(poly) + b"\n")
 
 

@@ -301,6 +301,23 @@ def _flow(
     }
 
 
+def polymarket_flow(polymarket: PairScenarioVenue, market: Path, folder: Path) -> tuple[Path, Lines]:
+    """The Polymarket flow of ``market``'s Kalshi capture: its transcoding into the market
+    channel's wire format (a YES/NO token pair) as raw frames, and the pairs file (written in
+    ``folder``) pairing the two, Polymarket fee rate 0.04."""
+    recording = folder / "pair.ndjson"
+    _, pairs_text = polymarket.pair_scenario([market], recording, shift=0, fee_rate="0.04")
+    pairs = folder / "pairs.toml"
+    pairs.write_text(pairs_text)
+    decoder = msgspec.json.Decoder(dict[str, Any])
+    frames = [
+        str(record["frame"]).encode()
+        for record in map(decoder.decode, recording.read_bytes().splitlines())
+        if record["venue"] == "polymarket"
+    ]
+    return pairs, frames
+
+
 def run_compare(capture: Path, market: Path, *, repeat: int = 3, limit: int | None = None) -> dict[str, Any]:
     """Run every comparison (see the module docstring).
 
@@ -327,16 +344,8 @@ def run_compare(capture: Path, market: Path, *, repeat: int = 3, limit: int | No
         files = kept
     kalshi_lines = [line for _, lines in files for line in lines]
     with tempfile.TemporaryDirectory() as tmp:
-        recording = Path(tmp) / "pair.ndjson"
-        _, pairs_text = polymarket.pair_scenario([market], recording, shift=0, fee_rate="0.04")
-        pairs = Path(tmp) / "pairs.toml"
-        pairs.write_text(pairs_text)
-        decoder = msgspec.json.Decoder(dict[str, Any])
-        poly_frames = [
-            str(record["frame"]).encode()
-            for record in map(decoder.decode, recording.read_bytes().splitlines())
-            if record["venue"] == "polymarket"
-        ][:limit]
+        pairs, poly_frames = polymarket_flow(polymarket, market, Path(tmp))
+        poly_frames = poly_frames[:limit]
         clock = time.perf_counter_ns
         kalshi_runners: dict[str, Callable[[], object]] = {
             "msgspec_decode": lambda: _decode(kalshi_lines),
