@@ -216,6 +216,7 @@ async def test_401_on_reconnect_fails_fast_with_a_clear_error() -> None:
 POLY_FAULTS = {
     "polymarket disconnect ×2": "drop@3000,drop@9000",
     "polymarket malformed frame": "malformed@5000",
+    "polymarket dead path, no PONG (12 s)": "mute@5000:12",
 }
 
 
@@ -238,7 +239,10 @@ async def test_polymarket_fault_recovers_to_the_same_books(name: str, tmp_path: 
     tokens = sorted({a for item in venue.timeline for a in item.assets})
     books = BookManager()
     dead = ListDeadLetter()
-    pool = PolymarketPool(venue.url, books, tokens, dead_letter=dead, backoff=Backoff(base=0.05, max_delay=0.5))
+    pool = PolymarketPool(
+        venue.url, books, tokens, dead_letter=dead, backoff=Backoff(base=0.05, max_delay=0.5),
+        ping_interval=1.0, pong_timeout=3.0,
+    )  # fmt: skip
     transitions: list[tuple[float, bool]] = []
 
     async def watch() -> None:
@@ -254,6 +258,11 @@ async def test_polymarket_fault_recovers_to_the_same_books(name: str, tmp_path: 
     watcher = asyncio.create_task(watch())
     task = asyncio.create_task(pool.run(stop))
     await asyncio.wait_for(venue.drained(), timeout=120)
+    if "mute" in POLY_FAULTS[name]:  # what was lost on the dead path comes back with the new connection
+        deadline = time.monotonic() + 60
+        while not (pool.connections[0].stats.reconnects and transitions and transitions[-1][1]):
+            assert time.monotonic() < deadline, "the dead path was never recycled"
+            await asyncio.sleep(0.05)
     await asyncio.sleep(1.0)
     final = _dump(books)
     watcher.cancel()
@@ -272,6 +281,8 @@ async def test_polymarket_fault_recovers_to_the_same_books(name: str, tmp_path: 
     conn = pool.connections[0].stats
     if "drop" in POLY_FAULTS[name]:
         assert conn.reconnects == 2 and all(r["left_live"] for r in recoveries)
+    elif "mute" in POLY_FAULTS[name]:  # no PONG for 3 s: recycled, re-based on fresh books
+        assert conn.recycles >= 1 and conn.reconnects >= 1 and recoveries[0]["left_live"]
     else:
         assert pool.stats.decode_errors == 1 and len(dead.items) == 1 and not recoveries[0]["left_live"]
     if REPORT:

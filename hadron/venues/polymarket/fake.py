@@ -15,7 +15,8 @@ token pair, with mirrored legs and each token's ``best_bid``/``best_ask``.
 Faults, at frame positions of the capture: ``drop@N`` (abort every connection), ``malformed@N``
 (send a truncated JSON frame), ``freeze@N:S`` (send no data for ``S`` seconds to every connected
 client while still answering ``PING``; a token the client re-subscribes is thawed, as on the
-real venue).
+real venue), ``mute@N:S`` (for ``S`` seconds nothing reaches the connected clients, ``PONG``
+included: a dead path with the socket open).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ log = structlog.get_logger("hadron.polymarket.fake")
 MIN_ORDER_SIZE = "5"
 ZERO_HASH = "0" * 40
 BACKLOG = 2_000
-FAULT_KINDS: dict[str, float] = {"drop": 0.0, "malformed": 0.0, "freeze": 10.0}
+FAULT_KINDS: dict[str, float] = {"drop": 0.0, "malformed": 0.0, "freeze": 10.0, "mute": 10.0}
 """This venue's fault kinds and their default arguments (see :mod:`hadron.venues.faults`)."""
 
 
@@ -527,6 +528,8 @@ class _Client:
     subscribed: bool = False
     frozen: set[str] = field(default_factory=set)
     frozen_until: float = 0.0
+    muted_until: float = 0.0
+    """Until then nothing reaches the client, PONG included (a dead path, the socket open)."""
     queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     writer: asyncio.Task[None] | None = None
 
@@ -541,6 +544,8 @@ class FakePolyStats:
     closed_1008: int = 0
     played: int = 0
     sent: int = 0
+    muted: int = 0
+    """Frames (``PONG`` included) lost to a ``mute`` fault."""
     faults: list[str] = field(default_factory=list)
 
 
@@ -644,6 +649,9 @@ class FakePolymarketVenue:
         try:
             while True:
                 frame = await client.queue.get()
+                if client.muted_until and time.monotonic() < client.muted_until:
+                    self.stats.muted += 1  # lost on the way: the client never sees it
+                    continue
                 await client.ws.send(frame)
                 self.stats.sent += 1
         except (ConnectionClosed, asyncio.CancelledError):
@@ -778,3 +786,5 @@ class FakePolymarketVenue:
             elif fault.kind == "freeze":
                 client.frozen = set(client.assets)
                 client.frozen_until = time.monotonic() + fault.arg
+            elif fault.kind == "mute":
+                client.muted_until = time.monotonic() + fault.arg
