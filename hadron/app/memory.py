@@ -10,28 +10,24 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import sys
 from collections.abc import Callable
 
-_trim: Callable[[int], int] | None = None
-_loaded = False
 
-
-def _load() -> Callable[[int], int] | None:
-    global _trim, _loaded
-    if not _loaded:
-        _loaded = True
-        if sys.platform.startswith("linux"):
-            try:
-                libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-                _trim = libc.malloc_trim
-            except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
-                _trim = None
-    return _trim
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return None
+    return trim
 
 
 def trim_memory() -> bool:
     """Release the C heap's free pages to the OS (glibc ``malloc_trim(0)``); return whether any
     memory was released. A no-op returning False where glibc is not the allocator."""
-    trim = _load()
+    trim = _malloc_trim()
     return bool(trim(0)) if trim is not None else False

@@ -34,29 +34,27 @@ from hadron.store.replay import LineReader
 from hadron.venues.base import PairScenarioVenue, get_venue
 
 
+def _status_kib(pid: int | str) -> dict[str, int]:
+    # The kB fields of /proc/<pid>/status (Linux); empty when the process is gone
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    return {name: int(value.split()[0]) for name, _, value in (ln.partition(":") for ln in lines) if "kB" in value}
+
+
 def rss_mib(pid: int | str = "self") -> float:
     """Resident memory of process ``pid`` (this one by default), MiB (Linux ``/proc/<pid>/status``)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return _status_kib(pid).get("VmRSS", 0) / 1024
 
 
 def rss_parts(pid: int | str = "self") -> dict[str, float]:
     """Resident memory of process ``pid`` by kind, MiB: ``anon`` (heap), ``file`` (mapped files),
     ``shmem`` (shared memory) (Linux ``/proc/<pid>/status``)."""
-    parts: dict[str, float] = {}
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name in ("RssAnon", "RssFile", "RssShmem"):
-                parts[name[3:].lower()] = round(int(value.split()[0]) / 1024, 1)
-    except OSError:
-        pass
-    return parts
+    status = _status_kib(pid)
+    return {
+        name[3:].lower(): round(status[name] / 1024, 1) for name in ("RssAnon", "RssFile", "RssShmem") if name in status
+    }
 
 
 async def _serve_venues(conn: Connection, capture: str, public: str, speed: float, shift_cents: int) -> None:

@@ -364,15 +364,7 @@ class ArbDetector:
         if len(legs) == 2:  # the common case, without building lists
             a, b = legs
             book_a, book_b = get(a.instrument), get(b.instrument)
-            # each leg's best ask, inline (_best_ask)
-            if book_a is None:
-                top_a = PRICE_ONE
-            else:
-                top_a = PRICE_ONE - book_a.best_bid_price if a.ask_of_bids else book_a.best_ask_price
-            if book_b is None:
-                top_b = PRICE_ONE
-            else:
-                top_b = PRICE_ONE - book_b.best_bid_price if b.ask_of_bids else book_b.best_ask_price
+            top_a, top_b = _best_ask(book_a, a), _best_ask(book_b, b)
             top_sum = top_a + top_b
             if top_sum >= PRICE_ONE:
                 # no gross edge even at the top of the books: fees only take more away, nothing to walk

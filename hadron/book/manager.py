@@ -243,7 +243,6 @@ class BookManager:
             book = self._revive(book, delta, source)
             if book is None:
                 return False
-        # One flat function: this runs for every delta of every venue
         listeners = self._top_listeners
         if listeners:  # note the top before, compare after: a change emits a TopOfBook
             bb, ba, tick = book._bb, book._ba, book.tick
@@ -263,7 +262,8 @@ class BookManager:
             else:
                 book.set_ask(delta.price, delta.size)
             venue_bid, venue_ask = delta.venue_bid, delta.venue_ask
-            if venue_bid is not None or venue_ask is not None:  # the venue's best bid/ask after it
+            if venue_bid is not None or venue_ask is not None:  # the venue's best bid/ask after it,
+                # compared with the book's own (best_bid_price / best_ask_price, inline: per delta)
                 self.stats.bbo_checks += 1
                 if (venue_bid is None or venue_bid == (book._bb * book.tick if book._bb >= 0 else 0)) and (
                     venue_ask is None or venue_ask == (book._ba * book.tick if book._ba < book._n else PRICE_ONE)

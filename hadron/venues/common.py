@@ -43,6 +43,8 @@ class StreamBase:
         self.stats = stats
         self.dead_letter = dead_letter
         self._rejected = 0
+        self._counts = stats.frames_by_type
+        """Frames by type (``stats.frames_by_type``), bound for the hot handlers."""
 
     def on_rest(self, request: str, body: bytes, recv_ns: int) -> None:
         """Recorded REST responses are not replayed for this venue: each is rejected (kept)."""

@@ -135,7 +135,6 @@ class KalshiStream(StreamBase):
         self.last_seq: dict[int, int] = {}
         self.channels: dict[int, str] = {}
         """sid → channel name, from ``subscribed`` replies."""
-        self._counts = stats.frames_by_type
         self._apply_delta = books.apply_delta
         self._sources: dict[int, object] = {}
         """sid → the book source token of its current chain of seqs (see BookManager)."""

@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 import structlog
 
-from hadron.book.manager import BookManager, BookState
+from hadron.book.manager import BookManager, BookState, ManagedBook
 from hadron.errors import BookError, DecodeError
 from hadron.model.events import BookSnapshot
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
@@ -76,6 +76,12 @@ ResyncHook = Callable[[list[str], str], None]
 _PRICE_CHANGE = _TYPE_NAMES[PolymarketPriceChange]
 _AWAITING = BookState.AWAITING_SNAPSHOT
 
+
+def _is_stale(book: ManagedBook | None, ts_event: int) -> bool:
+    # An event older than what the book already holds (the venue's channels can reorder)
+    return book is not None and ts_event < book.ts_event and book.state is not _AWAITING
+
+
 BBO_MISSES_TO_RESYNC = 3
 """Venue best bid/ask disagreements in a row that make a book re-sync (a real transient cross,
 seen in captures, lasts two changes)."""
@@ -108,7 +114,6 @@ class PolymarketStream(StreamBase):
         on_resync: ResyncHook | None = None,
     ) -> None:
         super().__init__("polymarket", books, conn, stats=stats, dead_letter=dead_letter)
-        self._counts = stats.frames_by_type
         self.on_event = on_event
         self.meta = meta
         self.on_resync = on_resync
@@ -234,7 +239,7 @@ class PolymarketStream(StreamBase):
         try:
             for delta in normalize_price_change(msg, recv_ns):
                 book = books.get(delta.instrument)
-                if book is not None and delta.ts_event < book.ts_event and book.state is not _AWAITING:
+                if _is_stale(book, delta.ts_event):
                     self.stats.stale_frames += 1
                     continue
                 applied = books.apply_delta(delta)
@@ -246,12 +251,8 @@ class PolymarketStream(StreamBase):
         except (DecodeError, BookError) as exc:
             self.reject(raw, f"{_PRICE_CHANGE}: {exc}")
 
-    def _is_stale(self, instrument: str, ts_event: int) -> bool:
-        book = self.books.get(instrument)
-        return book is not None and book.state is not BookState.AWAITING_SNAPSHOT and ts_event < book.ts_event
-
     def _apply_snapshot(self, snap: BookSnapshot) -> None:
-        if self._is_stale(snap.instrument, snap.ts_event):
+        if _is_stale(self.books.get(snap.instrument), snap.ts_event):
             self.stats.stale_frames += 1
             return
         self.books.apply_snapshot(snap)
