@@ -1,0 +1,8 @@
+cdef class StreamBase:
+    cdef public object venue
+    cdef public object books
+    cdef public object conn
+    cdef public object stats
+    cdef public object dead_letter
+    cdef public Py_ssize_t _rejected
+    cdef public dict _counts

@@ -1,0 +1,17 @@
+cimport cython
+from hadron.venues.common cimport StreamBase
+
+cdef class KalshiStream(StreamBase):
+    cdef public object seq_mode
+    cdef public bint yes_price
+    cdef public object on_event
+    cdef public object on_resync
+    cdef public object on_private
+    cdef public object active_sids
+    cdef public dict last_seq
+    cdef public dict channels
+    cdef public object _apply_delta
+    cdef public dict _sources
+
+    @cython.locals(counts=dict)
+    cpdef _on_delta(self, msg, recv_ns, raw)

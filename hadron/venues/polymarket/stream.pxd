@@ -1,0 +1,12 @@
+cimport cython
+from hadron.venues.common cimport StreamBase
+
+cdef class PolymarketStream(StreamBase):
+    cdef public object on_event
+    cdef public object meta
+    cdef public object on_resync
+    cdef public dict last_hash
+    cdef public Py_ssize_t invalid_operations
+
+    @cython.locals(counts=dict)
+    cpdef _on_price_change(self, msg, recv_ns, raw)
