@@ -13,6 +13,8 @@ For each flow:
   consumer pays (the floor);
 * ``hadron``: Hadron end to end: typed decode → sid/seq → normalize → L2 book → top of book →
   arbitrage check (the detector watches the market's pair);
+* ``hadron_pure``: the same with the pure-Python hot modules (``HADRON_PURE=1``, measured in a
+  child process on the same frames) when this process runs the compiled ones (:mod:`hadron.accel`);
 * ``hobby``: a typical hobby implementation (``json.loads``, ``Decimal`` prices and sizes in
   dicts, best bid/ask recomputed with ``max``/``min`` after every update), as the seeds' bot does;
 * ``nautilus``: NautilusTrader's ``OrderBook`` driven through its Python API (deltas built with its
@@ -29,6 +31,7 @@ import gc
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +44,7 @@ from typing import Any
 
 import msgspec
 
+from hadron.accel import PURE_ENV, compiled, describe
 from hadron.app.bench import _best, _load, _percentiles, _pipeline
 from hadron.app.replay import Replay
 from hadron.arb.detector import ArbDetector, load_arb_config
@@ -318,6 +322,82 @@ def polymarket_flow(polymarket: PairScenarioVenue, market: Path, folder: Path) -
     return pairs, frames
 
 
+def _kalshi_files(capture: Path, limit: int | None) -> list[tuple[Path, Lines]]:
+    files = _load(capture)
+    if limit is None:
+        return files
+    kept, left = [], limit
+    for path, lines in files:
+        if left <= 0:
+            break
+        kept.append((path, lines[:left]))
+        left -= len(lines[:left])
+    return kept
+
+
+_QUANTILES = 2000
+
+
+def _pure_row(flow: str, args: dict[str, Any]) -> dict[str, Any]:
+    # Hadron on the pure-Python hot modules, in a child process (HADRON_PURE=1) on the same frames
+    env = {**os.environ, PURE_ENV: "1"}
+    command = [sys.executable, "-m", "hadron.app.bench_compare", json.dumps({"flow": flow, **args})]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    if done.returncode != 0:
+        raise InputError(f"the pure-Python benchmark failed: {done.stderr.strip()[-500:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _pure_child(args: dict[str, Any]) -> dict[str, Any]:
+    # The child's side of _pure_row: best-of-N time, latency percentiles (and quantiles for the
+    # plot), peak memory of Hadron end to end
+    from hadron.accel import compiled
+
+    if any(compiled().values()):
+        raise SystemExit(f"{PURE_ENV}=1 did not take effect")
+    pairs = Path(args["pairs"])
+    clock = time.perf_counter_ns
+    if args["flow"] == "kalshi":
+        files = _kalshi_files(Path(args["capture"]), args["limit"])
+        n = sum(len(lines) for _, lines in files)
+
+        def run(clock: Callable[[], int] | None = None) -> array[int]:
+            return _hadron_kalshi(files, pairs, clock)
+    else:
+        frames = Path(args["frames"]).read_bytes().splitlines()
+        n = len(frames)
+
+        def run(clock: Callable[[], int] | None = None) -> array[int]:
+            return _hadron_polymarket(frames, pairs, clock)
+
+    seconds = _best(args["repeat"], run)
+    ordered = sorted(run(clock))
+    return {
+        "seconds": seconds,
+        "frames": n,
+        "latency": _percentiles(array("q", ordered)),
+        "quantiles": [ordered[min(len(ordered) - 1, i * len(ordered) // _QUANTILES)] for i in range(_QUANTILES + 1)],
+        "peak_mib": _peak_mib(run),
+    }
+
+
+def _add_pure(result: dict[str, Any], row: dict[str, Any]) -> None:
+    n = result["frames"]
+    if row["frames"] != n:
+        raise InputError(f"the pure-Python run saw {row['frames']} frames, not {n}")
+    fps = n / row["seconds"]
+    rates = result["frames_per_s"]
+    rates["hadron_pure"] = round(fps)
+    result["ns_per_frame"]["hadron_pure"] = round(row["seconds"] / n * 1e9, 1)
+    result["latency"]["hadron_pure"] = row["latency"]
+    result["peak_memory_mib"]["hadron_pure"] = row["peak_mib"]
+    result["_samples"]["hadron_pure"] = array("q", row["quantiles"])
+    result["ratio_hadron_pure_vs_msgspec_decode"] = round(fps / rates["msgspec_decode"], 3)
+    result["ratio_hadron_pure_vs_hobby"] = round(fps / rates["hobby"], 2)
+    result["ratio_compiled_vs_pure"] = round(rates["hadron"] / fps, 2)
+
+
 def run_compare(capture: Path, market: Path, *, repeat: int = 3, limit: int | None = None) -> dict[str, Any]:
     """Run every comparison (see the module docstring).
 
@@ -333,15 +413,7 @@ def run_compare(capture: Path, market: Path, *, repeat: int = 3, limit: int | No
     polymarket = get_venue("polymarket")
     if not isinstance(polymarket, PairScenarioVenue):
         raise InputError("the polymarket venue cannot transcode a Kalshi capture")
-    files = _load(capture)
-    if limit is not None:
-        kept, left = [], limit
-        for path, lines in files:
-            if left <= 0:
-                break
-            kept.append((path, lines[:left]))
-            left -= len(lines[:left])
-        files = kept
+    files = _kalshi_files(capture, limit)
     kalshi_lines = [line for _, lines in files for line in lines]
     with tempfile.TemporaryDirectory() as tmp:
         pairs, poly_frames = polymarket_flow(polymarket, market, Path(tmp))
@@ -377,8 +449,18 @@ def run_compare(capture: Path, market: Path, *, repeat: int = 3, limit: int | No
                 "hobby": lambda: hobby_polymarket(poly_frames, clock),
             }, repeat),
         }  # fmt: skip
+        build = describe()
+        if any(compiled().values()):
+            frames_file = Path(tmp) / "polymarket.ndjson"
+            frames_file.write_bytes(b"\n".join(poly_frames) + b"\n")
+            common = {"capture": str(capture), "limit": limit, "pairs": str(pairs), "repeat": repeat}
+            _add_pure(results["kalshi"], _pure_row("kalshi", common))
+            _add_pure(results["polymarket"], _pure_row("polymarket", {**common, "frames": str(frames_file)}))
+        else:
+            skipped["hadron_pure"] = "the hot modules are not compiled here: the hadron row is pure Python"
     return {
         "flows": results,
+        "build": build,
         "skipped": skipped,
         "books_10k": books_memory(),
         "capture": str(capture),
@@ -401,6 +483,10 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+_LABELS = {"hadron": "hadron", "hadron_pure": "hadron, pure Python"}
+_ORDER = ("msgspec_decode", "hadron", "hadron_pure", "hobby", "nautilus")
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The results as a markdown table (throughput, ratios, latency, memory)."""
     rows = [
@@ -409,12 +495,19 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     for flow, r in results["flows"].items():
         hadron = r["frames_per_s"]["hadron"]
-        for impl, fps in r["frames_per_s"].items():
+        rates = r["frames_per_s"]
+        for impl in sorted(rates, key=lambda name: _ORDER.index(name) if name in _ORDER else len(_ORDER)):
+            fps = rates[impl]
             lat = r["latency"].get(impl, {})
             ratio = "(floor)" if impl == "msgspec_decode" else ("—" if impl == "hadron" else f"{hadron / fps:.2f}")
+            label = (
+                "hadron, compiled"
+                if impl == "hadron" and "hadron_pure" in r["frames_per_s"]
+                else _LABELS.get(impl, impl)
+            )
             p = [f"{lat[k]:.2f}" if k in lat else "" for k in ("p50_us", "p99_us", "p99_9_us")]
             rows.append(
-                f"| {flow} ({r['frames']:,} frames) | {impl} | {fps:,} | {r['ns_per_frame'][impl]:,} | {ratio} | "
+                f"| {flow} ({r['frames']:,} frames) | {label} | {fps:,} | {r['ns_per_frame'][impl]:,} | {ratio} | "
                 f"{p[0]} | {p[1]} | {p[2]} | {r['peak_memory_mib'][impl]} |"
             )
     lines = ["\n".join(rows), ""]
@@ -423,6 +516,12 @@ def markdown(results: dict[str, Any]) -> str:
             f"- {flow}: Hadron end to end = {r['ratio_hadron_vs_msgspec_decode']:.3f} × msgspec decode alone, "
             f"{r['ratio_hadron_vs_hobby']:.2f} × the hobby implementation"
             + (f", {r['ratio_hadron_vs_nautilus']:.2f} × NautilusTrader" if "ratio_hadron_vs_nautilus" in r else "")
+            + (
+                f"; pure Python: {r['ratio_hadron_pure_vs_msgspec_decode']:.3f} × decode, "
+                f"{r['ratio_hadron_pure_vs_hobby']:.2f} × hobby (compiled = {r['ratio_compiled_vs_pure']:.2f} × pure)"
+                if "ratio_compiled_vs_pure" in r
+                else ""
+            )
         )
     mem = results["books_10k"]
     lines.append(f"- 10,000 books (20 levels a side): {mem['cent_grid_mib']} MiB on the cent grid, "
@@ -430,7 +529,7 @@ def markdown(results: dict[str, Any]) -> str:
     for name, reason in results["skipped"].items():
         lines.append(f"- {name}: skipped, {reason}")
     lines.append(f"- machine: {results['cpu']} ({results['machine']}), Python {results['python']}, "
-                 f"msgspec {results['msgspec']}")  # fmt: skip
+                 f"msgspec {results['msgspec']}; Hadron: {results.get('build', 'pure Python')}")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -450,7 +549,7 @@ def plot_latency(results: dict[str, Any], path: Path) -> None:
             step = max(1, n // 2000)
             xs = [ordered[i] / 1000 for i in range(0, n, step)]
             ys = [i / n for i in range(0, n, step)]
-            ax.plot(xs, ys, label=impl)
+            ax.plot(xs, ys, label=_LABELS.get(impl, impl))
         ax.set_xscale("log")
         ax.set_xlabel("µs per frame")
         ax.set_ylabel("fraction of frames")
@@ -460,3 +559,7 @@ def plot_latency(results: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, format="png", metadata={"Software": None})
     plt.close(fig)
+
+
+if __name__ == "__main__":  # the pure-Python child of run_compare (see _pure_row)
+    print(json.dumps(_pure_child(json.loads(sys.argv[1]))))

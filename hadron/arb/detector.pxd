@@ -13,8 +13,8 @@ cdef class ArbDetector:
     cdef public Py_ssize_t _serial
     cdef public list _listeners
     cdef public dict _limits
-    cdef public object _by_instrument
-    cdef public object _by_side
+    cdef public dict _by_instrument
+    cdef public dict _by_side
     cdef public dict _tops
 
     @cython.locals(book=ManagedBook, bids=bint, asks=bint)

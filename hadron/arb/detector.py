@@ -275,8 +275,8 @@ class ArbDetector:
         self._serial = 0
         self._listeners: list[OpportunityListener] = []
         self._limits: dict[int, Limits] = {}  # by candidate minimum size
-        self._by_instrument: dict[str, list[_Candidate]] = defaultdict(list)
-        self._by_side: dict[tuple[str, bool], list[_Candidate]] = defaultdict(list)  # (instrument, reads bids)
+        self._by_instrument: dict[str, list[_Candidate]] = {}
+        self._by_side: dict[tuple[str, bool], list[_Candidate]] = {}  # (instrument, reads bids)
         self._tops: dict[str, tuple[int | None, int, int | None, int]] = {}
         seen: set[str] = set()
         for pair in pairs:
@@ -307,9 +307,9 @@ class ArbDetector:
             return
         seen.add(candidate.key)
         for instrument in {side.instrument for side in candidate.legs}:
-            self._by_instrument[instrument].append(candidate)
+            self._by_instrument.setdefault(instrument, []).append(candidate)
         for key in {(side.instrument, side.ask_of_bids) for side in candidate.legs}:
-            self._by_side[key].append(candidate)
+            self._by_side.setdefault(key, []).append(candidate)
 
     def add_listener(self, listener: OpportunityListener) -> None:
         """Call ``listener(opportunity, "opened" | "updated" | "closed")`` on every change, in order

@@ -19,6 +19,8 @@ cdef class BookManager:
     cdef public list _invalidation_listeners
     cdef public object clock
 
+    cpdef get(self, instrument)
+
     @cython.locals(book=ManagedBook, bb=Py_ssize_t, ba=Py_ssize_t, tick=Py_ssize_t, listeners=list)
     cpdef bint apply_delta(self, object delta, object source=*)
     @cython.locals(bb=Py_ssize_t, ba=Py_ssize_t, tick=Py_ssize_t, bid=bint, ask=bint)

@@ -1,6 +1,8 @@
+from hadron.book.manager cimport BookManager
+
 cdef class StreamBase:
     cdef public object venue
-    cdef public object books
+    cdef public BookManager books
     cdef public object conn
     cdef public object stats
     cdef public object dead_letter

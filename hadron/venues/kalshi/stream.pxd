@@ -10,7 +10,6 @@ cdef class KalshiStream(StreamBase):
     cdef public object active_sids
     cdef public dict last_seq
     cdef public dict channels
-    cdef public object _apply_delta
     cdef public dict _sources
 
     @cython.locals(counts=dict)

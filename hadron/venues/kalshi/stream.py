@@ -135,7 +135,6 @@ class KalshiStream(StreamBase):
         self.last_seq: dict[int, int] = {}
         self.channels: dict[int, str] = {}
         """sid → channel name, from ``subscribed`` replies."""
-        self._apply_delta = books.apply_delta
         self._sources: dict[int, object] = {}
         """sid → the book source token of its current chain of seqs (see BookManager)."""
 
@@ -265,7 +264,7 @@ class KalshiStream(StreamBase):
             return
         try:
             delta = normalize_delta(msg, recv_ns, self.yes_price)
-            self._apply_delta(delta, self._sources.get(sid))
+            self.books.apply_delta(delta, self._sources.get(sid))
         except (DecodeError, BookError) as exc:
             ticker = msg.msg.market_ticker
             self.reject(raw, f"{_DELTA}: {exc}", VENUE_PREFIX + ticker if ticker else None)

@@ -53,13 +53,16 @@ class PolymarketBook(msgspec.Struct, frozen=True, gc=False, tag="book", tag_fiel
 
 class PolymarketPriceChangeEntry(msgspec.Struct, frozen=True, gc=False):
     """One level change inside a current-format ``price_change``: ``size`` is the new total at
-    the level (``"0"`` removes it); ``best_bid``/``best_ask`` are the token's top afterwards."""
+    the level (``"0"`` removes it); ``best_bid``/``best_ask`` are the token's top afterwards.
+
+    The entry's ``hash`` (of the venue's book after the change) is skipped by the decoder: only
+    the ``book`` snapshot's hash can be checked (see :mod:`hadron.venues.polymarket.hash`), and the
+    recorder keeps the raw frame."""
 
     asset_id: str
     price: str
     size: str
     side: Literal["BUY", "SELL"]
-    hash: str = ""
     best_bid: str | None = None
     best_ask: str | None = None
 

@@ -1,4 +1,5 @@
 cimport cython
+from hadron.book.manager cimport BookManager, ManagedBook
 from hadron.venues.common cimport StreamBase
 
 cdef class PolymarketStream(StreamBase):
@@ -8,5 +9,5 @@ cdef class PolymarketStream(StreamBase):
     cdef public dict last_hash
     cdef public Py_ssize_t invalid_operations
 
-    @cython.locals(counts=dict)
+    @cython.locals(counts=dict, books=BookManager, book=ManagedBook, applied=bint)
     cpdef _on_price_change(self, msg, recv_ns, raw)
