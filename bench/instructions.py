@@ -6,6 +6,8 @@ runs each implementation of `hadron bench compare` on the first N frames of the 
 KXGOLD15M market (Kalshi capture lines, and the same flow in Polymarket's wire format) under
 `valgrind --tool=callgrind`, counting only the measured pass (collection is switched on inside
 `sorted()`, which wraps it), after one untimed warm-up pass like the best-of-N timing has.
+``hadron`` runs whatever build is installed (compiled hot modules after ``make venv``);
+``hadron_pure`` is the same with ``HADRON_PURE=1`` (see ``hadron.accel``).
 
     python bench/instructions.py [--frames 30000] [--jobs 2] [--json FILE]
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -24,7 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-IMPLEMENTATIONS = ("msgspec_decode", "hadron", "hobby")
+IMPLEMENTATIONS = ("msgspec_decode", "hadron", "hadron_pure", "hobby")
+"""``hadron_pure``: Hadron with ``HADRON_PURE=1`` (the pure-Python hot modules, see hadron.accel)."""
 
 
 def _child(impl: str, flow: str, folder: Path) -> None:
@@ -41,7 +45,7 @@ def _child(impl: str, flow: str, folder: Path) -> None:
         ("polymarket", "hadron"): lambda: bc._hadron_polymarket(lines, pairs),
         ("polymarket", "hobby"): lambda: bc.hobby_polymarket(lines),
     }
-    run = runners[(flow, impl)]
+    run = runners[(flow, "hadron" if impl == "hadron_pure" else impl)]
     run()
     sorted([0], key=lambda _: run())
 
@@ -67,6 +71,9 @@ def _prepare(folder: Path, frames: int) -> None:
 
 def _count(impl: str, flow: str, folder: Path) -> int:
     out = folder / f"callgrind.{flow}.{impl}"
+    env = {k: v for k, v in os.environ.items() if k != "HADRON_PURE"}
+    if impl == "hadron_pure":
+        env["HADRON_PURE"] = "1"
     subprocess.run(
         [
             "valgrind",
@@ -82,6 +89,7 @@ def _count(impl: str, flow: str, folder: Path) -> int:
             str(folder),
         ],
         check=True,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -120,6 +128,8 @@ def main() -> None:
             "instructions_per_frame": {k: round(v) for k, v in per.items()},
             "hadron_vs_decode": round(per["msgspec_decode"] / per["hadron"], 3),
             "hadron_vs_hobby": round(per["hobby"] / per["hadron"], 2),
+            "hadron_pure_vs_decode": round(per["msgspec_decode"] / per["hadron_pure"], 3),
+            "hadron_pure_vs_hobby": round(per["hobby"] / per["hadron_pure"], 2),
         }
         for impl, value in per.items():
             ratio = {"msgspec_decode": "(floor)", "hadron": "—"}.get(impl, f"{value / per['hadron']:.2f}")
@@ -128,7 +138,8 @@ def main() -> None:
     for flow, r in results.items():
         print(
             f"- {flow}: Hadron = {r['hadron_vs_decode']} × msgspec decode alone (instructions), "
-            f"{r['hadron_vs_hobby']} × fewer instructions than the hobby implementation"
+            f"{r['hadron_vs_hobby']} × fewer instructions than the hobby implementation; "
+            f"pure Python: {r['hadron_pure_vs_decode']} ×, {r['hadron_pure_vs_hobby']} ×"
         )
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -277,9 +277,11 @@ async def bench_live(capture: Path, *, record_to: Path | None = None, idle: floa
     to offline replay of the same capture.
 
     The loopback venue runs in its own process (``hadron fake-venue kalshi --speed 0``), playing
-    the capture as fast as the client takes it; the client runs here with its books. The rate is
-    frames over the time from the first frame to the last (the stream ends when ``idle`` seconds
-    pass without a frame). ``record_to`` also records the frames, as ``hadron record`` does.
+    the capture as fast as the client takes it (frames written to the socket in batches of up to
+    256, see :mod:`hadron.venues.loopback`, so the figure is the client's, not the venue's); the
+    client runs here with its books. The rate is frames over the time from the first frame to the
+    last (the stream ends when ``idle`` seconds pass without a frame). ``record_to`` also records
+    the frames, as ``hadron record`` does.
     """
     import socket
     import sys

@@ -57,6 +57,7 @@ from hadron.venues.kalshi.messages import (
     KalshiOrderbookSnapshotMsg,
     KalshiTradeMsg,
 )
+from hadron.venues.loopback import send_text_frames, take_batch
 
 log = structlog.get_logger("hadron.kalshi.fake")
 
@@ -328,11 +329,11 @@ class FakeKalshiVenue:
     async def _write(self, client: _Client) -> None:
         try:
             while True:
-                frame = await client.queue.get()
-                await client.ws.send(frame, text=True)
-                self.stats.sent += 1
+                frames = take_batch(client.queue, await client.queue.get())
+                await send_text_frames(client.ws, frames)
+                self.stats.sent += len(frames)
                 if self.transcript is not None:
-                    self.transcript.append(frame)
+                    self.transcript.extend(frames)
         except (ConnectionClosed, asyncio.CancelledError):
             return
 

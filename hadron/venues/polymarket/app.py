@@ -198,7 +198,10 @@ async def fake_venue(
 
 async def bench_live(capture: Path, *, idle: float = 1.0, **_: Any) -> dict[str, Any]:
     """Frames/s through the live path (loopback venue process → socket → stream → books) next to
-    offline replay of the same messages (the capture, transcoded when it is a Kalshi capture)."""
+    offline replay of the same messages (the capture, transcoded when it is a Kalshi capture).
+
+    The venue writes frames to the socket in batches of up to 256 (see
+    :mod:`hadron.venues.loopback`): the figure is the client's, not the venue's."""
     import socket
 
     import msgspec

@@ -44,6 +44,7 @@ from hadron.model.units import PRICE_ONE, parse_price, parse_size
 from hadron.store.replay import LineReader, RecordingFormat, detect, json_frames, read_all
 from hadron.venues.faults import Fault
 from hadron.venues.faults import parse_faults as parse_spec
+from hadron.venues.loopback import send_text_frames, take_batch
 from hadron.venues.polymarket.hash import book_hash
 
 log = structlog.get_logger("hadron.polymarket.fake")
@@ -648,12 +649,12 @@ class FakePolymarketVenue:
     async def _write(self, client: _Client) -> None:
         try:
             while True:
-                frame = await client.queue.get()
+                frames = take_batch(client.queue, await client.queue.get())
                 if client.muted_until and time.monotonic() < client.muted_until:
-                    self.stats.muted += 1  # lost on the way: the client never sees it
+                    self.stats.muted += len(frames)  # lost on the way: the client never sees them
                     continue
-                await client.ws.send(frame)
-                self.stats.sent += 1
+                await send_text_frames(client.ws, frames)
+                self.stats.sent += len(frames)
         except (ConnectionClosed, asyncio.CancelledError):
             return
 
