@@ -140,12 +140,17 @@ def _best_ask(book: ManagedBook | None, side: _Side) -> int:
     return PRICE_ONE - book.best_bid_price if side.ask_of_bids else book.best_ask_price
 
 
+_LIVE = BookState.LIVE  # enum members read through the class cost a look-up each (per top change here)
+_AWAITING = BookState.AWAITING_SNAPSHOT
+_STALE = BookState.STALE
+
+
 def _untrusted(book: ManagedBook | None, now_ns: int, max_age_ns: int) -> str | None:
     if book is None:
         return "no_book"
-    if book.state is BookState.AWAITING_SNAPSHOT:
+    if book.state is _AWAITING:
         return "resyncing" if book.ever_live else "no_snapshot"
-    if book.state is BookState.STALE:
+    if book.state is _STALE:
         return "stale"
     if book.crossed:
         return "crossed"
@@ -338,7 +343,7 @@ class ArbDetector:
             bids = previous[0] != bid_price or previous[1] != bid_size
             asks = previous[2] != ask_price or previous[3] != ask_size
             book = self.books.get(instrument)
-            if bids != asks and book is not None and book.state is BookState.LIVE and not book.crossed:
+            if bids != asks and book is not None and book.state is _LIVE and not book.crossed:
                 candidates = self._by_side.get((instrument, bids))
         if candidates:
             now = self.clock() if self.clock is not None else top.ts_recv

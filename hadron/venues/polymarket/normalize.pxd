@@ -1,0 +1,1 @@
+cpdef object parse_ms(object text)
