@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum, unique
 from typing import Any
 
+from msgspec.structs import astuple
+
 from hadron.book.l2 import DEFAULT_TICK, L2Book
 from hadron.errors import BookError
 from hadron.model.events import (
@@ -226,7 +228,7 @@ class BookManager:
         self._after_update(book, snap.ts_event, snap.ts_recv)
 
     # kept as one flat function on purpose: it is the hot path of every venue (see hadron bench)
-    def apply_delta(self, delta: BookDelta, source: object = None) -> bool:  # noqa: C901
+    def apply_delta(self, delta: BookDelta, source: object = None) -> bool:
         """Apply one level change to a LIVE (or STALE) book; return whether it was applied.
 
         A delta for a book that is AWAITING_SNAPSHOT, or that was built from another
@@ -236,9 +238,11 @@ class BookManager:
         book goes AWAITING_SNAPSHOT. When the delta carries the venue's best bid/ask they are
         compared with the book afterwards (``bbo_checks``/``bbo_mismatches``).
         """
+        # one C call for every field (cheaper than nine attribute reads once compiled, see hadron.accel)
+        instrument, side, price, change, action, ts_event, ts_recv, venue_bid, venue_ask = astuple(delta)
         if self.clock is not None:
-            self.clock(delta.ts_recv)
-        book = self._books.get(delta.instrument)
+            self.clock(ts_recv)
+        book = self._books.get(instrument)
         if book is None or book.state is not _LIVE or book.source is not source:
             book = self._revive(book, delta, source)
             if book is None:
@@ -248,20 +252,16 @@ class BookManager:
             bb, ba, tick = book._bb, book._ba, book.tick
             bid_size = book._bids[bb] if bb >= 0 else 0
             ask_size = book._asks[ba] if ba < book._n else 0
-        if delta.action is _ACTION_CHANGE:
-            if delta.side is _SIDE_BID:
-                size = book.change_bid(delta.price, delta.size)
-            else:
-                size = book.change_ask(delta.price, delta.size)
+        if action is _ACTION_CHANGE:
+            size = book.change_bid(price, change) if side is _SIDE_BID else book.change_ask(price, change)
             if size < 0:
                 self._negative(book, delta, size)
                 return False
         else:
-            if delta.side is _SIDE_BID:
-                book.set_bid(delta.price, delta.size)
+            if side is _SIDE_BID:
+                book.set_bid(price, change)
             else:
-                book.set_ask(delta.price, delta.size)
-            venue_bid, venue_ask = delta.venue_bid, delta.venue_ask
+                book.set_ask(price, change)
             if venue_bid is not None or venue_ask is not None:  # the venue's best bid/ask after it,
                 # compared with the book's own (best_bid_price / best_ask_price, inline: per delta)
                 self.stats.bbo_checks += 1
@@ -272,8 +272,8 @@ class BookManager:
                 else:
                     self._bbo_mismatch(book, delta)
         self.stats.deltas_applied += 1
-        ts_event = book.ts_event = delta.ts_event
-        ts_recv = book.ts_recv = delta.ts_recv
+        book.ts_event = ts_event
+        book.ts_recv = ts_recv
         if book._bb >= book._ba or book.crossed:  # crossed or locked now, or just uncrossed
             self._after_update(book, ts_event, ts_recv)  # emits the top itself
         elif listeners and (

@@ -258,3 +258,46 @@ def test_book_hash_is_verified_when_the_market_metadata_is_known(
     assert (s.stats.hash_checks, s.stats.hash_mismatches) == (2, 1)
     assert asked == ["book hash mismatch"]
     assert books.book("polymarket:" + tampered["asset_id"]).state is BookState.AWAITING_SNAPSHOT
+
+
+def test_price_change_frames_decode_the_same_with_or_without_the_fast_path(
+    books: BookManager, dead_letter: ListDeadLetter
+) -> None:
+    # The venue sends the tag last ("event_type":"price_change"}): the stream decodes such frames
+    # as price_change directly; any other order goes through the union. Both give the same events.
+    frames = json.loads(load("ws_market_price_change_crossing_burst.json"))
+    tag_last = [json.dumps(f, separators=(",", ":")).encode() for f in frames]
+    tag_first = [json.dumps({"event_type": f.pop("event_type"), **f}, separators=(",", ":")).encode() for f in frames]
+    assert sum(raw.endswith(b'"price_change"}') for raw in tag_last) == 49
+    seen = []
+    for raws in (tag_last, tag_first):
+        s, events = stream(BookManager(), dead_letter)
+        for i, raw in enumerate(raws):
+            s.on_frame(raw, i)
+        seen.append((events, s.stats.frames_by_type))
+    assert seen[0] == seen[1]
+    assert seen[0][1] == {"book": 2, "price_change": 49}
+    assert dead_letter.items == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"event_type":"last_trade_price","asset_id":"1","market":"m","price":"0.5","size":"1","side":"BUY",'
+        b'"timestamp":"1","note":"price_change"}',
+        b'{"market":"m","timestamp":"1","event_type":"price_change"}',
+        b'{"market":"m","timestamp":"x","price_changes":[],"event_type":"price_change"}',
+    ],
+)
+def test_frames_that_only_look_like_price_change_get_the_general_decoder_verdict(
+    raw: bytes, books: BookManager, dead_letter: ListDeadLetter
+) -> None:
+    s, events = stream(books, dead_letter)
+    s.on_frame(raw, 1)
+    if b"last_trade_price" in raw:  # not a price_change: the union decodes it for what it is
+        assert s.stats.frames_by_type == {"last_trade_price": 1} and s.stats.trades == 1
+        assert dead_letter.items == []
+    else:  # a price_change without changes or with a bad timestamp: rejected, kept, counted
+        assert s.stats.decode_errors == 1
+        assert dead_letter.items[0][0] == raw
+        assert events == []

@@ -95,11 +95,12 @@ def normalize_delta(frame: KalshiOrderbookDelta, ts_recv: int, yes_price: bool =
     ``orderbook_delta``.
     """
     msg = frame.msg
-    instrument = _INSTRUMENTS.get(msg.market_ticker) or instrument_of(msg.market_ticker)
-    price = PRICE_CACHE.get(msg.price_dollars)
+    instruments, prices, sizes = _INSTRUMENTS, PRICE_CACHE, SIZE_CACHE  # typed dicts once compiled
+    instrument = instruments.get(msg.market_ticker) or instrument_of(msg.market_ticker)
+    price = prices.get(msg.price_dollars)
     if price is None:
         price = parse_price(msg.price_dollars)
-    size = SIZE_CACHE.get(msg.delta_fp)
+    size = sizes.get(msg.delta_fp)
     if size is None:
         size = parse_size(msg.delta_fp)
     ts_ms = msg.ts_ms

@@ -82,6 +82,8 @@ _TYPE_NAMES: dict[type, str] = {
 }
 
 _DELTA = "orderbook_delta"
+_decode_frame = FRAME_DECODER.decode  # bound once: the hot paths call them per frame
+_decode_capture_line = CAPTURE_DECODER.decode
 _REST_ORDERBOOK = re.compile(r"GET /trade-api/v2/markets/([^/?]+)/orderbook")
 
 ResyncHook = Callable[[int, list[str], str], None]
@@ -144,7 +146,7 @@ class KalshiStream(StreamBase):
         """Decode and process one raw WebSocket text frame received at ``recv_ns``."""
         self.stats.frames += 1
         try:
-            msg = FRAME_DECODER.decode(raw)
+            msg = _decode_frame(raw)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             self.reject(raw, f"decode: {exc}")
             return
@@ -154,7 +156,7 @@ class KalshiStream(StreamBase):
         """Decode and process one capture line ``{"recv_ms": int, "event": <frame>}``."""
         self.stats.frames += 1
         try:
-            cap = CAPTURE_DECODER.decode(line)
+            cap = _decode_capture_line(line)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             self.reject(line, f"decode: {exc}")
             return

@@ -180,6 +180,11 @@ PolymarketFrame = PolymarketMessage | list[PolymarketMessage]
 
 FRAME_DECODER: msgspec.json.Decoder[PolymarketFrame] = msgspec.json.Decoder(PolymarketFrame)
 ELEMENT_DECODER: msgspec.json.Decoder[PolymarketMessage] = msgspec.json.Decoder(PolymarketMessage)
+PRICE_CHANGE_DECODER: msgspec.json.Decoder[PolymarketPriceChange] = msgspec.json.Decoder(PolymarketPriceChange)
+"""``price_change`` alone: no search for the tag, which the venue sends last (see PRICE_CHANGE_END)."""
+PRICE_CHANGE_END = b'"price_change"}'
+"""How a ``price_change`` frame ends as the venue sends it (``…,"event_type":"price_change"}``): a
+hint to try :data:`PRICE_CHANGE_DECODER` first; :data:`FRAME_DECODER` decides when it fails."""
 RAW_ARRAY_DECODER: msgspec.json.Decoder[list[msgspec.Raw]] = msgspec.json.Decoder(list[msgspec.Raw])
 
 

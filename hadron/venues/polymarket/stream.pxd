@@ -9,7 +9,7 @@ cdef class PolymarketStream(StreamBase):
     cdef public dict last_hash
     cdef public Py_ssize_t invalid_operations
 
-    cpdef _process(self, raw, recv_ns)
+    cpdef _process(self, bytes raw, recv_ns)
     cpdef on_message(self, msg, recv_ns, raw)
     @cython.locals(counts=dict, books=BookManager, book=ManagedBook, applied=bint)
     cpdef _on_price_change(self, msg, recv_ns, raw)

@@ -29,6 +29,8 @@ from hadron.venues.polymarket.messages import (
     CAPTURE_DECODER,
     ELEMENT_DECODER,
     FRAME_DECODER,
+    PRICE_CHANGE_DECODER,
+    PRICE_CHANGE_END,
     RAW_ARRAY_DECODER,
     TEXT_FRAMES,
     PolymarketBestBidAsk,
@@ -74,6 +76,8 @@ ResyncHook = Callable[[list[str], str], None]
 """``on_resync(token_ids, reason)``: these books need a fresh snapshot (re-subscribe them)."""
 
 _PRICE_CHANGE = _TYPE_NAMES[PolymarketPriceChange]
+_decode_frame = FRAME_DECODER.decode  # bound once: the hot path calls them per frame
+_decode_price_change = PRICE_CHANGE_DECODER.decode
 _AWAITING = BookState.AWAITING_SNAPSHOT
 
 
@@ -143,12 +147,22 @@ class PolymarketStream(StreamBase):
         self._process(raw, cap.recv_ms * 1_000_000)
 
     def _process(self, raw: bytes, recv_ns: int) -> None:
-        head = raw.lstrip()[:1]
+        head = raw[:1]
         if head != b"{" and head != b"[":
-            self._on_text(raw)
-            return
+            head = raw.lstrip()[:1]
+            if head != b"{" and head != b"[":
+                self._on_text(raw)
+                return
+        if raw.endswith(PRICE_CHANGE_END):  # the common frame: decoded without the union's search for the tag
+            try:
+                change = _decode_price_change(raw)
+            except (msgspec.DecodeError, UnicodeDecodeError):
+                pass  # not a price_change after all: the general decoder below decides (and reports)
+            else:
+                self._on_price_change(change, recv_ns, raw)
+                return
         try:
-            decoded = FRAME_DECODER.decode(raw)
+            decoded = _decode_frame(raw)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             if head == b"[":
                 self._on_array_elements(raw, recv_ns)
