@@ -335,11 +335,13 @@ class ArbDetector:
         not move with the asks). A book that is not LIVE, or is crossed, re-evaluates everything.
         """
         instrument = top.instrument
+        candidates = self._by_instrument.get(instrument)
+        if not candidates:  # no pair reads this book (most books of a venue-wide feed)
+            return
         bid_price, bid_size, ask_price, ask_size = top.bid_price, top.bid_size, top.ask_price, top.ask_size
         previous = self._tops.get(instrument)
         self._tops[instrument] = (bid_price, bid_size, ask_price, ask_size)
-        candidates = self._by_instrument.get(instrument)
-        if candidates and previous is not None:
+        if previous is not None:
             bids = previous[0] != bid_price or previous[1] != bid_size
             asks = previous[2] != ask_price or previous[3] != ask_size
             book = self.books.get(instrument)
@@ -364,11 +366,10 @@ class ArbDetector:
         """Walk ``candidate``'s books at ``now_ns`` and open, update or close its opportunity."""
         self.evaluations += 1
         th = self.thresholds
-        get = self.books.get
         legs = candidate.legs
         if len(legs) == 2:  # the common case, without building lists
             a, b = legs
-            book_a, book_b = get(a.instrument), get(b.instrument)
+            book_a, book_b = self.books.get(a.instrument), self.books.get(b.instrument)
             top_a, top_b = _best_ask(book_a, a), _best_ask(book_b, b)
             top_sum = top_a + top_b
             if top_sum >= PRICE_ONE:
@@ -378,7 +379,7 @@ class ArbDetector:
                 return
             books, tops = [book_a, book_b], [top_a, top_b]
         else:
-            books = [get(side.instrument) for side in legs]
+            books = [self.books.get(side.instrument) for side in legs]
             tops = [_best_ask(book, side) for book, side in zip(books, legs, strict=True)]
             top_sum = sum(tops)
             if top_sum >= PRICE_ONE:
