@@ -1,5 +1,6 @@
 cimport cython
 from hadron.venues.common cimport StreamBase
+from hadron.venues.kalshi.normalize cimport normalize_delta
 
 cdef class KalshiStream(StreamBase):
     cdef public object seq_mode

@@ -1,6 +1,7 @@
 cimport cython
 from hadron.book.manager cimport BookManager, ManagedBook
 from hadron.venues.common cimport StreamBase
+from hadron.venues.polymarket.normalize cimport normalize_price_change
 
 cdef class PolymarketStream(StreamBase):
     cdef public object on_event
