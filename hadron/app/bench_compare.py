@@ -487,6 +487,12 @@ _LABELS = {"hadron": "hadron", "hadron_pure": "hadron, pure Python"}
 _ORDER = ("msgspec_decode", "hadron", "hadron_pure", "hobby", "nautilus")
 
 
+def _label(impl: str, flow: dict[str, Any]) -> str:
+    if impl == "hadron" and "hadron_pure" in flow["frames_per_s"]:
+        return "hadron, compiled"
+    return _LABELS.get(impl, impl)
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The results as a markdown table (throughput, ratios, latency, memory)."""
     rows = [
@@ -500,11 +506,7 @@ def markdown(results: dict[str, Any]) -> str:
             fps = rates[impl]
             lat = r["latency"].get(impl, {})
             ratio = "(floor)" if impl == "msgspec_decode" else ("—" if impl == "hadron" else f"{hadron / fps:.2f}")
-            label = (
-                "hadron, compiled"
-                if impl == "hadron" and "hadron_pure" in r["frames_per_s"]
-                else _LABELS.get(impl, impl)
-            )
+            label = _label(impl, r)
             p = [f"{lat[k]:.2f}" if k in lat else "" for k in ("p50_us", "p99_us", "p99_9_us")]
             rows.append(
                 f"| {flow} ({r['frames']:,} frames) | {label} | {fps:,} | {r['ns_per_frame'][impl]:,} | {ratio} | "
@@ -549,7 +551,7 @@ def plot_latency(results: dict[str, Any], path: Path) -> None:
             step = max(1, n // 2000)
             xs = [ordered[i] / 1000 for i in range(0, n, step)]
             ys = [i / n for i in range(0, n, step)]
-            ax.plot(xs, ys, label=_LABELS.get(impl, impl))
+            ax.plot(xs, ys, label=_label(impl, r))
         ax.set_xscale("log")
         ax.set_xlabel("µs per frame")
         ax.set_ylabel("fraction of frames")
