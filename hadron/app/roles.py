@@ -297,7 +297,7 @@ class Strategy:
     def report(self) -> dict[str, Any]:
         """The strategy report: counts, per-source seq accounting, books and integrity."""
         elapsed = time.monotonic() - self.started
-        stats = asdict(self.books.stats)
+        stats = self.books.stats.as_dict()
         stats.pop("examples")
         unique = sum(t.unique for t in self.sources.values())
         return {

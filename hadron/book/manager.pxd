@@ -12,9 +12,26 @@ cdef class ManagedBook(L2Book):
     cdef public object ts_event
     cdef public object ts_recv
 
+cdef class BookStats:
+    cdef public Py_ssize_t snapshots
+    cdef public Py_ssize_t deltas_applied
+    cdef public Py_ssize_t snapshot_checks
+    cdef public Py_ssize_t snapshot_mismatches
+    cdef public Py_ssize_t snapshot_clears
+    cdef public Py_ssize_t bbo_checks
+    cdef public Py_ssize_t bbo_mismatches
+    cdef public Py_ssize_t negative_levels
+    cdef public Py_ssize_t crossed_books
+    cdef public Py_ssize_t crossed_updates
+    cdef public Py_ssize_t resyncs
+    cdef public Py_ssize_t resync_levels_changed
+    cdef public Py_ssize_t deltas_dropped
+    cdef public Py_ssize_t invalidations
+    cdef public dict examples
+
 cdef class BookManager:
     cdef public dict _books
-    cdef public object stats
+    cdef public BookStats stats
     cdef public list _top_listeners
     cdef public list _invalidation_listeners
     cdef public object clock

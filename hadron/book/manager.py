@@ -16,7 +16,6 @@ The manager is venue-free. Venue streams feed it normalized events (:class:`Book
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from enum import StrEnum, unique
 from typing import Any
 
@@ -54,9 +53,26 @@ class BookState(StrEnum):
 _LIVE = BookState.LIVE
 
 
-@dataclass(slots=True, kw_only=True)
+_BOOK_COUNTERS = (
+    "snapshots",
+    "deltas_applied",
+    "snapshot_checks",
+    "snapshot_mismatches",
+    "snapshot_clears",
+    "bbo_checks",
+    "bbo_mismatches",
+    "negative_levels",
+    "crossed_books",
+    "crossed_updates",
+    "resyncs",
+    "resync_levels_changed",
+    "deltas_dropped",
+    "invalidations",
+)
+
+
 class BookStats:
-    """Integrity counters over every book a manager holds (all plain ints).
+    """Integrity counters over every book a manager holds (plain ints), with examples of failures.
 
     ``snapshot_checks``: snapshots that arrived for a LIVE book and were compared with it;
     ``snapshot_mismatches``: those that differed. ``snapshot_clears``: empty snapshots for a
@@ -71,21 +87,34 @@ class BookStats:
     was not LIVE. ``invalidations``: times a LIVE book was put back to AWAITING_SNAPSHOT.
     """
 
-    snapshots: int = 0
-    deltas_applied: int = 0
-    snapshot_checks: int = 0
-    snapshot_mismatches: int = 0
-    snapshot_clears: int = 0
-    bbo_checks: int = 0
-    bbo_mismatches: int = 0
-    negative_levels: int = 0
-    crossed_books: int = 0
-    crossed_updates: int = 0
-    resyncs: int = 0
-    resync_levels_changed: int = 0
-    deltas_dropped: int = 0
-    invalidations: int = 0
-    examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    __slots__ = (*_BOOK_COUNTERS, "examples")  # typed counters once compiled (book/manager.pxd)
+
+    def __init__(self) -> None:
+        self.snapshots = 0
+        self.deltas_applied = 0
+        self.snapshot_checks = 0
+        self.snapshot_mismatches = 0
+        self.snapshot_clears = 0
+        self.bbo_checks = 0
+        self.bbo_mismatches = 0
+        self.negative_levels = 0
+        self.crossed_books = 0
+        self.crossed_updates = 0
+        self.resyncs = 0
+        self.resync_levels_changed = 0
+        self.deltas_dropped = 0
+        self.invalidations = 0
+        self.examples: dict[str, list[dict[str, Any]]] = {}
+        """Up to :data:`MAX_EXAMPLES` examples of each failure kind, for reports."""
+
+    def __repr__(self) -> str:
+        return f"BookStats({', '.join(f'{name}={getattr(self, name)}' for name in _BOOK_COUNTERS)})"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every counter by name (ints), then ``examples``."""
+        out: dict[str, Any] = {name: getattr(self, name) for name in _BOOK_COUNTERS}
+        out["examples"] = self.examples
+        return out
 
     def example(self, kind: str, detail: dict[str, Any]) -> None:
         """Keep ``detail`` as an example of ``kind`` unless enough are kept already."""

@@ -19,7 +19,7 @@ import pytest
 from hadron import accel
 
 CHILD = r"""
-import dataclasses, hashlib, json, sys, tempfile
+import hashlib, json, sys, tempfile
 from pathlib import Path
 import msgspec
 from hadron import accel
@@ -51,7 +51,7 @@ print(json.dumps({
     "events": events,
     "digest": digest.hexdigest(),
     "books": run.dump_books(),
-    "book_stats": {f.name: getattr(run.books.stats, f.name) for f in dataclasses.fields(run.books.stats)},
+    "book_stats": run.books.stats.as_dict(),
     "report": report,
     "detector": detector.summary(),
     "opportunities": opportunities,

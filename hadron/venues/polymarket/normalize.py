@@ -115,8 +115,9 @@ def _venue_top(text: str | None, empty: int) -> int | None:
     return parse_price(text)
 
 
-_LAST_TIMESTAMP: tuple[str, int] = ("", 0)
-"""The last ``price_change`` timestamp parsed, and its ns."""
+_LAST_TIMESTAMP: list[tuple[str, int]] = [("", 0)]
+"""The last ``price_change`` timestamp parsed and its ns, as one tuple swapped whole (safe to read
+from any thread; the list itself is never rebound)."""
 
 
 def normalize_price_change(msg: PolymarketPriceChange, ts_recv: int) -> list[BookDelta]:
@@ -128,14 +129,13 @@ def normalize_price_change(msg: PolymarketPriceChange, ts_recv: int) -> list[Boo
     Raises:
         DecodeError: no changes in any known format, or a malformed field.
     """
-    global _LAST_TIMESTAMP
     text = msg.timestamp
-    last = _LAST_TIMESTAMP
+    last = _LAST_TIMESTAMP[0]
     if text == last[0]:  # a burst of changes shares its timestamp: parsed once
         ts_event: int = last[1]
     else:
         ts_event = parse_ms(text)
-        _LAST_TIMESTAMP = (text, ts_event)  # one tuple, swapped whole: safe to read from any thread
+        _LAST_TIMESTAMP[0] = (text, ts_event)
     changes = msg.price_changes
     if changes is not None:
         # the hot path (the current format): cached parses, no per-change function calls on a hit
