@@ -15,6 +15,7 @@ HOT_MODULES: tuple[str, ...] = (
     "hadron.book.l2",
     "hadron.book.manager",
     "hadron.venues.common",
+    "hadron.venues.feedstats",
     "hadron.venues.kalshi.normalize",
     "hadron.venues.kalshi.stream",
     "hadron.venues.polymarket.normalize",

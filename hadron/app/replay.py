@@ -237,7 +237,7 @@ class Replay:
             "elapsed_s": round(self.elapsed_s, 3),
             "frames_per_s": round(frames / self.elapsed_s) if self.elapsed_s > 0 else 0,
             "seq_check": self.seq_check,
-            "venues": {name: msgspec.to_builtins(stats) for name, stats in sorted(self.stats.items())},
+            "venues": {name: stats.as_dict() for name, stats in sorted(self.stats.items())},
             "files": [
                 {
                     "path": str(f.path),

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from enum import StrEnum, unique
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -25,6 +24,7 @@ import msgspec
 
 from hadron.book.manager import BookManager
 from hadron.model.events import MarketEvent
+from hadron.venues.feedstats import FeedStats as FeedStats  # re-exported: the streams share it
 
 if TYPE_CHECKING:
     from hadron.arb.walk import FeeModel
@@ -43,38 +43,6 @@ class SeqMode(StrEnum):
 
     STRICT = "strict"
     MONOTONIC = "monotonic"
-
-
-@dataclass(slots=True, kw_only=True)
-class FeedStats:
-    """Counters shared by every stream of one venue (all plain ints but ``frames_by_type``).
-
-    ``frames``: frames received (a JSON array frame counts once); ``frames_by_type``: per venue
-    message type (text frames by their text); ``decode_errors``: frames or array elements that
-    could not be decoded or normalized (kept in the dead-letter file). ``seq_gaps``: jumps
-    treated as gaps; ``seq_jumps``: jumps tolerated in MONOTONIC mode; ``seq_resets``: sequence
-    regressions (a new session); ``seq_duplicates``: repeated sequence numbers, dropped.
-    ``stale_frames``: frames older than what the book already holds, dropped. ``trades``: trades
-    normalized. ``hash_checks``/``hash_mismatches``: snapshots whose venue checksum was verified
-    / failed (a failure re-syncs the book). ``resync_requests``: books the stream asked to re-sync.
-    """
-
-    frames: int = 0
-    frames_by_type: dict[str, int] = field(default_factory=dict)
-    decode_errors: int = 0
-    seq_gaps: int = 0
-    seq_jumps: int = 0
-    seq_resets: int = 0
-    seq_duplicates: int = 0
-    stale_frames: int = 0
-    trades: int = 0
-    hash_checks: int = 0
-    hash_mismatches: int = 0
-    resync_requests: int = 0
-
-    def count(self, kind: str, n: int = 1) -> None:
-        """Add ``n`` frames of ``kind`` to ``frames_by_type``."""
-        self.frames_by_type[kind] = self.frames_by_type.get(kind, 0) + n
 
 
 class DeadLetterSink(Protocol):

@@ -16,7 +16,8 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from hadron.book.manager import BookManager
 from hadron.errors import AuthError, HadronError, RequestError, TransportError
 from hadron.metrics import FrameLatency
-from hadron.venues.base import DeadLetterSink, FeedStats
+from hadron.venues.base import DeadLetterSink
+from hadron.venues.feedstats import FeedStats
 
 _LOG_FIRST = 20
 _LOG_EVERY = 1000

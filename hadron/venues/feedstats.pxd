@@ -1,0 +1,13 @@
+cdef class FeedStats:
+    cdef public Py_ssize_t frames
+    cdef public dict frames_by_type
+    cdef public Py_ssize_t decode_errors
+    cdef public Py_ssize_t seq_gaps
+    cdef public Py_ssize_t seq_jumps
+    cdef public Py_ssize_t seq_resets
+    cdef public Py_ssize_t seq_duplicates
+    cdef public Py_ssize_t stale_frames
+    cdef public Py_ssize_t trades
+    cdef public Py_ssize_t hash_checks
+    cdef public Py_ssize_t hash_mismatches
+    cdef public Py_ssize_t resync_requests

@@ -1,0 +1,60 @@
+"""The counters every stream of one venue shares (a hot module: see :mod:`hadron.accel`)."""
+
+from __future__ import annotations
+
+FEED_COUNTERS = (
+    "frames",
+    "decode_errors",
+    "seq_gaps",
+    "seq_jumps",
+    "seq_resets",
+    "seq_duplicates",
+    "stale_frames",
+    "trades",
+    "hash_checks",
+    "hash_mismatches",
+    "resync_requests",
+)
+
+
+class FeedStats:
+    """Counters shared by every stream of one venue (all plain ints but ``frames_by_type``).
+
+    ``frames``: frames received (a JSON array frame counts once); ``frames_by_type``: per venue
+    message type (text frames by their text); ``decode_errors``: frames or array elements that
+    could not be decoded or normalized (kept in the dead-letter file). ``seq_gaps``: jumps
+    treated as gaps; ``seq_jumps``: jumps tolerated in MONOTONIC mode; ``seq_resets``: sequence
+    regressions (a new session); ``seq_duplicates``: repeated sequence numbers, dropped.
+    ``stale_frames``: frames older than what the book already holds, dropped. ``trades``: trades
+    normalized. ``hash_checks``/``hash_mismatches``: snapshots whose venue checksum was verified
+    / failed (a failure re-syncs the book). ``resync_requests``: books the stream asked to re-sync.
+    """
+
+    __slots__ = (*FEED_COUNTERS, "frames_by_type")  # typed counters once compiled (venues/feedstats.pxd)
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.frames_by_type: dict[str, int] = {}
+        self.decode_errors = 0
+        self.seq_gaps = 0
+        self.seq_jumps = 0
+        self.seq_resets = 0
+        self.seq_duplicates = 0
+        self.stale_frames = 0
+        self.trades = 0
+        self.hash_checks = 0
+        self.hash_mismatches = 0
+        self.resync_requests = 0
+
+    def __repr__(self) -> str:
+        return f"FeedStats({', '.join(f'{name}={getattr(self, name)}' for name in FEED_COUNTERS)})"
+
+    def as_dict(self) -> dict[str, object]:
+        """``frames``, ``frames_by_type`` (a copy), then every other counter by name (ints)."""
+        out: dict[str, object] = {"frames": self.frames, "frames_by_type": dict(self.frames_by_type)}
+        out.update((name, getattr(self, name)) for name in FEED_COUNTERS[1:])
+        return out
+
+    def count(self, kind: str, n: int = 1) -> None:
+        """Add ``n`` frames of ``kind`` to ``frames_by_type``."""
+        self.frames_by_type[kind] = self.frames_by_type.get(kind, 0) + n
