@@ -1,7 +1,7 @@
 """Compiled hot modules: Cython builds of the hot path, with the pure-Python modules as fallback.
 
-The hot path (L2 books, book manager, venue streams and normalizers, arbitrage detector) is
-plain Python. Each of its modules in :data:`HOT_MODULES` can also be compiled by Cython, in
+The hot path (L2 books, book manager, feed counters, venue streams and normalizers, arbitrage
+detector) is plain Python. Each of its modules in :data:`HOT_MODULES` can also be compiled by Cython, in
 place, next to its ``.py``: Cython reads the module's ``.pxd`` (``hadron/book/l2.pxd`` …), which
 declares its classes as extension types with typed attributes and typed locals for the hot
 methods, and compiles the unchanged ``.py`` file. Python imports the compiled module when it
@@ -48,7 +48,7 @@ def compiled() -> dict[str, bool]:
 
 
 def describe() -> str:
-    """One line for reports: ``"compiled (Cython): 8/8 hot modules"`` or ``"pure Python"``."""
+    """One line for reports: ``"compiled (Cython): 9/9 hot modules"`` or ``"pure Python"``."""
     flags = compiled()
     count = sum(flags.values())
     if not count:
