@@ -27,7 +27,17 @@ from typing import Any
 
 from hadron._pure import HOT_MODULES, PURE_ENV, install_pure_finder, pure_requested
 
-__all__ = ["HOT_MODULES", "PURE_ENV", "build", "clean", "compiled", "describe", "install_pure_finder", "pure_requested"]
+__all__ = [
+    "HOT_MODULES",
+    "PURE_ENV",
+    "build",
+    "built",
+    "clean",
+    "compiled",
+    "describe",
+    "install_pure_finder",
+    "pure_requested",
+]
 
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +75,8 @@ def build(*, quiet: bool = True) -> list[Path]:
 
     Raises:
         ImportError: Cython or setuptools is not installed (``pip install -e '.[fast]'``).
-        SystemExit: the C compiler failed (its output says why).
+        Cython.Compiler.Errors.CompileError: a ``.pxd`` disagrees with its module (Cython's
+            output above says where); setuptools' ``CompileError``: the C compiler failed.
     """
     # build-time tools, untyped: imported by name
     cythonize: Any = importlib.import_module("Cython.Build").cythonize
@@ -93,14 +104,26 @@ def build(*, quiet: bool = True) -> list[Path]:
     return [Path(path) for path in command.get_outputs()]
 
 
+def _build_files() -> list[Path]:
+    # what build() leaves beside the hot modules: compiled modules and generated C files
+    return [
+        path
+        for source in _sources()
+        for path in source.parent.glob(source.stem + ".*")
+        if path.suffix == ".c" or path.name.endswith(_EXTENSIONS)
+    ]
+
+
+def built() -> bool:
+    """True when a compiled module sits beside any hot module (loaded by this process or not)."""
+    return any(path.name.endswith(_EXTENSIONS) for path in _build_files())
+
+
 def clean() -> list[Path]:
     """Remove the compiled hot modules and their generated C files; return what was removed."""
-    removed: list[Path] = []
-    for source in _sources():
-        for path in source.parent.glob(source.stem + ".*"):
-            if path.suffix == ".c" or path.name.endswith(_EXTENSIONS):
-                path.unlink()
-                removed.append(path)
+    removed = _build_files()
+    for path in removed:
+        path.unlink()
     return removed
 
 

@@ -352,8 +352,6 @@ def _pure_row(flow: str, args: dict[str, Any]) -> dict[str, Any]:
 def _pure_child(args: dict[str, Any]) -> dict[str, Any]:
     # The child's side of _pure_row: best-of-N time, latency percentiles (and quantiles for the
     # plot), peak memory of Hadron end to end
-    from hadron.accel import compiled
-
     if any(compiled().values()):
         raise SystemExit(f"{PURE_ENV}=1 did not take effect")
     pairs = Path(args["pairs"])
@@ -483,7 +481,7 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-_LABELS = {"hadron": "hadron", "hadron_pure": "hadron, pure Python"}
+_LABELS = {"hadron_pure": "hadron, pure Python"}
 _ORDER = ("msgspec_decode", "hadron", "hadron_pure", "hobby", "nautilus")
 
 

@@ -12,11 +12,11 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from hadron import accel
+from hadron.app.demo import demo_capture
 
 CHILD = r"""
 import hashlib, json, sys, tempfile
@@ -58,7 +58,7 @@ print(json.dumps({
 }, sort_keys=True, default=str))
 """
 
-DEMO_CAPTURE = Path(__file__).resolve().parents[2] / "hadron" / "demo" / "KXGOLD15M-26AUG102130-30_16k.ndjson.gz"
+DEMO_CAPTURE = demo_capture()
 
 
 def _run(pure: bool) -> dict[str, object]:
@@ -72,20 +72,13 @@ def _run(pure: bool) -> dict[str, object]:
     return result
 
 
-def _built() -> bool:
-    return any(
-        (Path(accel.__file__).parent.parent / name.replace(".", "/")).parent.glob(name.rpartition(".")[2] + ".*.so")
-        for name in accel.HOT_MODULES
-    )
-
-
 def test_this_process_loads_what_the_environment_asks_for() -> None:
     flags = accel.compiled()
     assert set(flags) == set(accel.HOT_MODULES)
     if accel.pure_requested():
         assert not any(flags.values()), flags
         assert accel.describe().startswith("pure Python")
-    elif _built():
+    elif accel.built():
         assert all(flags.values()), f"a build exists but these load as .py: {[k for k, v in flags.items() if not v]}"
         assert accel.describe() == f"compiled (Cython): {len(flags)}/{len(flags)} hot modules"
 
@@ -97,7 +90,7 @@ def test_pure_switch_ignores_a_build() -> None:
     assert not any(json.loads(done.stdout).values())
 
 
-@pytest.mark.skipif(not _built(), reason="hot modules not compiled here (python -m hadron.accel build)")
+@pytest.mark.skipif(not accel.built(), reason="hot modules not compiled here (python -m hadron.accel build)")
 def test_compiled_and_pure_python_give_identical_results() -> None:
     compiled, pure = _run(pure=False), _run(pure=True)
     assert all(compiled.pop("compiled").values())  # type: ignore[attr-defined]

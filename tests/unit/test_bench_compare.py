@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from hadron import accel
 from hadron.app.bench_compare import markdown, run_compare
+from hadron.app.demo import demo_capture
 
-DEMO_CAPTURE = Path(__file__).resolve().parents[2] / "hadron" / "demo" / "KXGOLD15M-26AUG102130-30_16k.ndjson.gz"
+DEMO_CAPTURE = demo_capture()
 
 
 def test_compare_gives_every_row_and_the_pure_python_row_when_compiled() -> None:
