@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 HOT_MODULES: tuple[str, ...] = (
+    "hadron.model.units",
     "hadron.book.l2",
     "hadron.book.manager",
     "hadron.venues.common",

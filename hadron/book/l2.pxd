@@ -1,5 +1,7 @@
 cimport cython
 
+cdef long long _ONE
+
 cdef class L2Book:
     cdef public list _asks
     cdef public list _bids
@@ -9,11 +11,11 @@ cdef class L2Book:
     cdef public object instrument
     cdef public Py_ssize_t tick
 
-    @cython.locals(i=Py_ssize_t, n=Py_ssize_t, ladder=list)
-    cpdef object change_bid(self, object price, object change)
-    @cython.locals(i=Py_ssize_t, n=Py_ssize_t, ladder=list)
-    cpdef object change_ask(self, object price, object change)
-    @cython.locals(i=Py_ssize_t, n=Py_ssize_t, ladder=list)
-    cpdef set_bid(self, object price, object size)
-    @cython.locals(i=Py_ssize_t, n=Py_ssize_t, ladder=list)
-    cpdef set_ask(self, object price, object size)
+    @cython.locals(tick=Py_ssize_t, i=Py_ssize_t, n=Py_ssize_t, ladder=list)
+    cpdef object change_bid(self, long long price, object change)
+    @cython.locals(tick=Py_ssize_t, i=Py_ssize_t, n=Py_ssize_t, ladder=list)
+    cpdef object change_ask(self, long long price, object change)
+    @cython.locals(tick=Py_ssize_t, i=Py_ssize_t, n=Py_ssize_t, ladder=list)
+    cpdef set_bid(self, long long price, object size)
+    @cython.locals(tick=Py_ssize_t, i=Py_ssize_t, n=Py_ssize_t, ladder=list)
+    cpdef set_ask(self, long long price, object size)

@@ -21,6 +21,8 @@ from hadron.model.units import PRICE_ONE
 DEFAULT_TICK = 100
 """One cent in 1/10,000 USD: the coarsest grid any binary venue uses."""
 
+_ONE = PRICE_ONE  # a C constant once compiled (book/l2.pxd); level prices are 64-bit ints there
+
 
 class L2Book:
     """Aggregated bid and ask levels of one instrument.
@@ -76,7 +78,7 @@ class L2Book:
     def set_bid(self, price: int, size: int) -> None:
         """Set the bid level at ``price`` to ``size`` (0 removes it)."""
         tick = self.tick
-        if not 0 < price < PRICE_ONE or price % tick:
+        if not 0 < price < _ONE or price % tick:
             tick = self._fit(price)
         i = price // tick
         ladder = self._bids
@@ -93,7 +95,7 @@ class L2Book:
     def set_ask(self, price: int, size: int) -> None:
         """Set the ask level at ``price`` to ``size`` (0 removes it)."""
         tick = self.tick
-        if not 0 < price < PRICE_ONE or price % tick:
+        if not 0 < price < _ONE or price % tick:
             tick = self._fit(price)
         i = price // tick
         ladder = self._asks
@@ -114,7 +116,7 @@ class L2Book:
         A result below 0 is returned without touching the book (the caller decides).
         """
         tick = self.tick
-        if not 0 < price < PRICE_ONE or price % tick:
+        if not 0 < price < _ONE or price % tick:
             tick = self._fit(price)
         i = price // tick
         ladder = self._bids
@@ -138,7 +140,7 @@ class L2Book:
         A result below 0 is returned without touching the book (the caller decides).
         """
         tick = self.tick
-        if not 0 < price < PRICE_ONE or price % tick:
+        if not 0 < price < _ONE or price % tick:
             tick = self._fit(price)
         i = price // tick
         ladder = self._asks
@@ -172,10 +174,11 @@ class L2Book:
         is off it. Raises :class:`BookError` for a price outside (0, 1).
         """
         grid = tick or DEFAULT_TICK
-        for price, _ in bids:
-            grid = gcd(grid, price)
-        for price, _ in asks:
-            grid = gcd(grid, price)
+        for levels in (bids, asks):
+            for price, _ in levels:
+                if not 0 < price < PRICE_ONE:
+                    raise BookError(f"{self.instrument}: price {price} is outside (0, {PRICE_ONE})")
+                grid = gcd(grid, price)
         self._regrid_empty(grid)
         self._load(bids, asks)
 

@@ -1,6 +1,8 @@
 cimport cython
 from hadron.book.l2 cimport L2Book
 
+cdef long long _ONE
+
 cdef class ManagedBook(L2Book):
     cdef public Py_ssize_t bbo_misses
     cdef public bint crossed
@@ -38,7 +40,8 @@ cdef class BookManager:
 
     cpdef get(self, instrument)
 
-    @cython.locals(book=ManagedBook, bb=Py_ssize_t, ba=Py_ssize_t, tick=Py_ssize_t, listeners=list)
+    @cython.locals(book=ManagedBook, bb=Py_ssize_t, ba=Py_ssize_t, tick=Py_ssize_t, listeners=list, price=cython.longlong,
+                   said_bid=cython.longlong, said_ask=cython.longlong)
     cpdef bint apply_delta(self, object delta, object source=*)
     @cython.locals(bb=Py_ssize_t, ba=Py_ssize_t, tick=Py_ssize_t, bid=bint, ask=bint)
     cpdef _emit_top(self, ManagedBook book, object ts_event, object ts_recv)

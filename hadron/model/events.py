@@ -19,6 +19,16 @@ from enum import StrEnum, unique
 
 import msgspec
 
+
+def require_fields(cls: type[msgspec.Struct], names: tuple[str, ...]) -> None:
+    """Raise ImportError unless ``cls``'s fields are exactly ``names``, in order.
+
+    For hot code that unpacks :func:`msgspec.structs.astuple` (one C call instead of an attribute
+    read per field): a field added or moved fails at import, not as a wrong value."""
+    if cls.__struct_fields__ != names:
+        raise ImportError(f"{cls.__name__} has fields {cls.__struct_fields__}, this code reads {names}")
+
+
 Level = tuple[int, int]
 """One L2 level: ``(price, size)``, price 1/10,000 USD, size 1/1,000,000."""
 
@@ -207,6 +217,11 @@ class OpportunityUpdate(msgspec.Struct, frozen=True, gc=False, tag="opportunity"
 
 HadronTick = BookSnapshot | BookDelta | Trade | TopOfBook
 """A trade, quote or book event."""
+
+require_fields(
+    BookDelta, ("instrument", "side", "price", "size", "action", "ts_event", "ts_recv", "venue_bid", "venue_ask")
+)
+require_fields(TopOfBook, ("instrument", "bid_price", "bid_size", "ask_price", "ask_size", "ts_event", "ts_recv"))
 
 MarketEvent = HadronTick | MarketStatus | TickSizeChange | BookInvalidated
 """Everything a venue feed normalizes to, plus the book-integrity notice consumers need."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -9,7 +10,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hadron.errors import DecodeError
-from hadron.model.units import PRICE_SCALE, SIZE_SCALE, format_price, format_size, parse_price, parse_size
+from hadron.model.units import (
+    NOT_PLAIN,
+    PRICE_DECIMALS,
+    PRICE_SCALE,
+    SCAN_MAX_CHARS,
+    SIZE_DECIMALS,
+    SIZE_SCALE,
+    format_price,
+    format_size,
+    parse_price,
+    parse_size,
+    scan_digits,
+    scan_fixed,
+)
 
 prices = st.integers(min_value=0, max_value=PRICE_SCALE)
 sizes = st.integers(min_value=-(10**15), max_value=10**15)
@@ -49,3 +63,41 @@ def test_arbitrary_text_parses_exactly_or_raises(text: str) -> None:
     except DecodeError:
         return
     assert Decimal(text) * SIZE_SCALE == value
+
+
+def _parsed(parse: Callable[[str], int], text: str) -> int | None:
+    try:
+        return parse(text)
+    except DecodeError:
+        return None
+
+
+_DECIMAL_TEXT = st.one_of(
+    st.text(alphabet="0123456789.-", max_size=14),  # mostly plain decimals and near misses
+    st.text(max_size=14),
+    st.from_regex(r"-?[0-9]{0,8}\.?[0-9]{0,9}", fullmatch=True),
+)
+
+
+@given(_DECIMAL_TEXT)
+def test_scan_fixed_takes_what_the_parsers_take(text: str) -> None:
+    # The compiled hot path reads digits in place: same value as the parsers, or NOT_PLAIN
+    # (then the parser runs and raises or handles it), never a different number
+    for decimals, signed, parse in ((PRICE_DECIMALS, False, parse_price), (SIZE_DECIMALS, True, parse_size)):
+        scanned = scan_fixed(text, decimals, signed)
+        expected = _parsed(parse, text)
+        if scanned == NOT_PLAIN:
+            assert expected is None or len(text) > SCAN_MAX_CHARS
+        else:
+            assert scanned == expected
+    size = scan_fixed(text, SIZE_DECIMALS, False)  # unsigned: a negative size is not taken
+    assert size == NOT_PLAIN or size >= 0
+
+
+@given(st.one_of(st.text(alphabet="0123456789", max_size=20), st.text(max_size=20)))
+def test_scan_digits_takes_unix_milliseconds_only(text: str) -> None:
+    value = scan_digits(text)
+    if text and len(text) <= 18 and text.isascii() and text.isdigit():
+        assert value == int(text)
+    else:
+        assert value == NOT_PLAIN

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hadron.book.manager import BookManager, BookState
+from hadron.errors import BookError
 from hadron.model.events import BookAction, BookDelta, BookSide, BookSnapshot, TickSizeChange, TopOfBook
 
 X = "test:x"
@@ -102,3 +105,15 @@ def test_staleness_watchdog_can_be_limited_to_some_instruments(books: BookManage
         books.apply_snapshot(BookSnapshot(name, ((4000, 1),), (), 1_000, 1_000))
     assert books.mark_stale(now_ns=10**12, max_age_ns=1, instruments=["kalshi:A", "kalshi:unknown"]) == ["kalshi:A"]
     assert books.book("polymarket:1").state is BookState.LIVE
+
+
+def test_a_delta_price_beyond_64_bits_is_a_book_error(books: BookManager) -> None:
+    # a price no venue parser produces (they stop at 2**62), from code building deltas by hand
+    books.apply_snapshot(snap(((4000, 10),), ((6000, 5),)))
+    with pytest.raises(BookError):
+        books.apply_delta(change(BookSide.BID, 10**30, 1))
+    with pytest.raises(BookError):
+        books.apply_delta(change(BookSide.ASK, -(10**30), 1))
+    with pytest.raises(BookError):
+        books.apply_snapshot(snap(((10**30, 1),)))
+    assert books.book(X).best_bid == (4000, 10)

@@ -116,6 +116,11 @@ def test_unknown_fields_are_ignored_and_missing_optional_fields_are_fine() -> No
         b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"T","price_dollars":"0.1","delta_fp":"1","side":"maybe"}}',
         b'{"type":"quote_teleported","sid":1,"seq":2,"msg":{}}',  # unknown type
         b'{"type":"orderbook_delta","sid":1,',  # truncated
+        # a time whose nanoseconds do not fit 64 bits (the compiled hot path computes them so)
+        b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"T","price_dollars":"0.1","delta_fp":"1",'
+        b'"side":"yes","ts_ms":9223372036855}}',
+        b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"T","price_dollars":"0.1","delta_fp":"1",'
+        b'"side":"yes","ts_ms":-1}}',
     ],
 )
 def test_malformed_frames_raise_decode_errors(raw: bytes) -> None:
@@ -336,3 +341,11 @@ def test_retry_classifier_and_backoff() -> None:
     assert backoff.next() == 1.0
     assert Backoff(base=1.0, random_fn=lambda: 1.0).next() == 1.25  # up to 25 % jitter
     assert error_name(25) == "BUFFER_OVERFLOW" == KalshiErrorCode(25).name and error_name(99) == "UNKNOWN_99"
+
+
+def test_a_capture_line_out_of_time_range_is_dead_lettered(books: BookManager, dead_letter: ListDeadLetter) -> None:
+    s = stream(books, dead_letter)
+    s.on_capture_line(b'{"recv_ms":9223372036855,"event":' + SNAPSHOT + b"}")
+    s.on_capture_line(b'{"recv_ms":1787838983999,"event":' + SNAPSHOT + b"}")
+    assert s.stats.decode_errors == 1 and len(dead_letter.items) == 1
+    assert books.book(f"kalshi:{json.loads(SNAPSHOT)['msg']['market_ticker']}").state is BookState.LIVE

@@ -61,3 +61,12 @@ def test_format_gives_plain_decimal_strings() -> None:
     assert format_size(219_217_767) == "219.217767"
     assert format_size(5_000_000) == "5.00"
     assert format_size(-15_820_000) == "-15.82"
+
+
+def test_parsers_reject_values_out_of_64_bit_range() -> None:
+    # every parsed price and size fits a signed 64-bit integer (the compiled hot path's type)
+    with pytest.raises(DecodeError, match="out of range"):
+        parse_price("99999999999999999999")
+    with pytest.raises(DecodeError, match="out of range"):
+        parse_size("-9999999999999")
+    assert parse_size("4611686018427.387903") == 2**62 - 1

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import IntEnum, unique
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -49,6 +49,14 @@ class KalshiOrderbookSnapshot(msgspec.Struct, frozen=True, gc=False, tag="orderb
     id: int | None = None
 
 
+MAX_MS = (2**63 - 1) // 1_000_000
+"""The latest Unix time in milliseconds whose nanoseconds fit a signed 64-bit integer (in 2262)."""
+
+Millis = Annotated[int, msgspec.Meta(ge=0, le=MAX_MS)]
+"""Unix milliseconds, 0 to :data:`MAX_MS`: the decoder rejects anything else (the compiled hot path
+computes nanoseconds as 64-bit integers)."""
+
+
 class KalshiOrderbookDeltaMsg(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """``msg`` of ``orderbook_delta``: a signed change ``delta_fp`` to the ``side`` bid ladder.
 
@@ -62,7 +70,7 @@ class KalshiOrderbookDeltaMsg(msgspec.Struct, frozen=True, gc=False, omit_defaul
     price_dollars: str
     delta_fp: str
     side: Literal["yes", "no"]
-    ts_ms: int = 0
+    ts_ms: Millis = 0
     client_order_id: str | None = None
     subaccount: int | None = None
 
@@ -430,7 +438,7 @@ PRIVATE_MESSAGES = (KalshiFill, KalshiMarketPosition, KalshiUserOrder, KalshiOrd
 class KalshiCaptureLine(msgspec.Struct, frozen=True, gc=False):
     """One line of a Kalshi capture file: ``{"recv_ms": <local ms>, "event": <frame>}``."""
 
-    recv_ms: int
+    recv_ms: Millis
     event: KalshiMessage
 
 

@@ -11,6 +11,8 @@ Prices: int, 1/10,000 USD; sizes: int, 1/1,000,000 contract. Every function rais
 
 from __future__ import annotations
 
+from msgspec.structs import astuple
+
 from hadron.errors import DecodeError
 from hadron.model.events import (
     AggressorSide,
@@ -23,15 +25,22 @@ from hadron.model.events import (
     MarketStatus,
     TopOfBook,
     Trade,
+    require_fields,
 )
-from hadron.model.units import PRICE_CACHE, PRICE_ONE, SIZE_CACHE, parse_price, parse_size
+from hadron.model.units import PRICE_CACHE, PRICE_ONE, SIZE_CACHE, parse_price, parse_size, price_of
 from hadron.venues.kalshi.messages import (
     KalshiMarketLifecycle,
     KalshiOrderbookDelta,
+    KalshiOrderbookDeltaMsg,
     KalshiOrderbookSnapshot,
     KalshiTicker,
     KalshiTrade,
 )
+
+try:
+    import cython
+except ImportError:  # no Cython here: plain Python
+    from hadron import _nocython as cython
 
 VENUE_PREFIX = "kalshi:"
 _MS = 1_000_000
@@ -39,6 +48,11 @@ _S = 1_000_000_000
 _BID = BookSide.BID
 _ASK = BookSide.ASK
 _CHANGE = BookAction.CHANGE
+
+require_fields(
+    KalshiOrderbookDeltaMsg,
+    ("market_ticker", "price_dollars", "delta_fp", "side", "ts_ms", "client_order_id", "subaccount"),
+)
 
 
 _INSTRUMENTS: dict[str, str] = {}
@@ -94,29 +108,31 @@ def normalize_delta(frame: KalshiOrderbookDelta, ts_recv: int, yes_price: bool =
     ``ts_event`` is ``ts_ms`` (ns), or ``ts_recv`` when absent. See Kalshi AsyncAPI
     ``orderbook_delta``.
     """
-    msg = frame.msg
+    # one C call reads every field (cheaper than five attribute reads once compiled)
+    ticker, price_text, size_text, side, ts_ms, _, _ = astuple(frame.msg)
     instruments, prices, sizes = _INSTRUMENTS, PRICE_CACHE, SIZE_CACHE  # typed dicts once compiled
-    instrument = instruments.get(msg.market_ticker) or instrument_of(msg.market_ticker)
-    price = prices.get(msg.price_dollars)
-    if price is None:
-        price = parse_price(msg.price_dollars)
-    size = sizes.get(msg.delta_fp)
-    if size is None:
-        size = parse_size(msg.delta_fp)
-    ts_ms = msg.ts_ms
-    if msg.side == "yes":
-        side = _BID
+    instrument = instruments.get(ticker) or instrument_of(ticker)
+    if cython.compiled:
+        price = price_of(price_text)  # digits read in place, a shared int (hadron.model.units)
     else:
-        side = _ASK
+        cached = prices.get(price_text)
+        price = parse_price(price_text) if cached is None else cached
+    size = sizes.get(size_text)
+    if size is None:
+        size = parse_size(size_text)
+    if side == "yes":
+        book_side = _BID
+    else:
+        book_side = _ASK
         if not yes_price:
             price = PRICE_ONE - price
     return BookDelta(
         instrument,
-        side,
+        book_side,
         price,
         size,
         _CHANGE,
-        ts_ms * _MS if ts_ms else ts_recv,
+        ts_ms * _MS if ts_ms else ts_recv,  # ts_ms is bounded by the decoder (messages.MAX_MS)
         ts_recv,
     )
 

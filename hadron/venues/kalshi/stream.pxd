@@ -13,5 +13,7 @@ cdef class KalshiStream(StreamBase):
     cdef public dict channels
     cdef public dict _sources
 
+    @cython.locals(recv_ms=cython.longlong)
+    cpdef on_capture_line(self, line)
     @cython.locals(counts=dict)
     cpdef _on_delta(self, msg, recv_ns, raw)

@@ -62,6 +62,7 @@ from hadron.venues.kalshi.rest import decode_orderbook, normalize_rest_orderbook
 
 log = structlog.get_logger("hadron.kalshi")
 
+_STRICT = SeqMode.STRICT  # an enum member read through its class costs a metaclass look-up (per gap here)
 
 _TYPE_NAMES: dict[type, str] = {
     cls: str(cls.__struct_config__.tag)
@@ -160,11 +161,11 @@ class KalshiStream(StreamBase):
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             self.reject(line, f"decode: {exc}")
             return
-        msg = cap.event
+        recv_ms, msg = cap.recv_ms, cap.event  # recv_ms is bounded by the decoder (messages.MAX_MS)
         if type(msg) is KalshiOrderbookDelta:
-            self._on_delta(msg, cap.recv_ms * 1_000_000, line)
+            self._on_delta(msg, recv_ms * 1_000_000, line)
         else:
-            self.on_message(msg, cap.recv_ms * 1_000_000, line)
+            self.on_message(msg, recv_ms * 1_000_000, line)
 
     def on_message(self, msg: KalshiMessage, recv_ns: int, raw: bytes) -> None:
         """Process one decoded message (``raw`` is kept only for dead letters)."""
@@ -221,7 +222,7 @@ class KalshiStream(StreamBase):
         if seq < last:
             self.stats.seq_resets += 1
             self._unbind(sid, f"seq reset on sid {sid}: {last} → {seq}", resync=None)
-        elif self.seq_mode is SeqMode.STRICT:
+        elif self.seq_mode is _STRICT:
             self._gap(sid, last, seq)
         else:
             self.stats.seq_jumps += 1
@@ -258,7 +259,7 @@ class KalshiStream(StreamBase):
         if seq > last >= 0:
             self.last_seq[sid] = seq
             if seq != last + 1:
-                if self.seq_mode is SeqMode.STRICT:
+                if self.seq_mode is _STRICT:
                     self._gap(sid, last, seq)
                 else:
                     self.stats.seq_jumps += 1

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 
+from msgspec.structs import astuple
+
 from hadron.errors import DecodeError
 from hadron.model.events import (
     AggressorSide,
@@ -26,8 +28,19 @@ from hadron.model.events import (
     TickSizeChange,
     TopOfBook,
     Trade,
+    require_fields,
 )
-from hadron.model.units import PRICE_CACHE, PRICE_ONE, SIZE_CACHE, parse_price, parse_size
+from hadron.model.units import (
+    PRICE_CACHE,
+    PRICE_ONE,
+    SIZE_CACHE,
+    SIZE_DECIMALS,
+    parse_price,
+    parse_size,
+    price_of,
+    scan_digits,
+    scan_fixed,
+)
 from hadron.venues.polymarket.messages import (
     PolymarketBestBidAsk,
     PolymarketBook,
@@ -36,14 +49,24 @@ from hadron.venues.polymarket.messages import (
     PolymarketMarketResolved,
     PolymarketNewMarket,
     PolymarketPriceChange,
+    PolymarketPriceChangeEntry,
     PolymarketTickSizeChange,
 )
+
+try:
+    import cython
+except ImportError:  # no Cython here: plain Python
+    from hadron import _nocython as cython
 
 VENUE_PREFIX = "polymarket:"
 _MS = 1_000_000
 _SIDE = {"BUY": BookSide.BID, "SELL": BookSide.ASK}
 _AGGRESSOR = {"BUY": AggressorSide.BUY, "SELL": AggressorSide.SELL}
 _SET = BookAction.SET
+_BID = BookSide.BID
+_ASK = BookSide.ASK
+
+require_fields(PolymarketPriceChangeEntry, ("asset_id", "price", "size", "side", "best_bid", "best_ask"))
 
 
 _INSTRUMENTS: dict[str, str] = {}
@@ -130,31 +153,43 @@ def normalize_price_change(msg: PolymarketPriceChange, ts_recv: int) -> list[Boo
         DecodeError: no changes in any known format, or a malformed field.
     """
     text = msg.timestamp
-    last = _LAST_TIMESTAMP[0]
-    if text == last[0]:  # a burst of changes shares its timestamp: parsed once
-        ts_event: int = last[1]
+    if cython.compiled:  # the digits read in place (hadron.model.units.scan_digits)
+        ms = scan_digits(text)
+        ts_event = ms * _MS if ms >= 0 else parse_ms(text)
     else:
-        ts_event = parse_ms(text)
-        _LAST_TIMESTAMP[0] = (text, ts_event)
+        last = _LAST_TIMESTAMP[0]
+        if text == last[0]:  # a burst of changes shares its timestamp: parsed once
+            ts_event = last[1]
+        else:
+            ts_event = parse_ms(text)
+            _LAST_TIMESTAMP[0] = (text, ts_event)
     changes = msg.price_changes
     if changes is not None:
-        # the hot path (the current format): cached parses, no per-change function calls on a hit
+        # the hot path (the current format): one C call reads an entry's fields; numbers read in
+        # place once compiled, else cached parses; no per-change function calls on a hit
         out: list[BookDelta] = []
         prices, sizes, instruments = PRICE_CACHE, SIZE_CACHE, _INSTRUMENTS
         for c in changes:
-            price = prices.get(c.price)
-            if price is None:
-                price = parse_price(c.price)
-            size = sizes.get(c.size)
-            if size is None:
-                size = parse_size(c.size)
-            bid, ask = c.best_bid, c.best_ask
-            venue_bid = None if bid is None else (prices.get(bid) or _venue_top(bid, 0))
-            venue_ask = None if ask is None else (prices.get(ask) or _venue_top(ask, PRICE_ONE))
+            if cython.compiled:
+                asset_id, price_text, size_text, side, bid, ask = astuple(c)
+                price = price_of(price_text)
+                size = scan_fixed(size_text, SIZE_DECIMALS, False)
+                if size < 0:
+                    size = parse_size(size_text)
+                venue_bid = None if bid is None else (price_of(bid) if bid else 0)
+                venue_ask = None if ask is None else (price_of(ask) if ask else PRICE_ONE)
+            else:
+                asset_id, side, bid, ask = c.asset_id, c.side, c.best_bid, c.best_ask
+                cached = prices.get(c.price)
+                price = parse_price(c.price) if cached is None else cached
+                cached = sizes.get(c.size)
+                size = parse_size(c.size) if cached is None else cached
+                venue_bid = None if bid is None else (prices.get(bid) or _venue_top(bid, 0))
+                venue_ask = None if ask is None else (prices.get(ask) or _venue_top(ask, PRICE_ONE))
             out.append(
                 BookDelta(
-                    instruments.get(c.asset_id) or instrument_of(c.asset_id),
-                    _SIDE[c.side],  # the decoder admits BUY and SELL only
+                    instruments.get(asset_id) or instrument_of(asset_id),
+                    _BID if side == "BUY" else _ASK,  # the decoder admits BUY and SELL only
                     price,
                     size,
                     _SET,

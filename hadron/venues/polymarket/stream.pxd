@@ -10,6 +10,7 @@ cdef class PolymarketStream(StreamBase):
     cdef public dict last_hash
     cdef public Py_ssize_t invalid_operations
 
+    @cython.locals(head=int)
     cpdef _process(self, bytes raw, recv_ns)
     cpdef on_message(self, msg, recv_ns, raw)
     @cython.locals(counts=dict, books=BookManager, book=ManagedBook, applied=bint)

@@ -147,10 +147,11 @@ class PolymarketStream(StreamBase):
         self._process(raw, cap.recv_ms * 1_000_000)
 
     def _process(self, raw: bytes, recv_ns: int) -> None:
-        head = raw[:1]
-        if head != b"{" and head != b"[":
-            head = raw.lstrip()[:1]
-            if head != b"{" and head != b"[":
+        head = raw[0] if raw else 0  # the first byte (an int; a C int once compiled)
+        if head != 0x7B and head != 0x5B:  # not "{" or "["
+            stripped = raw.lstrip()
+            head = stripped[0] if stripped else 0
+            if head != 0x7B and head != 0x5B:
                 self._on_text(raw)
                 return
         if raw.endswith(PRICE_CHANGE_END):  # the common frame: decoded without the union's search for the tag
@@ -164,7 +165,7 @@ class PolymarketStream(StreamBase):
         try:
             decoded = _decode_frame(raw)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            if head == b"[":
+            if head == 0x5B:  # "["
                 self._on_array_elements(raw, recv_ns)
             else:
                 self.reject(raw, f"decode: {exc}")
