@@ -28,6 +28,7 @@ cdef class BookStats:
     cdef public Py_ssize_t resyncs
     cdef public Py_ssize_t resync_levels_changed
     cdef public Py_ssize_t deltas_dropped
+    cdef public Py_ssize_t stale_deltas
     cdef public Py_ssize_t invalidations
     cdef public dict examples
 
@@ -42,6 +43,6 @@ cdef class BookManager:
 
     @cython.locals(book=ManagedBook, bb=Py_ssize_t, ba=Py_ssize_t, tick=Py_ssize_t, listeners=list, price=cython.longlong,
                    said_bid=cython.longlong, said_ask=cython.longlong)
-    cpdef bint apply_delta(self, object delta, object source=*)
+    cpdef bint apply_delta(self, object delta, object source=*, bint in_order=*)
     @cython.locals(bb=Py_ssize_t, ba=Py_ssize_t, tick=Py_ssize_t, bid=bint, ask=bint)
     cpdef _emit_top(self, ManagedBook book, object ts_event, object ts_recv)

@@ -52,6 +52,7 @@ class BookState(StrEnum):
 
 
 _LIVE = BookState.LIVE
+_AWAITING = BookState.AWAITING_SNAPSHOT
 
 
 _BOOK_COUNTERS = (
@@ -68,6 +69,7 @@ _BOOK_COUNTERS = (
     "resyncs",
     "resync_levels_changed",
     "deltas_dropped",
+    "stale_deltas",
     "invalidations",
 )
 
@@ -85,7 +87,9 @@ class BookStats:
     that re-based a book that had been LIVE before; ``resync_levels_changed``: levels (price, size)
     in which those snapshots differed from the last book held, i.e. what the outage changed.
     ``deltas_dropped``: deltas for a book that
-    was not LIVE. ``invalidations``: times a LIVE book was put back to AWAITING_SNAPSHOT.
+    was not LIVE. ``stale_deltas``: deltas older (venue time) than the book's last update, dropped
+    (``apply_delta(..., in_order=True)``: a feed without sequence numbers whose channels can
+    reorder). ``invalidations``: times a LIVE book was put back to AWAITING_SNAPSHOT.
     """
 
     __slots__ = (*_BOOK_COUNTERS, "examples")  # typed counters once compiled (book/manager.pxd)
@@ -104,6 +108,7 @@ class BookStats:
         self.resyncs = 0
         self.resync_levels_changed = 0
         self.deltas_dropped = 0
+        self.stale_deltas = 0
         self.invalidations = 0
         self.examples: dict[str, list[dict[str, Any]]] = {}
         """Up to :data:`MAX_EXAMPLES` examples of each failure kind, for reports."""
@@ -258,8 +263,13 @@ class BookManager:
         self._after_update(book, snap.ts_event, snap.ts_recv)
 
     # kept as one flat function on purpose: it is the hot path of every venue (see hadron bench)
-    def apply_delta(self, delta: BookDelta, source: object = None) -> bool:  # noqa: C901 (flat on purpose)
+    def apply_delta(  # noqa: C901 (flat on purpose)
+        self, delta: BookDelta, source: object = None, in_order: bool = False
+    ) -> bool:
         """Apply one level change to a LIVE (or STALE) book; return whether it was applied.
+
+        With ``in_order`` (a feed without sequence numbers), a delta older (``ts_event``) than the
+        book's last update is dropped and counted in ``stale_deltas`` instead.
 
         A delta for a book that is AWAITING_SNAPSHOT, or that was built from another
         ``source`` (see :meth:`apply_snapshot`), is dropped and counted; in the second case the
@@ -276,9 +286,12 @@ class BookManager:
             said_ask = -1 if venue_ask is None else venue_ask
         except (OverflowError, TypeError) as exc:
             raise BookError(f"{delta.instrument}: a price of {delta!r} is not a 64-bit integer") from exc
+        book = self._books.get(instrument)
+        if in_order and book is not None and ts_event < book.ts_event and book.state is not _AWAITING:
+            self.stats.stale_deltas += 1
+            return False
         if self.clock is not None:
             self.clock(ts_recv)
-        book = self._books.get(instrument)
         if book is None or book.state is not _LIVE or book.source is not source:
             book = self._revive(book, delta, source)
             if book is None:

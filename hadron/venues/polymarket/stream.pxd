@@ -1,5 +1,5 @@
 cimport cython
-from hadron.book.manager cimport BookManager, ManagedBook
+from hadron.book.manager cimport BookManager, BookStats, ManagedBook
 from hadron.venues.common cimport StreamBase
 from hadron.venues.polymarket.normalize cimport normalize_price_change
 
@@ -13,7 +13,7 @@ cdef class PolymarketStream(StreamBase):
     @cython.locals(head=int)
     cpdef _process(self, bytes raw, recv_ns)
     cpdef on_message(self, msg, recv_ns, raw)
-    @cython.locals(counts=dict, books=BookManager, book=ManagedBook, applied=bint)
+    @cython.locals(counts=dict, books=BookManager, book_stats=BookStats, stale=Py_ssize_t, mismatches=Py_ssize_t)
     cpdef _on_price_change(self, msg, recv_ns, raw)
 
 cpdef bint _is_stale(ManagedBook book, ts_event)

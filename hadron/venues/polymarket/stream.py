@@ -244,27 +244,34 @@ class PolymarketStream(StreamBase):
             self.reject(raw, f"{name}: {exc}", instrument)
 
     def _on_price_change(self, msg: PolymarketPriceChange, recv_ns: int, raw: bytes) -> None:
-        # The hot path: one book look-up per change for the staleness and best bid/ask checks
+        # The hot path: the manager drops a change older than its book (in_order) and counts
+        # the venue best bid/ask checks; the book is looked up here only after a disagreement
         counts = self._counts
         try:
             counts[_PRICE_CHANGE] += 1
         except KeyError:
             counts[_PRICE_CHANGE] = 1
         books, on_event = self.books, self.on_event
+        book_stats = books.stats
         try:
             for delta in normalize_price_change(msg, recv_ns):
-                book = books.get(delta.instrument)
-                if _is_stale(book, delta.ts_event):
+                stale, mismatches = book_stats.stale_deltas, book_stats.bbo_mismatches
+                if not books.apply_delta(delta, None, True) and book_stats.stale_deltas != stale:
                     self.stats.stale_frames += 1
                     continue
-                applied = books.apply_delta(delta)
                 if on_event is not None:
                     on_event(delta)
-                if applied and book is not None and book.bbo_misses >= BBO_MISSES_TO_RESYNC:
-                    books.invalidate(delta.instrument, f"venue best bid/ask disagreed {book.bbo_misses} times")
-                    self._resync([delta.instrument[len(VENUE_PREFIX) :]], "persistent best bid/ask disagreement")
+                if book_stats.bbo_mismatches != mismatches:
+                    self._bbo_disagreed(delta.instrument)
         except (DecodeError, BookError) as exc:
             self.reject(raw, f"{_PRICE_CHANGE}: {exc}")
+
+    def _bbo_disagreed(self, instrument: str) -> None:
+        # The venue's best bid/ask disagreed with the book after a change: re-sync when persistent
+        book = self.books.get(instrument)
+        if book is not None and book.bbo_misses >= BBO_MISSES_TO_RESYNC:
+            self.books.invalidate(instrument, f"venue best bid/ask disagreed {book.bbo_misses} times")
+            self._resync([instrument[len(VENUE_PREFIX) :]], "persistent best bid/ask disagreement")
 
     def _apply_snapshot(self, snap: BookSnapshot) -> None:
         if _is_stale(self.books.get(snap.instrument), snap.ts_event):
