@@ -8,4 +8,4 @@ cdef class StreamBase:
     cdef public FeedStats stats
     cdef public object dead_letter
     cdef public Py_ssize_t _rejected
-    cdef public dict _counts
+    cdef public bint _typed_deltas

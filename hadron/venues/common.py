@@ -37,6 +37,7 @@ class StreamBase:
         *,
         stats: FeedStats,
         dead_letter: DeadLetterSink,
+        delta_kind: str = "",
     ) -> None:
         self.venue = venue
         self.books = books
@@ -44,8 +45,9 @@ class StreamBase:
         self.stats = stats
         self.dead_letter = dead_letter
         self._rejected = 0
-        self._counts = stats.frames_by_type
-        """Frames by type (``stats.frames_by_type``), bound for the hot handlers."""
+        self._typed_deltas = bool(delta_kind) and stats.claim_deltas(delta_kind)
+        """``delta_kind`` frames are counted in ``stats.delta_frames`` by the hot handler (else, when
+        ``stats`` counts another kind there, with ``stats.count``)."""
 
     def on_rest(self, request: str, body: bytes, recv_ns: int) -> None:
         """Recorded REST responses are not replayed for this venue: each is rejected (kept)."""

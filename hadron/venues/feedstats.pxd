@@ -1,6 +1,8 @@
 cdef class FeedStats:
     cdef public Py_ssize_t frames
-    cdef public dict frames_by_type
+    cdef public dict _by_type
+    cdef public object delta_kind
+    cdef public Py_ssize_t delta_frames
     cdef public Py_ssize_t decode_errors
     cdef public Py_ssize_t seq_gaps
     cdef public Py_ssize_t seq_jumps

@@ -30,11 +30,15 @@ class FeedStats:
     / failed (a failure re-syncs the book). ``resync_requests``: books the stream asked to re-sync.
     """
 
-    __slots__ = (*FEED_COUNTERS, "frames_by_type")  # typed counters once compiled (venues/feedstats.pxd)
+    __slots__ = (*FEED_COUNTERS, "_by_type", "delta_frames", "delta_kind")  # typed once compiled (feedstats.pxd)
 
     def __init__(self) -> None:
         self.frames = 0
-        self.frames_by_type: dict[str, int] = {}
+        self._by_type: dict[str, int] = {}
+        self.delta_kind = ""
+        """The venue's delta message type, counted in ``delta_frames`` (see :meth:`claim_deltas`)."""
+        self.delta_frames = 0
+        """Frames of ``delta_kind``: the hot path's own counter, merged into ``frames_by_type``."""
         self.decode_errors = 0
         self.seq_gaps = 0
         self.seq_jumps = 0
@@ -49,12 +53,33 @@ class FeedStats:
     def __repr__(self) -> str:
         return f"FeedStats({', '.join(f'{name}={getattr(self, name)}' for name in FEED_COUNTERS)})"
 
+    @property
+    def frames_by_type(self) -> dict[str, int]:
+        """Frames per venue message type (text frames by their text), as a new dict."""
+        out = dict(self._by_type)
+        if self.delta_frames:
+            out[self.delta_kind] = self.delta_frames
+        return out
+
     def as_dict(self) -> dict[str, object]:
-        """``frames``, ``frames_by_type`` (a copy), then every other counter by name (ints)."""
-        out: dict[str, object] = {"frames": self.frames, "frames_by_type": dict(self.frames_by_type)}
+        """``frames``, ``frames_by_type``, then every other counter by name (ints)."""
+        out: dict[str, object] = {"frames": self.frames, "frames_by_type": self.frames_by_type}
         out.update((name, getattr(self, name)) for name in FEED_COUNTERS[1:])
         return out
 
     def count(self, kind: str, n: int = 1) -> None:
         """Add ``n`` frames of ``kind`` to ``frames_by_type``."""
-        self.frames_by_type[kind] = self.frames_by_type.get(kind, 0) + n
+        if kind == self.delta_kind:
+            self.delta_frames += n
+        else:
+            self._by_type[kind] = self._by_type.get(kind, 0) + n
+
+    def claim_deltas(self, kind: str) -> bool:
+        """Count ``kind`` in ``delta_frames`` (a stream's hot path adds to it directly); false when
+        these counters already hold another kind there (that stream then calls :meth:`count`)."""
+        if self.delta_kind and self.delta_kind != kind:
+            return False
+        if not self.delta_kind:
+            self.delta_frames = self._by_type.pop(kind, 0)
+            self.delta_kind = kind
+        return True

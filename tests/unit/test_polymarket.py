@@ -301,3 +301,18 @@ def test_frames_that_only_look_like_price_change_get_the_general_decoder_verdict
         assert s.stats.decode_errors == 1
         assert dead_letter.items[0][0] == raw
         assert events == []
+
+
+def test_feed_counters_merge_the_hot_paths_delta_count(books: BookManager, dead_letter: ListDeadLetter) -> None:
+    stats = FeedStats()
+    stats.count("price_change")
+    stats.count("book")
+    # the first stream claims the typed delta counter (what was counted moves into it) ...
+    s = PolymarketStream(books, "pm", stats=stats, dead_letter=dead_letter)
+    assert stats.delta_kind == "price_change" and stats.delta_frames == 1
+    s.on_frame(load("ws_market_price_change_msg.json"), 1)
+    # ... a stream of another kind sharing the counters counts in the dict
+    assert not stats.claim_deltas("orderbook_delta")
+    stats.count("orderbook_delta")
+    assert stats.frames_by_type == {"price_change": 2, "book": 1, "orderbook_delta": 1}
+    assert stats.as_dict()["frames_by_type"] == stats.frames_by_type

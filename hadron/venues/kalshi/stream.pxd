@@ -15,5 +15,4 @@ cdef class KalshiStream(StreamBase):
 
     @cython.locals(recv_ms=cython.longlong)
     cpdef on_capture_line(self, line)
-    @cython.locals(counts=dict)
     cpdef _on_delta(self, msg, recv_ns, raw)

@@ -128,7 +128,7 @@ class KalshiStream(StreamBase):
         on_resync: ResyncHook | None = None,
         on_private: PrivateHook | None = None,
     ) -> None:
-        super().__init__("kalshi", books, conn, stats=stats, dead_letter=dead_letter)
+        super().__init__("kalshi", books, conn, stats=stats, dead_letter=dead_letter, delta_kind=_DELTA)
         self.seq_mode = seq_mode
         self.yes_price = yes_price
         self.on_event = on_event
@@ -245,11 +245,10 @@ class KalshiStream(StreamBase):
 
     def _on_delta(self, msg: KalshiOrderbookDelta, recv_ns: int, raw: bytes) -> None:
         # The hot path: keep it flat
-        counts = self._counts
-        try:
-            counts[_DELTA] += 1
-        except KeyError:
-            counts[_DELTA] = 1
+        if self._typed_deltas:  # a C increment once compiled
+            self.stats.delta_frames += 1
+        else:
+            self.stats.count(_DELTA)
         sid = msg.sid
         if self.active_sids is not None and sid not in self.active_sids:
             self.stats.stale_frames += 1

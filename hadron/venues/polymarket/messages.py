@@ -67,6 +67,16 @@ class PolymarketPriceChangeEntry(msgspec.Struct, frozen=True, gc=False):
     best_ask: str | None = None
 
 
+class PolymarketPriceChangeLevels(msgspec.Struct, frozen=True, gc=False, tag="price_change", tag_field="event_type"):
+    """A current-format ``price_change`` as the hot path decodes it (:data:`PRICE_CHANGE_DECODER`):
+    only what normalization reads, ``timestamp`` and the changes; ``market`` and the changes'
+    hashes are skipped (the recorder keeps the raw frame). A frame it does not fit (an older
+    format) is decoded as :class:`PolymarketPriceChange`."""
+
+    timestamp: str
+    price_changes: list[PolymarketPriceChangeEntry]
+
+
 class PolymarketLegacyChange(msgspec.Struct, frozen=True, gc=False):
     """One level change inside a 2024–2025 ``price_change`` (``changes`` array)."""
 
@@ -180,8 +190,11 @@ PolymarketFrame = PolymarketMessage | list[PolymarketMessage]
 
 FRAME_DECODER: msgspec.json.Decoder[PolymarketFrame] = msgspec.json.Decoder(PolymarketFrame)
 ELEMENT_DECODER: msgspec.json.Decoder[PolymarketMessage] = msgspec.json.Decoder(PolymarketMessage)
-PRICE_CHANGE_DECODER: msgspec.json.Decoder[PolymarketPriceChange] = msgspec.json.Decoder(PolymarketPriceChange)
-"""``price_change`` alone: no search for the tag, which the venue sends last (see PRICE_CHANGE_END)."""
+PRICE_CHANGE_DECODER: msgspec.json.Decoder[PolymarketPriceChangeLevels] = msgspec.json.Decoder(
+    PolymarketPriceChangeLevels
+)
+"""A current-format ``price_change`` alone: no search for the tag, which the venue sends last (see
+PRICE_CHANGE_END), and only the fields normalization reads."""
 PRICE_CHANGE_END = b'"price_change"}'
 """How a ``price_change`` frame ends as the venue sends it (``…,"event_type":"price_change"}``): a
 hint to try :data:`PRICE_CHANGE_DECODER` first; :data:`FRAME_DECODER` decides when it fails."""

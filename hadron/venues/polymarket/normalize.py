@@ -50,6 +50,7 @@ from hadron.venues.polymarket.messages import (
     PolymarketNewMarket,
     PolymarketPriceChange,
     PolymarketPriceChangeEntry,
+    PolymarketPriceChangeLevels,
     PolymarketTickSizeChange,
 )
 
@@ -143,7 +144,7 @@ _LAST_TIMESTAMP: list[tuple[str, int]] = [("", 0)]
 from any thread; the list itself is never rebound)."""
 
 
-def normalize_price_change(msg: PolymarketPriceChange, ts_recv: int) -> list[BookDelta]:
+def normalize_price_change(msg: PolymarketPriceChange | PolymarketPriceChangeLevels, ts_recv: int) -> list[BookDelta]:
     """Turn ``price_change`` (any of its three formats) into SET :class:`BookDelta` events.
 
     The current format carries the venue's best bid/ask after each change; they ride along as
@@ -200,6 +201,8 @@ def normalize_price_change(msg: PolymarketPriceChange, ts_recv: int) -> list[Boo
                 )
             )
         return out
+    if not isinstance(msg, PolymarketPriceChange):  # the hot path's view always has price_changes
+        raise DecodeError("price_change without price_changes")
     if msg.asset_id is None:
         raise DecodeError("price_change without price_changes or asset_id")
     instrument = instrument_of(msg.asset_id)

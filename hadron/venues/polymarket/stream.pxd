@@ -13,7 +13,7 @@ cdef class PolymarketStream(StreamBase):
     @cython.locals(head=int)
     cpdef _process(self, bytes raw, recv_ns)
     cpdef on_message(self, msg, recv_ns, raw)
-    @cython.locals(counts=dict, books=BookManager, book_stats=BookStats, stale=Py_ssize_t, mismatches=Py_ssize_t)
+    @cython.locals(books=BookManager, book_stats=BookStats, stale=Py_ssize_t, mismatches=Py_ssize_t)
     cpdef _on_price_change(self, msg, recv_ns, raw)
 
 cpdef bint _is_stale(ManagedBook book, ts_event)

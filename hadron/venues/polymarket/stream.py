@@ -40,6 +40,7 @@ from hadron.venues.polymarket.messages import (
     PolymarketMessage,
     PolymarketNewMarket,
     PolymarketPriceChange,
+    PolymarketPriceChangeLevels,
     PolymarketTickSizeChange,
 )
 from hadron.venues.polymarket.normalize import (
@@ -117,7 +118,7 @@ class PolymarketStream(StreamBase):
         meta: MarketMeta | None = None,
         on_resync: ResyncHook | None = None,
     ) -> None:
-        super().__init__("polymarket", books, conn, stats=stats, dead_letter=dead_letter)
+        super().__init__("polymarket", books, conn, stats=stats, dead_letter=dead_letter, delta_kind=_PRICE_CHANGE)
         self.on_event = on_event
         self.meta = meta
         self.on_resync = on_resync
@@ -243,14 +244,15 @@ class PolymarketStream(StreamBase):
             instrument = VENUE_PREFIX + token if token and isinstance(msg, PolymarketBook) else None
             self.reject(raw, f"{name}: {exc}", instrument)
 
-    def _on_price_change(self, msg: PolymarketPriceChange, recv_ns: int, raw: bytes) -> None:
+    def _on_price_change(
+        self, msg: PolymarketPriceChange | PolymarketPriceChangeLevels, recv_ns: int, raw: bytes
+    ) -> None:
         # The hot path: the manager drops a change older than its book (in_order) and counts
         # the venue best bid/ask checks; the book is looked up here only after a disagreement
-        counts = self._counts
-        try:
-            counts[_PRICE_CHANGE] += 1
-        except KeyError:
-            counts[_PRICE_CHANGE] = 1
+        if self._typed_deltas:  # a C increment once compiled
+            self.stats.delta_frames += 1
+        else:
+            self.stats.count(_PRICE_CHANGE)
         books, on_event = self.books, self.on_event
         book_stats = books.stats
         try:
