@@ -140,7 +140,7 @@ def _venue_top(text: str | None, empty: int) -> int | None:
 
 
 _LAST_TIMESTAMP: list[tuple[str, int]] = [("", 0)]
-"""The last ``price_change`` timestamp parsed and its ns, as one tuple swapped whole (safe to read
+"""Plain Python: the last ``price_change`` timestamp parsed and its ns, as one tuple swapped whole (safe to read
 from any thread; the list itself is never rebound)."""
 
 
