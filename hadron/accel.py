@@ -1,11 +1,16 @@
 """Compiled hot modules: Cython builds of the hot path, with the pure-Python modules as fallback.
 
-The hot path (L2 books, book manager, feed counters, venue streams and normalizers, arbitrage
-detector) is plain Python. Each of its modules in :data:`HOT_MODULES` can also be compiled by Cython, in
-place, next to its ``.py``: Cython reads the module's ``.pxd`` (``hadron/book/l2.pxd`` …), which
-declares its classes as extension types with typed attributes and typed locals for the hot
-methods, and compiles the unchanged ``.py`` file. Python imports the compiled module when it
-exists and the ``.py`` otherwise, so the two builds run the same code and the same tests.
+The hot path (fixed-point parsing, L2 books, book manager, feed counters, venue streams and
+normalizers, arbitrage detector) is plain Python. Each of its modules in :data:`HOT_MODULES` can
+also be compiled by Cython, in place, next to its ``.py``: Cython reads the module's ``.pxd``
+(``hadron/book/l2.pxd`` …), which declares its classes as extension types with typed attributes
+and typed locals for the hot methods, and compiles the unchanged ``.py`` file. Python imports the
+compiled module when it exists and the ``.py`` otherwise, so the two builds run the same code and
+the same tests, except where a normalizer tests ``cython.compiled`` (true only in the compiled
+build) to read decimals character by character (:func:`hadron.model.units.scan_fixed`), which
+only pays off compiled, instead of looking them up in the parsers' caches; property tests check
+the scanners against the parsers, and ``tests/unit/test_accel.py`` compares both builds event by
+event.
 
 * ``python -m hadron.accel build``: compile in place (``make venv`` does it; needs Cython, a C
   compiler and the Python headers; nothing changes when they are missing);
