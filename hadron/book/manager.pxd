@@ -28,7 +28,7 @@ cdef class BookStats:
     cdef public Py_ssize_t resyncs
     cdef public Py_ssize_t resync_levels_changed
     cdef public Py_ssize_t deltas_dropped
-    cdef public Py_ssize_t stale_deltas
+    cdef public Py_ssize_t stale_updates
     cdef public Py_ssize_t invalidations
     cdef public dict examples
 

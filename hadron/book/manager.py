@@ -69,7 +69,7 @@ _BOOK_COUNTERS = (
     "resyncs",
     "resync_levels_changed",
     "deltas_dropped",
-    "stale_deltas",
+    "stale_updates",
     "invalidations",
 )
 
@@ -87,8 +87,8 @@ class BookStats:
     that re-based a book that had been LIVE before; ``resync_levels_changed``: levels (price, size)
     in which those snapshots differed from the last book held, i.e. what the outage changed.
     ``deltas_dropped``: deltas for a book that
-    was not LIVE. ``stale_deltas``: deltas older (venue time) than the book's last update, dropped
-    (``apply_delta(..., in_order=True)``: a feed without sequence numbers whose channels can
+    was not LIVE. ``stale_updates``: snapshots and deltas older (venue time) than the book's last
+    update, dropped (``in_order=True``: a feed without sequence numbers whose channels can
     reorder). ``invalidations``: times a LIVE book was put back to AWAITING_SNAPSHOT.
     """
 
@@ -108,7 +108,7 @@ class BookStats:
         self.resyncs = 0
         self.resync_levels_changed = 0
         self.deltas_dropped = 0
-        self.stale_deltas = 0
+        self.stale_updates = 0
         self.invalidations = 0
         self.examples: dict[str, list[dict[str, Any]]] = {}
         """Up to :data:`MAX_EXAMPLES` examples of each failure kind, for reports."""
@@ -209,12 +209,16 @@ class BookManager:
 
     # -- events ------------------------------------------------------------------------------
 
-    def apply_snapshot(self, snap: BookSnapshot, source: object = None, *, polled: bool = False) -> None:
-        """Replace the book with ``snap`` and make it LIVE, bound to ``source``.
+    def apply_snapshot(
+        self, snap: BookSnapshot, source: object = None, *, polled: bool = False, in_order: bool = False
+    ) -> bool:
+        """Replace the book with ``snap`` and make it LIVE, bound to ``source``; return whether it was.
 
         ``source`` is an opaque token of the stream (connection and subscription) the snapshot
         came on; only deltas from the same source apply afterwards. ``polled`` marks a snapshot
-        fetched by REST polling rather than streamed.
+        fetched by REST polling rather than streamed. With ``in_order`` (a feed without sequence
+        numbers), a snapshot older (``ts_event``) than the book's last update is dropped and
+        counted in ``stale_updates`` instead.
 
         A snapshot for a LIVE (or STALE) book from the same source is first compared with it level
         by level: a non-empty snapshot counts in ``snapshot_checks`` (``snapshot_mismatches`` when
@@ -222,11 +226,14 @@ class BookManager:
         LIVE before and lost sync (or was built by another source) counts in ``resyncs``.
         Raises :class:`BookError` for a price off (0, 1).
         """
+        stats = self.stats
+        book = self.book(snap.instrument)
+        if in_order and snap.ts_event < book.ts_event and book.state is not _AWAITING:
+            stats.stale_updates += 1
+            return False
         if self.clock is not None:
             self.clock(snap.ts_recv)
-        stats = self.stats
         stats.snapshots += 1
-        book = self.book(snap.instrument)
         if book.state is not BookState.AWAITING_SNAPSHOT and book.source is source:
             if not snap.bids and not snap.asks:
                 stats.snapshot_clears += 1
@@ -261,6 +268,7 @@ class BookManager:
         book.ts_event = snap.ts_event
         book.ts_recv = snap.ts_recv
         self._after_update(book, snap.ts_event, snap.ts_recv)
+        return True
 
     # kept as one flat function on purpose: it is the hot path of every venue (see hadron bench)
     def apply_delta(  # noqa: C901 (flat on purpose)
@@ -269,7 +277,7 @@ class BookManager:
         """Apply one level change to a LIVE (or STALE) book; return whether it was applied.
 
         With ``in_order`` (a feed without sequence numbers), a delta older (``ts_event``) than the
-        book's last update is dropped and counted in ``stale_deltas`` instead.
+        book's last update is dropped and counted in ``stale_updates`` instead.
 
         A delta for a book that is AWAITING_SNAPSHOT, or that was built from another
         ``source`` (see :meth:`apply_snapshot`), is dropped and counted; in the second case the
@@ -288,7 +296,7 @@ class BookManager:
             raise BookError(f"{delta.instrument}: a price of {delta!r} is not a 64-bit integer") from exc
         book = self._books.get(instrument)
         if in_order and book is not None and ts_event < book.ts_event and book.state is not _AWAITING:
-            self.stats.stale_deltas += 1
+            self.stats.stale_updates += 1  # the rule apply_snapshot applies too, inline here (per delta)
             return False
         if self.clock is not None:
             self.clock(ts_recv)

@@ -117,3 +117,11 @@ def test_a_delta_price_beyond_64_bits_is_a_book_error(books: BookManager) -> Non
     with pytest.raises(BookError):
         books.apply_snapshot(snap(((10**30, 1),)))
     assert books.book(X).best_bid == (4000, 10)
+
+
+def test_in_order_drops_updates_older_than_the_book(books: BookManager) -> None:
+    assert books.apply_snapshot(snap(((4000, 10),), ts=5), in_order=True)
+    assert not books.apply_snapshot(snap(((4100, 1),), ts=4), in_order=True)
+    assert not books.apply_delta(change(BookSide.BID, 4000, 1, ts=4), in_order=True)
+    assert books.book(X).best_bid == (4000, 10) and books.stats.stale_updates == 2
+    assert books.apply_delta(change(BookSide.BID, 4000, 1, ts=4))  # without in_order: applied

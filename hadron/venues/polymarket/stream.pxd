@@ -1,5 +1,5 @@
 cimport cython
-from hadron.book.manager cimport BookManager, BookStats, ManagedBook
+from hadron.book.manager cimport BookManager, BookStats
 from hadron.venues.common cimport StreamBase
 from hadron.venues.polymarket.normalize cimport normalize_price_change
 
@@ -15,5 +15,3 @@ cdef class PolymarketStream(StreamBase):
     cpdef on_message(self, msg, recv_ns, raw)
     @cython.locals(books=BookManager, book_stats=BookStats, stale=Py_ssize_t, mismatches=Py_ssize_t)
     cpdef _on_price_change(self, msg, recv_ns, raw)
-
-cpdef bint _is_stale(ManagedBook book, ts_event)

@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 import structlog
 
-from hadron.book.manager import BookManager, BookState, ManagedBook
+from hadron.book.manager import BookManager
 from hadron.errors import BookError, DecodeError
 from hadron.model.events import BookSnapshot
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
@@ -79,12 +79,6 @@ ResyncHook = Callable[[list[str], str], None]
 _PRICE_CHANGE = _TYPE_NAMES[PolymarketPriceChange]
 _decode_frame = FRAME_DECODER.decode  # bound once: the hot path calls them per frame
 _decode_price_change = PRICE_CHANGE_DECODER.decode
-_AWAITING = BookState.AWAITING_SNAPSHOT
-
-
-def _is_stale(book: ManagedBook | None, ts_event: int) -> bool:
-    # An event older than what the book already holds (the venue's channels can reorder)
-    return book is not None and ts_event < book.ts_event and book.state is not _AWAITING
 
 
 BBO_MISSES_TO_RESYNC = 3
@@ -257,8 +251,8 @@ class PolymarketStream(StreamBase):
         book_stats = books.stats
         try:
             for delta in normalize_price_change(msg, recv_ns):
-                stale, mismatches = book_stats.stale_deltas, book_stats.bbo_mismatches
-                if not books.apply_delta(delta, None, True) and book_stats.stale_deltas != stale:
+                stale, mismatches = book_stats.stale_updates, book_stats.bbo_mismatches
+                if not books.apply_delta(delta, None, True) and book_stats.stale_updates != stale:
                     self.stats.stale_frames += 1
                     continue
                 if on_event is not None:
@@ -276,11 +270,10 @@ class PolymarketStream(StreamBase):
             self._resync([instrument[len(VENUE_PREFIX) :]], "persistent best bid/ask disagreement")
 
     def _apply_snapshot(self, snap: BookSnapshot) -> None:
-        if _is_stale(self.books.get(snap.instrument), snap.ts_event):
+        if self.books.apply_snapshot(snap, in_order=True):
+            self._emit(snap)
+        else:
             self.stats.stale_frames += 1
-            return
-        self.books.apply_snapshot(snap)
-        self._emit(snap)
 
     def _hash_ok(self, msg: PolymarketBook) -> bool:
         # Verify the snapshot hash when the market's metadata is known; a mismatch re-syncs
