@@ -8,4 +8,3 @@ cdef class StreamBase:
     cdef public FeedStats stats
     cdef public object dead_letter
     cdef public Py_ssize_t _rejected
-    cdef public bint _typed_deltas

@@ -45,9 +45,8 @@ class StreamBase:
         self.stats = stats
         self.dead_letter = dead_letter
         self._rejected = 0
-        self._typed_deltas = bool(delta_kind) and stats.claim_deltas(delta_kind)
-        """``delta_kind`` frames are counted in ``stats.delta_frames`` by the hot handler (else, when
-        ``stats`` counts another kind there, with ``stats.count``)."""
+        if delta_kind:  # the venue's delta message: its count is a typed counter (FeedStats.count)
+            stats.claim_deltas(delta_kind)
 
     def on_rest(self, request: str, body: bytes, recv_ns: int) -> None:
         """Recorded REST responses are not replayed for this venue: each is rejected (kept)."""

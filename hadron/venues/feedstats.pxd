@@ -13,3 +13,5 @@ cdef class FeedStats:
     cdef public Py_ssize_t hash_checks
     cdef public Py_ssize_t hash_mismatches
     cdef public Py_ssize_t resync_requests
+
+    cpdef count(self, kind, Py_ssize_t n=*)

@@ -74,12 +74,10 @@ class FeedStats:
         else:
             self._by_type[kind] = self._by_type.get(kind, 0) + n
 
-    def claim_deltas(self, kind: str) -> bool:
-        """Count ``kind`` in ``delta_frames`` (a stream's hot path adds to it directly); false when
-        these counters already hold another kind there (that stream then calls :meth:`count`)."""
-        if self.delta_kind and self.delta_kind != kind:
-            return False
+    def claim_deltas(self, kind: str) -> None:
+        """Count ``kind`` (the venue's delta message, one per update on the hot path) in the typed
+        ``delta_frames`` from now on, unless another kind holds it already (then ``kind`` stays in
+        the dict: one FeedStats shared across venues is counted right, only slower)."""
         if not self.delta_kind:
             self.delta_frames = self._by_type.pop(kind, 0)
             self.delta_kind = kind
-        return True

@@ -312,7 +312,8 @@ def test_feed_counters_merge_the_hot_paths_delta_count(books: BookManager, dead_
     assert stats.delta_kind == "price_change" and stats.delta_frames == 1
     s.on_frame(load("ws_market_price_change_msg.json"), 1)
     # ... a stream of another kind sharing the counters counts in the dict
-    assert not stats.claim_deltas("orderbook_delta")
+    stats.claim_deltas("orderbook_delta")
     stats.count("orderbook_delta")
+    assert stats.delta_kind == "price_change"
     assert stats.frames_by_type == {"price_change": 2, "book": 1, "orderbook_delta": 1}
     assert stats.as_dict()["frames_by_type"] == stats.frames_by_type

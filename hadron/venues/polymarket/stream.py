@@ -243,10 +243,7 @@ class PolymarketStream(StreamBase):
     ) -> None:
         # The hot path: the manager drops a change older than its book (in_order) and counts
         # the venue best bid/ask checks; the book is looked up here only after a disagreement
-        if self._typed_deltas:  # a C increment once compiled
-            self.stats.delta_frames += 1
-        else:
-            self.stats.count(_PRICE_CHANGE)
+        self.stats.count(_PRICE_CHANGE)  # a typed counter for the delta kind (FeedStats.claim_deltas)
         books, on_event = self.books, self.on_event
         book_stats = books.stats
         try:
