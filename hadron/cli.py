@@ -114,6 +114,8 @@ def replay(
 
     Exit status: 0 done; 1 --strict and something failed; 2 a PATH is missing or unreadable.
     """
+    from hadron.app.pipeline import StrategyOptions
+
     logs.configure(log_level)
     if dead_letter is None:
         dead_letter = (
@@ -121,25 +123,26 @@ def replay(
             if report is not None
             else Path("replay.deadletter.ndjson")
         )
-    if paper and pairs is None:
-        raise _fail("--paper needs --pairs (the approved pairs to trade)")
-    tick_store = None
+    options = StrategyOptions(
+        pairs=pairs,
+        paper=paper,
+        paper_config=paper_config,
+        seed=seed,
+        settlements=settlements,
+        paper_report=paper_report,
+        opportunities=opportunities,
+        state=state,
+        tick_store=store,
+        run_config={"command": "replay", "paths": [str(p) for p in paths], "pairs": str(pairs) if pairs else None},
+    )
     try:
-        if store is not None:
-            from hadron.store.parquet import ParquetTickStore, parse_store_url
-
-            tick_store = ParquetTickStore(parse_store_url(store))
-        paper_options = (paper_config, settlements, seed) if paper else None
-        run, detector, trader = _replay_run(paths, dead_letter, seq_check, tick_store, pairs, paper_options)
+        run, sections = asyncio.run(_replay_run(paths, dead_letter, seq_check, options))
     except HadronError as exc:
         raise _fail(str(exc)) from None
-    finally:
-        if tick_store is not None:
-            tick_store.close()
+    except OSError as exc:
+        raise _fail(str(exc), code=1) from None
     result = run.report()
-    _strategy_outputs(result, detector, trader, opportunities, state, paper_report)
-    if tick_store is not None:
-        result["store"] = {"url": store, "rows": tick_store.rows, "files": tick_store.files}
+    result.update(sections)
     if report is not None:
         _write_json(report, result)
     if dump_books is not None:
@@ -150,56 +153,27 @@ def replay(
         raise typer.Exit(1)
 
 
-def _strategy_outputs(
-    result: dict[str, Any],
-    detector: Any,
-    trader: Any,
-    opportunities: Path | None,
-    state: str | None,
-    paper_report: Path | None,
-) -> None:
-    """Add the arbitrage and paper sections to a replay report, writing their files."""
-    try:
-        if detector is not None:
-            result["arbitrage"] = _arb_outputs(detector, opportunities, state)
-        if trader is not None:
-            from hadron.paper.report import summary, write_reports
-
-            result["paper"] = summary(trader)
-            if paper_report is not None:
-                result["paper"]["files"] = write_reports(trader, paper_report)
-    except (HadronError, OSError) as exc:
-        raise _fail(str(exc), code=1) from None
-
-
-def _replay_run(
-    paths: list[Path],
-    dead_letter: Path,
-    seq_check: str,
-    tick_store: Any,
-    pairs: Path | None,
-    paper: tuple[Path | None, Path | None, int | None] | None,
-) -> tuple[Any, Any, Any]:
-    """Run the replay with its optional tick store, detector and paper trader; return them."""
+async def _replay_run(paths: list[Path], dead_letter: Path, seq_check: str, options: Any) -> tuple[Any, dict[str, Any]]:
+    """Replay ``paths`` (merged by receive time) into the strategy ``options`` describe (the same
+    builder the runtime uses); return the replay and the strategy's report sections."""
+    from hadron.app.pipeline import build_strategy
     from hadron.app.replay import Replay
+    from hadron.book.manager import BookManager
 
-    sinks: list[Any] = [tick_store.on_event] if tick_store else []
-    run = Replay(dead_letter=dead_letter, seq_check=seq_check, on_event=_fan_out(sinks) if sinks or paper else None)
+    books = BookManager()
+    strategy = build_strategy(books, options, mode="replay")
+    run = Replay(
+        dead_letter=dead_letter, seq_check=seq_check, on_event=strategy.on_event if strategy.wants_events else None,
+        books=books,
+    )  # fmt: skip
     if stdout.is_terminal:
         _progress(run)
-    detector = trader = None
-    if pairs is not None:
-        from hadron.arb.detector import ArbDetector, load_arb_config
-
-        arb_config = load_arb_config(pairs)
-        detector = ArbDetector.from_config(run.books, arb_config)
-        if paper is not None:
-            trader = _paper_trader(run.books, detector, arb_config.pairs, *paper)
-            sinks.append(trader.on_event)
-    run.run(paths)
-    if trader is not None:
-        trader.finish()
-    return run, detector, trader
+    await strategy.open()
+    try:
+        await run.run_async(paths)
+    finally:
+        await strategy.close(finish=True)
+    return run, strategy.report()
 
 
 def _progress(run: Any) -> None:
@@ -220,54 +194,6 @@ def _progress(run: Any) -> None:
             bar.stop()
 
     run.on_plan, run.on_file = on_plan, on_file
-
-
-def _fan_out(sinks: list[Any]) -> Any:
-    """One event callback calling every sink in ``sinks`` (the list may grow until the run starts)."""
-
-    def on_event(event: Any) -> None:
-        for sink in sinks:
-            sink(event)
-
-    return on_event
-
-
-def _paper_trader(
-    books: Any, detector: Any, pairs: Any, config_file: Path | None, settlements: Path | None, seed: int | None
-) -> Any:
-    """A :class:`~hadron.paper.trader.PaperTrader` on ``detector`` with the settings and settlements given."""
-    import dataclasses
-
-    from hadron.paper.config import PaperConfig, RiskLimits, load_paper_file
-    from hadron.paper.settlement import load_settlements
-    from hadron.paper.trader import PaperTrader
-
-    config, limits = load_paper_file(config_file) if config_file is not None else (PaperConfig(), RiskLimits())
-    if seed is not None:
-        config = dataclasses.replace(config, seed=seed)
-    trader = PaperTrader(books, detector, config, limits)
-    if settlements is not None:
-        rows, _ = load_settlements(settlements, pairs)
-        for row in rows:
-            trader.settle_at(row.instrument, row.result, row.ts_ns)
-    return trader
-
-
-def _arb_outputs(detector: Any, opportunities: Path | None, state: str | None) -> dict[str, Any]:
-    """Write the detector's opportunities as NDJSON and to the state store (when asked) and
-    return its report section."""
-    import asyncio
-
-    from hadron.arb.opportunity import write_ndjson
-    from hadron.arb.persist import persist
-
-    section: dict[str, Any] = detector.summary()
-    if opportunities is not None:
-        write_ndjson(opportunities, detector.results())
-        section["file"] = str(opportunities)
-    if state is not None:
-        section["state_run"] = asyncio.run(persist(state, detector.results(), config={"pairs": "replay"}))
-    return section
 
 
 def _print_summary(r: dict[str, Any], report: Path | None, dump_books: Path | None) -> None:
@@ -329,8 +255,9 @@ def record(
         str | None, typer.Option(help="REST base URL, …/trade-api/v2 (default: from KALSHI_ENV).")
     ] = None,
     transport: Annotated[
-        str, typer.Option(help="ws, rest (poll orderbooks), or auto (ws, falling back to rest).")
-    ] = "auto",
+        str | None,
+        typer.Option(help="ws, rest (poll orderbooks), or auto (ws falling back to rest) [default: kalshi.transport]"),
+    ] = None,
     duration: Annotated[float | None, typer.Option(min=0, help="Stop after this many seconds.")] = None,
     connections: Annotated[int | None, typer.Option(min=1, help="Connections in the pool.")] = None,
     config: Annotated[Path | None, typer.Option(help="Config file (default: $HADRON_CONFIG or ./hadron.toml).")] = None,
@@ -341,11 +268,13 @@ def record(
     reads the result. Credentials: KALSHI_API_KEY_ID plus KALSHI_PRIVATE_KEY_PATH or
     KALSHI_PRIVATE_KEY, from the environment, .env or the config file.
 
-    Exit status: 0 done; 1 the venue refused the credentials; 2 a setting is missing or wrong.
+    Exit status: 0 done; 1 the venue refused the credentials, a source failed for good, or
+    nothing was recorded (every source tried, a fallback included, delivered no frame: the cause
+    in one line); 2 a setting is missing or wrong.
     """
     import asyncio
 
-    from hadron.errors import AuthError, ConfigError, RequestError
+    from hadron.errors import ConfigError, VenueError
     from hadron.venues.base import RecordingVenue
 
     logs.configure(log_level)
@@ -370,7 +299,7 @@ def record(
         )
     except ConfigError as exc:
         raise _fail(str(exc)) from None
-    except (AuthError, RequestError) as exc:
+    except VenueError as exc:
         raise _fail(f"{venue}: {exc}", code=1) from None
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "record-summary.json", summary)
@@ -381,6 +310,8 @@ def record(
         + (f"; fell back to REST: {summary['fallback']}" if summary["fallback"] else ""),
         markup=False,
     )
+    if summary.get("failure"):
+        raise _fail(f"{venue}: {summary['failure']}", code=1)
 
 
 fake_app = typer.Typer(help="Loopback venues that speak the real protocols and replay real captures.")
@@ -391,7 +322,10 @@ app.add_typer(fake_app, name="fake-venue")
 def fake_venue_kalshi(
     capture: Annotated[list[Path], typer.Option(help="Kalshi capture files to play (repeat the option).")],
     port: Annotated[int, typer.Option(help="WebSocket port on 127.0.0.1.")],
-    public_key: Annotated[Path | None, typer.Option(help="PEM public key whose signatures are accepted.")] = None,
+    public_key: Annotated[
+        list[Path] | None,
+        typer.Option(help="PEM public key whose signatures are accepted (repeat for a key pool; none: any)."),
+    ] = None,
     speed: Annotated[float, typer.Option(min=0, help="Playback speed; 0 = as fast as possible.")] = 1.0,
     faults: Annotated[str, typer.Option(help="e.g. drop@2000,gap@3000,malformed@3500,silence@5000:10,rest429:3")] = "",
     rest_port: Annotated[int | None, typer.Option(help="Also serve REST v2 on this port.")] = None,
@@ -698,21 +632,40 @@ def query_cmd(
 def run(
     role: Annotated[
         str | None,
-        typer.Option(help="ingest (recordings → bus), strategy (bus → books), or all (both); omit with --config."),
+        typer.Option(
+            help="all (default with --config), ingest (venues or recordings → bus), strategy (bus → books, "
+            "arbitrage, paper)."
+        ),
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option(help="The live runtime: feeds, books, arbitrage, paper trading, stores, dashboard (hadron.toml)."),
+        typer.Option(help="The live runtime's settings (hadron.toml): feeds, books, arbitrage, paper trading, stores."),
     ] = None,
     bus: Annotated[
         str | None,
-        typer.Option(help="memory:// (default; role all only) or nats://host:4222[?stream=HADRON&prefix=hadron.v1]."),
+        typer.Option(
+            help="nats://host:4222[?stream=HADRON&prefix=hadron.v1] (overrides runtime.bus); memory:// "
+            "for --role all over recordings."
+        ),
+    ] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option(help="--config: record both venues' raw frames here, with pairs.toml as traded and config.json."),
+    ] = None,
+    opportunities: Annotated[
+        Path | None, typer.Option(help="Write every opportunity here as NDJSON (closed ones as they close).")
+    ] = None,
+    venue: Annotated[
+        list[str] | None, typer.Option("--venue", help="--config: stream only this venue (repeat; ingest shards).")
+    ] = None,
+    shard: Annotated[
+        str | None, typer.Option(help="--config: stream every N-th market and token from the I-th: I/N, 0-based.")
     ] = None,
     source: Annotated[
-        list[Path] | None, typer.Option("--source", help="ingest/all: recording file or folder (repeat).")
+        list[Path] | None, typer.Option("--source", help="ingest/all without --config: recording file or folder.")
     ] = None,
     source_id: Annotated[
-        str | None, typer.Option(help="ingest/all: this shard's source id (default: derived from the paths).")
+        str | None, typer.Option(help="ingest: this shard's source id (recordings: default derived from the paths).")
     ] = None,
     rate: Annotated[float, typer.Option(min=0, help="ingest/all: at most this many events/s; 0 = no limit.")] = 0.0,
     durable: Annotated[
@@ -722,7 +675,9 @@ def run(
     until_idle: Annotated[
         float | None, typer.Option(min=0, help="strategy: stop after this many seconds without an event.")
     ] = None,
-    report: Annotated[Path | None, typer.Option(help="Write the JSON report here when the role stops.")] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write the JSON report (or the final status and books) here at the end.")
+    ] = None,
     pairs: Annotated[
         Path | None, typer.Option(help="strategy/all: run arbitrage on the approved pairs of this file.")
     ] = None,
@@ -745,27 +700,50 @@ def run(
     ] = None,
     log_level: LogLevel = "warning",
 ) -> None:
-    """Run the live runtime (`--config hadron.toml`), or one process role over the event bus:
-    `--role ingest` replays recordings and publishes every normalized event (source id, seq) to
-    the bus; `--role strategy` consumes them into books, counting events, duplicates and gaps per
-    source; `--role all` does both in one process.
+    """Run the live runtime (`--config hadron.toml`), or one process role over the event bus.
 
-    The runtime streams Kalshi and Polymarket for the approved pairs of runtime.pairs, keeps the
-    books, detects arbitrage, paper-trades it (runtime.paper), stores what happens and serves the
-    dashboard, control endpoint and /metrics on runtime.host:port. `hadron status` and `hadron
-    stop` talk to it. SIGINT/SIGTERM stop it (or a role) cleanly; a role's --report is written
-    either way.
+    With --config the runtime streams Kalshi and Polymarket for the approved pairs of
+    runtime.pairs, keeps the books, detects arbitrage, paper-trades it (runtime.paper), stores what
+    happens and serves the dashboard, control endpoint and /metrics on runtime.host:port; `hadron
+    status` and `hadron stop` talk to it. --role ingest streams the venues and publishes every
+    normalized event on the bus (--venue/--shard split the work between ingest processes);
+    --role strategy consumes them into books, arbitrage and paper trading; both need --bus (or
+    runtime.bus). Without --config the roles replay recordings instead (--source).
 
-    Exit status: 0 done; 1 the bus (or a venue) could not be reached or kept failing; 2 a setting
-    or path is wrong.
+    SIGINT/SIGTERM stop it cleanly; --report is written either way.
+
+    Exit status: 0 done; 1 every venue failed (a refused key), or the bus could not be reached; 2
+    a setting or path is wrong.
     """
     from hadron.app.roles import PaperOptions, summary_line
     from hadron.app.roles import run as run_role
     from hadron.bus import BusError
 
-    if role is None:
-        _run_runtime(config, log_level)
+    if config is not None or (role is None and not source):
+        recordings_only = {
+            "--source": source,
+            "--rate": rate or None,
+            "--until-idle": until_idle,
+            "--seq-check": None if seq_check == "auto" else seq_check,
+        }
+        given = [name for name, value in recordings_only.items() if value]
+        if given:
+            raise _fail(f"{', '.join(given)}: for roles replaying recordings; with --config the roles stream live")
+        in_config = {"--pairs": pairs, "--state": state, "--paper": paper or None, "--paper-config": paper_config,
+                     "--paper-report": paper_report, "--settlements": settlements, "--seed": seed}  # fmt: skip
+        given = [name for name, value in in_config.items() if value is not None]
+        if given:
+            raise _fail(
+                f"{', '.join(given)}: with --config these are runtime.pairs, runtime.state, runtime.paper and the "
+                "[paper] and [risk] tables of hadron.toml"
+            )
+        _run_runtime(
+            config, log_level, role=role or "all", bus=bus, record=record, opportunities=opportunities,
+            venues=venue, shard=shard, source_id=source_id, durable=durable, subjects=subjects, report=report,
+        )  # fmt: skip
         return
+    if record is not None or venue or shard:
+        raise _fail("--record, --venue and --shard stream live: give --config hadron.toml")
     logs.configure(log_level)
     if dead_letter is None:
         dead_letter = (
@@ -775,7 +753,7 @@ def run(
         )
     try:
         result = run_role(
-            role,
+            role or "all",
             bus_url=bus,
             paths=source or [],
             source_id=source_id,
@@ -788,6 +766,7 @@ def run(
             pairs=pairs,
             state_url=state,
             paper=PaperOptions(paper_config, paper_report, settlements, seed) if paper else None,
+            opportunities=opportunities,
         )
     except HadronError as exc:
         raise _fail(str(exc), code=1 if isinstance(exc, BusError) else 2) from None
@@ -796,15 +775,48 @@ def run(
     stdout.print(summary_line(result), markup=False)
 
 
-def _run_runtime(config_path: Path | None, log_level: str) -> None:
-    """``hadron run --config``: the live runtime until SIGINT/SIGTERM or ``hadron stop``."""
+def _shard(text: str | None) -> tuple[int, int]:
+    if text is None:
+        return 0, 1
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit() and int(count) >= 1):
+        raise ConfigError(f"--shard {text!r}: use I/N, e.g. 0/2 and 1/2 for two ingest processes")
+    return int(index), int(count)
+
+
+def _run_runtime(
+    config_path: Path | None,
+    log_level: str,
+    *,
+    role: str = "all",
+    bus: str | None = None,
+    record: Path | None = None,
+    opportunities: Path | None = None,
+    venues: list[str] | None = None,
+    shard: str | None = None,
+    source_id: str | None = None,
+    durable: str | None = None,
+    subjects: str = ">",
+    report: Path | None = None,
+) -> None:
+    """``hadron run --config``: the live runtime (or one of its roles) until SIGINT/SIGTERM or
+    ``hadron stop``; the command line's ``--bus``, ``--record`` and ``--opportunities`` override
+    ``runtime.bus``, ``runtime.record_dir`` and ``runtime.opportunities``."""
+    import dataclasses
+
     from hadron.app.runtime import Runtime
     from hadron.config import load_config
 
     try:
         cfg = load_config(config_path)
+        overrides = {"bus": bus, "record_dir": str(record) if record else None,
+                     "opportunities": str(opportunities) if opportunities else None}  # fmt: skip
+        changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+        if changes:
+            cfg = dataclasses.replace(cfg, runtime=dataclasses.replace(cfg.runtime, **changes))
         logs.configure(cfg.runtime.log_level if log_level == "warning" else log_level)
-        runtime = Runtime(cfg)
+        runtime = Runtime(cfg, role=role, source_id=source_id, durable=durable, subjects=subjects, venues=venues,
+                          shard=_shard(shard))  # fmt: skip
 
         async def main() -> dict[str, Any]:
             return await runtime.run()
@@ -814,9 +826,26 @@ def _run_runtime(config_path: Path | None, log_level: str) -> None:
         status = asyncio.run(main())
     except HadronError as exc:
         raise _fail(str(exc), code=2 if isinstance(exc, ConfigError) else 1) from None
+    if report is not None:
+        _write_json(report, runtime.final_report(status))
+    if status.get("bus"):
+        bus_report = status["bus"]
+        stdout.print(
+            f"ingest {bus_report['source']}: published {bus_report['published']:,} events "
+            f"({bus_report['events_per_s']:,}/s, publish lag p50 {bus_report['lag_ms_p50']} ms, "
+            f"p99 {bus_report['lag_ms_p99']} ms); dropped {bus_report['dropped']:,}, failed {bus_report['errors']:,}",
+            markup=False,
+        )
+    if status.get("consumed"):
+        consumed = status["consumed"]
+        stdout.print(
+            f"strategy: consumed {consumed['events']:,} events, {consumed['duplicates']:,} duplicates, "
+            f"{consumed['gaps']:,} gaps; {status['opportunities']['opportunities']:,} opportunities",
+            markup=False,
+        )
     stdout.print(f"stopped: {status['state']}; errors: {status['errors'] or 'none'}", markup=False)
-    if status["errors"]:
-        raise typer.Exit(1)
+    if status["errors"]:  # the causes, in one line (a feed failed for good: refused key, no source left)
+        raise _fail("; ".join(status["errors"]), code=1)
 
 
 @app.command()
@@ -867,15 +896,20 @@ def config_check(
             notes.append(f"pairs: {sum(p.tradeable for p in arb.pairs)} approved, {len(arb.outcome_sets)} outcome sets")
         else:
             notes.append("runtime.pairs is not set: hadron run --config needs it")
-        key = cfg.kalshi.private_key_path
-        if key:
+        key_files = [("kalshi.private_key_path", cfg.kalshi.private_key_path)]
+        key_files += [(f"kalshi.keys[{i}].private_key_path", k.private_key_path) for i, k in enumerate(cfg.kalshi.keys)]
+        for setting, key in key_files:
+            if not key:
+                continue
             key_path = Path(key).expanduser()
             if not key_path.is_file():
-                raise ConfigError(f"kalshi.private_key_path {key}: no such file")
+                raise ConfigError(f"{setting} {key}: no such file")
             if key_path.stat().st_mode & 0o077:
                 notes.append(f"warning: {key} is readable by group or others; chmod 600 it")
-        elif not cfg.kalshi.private_key:
+        if not cfg.kalshi.private_key_path and not cfg.kalshi.private_key and not cfg.kalshi.keys:
             notes.append("kalshi: no private key set (KALSHI_PRIVATE_KEY_PATH or kalshi.private_key_path)")
+        elif cfg.kalshi.keys:
+            notes.append(f"kalshi: a pool of {len(cfg.kalshi.keys) + bool(cfg.kalshi.api_key_id)} keys")
         if not is_loopback(cfg.runtime.host) and not cfg.runtime.control_token:
             raise ConfigError(
                 f"runtime.host is {cfg.runtime.host}: set runtime.control_token (or HADRON_CONTROL_TOKEN)"
@@ -898,6 +932,13 @@ def demo(
     workdir: Annotated[
         Path | None, typer.Option(help="Keep the demo's files (key, pairs, state.db) here [default: a temp dir].")
     ] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option(help="Record both venues' raw frames here, with pairs.toml as traded and config.json."),
+    ] = None,
+    opportunities: Annotated[
+        Path | None, typer.Option(help="Write every opportunity here as NDJSON (closed ones as they close).")
+    ] = None,
     log_level: LogLevel = "warning",
 ) -> None:
     """Everything at once, no credentials: loopback Kalshi and Polymarket venues replaying a real
@@ -911,7 +952,8 @@ def demo(
 
     try:
         status = asyncio.run(run_demo(duration=duration, port=port, speed=speed, shift_cents=shift,
-                                      workdir=workdir, on_ready=ready))  # fmt: skip
+                                      workdir=workdir, on_ready=ready, record=record,
+                                      opportunities=opportunities))  # fmt: skip
     except (HadronError, OSError) as exc:
         raise _fail(str(exc), code=1) from None
     feeds = ", ".join(f"{v} {f['frames']:,} frames" for v, f in status["feeds"].items())

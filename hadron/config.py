@@ -13,6 +13,11 @@ Example ``hadron.toml``::
     connections = 2                       # WebSocket connections in the pool
     max_markets_per_connection = 500
     rate_tier = "basic"                   # REST token buckets: basic, advanced, premier, prime
+    transport = "auto"                    # auto (WebSocket, REST polling when it is unusable) | ws | rest
+
+    [[kalshi.keys]]                       # more API keys for the connection pool (repeat the table)
+    api_key_id = "5d1e…"
+    private_key_path = "~/.kalshi/b.pem"  # or private_key = "<PEM text>"
 """
 
 from __future__ import annotations
@@ -49,6 +54,28 @@ class Secret:
     __str__ = __repr__
 
 
+TRANSPORTS = ("auto", "ws", "rest")
+"""How a venue's live feed gets its books: ``ws`` streams over the WebSocket only (retrying for
+ever); ``rest`` polls the REST order books only; ``auto`` streams and falls back to polling when
+the socket is unusable (the handshake refused for good, or every connection failing 5 dials in a
+row)."""
+
+
+@dataclass(frozen=True)
+class KalshiKey:
+    """One more Kalshi API key of the pool (a ``[[kalshi.keys]]`` table).
+
+    Attributes:
+        api_key_id: the key id, a UUID (required).
+        private_key_path: PEM file of its RSA private key.
+        private_key: the PEM text itself, instead of a file; masked.
+    """
+
+    api_key_id: str = ""
+    private_key_path: str = ""
+    private_key: Secret = field(default_factory=lambda: Secret(""))
+
+
 @dataclass(frozen=True)
 class KalshiConfig:
     """Kalshi settings (section ``[kalshi]``; environment variables override the file).
@@ -59,9 +86,14 @@ class KalshiConfig:
         private_key_path: PEM file of the RSA private key (``KALSHI_PRIVATE_KEY_PATH``).
         private_key: the PEM text itself (``KALSHI_PRIVATE_KEY``); masked.
         ws_url / rest_url: override the hosts (a loopback venue, an older host).
-        connections: WebSocket connections in the pool (each its own sid/seq space).
+        connections: WebSocket connections in the pool (each its own sid/seq space); the live
+            feed opens at least one per key.
         max_markets_per_connection: markets per connection before another is opened.
         rate_tier: REST token-bucket tier (basic, advanced, premier, prime...).
+        keys: more API keys (``[[kalshi.keys]]`` tables), used after the one above: connection
+            ``i`` signs with key ``i mod n``; a refused key's markets move to the others.
+        transport: ``auto``, ``ws`` or ``rest`` (see :data:`TRANSPORTS`).
+        poll_interval_s: seconds between two REST polling cycles (the fallback).
     """
 
     env: str = "prod"
@@ -73,6 +105,9 @@ class KalshiConfig:
     connections: int = 1
     max_markets_per_connection: int = 500
     rate_tier: str = "basic"
+    keys: tuple[KalshiKey, ...] = ()
+    transport: str = "auto"
+    poll_interval_s: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -84,12 +119,17 @@ class PolymarketConfig:
         rest_url: the CLOB REST host, for ``/book`` (freeze watchdog).
         gamma_url: the Gamma host for market metadata (empty: skip; hashes then go unverified).
         freeze_window_s: a token silent this long while its REST book moved on is re-subscribed.
+        transport: ``auto``, ``ws`` or ``rest`` (see :data:`TRANSPORTS`); polling reads
+            ``GET /book`` on ``rest_url`` for every token.
+        poll_interval_s: seconds between two REST polling cycles (the fallback).
     """
 
     ws_url: str = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
     rest_url: str = "https://clob.polymarket.com"
     gamma_url: str = "https://gamma-api.polymarket.com"
     freeze_window_s: int = 30
+    transport: str = "auto"
+    poll_interval_s: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -99,7 +139,14 @@ class RuntimeConfig:
     Attributes:
         pairs: the reviewed pairs file: its approved pairs choose the markets and tokens.
         state: state store URL (``sqlite:///FILE`` or ``postgresql://…``; empty: none).
-        record_dir: record every raw frame here (empty: do not record).
+        record_dir: record every raw frame here (empty: do not record), with ``pairs.toml`` as
+            traded and ``config.json`` (the effective configuration, secrets masked) beside them:
+            ``hadron replay DIR --pairs DIR/pairs.toml`` reproduces the run's opportunities.
+        opportunities: write every opportunity here as NDJSON (empty: do not).
+        bus: ``nats://host:4222`` to publish the normalized events (and opportunities) on
+            JetStream, the bus of ``hadron run --role ingest|strategy`` (empty: none).
+        bus_snapshot_s: a publishing process also publishes every LIVE book as a snapshot this
+            often, so a strategy that (re)starts mid-stream has LIVE books again (0: never).
         tick_store: ``parquet:DIR`` for normalized ticks (empty: none).
         dead_letter: where rejected frames go.
         host / port: the dashboard, control and ``/metrics`` server (``port`` 0: none).
@@ -117,6 +164,9 @@ class RuntimeConfig:
     pairs: str = ""
     state: str = ""
     record_dir: str = ""
+    opportunities: str = ""
+    bus: str = ""
+    bus_snapshot_s: int = 30
     tick_store: str = ""
     dead_letter: str = "hadron.deadletter.ndjson"
     host: str = "127.0.0.1"
@@ -155,25 +205,49 @@ _ENV_KALSHI = {
 
 
 _SECRETS = {"private_key", "control_token"}
-_TYPES: dict[str, type] = {"int": int, "str": str, "bool": bool, "Secret": str}
+_TYPES: dict[str, type] = {"int": int, "str": str, "bool": bool, "Secret": str, "float": float}
 
 
-def _section(data: dict[str, Any], name: str, source: str, cls: type[Any] = KalshiConfig) -> Any:
+def _keys(raw: Any, source: str) -> tuple[KalshiKey, ...]:
+    # [[kalshi.keys]]: a list of tables, each a KalshiKey with its key id and one private key
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise ConfigError(f"{source}: kalshi.keys must be [[kalshi.keys]] tables (api_key_id, private_key_path)")
+    keys = []
+    for i, item in enumerate(raw):
+        key = _section({"keys": item}, "keys", source, KalshiKey, f"kalshi.keys[{i}]")
+        if not key.api_key_id:
+            raise ConfigError(f"{source}: kalshi.keys[{i}].api_key_id is not set: give the key id of this key")
+        if not key.private_key_path and not key.private_key:
+            raise ConfigError(
+                f"{source}: kalshi.keys[{i}] has no key: set private_key_path (a PEM file) or private_key"
+            )
+        keys.append(key)
+    return tuple(keys)
+
+
+def _section(
+    data: dict[str, Any], name: str, source: str, cls: type[Any] = KalshiConfig, label: str | None = None
+) -> Any:
+    label = label or name
     raw = data.get(name, {})
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: [{name}] must be a table")
+        raise ConfigError(f"{source}: [{label}] must be a table")
     known = {f.name: f for f in fields(cls)}
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in known:
-            raise ConfigError(f"{source}: unknown setting {name}.{key} (known: {', '.join(sorted(known))})")
+            raise ConfigError(f"{source}: unknown setting {label}.{key} (known: {', '.join(sorted(known))})")
         expected = _TYPES.get(str(known[key].type), str)
-        if key in _SECRETS:
+        if cls is KalshiConfig and key == "keys":
+            value = _keys(value, source)
+        elif key in _SECRETS:
             if not isinstance(value, str):
-                raise ConfigError(f"{source}: {name}.{key} must be a string")
+                raise ConfigError(f"{source}: {label}.{key} must be a string")
             value = Secret(value)
+        elif expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
         elif not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
-            raise ConfigError(f"{source}: {name}.{key} must be {expected.__name__}, got {value!r}")
+            raise ConfigError(f"{source}: {label}.{key} must be {expected.__name__}, got {value!r}")
         values[key] = value
     return cls(**values)
 
@@ -236,6 +310,11 @@ def load_config(
     if kalshi.connections < 1 or kalshi.max_markets_per_connection < 1:
         raise ConfigError("kalshi.connections and kalshi.max_markets_per_connection must be at least 1")
     polymarket = _section(data, "polymarket", where, PolymarketConfig)
+    for venue, settings in (("kalshi", kalshi), ("polymarket", polymarket)):
+        if settings.transport not in TRANSPORTS:
+            raise ConfigError(f"{where}: {venue}.transport is {settings.transport!r}: use {', '.join(TRANSPORTS)}")
+        if not settings.poll_interval_s > 0:
+            raise ConfigError(f"{where}: {venue}.poll_interval_s is {settings.poll_interval_s}: use seconds > 0")
     runtime = _section(data, "runtime", where, RuntimeConfig)
     if merged_env.get("HADRON_CONTROL_TOKEN"):
         runtime = replace(runtime, control_token=Secret(merged_env["HADRON_CONTROL_TOKEN"]))
@@ -255,6 +334,21 @@ def load_config(
 _TABLES = ("paper", "risk", "thresholds")
 
 
+def mask_url(url: str) -> str:
+    """``url`` with the credentials of its authority masked: ``nats://tok@h`` → ``nats://****@h``,
+    ``postgresql://u:pw@h/db`` → ``postgresql://u:****@h/db``; other text unchanged."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at:
+        return url
+    user, colon, _ = userinfo.partition(":")
+    masked = f"{user}:****" if colon else "****"
+    return f"{scheme}://{masked}@{host}{slash}{path}"
+
+
 def effective(cfg: HadronConfig) -> dict[str, Any]:
     """The configuration as plain data with every secret masked and the API key id cut to its last
     four characters (``hadron config check``, the state store's run record)."""
@@ -263,6 +357,11 @@ def effective(cfg: HadronConfig) -> dict[str, Any]:
         out = {f.name: str(v) if isinstance(v := getattr(obj, f.name), Secret) else v for f in fields(obj)}
         if out.get("api_key_id"):  # the key id identifies the account: only its last 4 characters
             out["api_key_id"] = "…" + str(out["api_key_id"])[-4:]
+        if isinstance(obj, KalshiConfig):
+            out["keys"] = [plain(key) for key in obj.keys]
+        for name in ("state", "bus"):  # a password or token in a URL
+            if isinstance(out.get(name), str):
+                out[name] = mask_url(out[name])
         return out
 
     return {

@@ -117,7 +117,15 @@ async def _start_venues(
     return venues, urls
 
 
-def _config(folder: Path, private: Path, urls: dict[str, tuple[str, str | None]], host: str, port: int) -> HadronConfig:
+def _config(
+    folder: Path,
+    private: Path,
+    urls: dict[str, tuple[str, str | None]],
+    host: str,
+    port: int,
+    record: Path | None = None,
+    opportunities: Path | None = None,
+) -> HadronConfig:
     kalshi_ws, _ = urls["kalshi"]
     poly_ws, poly_rest = urls["polymarket"]
     return HadronConfig(
@@ -127,6 +135,8 @@ def _config(folder: Path, private: Path, urls: dict[str, tuple[str, str | None]]
             pairs=str(folder / "pairs.toml"),
             state=f"sqlite:///{folder / 'state.db'}",
             dead_letter=str(folder / "deadletter.ndjson"),
+            record_dir=str(record) if record is not None else "",
+            opportunities=str(opportunities) if opportunities is not None else "",
             host=host,
             port=port or free_port(),
             paper=True,
@@ -148,6 +158,8 @@ async def run_demo(
     workdir: Path | None = None,
     on_ready: Callable[[str], None] | None = None,
     install_signals: bool = True,
+    record: Path | None = None,
+    opportunities: Path | None = None,
 ) -> dict[str, Any]:
     """Run the demo (see the module docstring); return the runtime's final status.
 
@@ -158,6 +170,9 @@ async def run_demo(
         shift_cents: the Polymarket copy's YES price move, cents.
         workdir: where the key, pairs file, state store and dead letters go (default: a temp dir).
         on_ready: called with the dashboard URL once everything listens.
+        record: record both venues' raw frames here, with ``pairs.toml`` as traded and
+            ``config.json`` (``hadron replay DIR --pairs DIR/pairs.toml`` replays the run).
+        opportunities: write every opportunity here as NDJSON.
 
     Raises:
         ConfigError: a port is taken or a setting is bad.
@@ -174,7 +189,8 @@ async def run_demo(
     venues: list[asyncio.Task[Any]] = []
     try:
         venues, urls = await _start_venues(demo_capture(), public, speed, shift_cents, stop)
-        runtime = Runtime(_config(folder, private, urls, host, port), load_arb_config(pairs))
+        config = _config(folder, private, urls, host, port, record, opportunities)
+        runtime = Runtime(config, load_arb_config(pairs))
         loop = asyncio.get_running_loop()
         if install_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -7,8 +7,11 @@ order, and builds the report ``hadron replay`` prints and writes.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import heapq
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ from hadron.store.replay import (
     LineReader,
     RecordingFile,
     RecordingFormat,
+    capture_recv_ns,
     detect,
     expand_paths,
     json_frames,
@@ -32,6 +36,47 @@ from hadron.store.replay import (
 from hadron.venues.base import EventSink, FeedStats, FeedStream, SeqMode, get_venue
 
 SEQ_CHECKS = ("auto", "strict", "monotonic")
+
+STEP_FRAMES = 4096
+"""Frames between the pauses of :meth:`Replay.steps`."""
+
+_MERGE_CHUNK = 1 << 18
+"""Bytes each open input reads at a time."""
+
+_NO_LIMIT = 1 << 63
+_RECV_MS_PREFIX = b'{"recv_ms":'
+
+
+def _limit_bytes(limit: int) -> bytes:
+    # ``limit`` (ns) as the 13 digits of whole ms a capture line's time is compared with
+    # (a line at ``ms`` is beyond it when ms × 10**6 > limit, i.e. ms > limit // 10**6)
+    ms = max(limit, 0) // 1_000_000
+    return b"%013d" % ms if ms < 10**13 else b"~"
+
+
+class _Source:
+    """One input of the merge: a file, or the rotated files of one recorded connection."""
+
+    __slots__ = ("current", "files", "first_ns", "items", "last_ns", "played")
+
+    def __init__(self, files: list[RecordingFile]) -> None:
+        self.files = files
+        self.first_ns = files[0].first_ns
+        self.last_ns = 0
+        self.played = 0
+        self.current: Path = files[0].path
+        self.items: Generator[int, int, None] | None = None
+
+
+def _sources(plan: list[RecordingFile]) -> list[_Source]:
+    # One input per file, except Hadron recordings: the files of one connection in one folder
+    # (its rotations) are one input, in order of their first receive time, then name
+    groups: dict[object, list[RecordingFile]] = {}
+    for recording in plan:
+        chained = recording.format is RecordingFormat.HADRON and recording.conn
+        key: object = (recording.path.parent, recording.conn) if chained else recording.path
+        groups.setdefault(key, []).append(recording)
+    return [_Source(sorted(files, key=lambda f: (f.first_ns, str(f.path)))) for files in groups.values()]
 
 
 class Replay:
@@ -44,6 +89,8 @@ class Replay:
             ``"monotonic"``.
         on_event: called with every normalized event, in order (and a :class:`BookInvalidated`
             whenever a book stops being trustworthy).
+        books: the book manager to feed (default: a new one); a strategy built on it beforehand
+            (:func:`hadron.app.pipeline.build_strategy`) sees every update.
     """
 
     def __init__(
@@ -52,10 +99,11 @@ class Replay:
         dead_letter: Path,
         seq_check: str = "auto",
         on_event: EventSink | None = None,
+        books: BookManager | None = None,
     ) -> None:
         if seq_check not in SEQ_CHECKS:
             raise InputError(f"--seq-check must be one of {', '.join(SEQ_CHECKS)}, not {seq_check!r}")
-        self.books = BookManager()
+        self.books = books if books is not None else BookManager()
         if on_event is not None:
             emit = on_event
             self.books.add_invalidation_listener(
@@ -69,7 +117,7 @@ class Replay:
         self.skipped: list[Path] = []
         self.reader_errors = 0
         self.elapsed_s = 0.0
-        self._streams: dict[tuple[str, str], FeedStream] = {}
+        self._streams: dict[tuple[str, str, str], FeedStream] = {}
         self.on_plan: Callable[[list[RecordingFile]], None] | None = None
         """Called with the files about to be replayed (progress bars)."""
         self.on_file: Callable[[RecordingFile], None] | None = None
@@ -77,8 +125,8 @@ class Replay:
 
     # -- running -----------------------------------------------------------------------------
 
-    def run(self, paths: Iterable[Path]) -> None:
-        """Replay every recorded-frames file under ``paths`` (files and folders), in order.
+    def plan(self, paths: Iterable[Path]) -> list[RecordingFile]:
+        """Recognise every recorded-frames file under ``paths`` (files and folders).
 
         A file named directly that is not recorded frames raises :class:`InputError`; one found
         while walking a folder is skipped and listed in the report.
@@ -96,16 +144,75 @@ class Replay:
                 self.skipped.append(path)
             else:
                 plan.append(detected)
+        return plan
+
+    def run(self, paths: Iterable[Path]) -> None:
+        """Replay every recorded-frames file under ``paths`` (files and folders), merged by
+        receive time (see :meth:`steps`)."""
+        for _ in self.steps(paths):
+            pass
+
+    async def run_async(self, paths: Iterable[Path]) -> None:
+        """:meth:`run`, handing the event loop back every :data:`STEP_FRAMES` frames (so the
+        sinks of a strategy keep draining while a long replay runs in the loop's thread)."""
+        for _ in self.steps(paths):
+            await asyncio.sleep(0)
+
+    def steps(self, paths: Iterable[Path]) -> Iterator[None]:
+        """Replay ``paths``, yielding after about every :data:`STEP_FRAMES` frames.
+
+        Every input is merged by receive time in one streaming k-way merge: a venue capture's
+        ``recv_ms``, a Hadron recording's ``recv_ns``. Each input keeps its own order (a line
+        whose receive time goes backwards keeps its place, merged at its predecessor's time), the
+        rotated files of one recorded connection are read one after the other as one input, and
+        ties go to the input listed first (files named on the command line in their order, then
+        the files found in folders, sorted): the same inputs always replay in the same order.
+        Files with no receive times (bare frames) have the time 0 and replay first, in order.
+        Only the inputs whose turn has come are open, each read through a small buffer: memory
+        does not grow with the number of files.
+        """
+        plan = self.plan(paths)
         started = time.perf_counter()
         if self.on_plan is not None:
             self.on_plan(plan)
+        heap = [(source.first_ns, rank, source) for rank, source in enumerate(_sources(plan))]
+        heapq.heapify(heap)
         try:
-            for recording in plan:
-                self.replay_file(recording)
-                if self.on_file is not None:
-                    self.on_file(recording)
+            while heap:
+                key, rank, source = heap[0]
+                items = source.items
+                if items is None:
+                    items = source.items = self._play(source)
+                    first = next(items, None)
+                    if first is None:
+                        heapq.heappop(heap)
+                        continue
+                    if first != key:
+                        heapq.heapreplace(heap, (first, rank, source))
+                        continue
+                if len(heap) == 1:
+                    limit = _NO_LIMIT
+                else:
+                    other = heap[1] if len(heap) == 2 or heap[1] < heap[2] else heap[2]
+                    # play while the next frame's time is at most ``limit`` (ties: the lower rank first)
+                    limit = other[0] if rank < other[1] else other[0] - 1
+                self.dead_letter.source = str(source.current)
+                try:
+                    key = items.send(limit)
+                except StopIteration:
+                    heapq.heappop(heap)
+                else:
+                    heapq.heapreplace(heap, (key, rank, source))
+                if source.played >= STEP_FRAMES:
+                    source.played = 0
+                    self.elapsed_s += time.perf_counter() - started
+                    yield
+                    started = time.perf_counter()
         finally:
             self.elapsed_s += time.perf_counter() - started
+            for _, _, source in heap:
+                if source.items is not None:
+                    source.items.close()
             self.dead_letter.close()
 
     def _seq_mode(self, fmt: RecordingFormat) -> SeqMode:
@@ -113,9 +220,10 @@ class Replay:
             return SeqMode.MONOTONIC if fmt is RecordingFormat.CAPTURE else SeqMode.STRICT
         return SeqMode(self.seq_check)
 
-    def stream(self, venue: str, conn: str, fmt: RecordingFormat) -> FeedStream:
-        """Return the stream of ``(venue, conn)``, opening it on first use."""
-        key = (venue, conn)
+    def stream(self, venue: str, conn: str, fmt: RecordingFormat, folder: str = "") -> FeedStream:
+        """Return the stream of connection ``conn`` of ``venue`` (recorded in ``folder``: two
+        recordings' connections of the same name are different streams), opening it on first use."""
+        key = (venue, conn, folder)
         stream = self._streams.get(key)
         if stream is None:
             stats = self.stats.setdefault(venue, FeedStats())
@@ -131,51 +239,151 @@ class Replay:
         return stream
 
     def replay_file(self, recording: RecordingFile) -> None:
-        """Feed one recognised file through its venue stream(s)."""
-        self.files.append(recording)
-        self.dead_letter.source = str(recording.path)
-        fmt = recording.format
-        if fmt is RecordingFormat.FRAMES_JSON:
-            self._replay_json(recording)
-            return
-        reader = LineReader(recording.path)
-        before = self.total_errors()
-        if fmt is RecordingFormat.HADRON:
-            self._replay_hadron(recording, reader)
-        else:
-            assert recording.venue is not None
-            stream = self.stream(recording.venue, str(recording.path), fmt)
-            n = 0
-            if fmt is RecordingFormat.CAPTURE:
-                on_line = stream.on_capture_line
-                for n, line in enumerate(reader, 1):  # noqa: B007 - n is the count afterwards
-                    on_line(line)
-            else:
-                on_frame, clock = stream.on_frame, time.time_ns
-                for n, line in enumerate(reader, 1):  # noqa: B007
-                    on_frame(line, clock())
-            recording.frames += n
-        if reader.truncated:
-            recording.notes.append("compressed stream ends early (file cut short)")
-        if reader.last_line_unterminated and self.total_errors() > before:
-            recording.torn_tail = True
-            recording.notes.append("last line has no newline (torn write)")
+        """Feed one recognised file through its venue stream(s), on its own."""
+        items = self._play(_Source([recording]))
+        with contextlib.suppress(StopIteration):
+            next(items)
+            items.send(_NO_LIMIT)
 
-    def _replay_hadron(self, recording: RecordingFile, reader: LineReader) -> None:
+    def _play(self, source: _Source) -> Generator[int, int, None]:
+        # A generator over one input. ``next()`` gives the receive time (ns) of its first frame;
+        # ``send(limit)`` plays every frame up to the first whose time is beyond ``limit`` and
+        # gives that time (StopIteration: the input is done). Its files are read in turn.
+        source.last_ns = source.first_ns
+        limit = yield source.first_ns
+        for recording in source.files:
+            source.current = recording.path
+            self.dead_letter.source = str(recording.path)
+            self.files.append(recording)
+            fmt = recording.format
+            if fmt is RecordingFormat.FRAMES_JSON:
+                if source.last_ns > limit:
+                    limit = yield source.last_ns
+                self._replay_json(recording)
+            else:
+                reader = LineReader(recording.path, _MERGE_CHUNK)
+                before = self.total_errors()
+                if fmt is RecordingFormat.HADRON:
+                    limit = yield from self._play_hadron(recording, reader, source, limit)
+                elif fmt is RecordingFormat.CAPTURE:
+                    limit = yield from self._play_capture(recording, reader, source, limit)
+                else:
+                    limit = yield from self._play_frames(recording, reader, source, limit)
+                if reader.truncated:
+                    recording.notes.append("compressed stream ends early (file cut short)")
+                if reader.last_line_unterminated and self.total_errors() > before:
+                    recording.torn_tail = True
+                    recording.notes.append("last line has no newline (torn write)")
+            if self.on_file is not None:
+                self.on_file(recording)
+
+    def _play_capture(
+        self, recording: RecordingFile, reader: LineReader, source: _Source, limit: int
+    ) -> Generator[int, int, int]:
+        assert recording.venue is not None
+        on_line = self.stream(recording.venue, str(recording.path), recording.format).on_capture_line
+        last = source.last_ns
+        # The venue captures write ``{"recv_ms":`` first, with 13 digits until the year 2286: such
+        # a line's time is compared as those 13 bytes, without decoding it (same width, same order)
+        last_b = b"%013d" % (last // 1_000_000)
+        limit_b = _limit_bytes(limit)
+        n = 0
         for line in reader:
-            recording.frames += 1
+            if line[24:25] == b"," and line[:11] == _RECV_MS_PREFIX:
+                digits = line[11:24]
+                if digits > last_b and digits.isdigit():
+                    last_b = digits
+                    last = int(digits) * 1_000_000
+                    beyond = digits > limit_b
+                elif n < STEP_FRAMES:
+                    on_line(line)
+                    n += 1
+                    continue
+                else:
+                    beyond = False
+            else:
+                key = capture_recv_ns(line)
+                if key > last:
+                    last = key
+                    last_b = b"%013d" % (key // 1_000_000)
+                    beyond = key > limit
+                elif n < STEP_FRAMES:
+                    on_line(line)
+                    n += 1
+                    continue
+                else:
+                    beyond = False
+            if beyond or n >= STEP_FRAMES:  # beyond the limit, or a pause for the caller
+                source.last_ns = last
+                source.played += n
+                recording.frames += n
+                n = 0
+                limit = yield last
+                limit_b = _limit_bytes(limit)
+            on_line(line)
+            n += 1
+        source.last_ns = last
+        source.played += n
+        recording.frames += n
+        return limit
+
+    def _play_frames(
+        self, recording: RecordingFile, reader: LineReader, source: _Source, limit: int
+    ) -> Generator[int, int, int]:
+        # Bare frames record no receive time: they keep the input's last one (0 at the start)
+        assert recording.venue is not None
+        on_frame, clock = self.stream(recording.venue, str(recording.path), recording.format).on_frame, time.time_ns
+        if source.last_ns > limit:
+            limit = yield source.last_ns
+        n = 0
+        for line in reader:
+            if n >= STEP_FRAMES:  # a pause for the caller
+                source.played += n
+                recording.frames += n
+                n = 0
+                limit = yield source.last_ns
+            on_frame(line, clock())
+            n += 1
+        source.played += n
+        recording.frames += n
+        return limit
+
+    def _play_hadron(
+        self, recording: RecordingFile, reader: LineReader, source: _Source, limit: int
+    ) -> Generator[int, int, int]:
+        folder = str(recording.path.parent)
+        last = source.last_ns
+        decode = HADRON_LINE_DECODER.decode
+        for line in reader:
             try:
-                record = HADRON_LINE_DECODER.decode(line)
-                stream = self.stream(record.venue, record.conn, RecordingFormat.HADRON)
+                record = decode(line)
+            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+                recording.frames += 1
+                source.played += 1
+                self.reader_errors += 1
+                self.dead_letter.write(line, f"recording line: {exc}", "")
+                continue
+            recv_ns = record.recv_ns
+            if recv_ns > last:
+                last = recv_ns
+            if last > limit or source.played >= STEP_FRAMES:  # beyond the limit, or a pause for the caller
+                source.last_ns = last
+                limit = yield last
+            recording.frames += 1
+            source.played += 1
+            try:
+                stream = self.stream(record.venue, record.conn, RecordingFormat.HADRON, folder)
                 frame = record.raw()
-            except (msgspec.DecodeError, UnicodeDecodeError, KeyError, ValueError) as exc:
+            except (KeyError, ValueError) as exc:
                 self.reader_errors += 1
                 self.dead_letter.write(line, f"recording line: {exc}", "")
                 continue
             if record.request is None:
-                stream.on_frame(frame, record.recv_ns)
+                stream.on_frame(frame, recv_ns)
             else:
-                stream.on_rest(record.request, frame, record.recv_ns)
+                stream.on_rest(record.request, frame, recv_ns)
+        source.last_ns = last
+        return limit
 
     def _replay_json(self, recording: RecordingFile) -> None:
         assert recording.venue is not None

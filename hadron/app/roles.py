@@ -23,6 +23,7 @@ next snapshot.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import re
@@ -30,17 +31,16 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
 
+from hadron.app.pipeline import StrategyOptions, StrategyPipeline, build_strategy
 from hadron.app.replay import Replay
-from hadron.arb.detector import ArbDetector, load_arb_config
-from hadron.arb.persist import OpportunitySink
-from hadron.book.manager import BookManager
+from hadron.book.manager import BookManager, BookState
 from hadron.bus import (
     EVENT_KINDS,
     BusError,
@@ -58,18 +58,11 @@ from hadron.model.events import (
     BookSnapshot,
     BusEvent,
     MarketEvent,
+    OpportunityUpdate,
     TickSizeChange,
     TopOfBook,
 )
 from hadron.model.units import format_price, format_size
-from hadron.paper.config import PaperConfig, RiskLimits, load_paper_file
-from hadron.paper.persist import PaperStoreSink
-from hadron.paper.report import summary as paper_summary
-from hadron.paper.report import write_reports
-from hadron.paper.settlement import load_settlements
-from hadron.paper.trader import PaperTrader
-from hadron.store.state import Run as StateRun
-from hadron.store.state import RunMode, StateStore, open_state_store
 
 ROLES = ("ingest", "strategy", "all")
 
@@ -243,6 +236,8 @@ class Strategy:
         self._tokens: dict[str, str] = {}
         self.tops = TopPath()
         self.books.add_top_listener(self.tops.on_top)
+        self.lags_ns: collections.deque[int] = collections.deque(maxlen=4096)
+        """Receive (at the venue's feed) to handled here, ns, of one event in 64."""
 
     def handle(self, envelope: Envelope) -> None:
         """Apply one envelope (the bus handler). Never raises."""
@@ -257,6 +252,10 @@ class Strategy:
         if not tracker.see(envelope.seq):
             return
         event = envelope.event
+        if not self.received & 63:
+            lag = time.time_ns() - event.ts_recv
+            if 0 <= lag < 3_600 * 10**9:
+                self.lags_ns.append(lag)
         kind = EVENT_KINDS[type(event)]
         counts = self.by_source_kind[source]
         counts[kind] = counts.get(kind, 0) + 1
@@ -331,7 +330,20 @@ class Strategy:
             "hook_errors": self.hook_errors,
             "elapsed_s": round(elapsed, 3),
             "events_per_s": round(unique / elapsed) if elapsed > 0 else 0,
+            "lag_ms": _quantiles(self.lags_ns),
         }
+
+
+def _quantiles(values: Iterable[int]) -> dict[str, float] | None:
+    # p50/p99/max of ns values, in ms
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return {
+        "p50": round(ordered[len(ordered) // 2] / 1e6, 3),
+        "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] / 1e6, 3),
+        "max": round(ordered[-1] / 1e6, 3),
+    }
 
 
 async def consume(
@@ -342,6 +354,7 @@ async def consume(
     subjects: str = ">",
     until_idle: float | None = None,
     stop: asyncio.Event | None = None,
+    market_only: bool = False,
 ) -> str:
     """Feed ``strategy`` from ``bus`` until told to stop; return why it stopped.
 
@@ -352,6 +365,7 @@ async def consume(
         subjects: subject filter relative to the bus prefix.
         until_idle: stop after this many seconds without an envelope (``None``: never).
         stop: stop when set (signals).
+        market_only: skip the ``opportunity`` events other strategies (and this one) publish.
 
     Returns:
         ``"idle"`` or ``"signal"``.
@@ -362,7 +376,14 @@ async def consume(
     """
     stop = stop or asyncio.Event()
     strategy.last_activity = time.monotonic()
-    sub = await bus.subscribe(strategy.handle, durable=durable, subjects=subjects)
+    handle = strategy.handle
+    if market_only:
+
+        def handle(envelope: Envelope) -> None:
+            if type(envelope.event) is not OpportunityUpdate:
+                strategy.handle(envelope)
+
+    sub = await bus.subscribe(handle, durable=durable, subjects=subjects)
     try:
         while True:
             if stop.is_set():
@@ -376,6 +397,145 @@ async def consume(
 
 
 # -- ingest --------------------------------------------------------------------------------------
+
+
+class LivePublisher:
+    """Publishes a live feed's normalized events on the bus, off the frame path.
+
+    :meth:`on_event` (the feeds' event sink, also given every :class:`BookInvalidated`) wraps each
+    event as ``(source, seq)`` with ``seq`` from 0 and queues it; :meth:`run` (a task) publishes the
+    queue in batches with :func:`publish_with_retry`. The source id must be new for every process
+    start (:func:`live_source_id`): live events cannot be replayed identically, so a restarted
+    ingest starts a new seq space instead of colliding with its previous run's message ids.
+
+    While the bus is away the envelopes stay queued, in order, and each batch is retried (the
+    message ids make a retry safe); a queue that reaches ``max_queue`` envelopes drops the newest
+    and counts them in ``dropped`` (the strategy sees the hole as missing seqs). At :meth:`close`,
+    what the bus still refuses after the retries is counted in ``errors``.
+    """
+
+    def __init__(self, bus: EventBus, source: str, *, batch: int = 512, max_queue: int = 1_000_000) -> None:
+        self.bus = bus
+        self.source = validate_source(source)
+        self.batch = batch
+        self.max_queue = max_queue
+        self.seq = 0
+        self.published = 0
+        self.stored = 0
+        self.duplicates = 0
+        self.dropped = 0
+        self.errors = 0
+        self.checkpoints = 0
+        self.started = time.monotonic()
+        self.lag_ns: list[int] = []
+        """Receive-to-published delay of one event per batch, ns (the last 1,000 batches)."""
+        self._queue: collections.deque[Envelope] = collections.deque()
+        self._wake = asyncio.Event()
+        self._closing = False
+
+    def on_event(self, event: BusEvent) -> None:
+        """Queue ``event`` (never blocks, never raises)."""
+        if len(self._queue) >= self.max_queue:
+            self.dropped += 1
+            if self.dropped in (1, 1000) or self.dropped % 100_000 == 0:
+                log.error("bus publisher queue full: events dropped", dropped=self.dropped, source=self.source)
+            return
+        self._queue.append(make_envelope(self.source, self.seq, event))
+        self.seq += 1
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def checkpoint(self, books: BookManager) -> int:
+        """Publish every LIVE book of ``books`` as a :class:`BookSnapshot` (its levels as of its
+        last update, that update's times), in sequence with the deltas: a strategy that starts or
+        resumes mid-stream has LIVE books again from the next checkpoint, and one already in sync
+        checks its books against them (``snapshot_checks``, ``snapshot_mismatches``). Returns
+        how many were published."""
+        n = 0
+        for book in books:
+            if book.state is BookState.LIVE:
+                levels = (tuple(book.levels_bid()), tuple(book.levels_ask()))
+                self.on_event(BookSnapshot(book.instrument, *levels, book.ts_event, book.ts_recv))
+                n += 1
+        self.checkpoints += 1
+        return n
+
+    def invalidated(self, book: Any, reason: str) -> None:
+        """A book-manager invalidation listener: publish it as a :class:`BookInvalidated`."""
+        self.on_event(BookInvalidated(book.instrument, reason, book.ts_event, book.ts_recv))
+
+    async def run(self) -> None:
+        """Publish until :meth:`close`, then what is still queued."""
+        queue = self._queue
+        while True:
+            if not queue:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            part = [queue.popleft() for _ in range(min(self.batch, len(queue)))]
+            try:
+                stored, duplicates = await publish_with_retry(self.bus, part)
+            except BusError as exc:
+                if self._closing:  # stopping: give up on what the bus still refuses
+                    self.errors += len(part) + len(queue)
+                    log.error("events not published", events=len(part) + len(queue), error=str(exc))
+                    queue.clear()
+                    return
+                queue.extendleft(reversed(part))  # the bus is away: keep them, in order, and try again
+                log.error("bus unavailable: events kept queued", queued=len(queue), error=str(exc))
+                continue
+            self.published += len(part)
+            self.stored += stored
+            self.duplicates += duplicates
+            event = part[-1].event
+            lag = time.time_ns() - getattr(event, "ts_recv", 0)
+            if 0 <= lag < 3_600 * 10**9:
+                self.lag_ns.append(lag)
+                if len(self.lag_ns) > 1000:
+                    del self.lag_ns[:500]
+
+    async def close(self) -> None:
+        """Let :meth:`run` publish what is queued, then end."""
+        self._closing = True
+        self._wake.set()
+
+    def report(self) -> dict[str, Any]:
+        """``source``, ``events`` (the next seq), ``published``, ``stored``, ``duplicates``,
+        ``dropped``, ``errors``, ``queued``, ``events_per_s`` and the publish lag (ms, p50/p99)."""
+        elapsed = time.monotonic() - self.started
+        lags = sorted(self.lag_ns)
+
+        def q(p: float) -> float | None:
+            return round(lags[min(len(lags) - 1, int(p * len(lags)))] / 1e6, 3) if lags else None
+
+        return {
+            "role": "ingest",
+            "source": self.source,
+            "events": self.seq,
+            "published": self.published,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "dropped": self.dropped,
+            "errors": self.errors,
+            "checkpoints": self.checkpoints,
+            "queued": len(self._queue),
+            "events_per_s": round(self.published / elapsed) if elapsed > 0 else 0,
+            "lag_ms_p50": q(0.5),
+            "lag_ms_p99": q(0.99),
+        }
+
+
+def live_source_id(name: str | None, venues: Sequence[str]) -> str:
+    """The source id of a live ingest process: ``<name or "ingest-" + venues>-<8 hex digits>``,
+    new for every start (see :class:`LivePublisher`).
+
+    Raises:
+        ConfigError: ``name`` cannot name a source.
+    """
+    stem = validate_source(name) if name else "ingest-" + "+".join(venues or ["none"])
+    return f"{stem}-{uuid.uuid4().hex[:8]}"
 
 
 class _Stopped(Exception):
@@ -591,6 +751,7 @@ async def run_role(
     pairs: Path | None = None,
     state_url: str | None = None,
     paper: PaperOptions | None = None,
+    opportunities: Path | None = None,
 ) -> dict[str, Any]:
     """Run one role to its end and return its report (see :func:`ingest` and
     :meth:`Strategy.report`; ``all`` returns ``{"role": "all", "ingest": …, "strategy": …}``).
@@ -627,13 +788,28 @@ async def run_role(
             )
         strategy = Strategy(on_event=hooks)
         if pairs is None:
+            needs = (("--state", state_url), ("--paper", paper), ("--opportunities", opportunities))
+            given = [name for name, value in needs if value]
+            if given:
+                raise ConfigError(f"{', '.join(given)} needs --pairs (the approved pairs to watch)")
             return await _strategy_loop(
                 bus, strategy, role, paths, source, dead_letter, rate, seq_check, durable, subjects, until_idle, stop
             )
         loop = _strategy_loop(
             bus, strategy, role, paths, source, dead_letter, rate, seq_check, durable, subjects, until_idle, stop
         )
-        return await _run_with_pairs(bus, loop, strategy, role, source, pairs, state_url, paper)
+        options = StrategyOptions(
+            pairs=pairs,
+            paper=paper is not None,
+            paper_config=paper.config if paper else None,
+            seed=paper.seed if paper else None,
+            settlements=paper.settlements if paper else None,
+            paper_report=paper.report if paper else None,
+            opportunities=opportunities,
+            state=state_url,
+            run_config={"role": role, "source": source, "pairs": str(pairs)},
+        )
+        return await _run_with_pairs(bus, loop, strategy, role, options)
     finally:
         await bus.close()
 
@@ -648,79 +824,44 @@ class PaperOptions:
     seed: int | None = None
 
 
-def _paper_trader(strategy: Strategy, detector: ArbDetector, pairs: Any, options: PaperOptions) -> PaperTrader:
-    config, limits = load_paper_file(options.config) if options.config else (PaperConfig(), RiskLimits())
-    if options.seed is not None:
-        config = replace(config, seed=options.seed)
-    trader = PaperTrader(strategy.books, detector, config, limits)
-    strategy.on_event.append(lambda envelope, books: trader.on_event(envelope.event))
-    if options.settlements is not None:
-        rows, _ = load_settlements(options.settlements, pairs)
-        for row in rows:
-            trader.settle_at(row.instrument, row.result, row.ts_ns)
-    return trader
-
-
 async def _run_with_pairs(
     bus: EventBus,
     loop: Coroutine[Any, Any, dict[str, Any]],
     strategy: Strategy,
     role: str,
-    source: str,
-    pairs: Path,
-    state_url: str | None,
-    paper: PaperOptions | None,
+    options: StrategyOptions,
 ) -> dict[str, Any]:
-    # The strategy with the arbitrage detector (and the paper trader), their sinks, and reports;
-    # ``loop`` (not started yet) runs the strategy until it is done
+    # The strategy with the arbitrage detector (and the paper trader) and their sinks, as every
+    # path builds it (hadron.app.pipeline); ``loop`` (not started yet) runs the strategy until done
     try:
-        arb = load_arb_config(pairs)
-        detector = ArbDetector.from_config(strategy.books, arb)
-        trader = _paper_trader(strategy, detector, arb.pairs, paper) if paper is not None else None
-        store = await open_state_store(state_url) if state_url is not None else None
-        if store is not None:
-            await store.__aenter__()
+        pipeline = build_strategy(strategy.books, options, mode="live", role=role)
+        if pipeline.wants_events:
+            strategy.on_event.append(lambda envelope, books: _market_event(pipeline, envelope))
+        await pipeline.open(bus=bus)
     except BaseException:
         loop.close()
         raise
     try:
-        sink = await _start_sink(bus, store, role, source, "paper" if trader is not None else "live")
-        detector.add_listener(sink.on_change)
-        tasks = [asyncio.create_task(sink.run())]
-        paper_sink = PaperStoreSink(store, sink.run_id, trader) if trader is not None and store is not None else None
-        if paper_sink is not None:
-            tasks.append(asyncio.create_task(paper_sink.run()))
-        try:
-            report = await loop
-        finally:
-            if trader is not None:
-                if role == "all":
-                    trader.finish()  # recordings: let every order in flight reach its venue
-                else:
-                    trader.cancel_working("strategy stopped")
-            await sink.close()
-            if paper_sink is not None:
-                await paper_sink.close()
-            await asyncio.gather(*tasks)
-            if store is not None:
-                await store.finish_run(sink.run_id, ended_ns=time.time_ns())
+        report = await loop
     finally:
-        if store is not None:
-            await store.__aexit__(None, None, None)
+        # recordings (role all): let every order in flight reach its venue; a live stop cancels them
+        await pipeline.close(finish=role == "all", status="finished")
     section = report["strategy"] if role == "all" else report
-    section["arbitrage"] = {
-        **detector.summary(),
-        "published": asdict(sink.stats),
-        "state_run": sink.run_id if store is not None else None,
-        "opportunities_found": [o.to_json() for o in detector.results()],
-    }
-    if trader is not None:
-        section["paper"] = paper_summary(trader)
-        if paper is not None and paper.report is not None:
-            section["paper"]["files"] = write_reports(trader, paper.report)
-        if paper_sink is not None:
-            section["paper"]["stored"] = {"records": paper_sink.written, "errors": paper_sink.errors}
+    sections = pipeline.report()
+    arbitrage = sections.get("arbitrage", {})
+    arbitrage.setdefault("state_run", None)
+    if pipeline.detector is not None:
+        arbitrage["opportunities_found"] = [o.to_json() for o in pipeline.detector.results()]
+    section["arbitrage"] = arbitrage
+    if "paper" in sections:
+        section["paper"] = sections["paper"]
     return report
+
+
+def _market_event(pipeline: StrategyPipeline, envelope: Envelope) -> None:
+    event = envelope.event
+    if not isinstance(event, OpportunityUpdate):
+        pipeline.on_event(event)
 
 
 async def _strategy_loop(
@@ -742,16 +883,6 @@ async def _strategy_loop(
         stopped = await consume(bus, strategy, durable=durable, subjects=subjects, until_idle=until_idle, stop=stop)
         return {**strategy.report(), "stopped": stopped, "durable": durable}
     return await _run_all(bus, strategy, paths, source, dead_letter, rate, seq_check, durable, subjects, stop)
-
-
-async def _start_sink(
-    bus: EventBus, store: StateStore | None, role: str, source: str, mode: RunMode = "live"
-) -> OpportunitySink:
-    # The opportunity sink of a strategy: publishes on the bus, stores under a new run
-    run_id = f"{role}-{uuid.uuid4().hex[:12]}"
-    if store is not None:
-        await store.start_run(StateRun(run_id, time.time_ns(), None, mode, "{}", "running"))
-    return OpportunitySink(bus=bus, store=store, run_id=run_id, source=f"strategy-{run_id}")
 
 
 def _source_id(source_id: str | None, paths: Sequence[Path]) -> str:

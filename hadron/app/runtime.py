@@ -13,6 +13,15 @@
   control endpoint (``/api/status``, ``/api/stop``, ``/api/paper/*``) and ``/metrics``. Bound
   beyond loopback it refuses to start without ``runtime.control_token``.
 
+Roles (``hadron run --config hadron.toml --role …``; the strategy half is always
+:func:`hadron.app.pipeline.build_strategy`, the one every path builds):
+
+* ``all`` (the default): feeds → books → strategy in one process; with ``runtime.bus`` (or
+  ``--bus``) every normalized event is also published on the bus.
+* ``ingest``: feeds → books → the bus (:class:`~hadron.app.roles.LivePublisher`), no strategy;
+  ``--venue`` and ``--shard I/N`` split the markets between ingest processes.
+* ``strategy``: the bus → books (de-duplicated by source and seq) → strategy; no feeds.
+
 Lifecycle: ``starting`` → ``running`` → ``stopping`` → ``stopped``. SIGINT, SIGTERM or
 ``POST /api/stop`` stop it: working paper orders are cancelled, the sinks drain, the state store
 marks the run finished, then the feeds and the server close.
@@ -25,7 +34,7 @@ import contextlib
 import ipaddress
 import signal
 import time
-import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,21 +42,18 @@ import msgspec
 import structlog
 
 from hadron.app.memory import trim_memory
-from hadron.arb.detector import ArbConfig, ArbDetector, _thresholds, load_arb_config
+from hadron.app.pipeline import StrategyOptions, build_strategy
+from hadron.app.roles import ROLES, LivePublisher, Strategy, consume, live_source_id
+from hadron.arb.detector import ArbConfig, load_arb_config
 from hadron.arb.opportunity import money_text
-from hadron.arb.persist import OpportunitySink
 from hadron.book.manager import BookManager, BookState
-from hadron.config import HadronConfig, effective
+from hadron.bus import Envelope, EventBus, open_bus
+from hadron.config import HadronConfig, effective, mask_url
 from hadron.errors import ConfigError, HadronError
 from hadron.metrics import FrameLatency
-from hadron.model.events import MarketEvent
+from hadron.model.events import MarketEvent, OpportunityUpdate
 from hadron.model.units import format_price, format_size
-from hadron.paper.config import paper_config, risk_limits
-from hadron.paper.persist import PaperStoreSink
-from hadron.paper.trader import PaperTrader
 from hadron.store.deadletter import DeadLetterFile
-from hadron.store.state import Run as StateRun
-from hadron.store.state import RunMode, StateStore, open_state_store
 from hadron.venues.base import LiveFeed, LiveVenue, get_venue
 
 log = structlog.get_logger("hadron.runtime")
@@ -79,75 +85,157 @@ def _book_view(books: BookManager, instrument: str, depth: int = 5) -> dict[str,
     }
 
 
+def _write_run_files(folder: Path, config: HadronConfig, arb: ArbConfig, thresholds: dict[str, Any] | None) -> None:
+    """Beside a run's recording: ``pairs.toml`` as traded (the pairs file, its text kept, with the
+    configuration's ``[thresholds]`` written into it when they replace the file's) and
+    ``config.json``, the effective configuration with secrets masked.
+
+    Raises:
+        ConfigError: the folder cannot be written.
+    """
+    import tomlkit
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        source = config.runtime.pairs
+        text = Path(source).read_text() if source and Path(source).is_file() else ""
+        document = tomlkit.parse(text) if text else tomlkit.document()
+        if not text:
+            document.add(tomlkit.comment(f"{len(arb.pairs)} pairs as traded; the pairs file itself was not available"))
+        if thresholds:
+            table = tomlkit.table()
+            table.comment("from the run's configuration, which replaces the pairs file's [thresholds]")
+            for key, value in thresholds.items():
+                table[key] = value
+            document["thresholds"] = table
+        (folder / "pairs.toml").write_text(tomlkit.dumps(document))
+        (folder / "config.json").write_bytes(msgspec.json.format(msgspec.json.encode(effective(config)), indent=2))
+    except OSError as exc:
+        raise ConfigError(f"runtime.record_dir {folder}: cannot write ({exc.strerror or exc})") from exc
+
+
 class Runtime:
     """Everything ``hadron run --config`` runs, with an explicit lifecycle (see the module docstring).
 
     Args:
-        config: the loaded settings.
+        config: the loaded settings (``runtime.record_dir``, ``runtime.opportunities`` and
+            ``runtime.bus`` included: the command line's ``--record``, ``--opportunities`` and
+            ``--bus`` land there).
         arb: the pairs and thresholds (default: read from ``config.runtime.pairs``).
+        role: ``all``, ``ingest`` or ``strategy`` (see the module docstring).
+        source_id: ingest: the name of this process's events on the bus (a suffix new for every
+            start is added). durable: strategy: the durable consumer (resumes after a restart).
+        subjects: strategy: subject filter under the bus prefix. venues: the venues to stream
+            (default: both). shard: ``(i, n)``: stream only every n-th market and token from the
+            i-th (0-based), for ingest processes splitting the pairs.
 
     Raises:
         ConfigError: no pairs file, no approved pairs, a bad ``[paper]``/``[risk]``/``[thresholds]``
-            setting, or a non-loopback bind without a control token.
+            setting, a role without a bus, or a non-loopback bind without a control token.
     """
 
-    def __init__(self, config: HadronConfig, arb: ArbConfig | None = None) -> None:
+    def __init__(
+        self,
+        config: HadronConfig,
+        arb: ArbConfig | None = None,
+        *,
+        role: str = "all",
+        source_id: str | None = None,
+        durable: str | None = None,
+        subjects: str = ">",
+        venues: Sequence[str] | None = None,
+        shard: tuple[int, int] = (0, 1),
+    ) -> None:
         rt = config.runtime
+        if role not in ROLES:
+            raise ConfigError(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
+        if role != "all" and not rt.bus.startswith("nats://"):
+            raise ConfigError(f"--role {role} talks to other processes: give --bus nats://host:4222 (or runtime.bus)")
         if arb is None:
             if not rt.pairs:
                 raise ConfigError("runtime.pairs is not set: give the reviewed pairs file (hadron markets review)")
             arb = load_arb_config(Path(rt.pairs))
-        if config.tables.get("thresholds"):
-            thresholds = _thresholds(config.tables["thresholds"], Path(config.source or "[thresholds]"))
-            arb = ArbConfig(arb.pairs, arb.terms, arb.outcome_sets, thresholds)
         if rt.port and not is_loopback(rt.host) and not rt.control_token:
             raise ConfigError(
                 f"runtime.host is {rt.host}, beyond loopback: set runtime.control_token (or HADRON_CONTROL_TOKEN)"
             )
+        unknown = sorted(set(venues or ()) - {"kalshi", "polymarket"})
+        if unknown:
+            raise ConfigError(f"--venue: unknown {', '.join(unknown)} (known: kalshi, polymarket)")
+        index, count = shard
+        if not 0 <= index < count:
+            raise ConfigError(f"--shard {index}/{count}: use I/N with 0 ≤ I < N")
         self.config = config
-        self.arb = arb
+        self.role = role
         self.state = "starting"
         self.started_ns = time.time_ns()
-        self.run_id = f"live-{uuid.uuid4().hex[:12]}"
-        self.books = BookManager()
-        self.detector = ArbDetector.from_config(self.books, arb, clock=time.time_ns, keep_closed=500)
-        self.trader: PaperTrader | None = None
-        if rt.paper:
-            self.trader = PaperTrader(
-                self.books,
-                self.detector,
-                paper_config(config.tables.get("paper", {})),
-                risk_limits(config.tables.get("risk", {})),
-            )
-        self.kalshi_markets = sorted({p.kalshi_market for p in arb.pairs if p.tradeable})
+        self.consumer: Strategy | None = Strategy() if role == "strategy" else None
+        self.books = self.consumer.books if self.consumer is not None else BookManager()
+        thresholds = config.tables.get("thresholds") or None
+        self.strategy = build_strategy(
+            self.books,
+            StrategyOptions(  # an ingest process runs no strategy: books, ticks and the bus only
+                arb=arb if role != "ingest" else None,
+                thresholds=thresholds,
+                paper=rt.paper and role != "ingest",
+                paper_tables=config.tables,
+                state=rt.state or None if role != "ingest" else None,
+                tick_store=rt.tick_store or None,
+                opportunities=Path(rt.opportunities) if rt.opportunities and role != "ingest" else None,
+                keep_closed=500,
+                run_config=effective(config),
+            ),
+            mode="live",
+            role=role if role != "all" else "live",
+        )
+        self.arb = self.strategy.arb if self.strategy.arb is not None else arb
+        self.run_id = self.strategy.run_id
+        self.detector = self.strategy.detector
+        self.trader = self.strategy.trader
+        if self.consumer is not None:
+            self.consumer.on_event.append(self._on_envelope)
+        wanted = set(venues or ("kalshi", "polymarket"))
+        kalshi = sorted({p.kalshi_market for p in arb.pairs if p.tradeable}) if "kalshi" in wanted else []
         tokens = {t for p in arb.pairs if p.tradeable for t in (p.polymarket_yes_token, p.polymarket_no_token) if t}
         tokens |= {t for s in arb.outcome_sets for t in s.tokens}
-        self.polymarket_tokens = sorted(tokens)
-        if not self.kalshi_markets and not self.polymarket_tokens:
-            raise ConfigError(f"{rt.pairs}: no approved pairs to stream (review them with hadron markets review)")
+        polymarket = sorted(tokens) if "polymarket" in wanted else []
+        self.kalshi_markets = kalshi[index::count] if role != "strategy" else []
+        self.polymarket_tokens = polymarket[index::count] if role != "strategy" else []
+        if role != "strategy" and not self.kalshi_markets and not self.polymarket_tokens:
+            raise ConfigError(
+                f"{rt.pairs or 'pairs'}: no approved pairs to stream (review them with hadron markets review)"
+            )
         self.dead_letter = DeadLetterFile(Path(rt.dead_letter))
         self.feeds: list[LiveFeed] = []
         self.stop_event = asyncio.Event()
-        self.store: StateStore | None = None
-        self.opportunity_sink: OpportunitySink | None = None
-        self.paper_sink: PaperStoreSink | None = None
+        self.bus: EventBus | None = None
+        self.publisher: LivePublisher | None = None
+        self.source_id = source_id
+        self.durable = durable
+        self.subjects = subjects
         self._fps: dict[str, float] = {}
         self._last_frames: dict[str, tuple[int, float]] = {}
         self._tasks: list[asyncio.Task[Any]] = []
-        self._ticks: Any = None
         self.errors: list[str] = []
+        self.record_dir = Path(rt.record_dir) if rt.record_dir and role != "strategy" else None
+        if self.record_dir is not None:
+            _write_run_files(self.record_dir, config, self.arb, thresholds)
 
     # -- wiring ------------------------------------------------------------------------------
 
+    def _on_envelope(self, envelope: Envelope, books: BookManager) -> None:
+        # The strategy role: a consumed event after its book update (opportunities are not market events)
+        event = envelope.event
+        if not isinstance(event, OpportunityUpdate):
+            self._on_event(event)
+
     def _on_event(self, event: MarketEvent) -> None:
-        if self._ticks is not None:
-            self._ticks.on_event(event)
-        if self.trader is not None:
-            self.trader.on_event(event)
+        if self.publisher is not None and self.consumer is None:
+            self.publisher.on_event(event)
+        if self.strategy.wants_events:
+            self.strategy.on_event(event)
 
     def _open_feeds(self) -> None:
-        rt = self.config.runtime
-        record = Path(rt.record_dir) if rt.record_dir else None
         for venue, instruments in (("kalshi", self.kalshi_markets), ("polymarket", self.polymarket_tokens)):
             if not instruments:
                 continue
@@ -160,29 +248,26 @@ class Runtime:
                     instruments,
                     config=self.config,
                     on_event=self._on_event,
-                    record_dir=record,
+                    record_dir=self.record_dir,
                     dead_letter=self.dead_letter,
                 )
             )
 
-    async def _open_stores(self) -> None:
-        rt = self.config.runtime
-        if rt.tick_store:
-            from hadron.store.parquet import ParquetTickStore, parse_store_url
+    async def _open_bus(self) -> None:
+        url = self.config.runtime.bus
+        if not url:
+            return
+        self.bus = await open_bus(url)
+        if self.consumer is None:
+            streams = (("kalshi", self.kalshi_markets), ("polymarket", self.polymarket_tokens))
+            venues = [venue for venue, instruments in streams if instruments]
+            self.publisher = LivePublisher(self.bus, live_source_id(self.source_id, venues))
+            self.books.add_invalidation_listener(self.publisher.invalidated)
+            self._tasks.append(asyncio.create_task(self.publisher.run()))
+            log.info("publishing normalized events", bus=mask_url(url), source=self.publisher.source)
 
-            self._ticks = ParquetTickStore(parse_store_url(rt.tick_store))
-        if rt.state:
-            self.store = await open_state_store(rt.state)
-            await self.store.__aenter__()
-            config_json = msgspec.json.encode(effective(self.config)).decode()
-            mode: RunMode = "paper" if self.trader is not None else "live"
-            await self.store.start_run(StateRun(self.run_id, self.started_ns, None, mode, config_json, "running"))
-        self.opportunity_sink = OpportunitySink(store=self.store, run_id=self.run_id)
-        self.detector.add_listener(self.opportunity_sink.on_change)
-        self._tasks.append(asyncio.create_task(self.opportunity_sink.run()))
-        if self.store is not None and self.trader is not None:
-            self.paper_sink = PaperStoreSink(self.store, self.run_id, self.trader)
-            self._tasks.append(asyncio.create_task(self.paper_sink.run()))
+    async def _open_stores(self) -> None:
+        await self.strategy.open(bus=self.bus if self.role != "ingest" else None)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -190,7 +275,8 @@ class Runtime:
         """Run until stopped (signal, ``POST /api/stop`` or :meth:`stop`); return the final status.
 
         Raises:
-            HadronError: a feed failed for good (refused credentials) or a store could not open.
+            HadronError: a feed failed for good (refused credentials), the bus or a store could
+                not open.
         """
         if install_signals:
             loop = asyncio.get_running_loop()
@@ -200,6 +286,7 @@ class Runtime:
         server = None
         feed_tasks: list[asyncio.Task[None]] = []
         try:
+            await self._open_bus()
             await self._open_stores()
             self._open_feeds()
             if self.config.runtime.port:
@@ -207,12 +294,14 @@ class Runtime:
 
                 server = await serve(self)
             feed_tasks = [asyncio.create_task(self._feed(feed)) for feed in self.feeds]
+            if self.consumer is not None and self.bus is not None:
+                feed_tasks.append(asyncio.create_task(self._consume(self.bus, self.consumer)))
             self._tasks.append(asyncio.create_task(self._housekeeping()))
             if self.trader is not None and self.config.runtime.settle_poll_s > 0:
                 self._tasks.append(asyncio.create_task(self._settlement_poller()))
             self.state = "running"
-            log.info("runtime running", kalshi=len(self.kalshi_markets), polymarket=len(self.polymarket_tokens),
-                     url=self.url)  # fmt: skip
+            log.info("runtime running", role=self.role, kalshi=len(self.kalshi_markets),
+                     polymarket=len(self.polymarket_tokens), url=self.url)  # fmt: skip
             await self.stop_event.wait()
         finally:
             self.state = "stopping"
@@ -220,12 +309,26 @@ class Runtime:
             self.state = "stopped"
         return self.status()
 
+    async def _consume(self, bus: EventBus, consumer: Strategy) -> None:
+        try:
+            await consume(
+                bus, consumer, durable=self.durable, subjects=self.subjects, stop=self.stop_event, market_only=True
+            )
+        except HadronError as exc:
+            self.errors.append(f"bus: {exc}")
+            log.error("bus subscription failed", error=str(exc))
+            self.stop()
+
     async def _feed(self, feed: LiveFeed) -> None:
         try:
             await feed.run(self.stop_event)
         except HadronError as exc:
             self.errors.append(f"{feed.venue}: {exc}")
             log.error("feed stopped for good", venue=feed.venue, error=str(exc))
+            failed = {error.partition(":")[0] for error in self.errors}
+            if all(f.venue in failed for f in self.feeds):  # every source failed for good: nothing to run on
+                log.error("every feed failed: stopping", feeds=len(self.feeds))
+                self.stop()
 
     def stop(self) -> None:
         """Ask the runtime to stop (idempotent)."""
@@ -238,20 +341,15 @@ class Runtime:
             log.info("paper orders cancelled", orders=cancelled)
         if feed_tasks:
             await asyncio.gather(*feed_tasks, return_exceptions=True)
-        if self.opportunity_sink is not None:
-            await self.opportunity_sink.close()
-        if self.paper_sink is not None:
-            await self.paper_sink.close()
+        if self.publisher is not None:
+            await self.publisher.close()
+        await self.strategy.close(finish=False, status="stopped")
         housekeeping = [t for t in self._tasks if not t.done()]
         _, pending = await asyncio.wait(housekeeping, timeout=10) if housekeeping else (set(), set())
         for task in pending:
             task.cancel()
-        if self.store is not None:
-            with contextlib.suppress(HadronError):
-                await self.store.finish_run(self.run_id, ended_ns=time.time_ns(), status="stopped")
-            await self.store.__aexit__(None, None, None)
-        if self._ticks is not None:
-            self._ticks.close()
+        if self.bus is not None:
+            await self.bus.close()
         self.dead_letter.close()
         if server is not None:
             await server.close()
@@ -260,6 +358,7 @@ class Runtime:
         # Staleness sweep, the paper trader's wall clock, frames/s per connection
         stale_ns = self.config.runtime.stale_after_s * 10**9
         trim_ticks = self.config.runtime.trim_memory_s * 20
+        snapshot_ticks = self.config.runtime.bus_snapshot_s * 20
         tick = 0
         while not self.stop_event.is_set():
             await asyncio.sleep(0.05)
@@ -269,6 +368,8 @@ class Runtime:
             tick += 1
             if trim_ticks and tick % trim_ticks == 0:
                 trim_memory()
+            if snapshot_ticks and self.publisher is not None and tick % snapshot_ticks == 0:
+                self.publisher.checkpoint(self.books)
             if tick % 20 == 0:
                 for book in self.books.mark_stale(now, stale_ns):
                     log.warning("book stale", instrument=book)
@@ -323,6 +424,12 @@ class Runtime:
                 self._last_frames[conn["name"]] = (conn["frames"], now)
 
     # -- views -------------------------------------------------------------------------------
+
+    def arb_summary(self) -> dict[str, Any]:
+        """The detector's counts (zeros in an ingest process, which runs none)."""
+        if self.detector is None:
+            return {"opportunities": 0, "open": 0, "evaluations": 0, "suppressed": {}}
+        return dict(self.detector.summary())
 
     @property
     def url(self) -> str:
@@ -399,9 +506,9 @@ class Runtime:
             }
 
         return {
-            **self.detector.summary(),
-            "open": [view(o) for o in self.detector.open.values()],
-            "closed": [view(o) for o in list(self.detector.closed)[-10:]][::-1],
+            **self.arb_summary(),
+            "open": [view(o) for o in self.detector.open.values()] if self.detector else [],
+            "closed": [view(o) for o in list(self.detector.closed)[-10:]][::-1] if self.detector else [],
         }
 
     def paper_view(self) -> dict[str, Any] | None:
@@ -463,10 +570,40 @@ class Runtime:
             "errors": self.errors,
             "books": self.books.states(),
             "feeds": self.feeds_view(),
-            "opportunities": self.detector.summary(),
+            "role": self.role,
+            "opportunities": self.arb_summary(),
+            "bus": self.publisher.report() if self.publisher is not None else None,
+            "consumed": None
+            if self.consumer is None
+            else {
+                "events": sum(t.unique for t in self.consumer.sources.values()),
+                "duplicates": sum(t.duplicates for t in self.consumer.sources.values()),
+                "gaps": sum(t.gaps for t in self.consumer.sources.values()),
+                "last_seq": max((t.max_seq for t in self.consumer.sources.values()), default=-1),
+            },
             "paper": None
             if self.trader is None
             else {"fills": self.trader.stats.fills, "orders": len(self.trader.orders)},
+        }
+
+    def final_report(self, status: dict[str, Any]) -> dict[str, Any]:
+        """What ``hadron run --report`` writes at the end: the final status, the books (every
+        book that was ever LIVE, best level first, as :meth:`hadron.app.replay.Replay.dump_books`),
+        the bus publisher's or consumer's report and the strategy's sections."""
+        books: dict[str, dict[str, list[list[str]]]] = {}
+        for book in sorted(self.books, key=lambda b: b.instrument):
+            if book.ever_live:
+                books[book.instrument] = {
+                    "bids": [[format_price(p), format_size(s)] for p, s in book.levels_bid()],
+                    "asks": [[format_price(p), format_size(s)] for p, s in book.levels_ask()],
+                }
+        return {
+            **status,
+            "books_dump": books,
+            "book_states": {b.instrument: b.state.value for b in sorted(self.books, key=lambda b: b.instrument)},
+            "ingest": self.publisher.report() if self.publisher is not None else None,
+            "strategy": self.consumer.report() if self.consumer is not None else None,
+            **self.strategy.report(),
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -513,4 +650,4 @@ class Runtime:
                 "pnl": (equity - sum(t.portfolio.initial_cash.values())) / 1e10,
                 "killed": 1 if t.kill.engaged else 0,
             }
-        return {"feeds": feeds, "latency": latency, "books": books, "arb": self.detector.summary(), "paper": paper}
+        return {"feeds": feeds, "latency": latency, "books": books, "arb": self.arb_summary(), "paper": paper}

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum, unique
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import msgspec
 import zstandard
@@ -60,6 +60,10 @@ class RecordingFile:
     format: RecordingFormat
     venue: str | None
     compression: str
+    first_ns: int = 0
+    """Receive time of the first frame, ns (0: the format records none, or unreadable)."""
+    conn: str = ""
+    """Hadron recordings: the connection of the first line."""
     frames: int = 0
     torn_tail: bool = False
     """The last line had no newline and could not be decoded (a write cut short)."""
@@ -94,8 +98,9 @@ class HadronRecordLine(msgspec.Struct, frozen=True, gc=False):
 HADRON_LINE_DECODER: msgspec.json.Decoder[HadronRecordLine] = msgspec.json.Decoder(HadronRecordLine)
 
 
-def open_recording(path: Path) -> IO[bytes]:
-    """Open ``path`` for reading, decompressing gzip or zstd transparently.
+def open_recording(path: Path, buffer_size: int = _CHUNK) -> IO[bytes]:
+    """Open ``path`` for reading, decompressing gzip or zstd transparently (``buffer_size``:
+    bytes of decompressed data buffered).
 
     Raises:
         InputError: the file cannot be opened.
@@ -108,10 +113,10 @@ def open_recording(path: Path) -> IO[bytes]:
     raw.seek(0)
     if magic[:2] == _GZIP_MAGIC:
         raw.close()
-        return io.BufferedReader(gzip.GzipFile(path, mode="rb"), buffer_size=_CHUNK)
+        return io.BufferedReader(gzip.GzipFile(path, mode="rb"), buffer_size=buffer_size)
     if magic == _ZSTD_MAGIC:
         reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
-        return io.BufferedReader(reader, buffer_size=_CHUNK)
+        return io.BufferedReader(reader, buffer_size=buffer_size)
     return raw
 
 
@@ -132,17 +137,18 @@ class LineReader:
     compressed stream cut short sets :attr:`truncated`.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, chunk: int = _CHUNK) -> None:
         self.path = path
+        self.chunk = chunk
         self.last_line_unterminated = False
         self.truncated = False
 
     def __iter__(self) -> Iterator[bytes]:
         rest = b""
-        with open_recording(self.path) as fh:
+        with open_recording(self.path, self.chunk) as fh:
             while True:
                 try:
-                    chunk = fh.read(_CHUNK)
+                    chunk = fh.read(self.chunk)
                 except (EOFError, OSError, zstandard.ZstdError):
                     self.truncated = True
                     chunk = b""
@@ -202,10 +208,54 @@ def detect(path: Path) -> RecordingFile | None:
         if detected is not None:
             return detected
     for line in lines:
-        detected = _detect_line(path, compression, _loads(line))
+        obj = _loads(line)
+        detected = _detect_line(path, compression, obj)
         if detected is not None:
+            if isinstance(obj, dict):
+                _first_time(detected, obj)
             return detected
     return _detect_whole(path, compression) if first == b"{" else None
+
+
+def _first_time(detected: RecordingFile, obj: dict[str, Any]) -> None:
+    # The receive time (and connection) of the line that identified the file
+    if detected.format is RecordingFormat.HADRON:
+        recv_ns, conn = obj.get("recv_ns"), obj.get("conn")
+        detected.first_ns = recv_ns if type(recv_ns) is int and recv_ns > 0 else 0
+        detected.conn = conn if isinstance(conn, str) else ""
+    elif detected.format is RecordingFormat.CAPTURE:
+        recv_ms = obj.get("recv_ms")
+        detected.first_ns = recv_ms * 1_000_000 if type(recv_ms) is int and 0 < recv_ms < MAX_RECV_MS else 0
+
+
+MAX_RECV_MS = 1 << 52
+"""Largest receive time in ms accepted as a merge key (beyond it the line keeps its neighbour's)."""
+
+
+class _RecvMs(msgspec.Struct, gc=False):
+    recv_ms: int
+
+
+_RECV_MS_DECODER = msgspec.json.Decoder(_RecvMs)
+_RECV_MS_PREFIX = b'{"recv_ms":'
+
+
+def capture_recv_ns(line: bytes) -> int:
+    """The receive time of a capture line ``{"recv_ms": int, …}`` in ns, or 0 when it has none.
+
+    The venue captures write ``recv_ms`` first; such lines are read without decoding the frame.
+    """
+    if line.startswith(_RECV_MS_PREFIX):
+        end = line.find(b",", 11, 40)
+        if end > 0:
+            digits = line[11:end].strip()
+            if digits.isdigit() and len(digits) < 16:
+                return int(digits) * 1_000_000
+    try:
+        recv_ms = _RECV_MS_DECODER.decode(line).recv_ms
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return 0
+    return recv_ms * 1_000_000 if 0 < recv_ms < MAX_RECV_MS else 0
 
 
 def json_frames(content: bytes) -> list[msgspec.Raw]:

@@ -26,7 +26,9 @@ database.
 The schema is built by the ordered :data:`MIGRATIONS`. Opening a store applies, in one
 transaction, every migration the database does not have yet, and records each in
 ``schema_migrations(version, description, applied_ns)``; a database at a newer version than this
-code knows raises :class:`SchemaVersionError`.
+code knows raises :class:`SchemaVersionError`. A database already up to date is only read (no
+DDL), so on PostgreSQL the processes of a deployment can connect as a role with data rights only,
+while one owner role migrates (see ``docs/SCALE-OUT.md``).
 
 Errors: :class:`StoreError` for anything the store or the database refuses (a bad record, an
 unknown order, a constraint, a lost connection); :class:`~hadron.errors.ConfigError` for a URL
@@ -763,6 +765,8 @@ class _SqlStateStore:
         await self._connect()
         self._state = _State.OPEN
         try:
+            if await self._current():
+                return self  # nothing to migrate: a role without DDL rights (PostgreSQL) may open it
             await self._run(
                 _migrate_op(self._migrations, self.dialect, self.where, self._preamble()), write=True, what="migrate"
             )
@@ -770,6 +774,19 @@ class _SqlStateStore:
             await self.close()
             raise
         return self
+
+    async def _current(self) -> bool:
+        # True when the database already holds every migration (read only; a missing table or a
+        # refused read means "migrate", which then says what is wrong)
+        try:
+            result = await self._run(_one(_Query(_SELECT_MIGRATIONS)), write=False, what="read the migrations")
+        except StoreError:
+            return False
+        applied = [int(row[0]) for row in result.rows]
+        known = [m[0] for m in self._migrations]
+        if applied and applied[-1] > known[-1]:
+            raise SchemaVersionError(self.where, applied[-1], known[-1])
+        return applied == known
 
     async def close(self) -> None:
         """Close the connection after the calls in flight; closing twice is harmless."""

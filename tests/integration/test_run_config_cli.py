@@ -9,10 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from hadron.app.demo import DEMO_MARKET, demo_capture
 from hadron.venues.kalshi.auth import generate_test_key
@@ -39,18 +36,6 @@ def _started(process: subprocess.Popen[str], pattern: str, timeout: float = 60) 
         if found:
             return found.group(1)
     raise AssertionError(f"no {pattern!r} from {process.args}")
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=20)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def test_run_from_a_config_file_then_status_and_stop(tmp_path: Path, processes: list[subprocess.Popen[str]]) -> None:
@@ -119,4 +104,9 @@ latency_ms = 20
     out, _ = runtime.communicate(timeout=30)
     assert runtime.returncode == 0, out
     assert "stopped: stopped" in out
-    assert sorted(p.name for p in (tmp_path / "recording").iterdir()) == ["kalshi", "polymarket"]
+    assert sorted(p.name for p in (tmp_path / "recording").iterdir()) == [
+        "config.json", "kalshi", "pairs.toml", "polymarket",
+    ]  # fmt: skip
+    assert (tmp_path / "recording" / "pairs.toml").read_text() == (tmp_path / "pairs.toml").read_text()
+    recorded_config = json.loads((tmp_path / "recording" / "config.json").read_text())
+    assert recorded_config["kalshi"]["api_key_id"] == "…y-id"  # the key id cut to its last 4 characters

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 import psycopg
@@ -535,3 +536,31 @@ async def test_in_memory_sqlite_store() -> None:
         assert await store.schema_version() == CODE_VERSION
         await store.start_run(make_run())
         assert await store.list_runs() == [make_run()]
+
+
+@pytest.mark.asyncio
+async def test_postgres_role_with_data_rights_only_opens_a_migrated_schema(pg_server: PgServer) -> None:
+    """docs/SCALE-OUT.md: one owner role migrates; the processes connect with data rights only."""
+    if pg_server.unreachable:
+        pytest.skip(pg_server.unreachable)
+    schema, app = f"{pg_server.prefix}_roles_{secrets.token_hex(3)}", f"hadron_app_{secrets.token_hex(4)}"
+    parts = urlsplit(PG_URL)
+    app_url = urlunsplit(parts._replace(netloc=f"{app}@{parts.hostname}:{parts.port or 5432}"))
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {app} LOGIN")
+    try:
+        with pytest.raises(StoreError, match="migrate failed: permission denied"):
+            await open_state_store(app_url, schema=schema)  # nothing migrated yet: the app role may not
+        async with await open_state_store(PG_URL, schema=schema) as owner:  # the owner migrates
+            assert await owner.schema_version() == CODE_VERSION
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO {app}')
+            conn.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" TO {app}')
+        async with await open_state_store(app_url, schema=schema) as store:
+            await store.start_run(make_run("run-app"))
+            assert await store.schema_version() == CODE_VERSION
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            conn.execute(f"DROP OWNED BY {app}")
+            conn.execute(f"DROP ROLE IF EXISTS {app}")

@@ -19,18 +19,18 @@ import structlog
 import uvicorn
 
 from hadron.book.manager import BookManager
-from hadron.config import HadronConfig, load_config
-from hadron.errors import AuthError, ConfigError, RequestError, TransportError
+from hadron.config import TRANSPORTS, HadronConfig, load_config
+from hadron.errors import AuthError, ConfigError, RequestError, TransportError, VenueError
 from hadron.store.deadletter import DeadLetterFile
 from hadron.store.parquet import ParquetTickStore, parse_store_url
 from hadron.store.recorder import FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
 from hadron.venues.common import latency_summary, measure_until_idle, pool_health
-from hadron.venues.kalshi.auth import KalshiSigner, hosts_for, load_public_key, load_signer
+from hadron.venues.kalshi.auth import KalshiSigner, hosts_for, load_public_key, load_signers, mask_key_id
 from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture, parse_faults
 from hadron.venues.kalshi.fake_exchange import FakeExchange
 from hadron.venues.kalshi.fake_rest import RestFaults, build_rest_app
-from hadron.venues.kalshi.poll import KalshiPoller
+from hadron.venues.kalshi.poll import KalshiPoller, KalshiPollStats
 from hadron.venues.kalshi.rest import KalshiRestClient
 from hadron.venues.kalshi.ws import DEFAULT_CHANNELS, PRIVATE_CHANNELS, PUBLIC_CHANNELS, KalshiPool, recorder_factory
 
@@ -80,7 +80,9 @@ def split_faults(spec: str) -> tuple[str, RestFaults]:
     return ",".join(ws_items), rest
 
 
-TRANSPORTS = ("auto", "ws", "rest")
+FALLBACK_GIVE_UP_CYCLES = 5
+"""A live feed's REST fallback that has not delivered a single book in this many polling cycles
+fails for good (see :class:`KalshiPoller`'s ``give_up_after``)."""
 
 
 async def record(
@@ -92,71 +94,76 @@ async def record(
     config: Path | None = None,
     url: str | None = None,
     rest_url: str | None = None,
-    transport: str = "auto",
+    transport: str | None = None,
     connections: int | None = None,
-    poll_interval: float = 1.0,
+    poll_interval: float | None = None,
     store: str | None = None,
     stop: asyncio.Event | None = None,
 ) -> dict[str, Any]:
     """Record Kalshi frames for ``markets`` into ``out`` (Hadron recordings) while keeping books,
     until ``duration`` seconds pass, ``stop`` is set, or SIGINT/SIGTERM.
 
-    ``transport``: ``ws`` streams over the WebSocket; ``rest`` polls orderbooks over REST within
-    the rate budget (recorded as REST responses; books are marked polled); ``auto`` streams and
-    falls back to polling when the WebSocket cannot be used (handshake refused, or every
-    connection failing 5 times in a row).
+    ``transport`` (default ``kalshi.transport``): ``ws`` streams over the WebSocket; ``rest``
+    polls orderbooks over REST within the rate budget (recorded as REST responses; books are
+    marked polled) every ``poll_interval`` seconds (default ``kalshi.poll_interval_s``); ``auto``
+    streams and falls back to polling when the WebSocket cannot be used (handshake refused, or
+    every connection failing 5 times in a row). Every key of the pool (:func:`load_signers`)
+    signs: at least one connection each.
 
-    Returns a summary (frames, books, connection and poll counters, files).
+    Returns a summary (frames, books, connection, key and poll counters, files). ``failure`` is
+    ``None``, or one line saying why nothing was recorded (every source tried delivered no
+    frame before the end: a fallback that never delivered is a failure too).
 
     Raises:
         ConfigError: missing or unreadable credentials (one line naming the variable), or a bad
             option.
-        AuthError: Kalshi (or the loopback venue) refused the key on every transport tried.
+        AuthError: Kalshi (or the loopback venue) refused the key on every transport tried (the
+            message says so, naming both refusals).
     """
-    if transport not in TRANSPORTS:
-        raise ConfigError(f"--transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
     cfg = load_config(config)
     kalshi = cfg.kalshi
-    signer = load_signer(kalshi)
+    transport = transport or kalshi.transport
+    if transport not in TRANSPORTS:
+        raise ConfigError(f"--transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
+    signers = load_signers(kalshi)
     hosts = hosts_for(kalshi)
     books = BookManager()
     stats = FeedStats()
     dead_letter = DeadLetterFile(out / "deadletter.ndjson")
     ticks = ParquetTickStore(parse_store_url(store)) if store else None
+    on_event = ticks.on_event if ticks is not None else None
     pool = KalshiPool(
         url or hosts.ws,
-        [signer],
+        signers,
         books,
         list(markets),
-        connections=connections or kalshi.connections,
+        connections=connections or max(kalshi.connections, len(signers)),
         max_markets_per_connection=kalshi.max_markets_per_connection,
         give_up_after=5 if transport == "auto" else None,
         channels=check_channels(channels),
         stats=stats,
         dead_letter=dead_letter,
         recorder=recorder_factory(out),
-        on_event=ticks.on_event if ticks is not None else None,
+        on_event=on_event,
+    )
+    polling = KalshiRestPolling(
+        rest_url or hosts.rest,
+        signers,
+        kalshi.rate_tier,
+        books,
+        list(markets),
+        interval=poll_interval or kalshi.poll_interval_s,
+        stats=stats,
+        record_dir=out,
+        on_event=on_event,
     )
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
     if duration is not None:
         asyncio.get_running_loop().call_later(duration, stop.set)
     started = time.monotonic()
-    fallback = ""
-    poll_stats: dict[str, Any] | None = None
     try:
-        if transport != "rest":
-            try:
-                await pool.run(stop)
-            except (AuthError, RequestError, TransportError) as exc:
-                if transport == "ws" or stop.is_set():
-                    raise
-                fallback = str(exc)
-                log.warning("kalshi WebSocket unusable: polling REST instead", error=fallback)
-        if transport == "rest" or fallback:
-            poll_stats = await _poll(
-                rest_url or hosts.rest, signer, kalshi.rate_tier, books, markets, out, poll_interval, stop
-            )
+        fallback = await stream_or_poll(transport, pool, polling, stop)
     finally:
         dead_letter.close()
         if ticks is not None:
@@ -175,41 +182,176 @@ async def record(
         "deltas_dropped": books.stats.deltas_dropped,
         "pool": pool.report(),
         "fallback": fallback or None,
-        "polling": poll_stats,
+        "polling": asdict(polling.stats) if polling.ran else None,
+        "failure": None if stats.frames else _nothing_recorded(transport, pool, polling, fallback, elapsed),
         "files": sorted(str(p) for p in (out / "kalshi").glob("*.ndjson.zst")),
         "elapsed_s": round(elapsed, 3),
     }
 
 
-async def _poll(
-    rest_url: str,
-    signer: KalshiSigner,
-    rate_tier: str,
-    books: BookManager,
-    markets: Sequence[str],
-    out: Path,
-    interval: float,
-    stop: asyncio.Event,
-) -> dict[str, Any]:
-    recorder = FrameRecorder(out, "kalshi", "kalshi-rest")
+def _nothing_recorded(
+    transport: str, pool: KalshiPool, polling: KalshiRestPolling, fallback: str, elapsed: float
+) -> str:
+    # One line: why every source tried delivered nothing
+    causes = []
+    if fallback:
+        causes.append(f"the WebSocket was unusable ({fallback})")
+    elif transport != "rest":
+        errors = [c.stats.last_error for c in pool.connections if c.stats.last_error]
+        causes.append(f"the WebSocket delivered nothing ({errors[0] if errors else 'no connection'})")
+    if polling.ran:
+        causes.append(f"REST polling delivered no order book ({polling.stats.last_error or 'no answer'})")
+    return f"no frame in {elapsed:.0f} s: " + "; ".join(causes)
 
-    def keep(request: str, body: bytes, ts_recv: int) -> None:
-        recorder.write(ts_recv, body, request)
 
-    try:
-        async with KalshiRestClient(rest_url, signer=signer, rate_tier=rate_tier) as rest:
-            poller = KalshiPoller(rest, books, list(markets), interval=interval, on_raw=keep)
-            await poller.run(stop)
-    finally:
-        recorder.close()
-    return asdict(poller.stats)
+async def stream_or_poll(transport: str, pool: KalshiPool, polling: KalshiRestPolling, stop: asyncio.Event) -> str:
+    """Stream over ``pool`` and, per ``transport``, fall back to ``polling`` when the pool gives
+    up (``auto``), or poll only (``rest``), until ``stop``; return why the socket was given up
+    (``""``: it was not).
+
+    Raises:
+        AuthError, RequestError, TransportError: the socket failed for good with ``ws``; or, with
+            ``auto``, the socket and then the fallback failed (one line naming both: an
+            AuthError when either refused the key).
+    """
+    fallback = ""
+    if transport != "rest":
+        try:
+            await pool.run(stop)
+        except (AuthError, RequestError, TransportError) as exc:
+            if transport == "ws" or stop.is_set():
+                raise
+            fallback = polling.reason = str(exc)
+            log.warning("kalshi WebSocket unusable: polling REST instead", error=fallback)
+            refused = {c.signer.key_id for c in pool.connections if c.signer and isinstance(c.fatal, AuthError)}
+            polling.signers.sort(key=lambda signer: signer.key_id in refused)  # keys the socket took first
+    if transport == "rest" or fallback:
+        try:
+            await polling.run(stop)
+        except VenueError as exc:
+            if not fallback:
+                raise
+            kind = AuthError if "refused" in fallback or isinstance(exc, AuthError) else TransportError
+            raise kind(f"{fallback}; the REST fallback failed too: {exc}") from exc
+    return fallback
+
+
+class KalshiRestPolling:
+    """The REST polling fallback of a Kalshi feed (or of ``hadron record``): a :class:`KalshiPoller`
+    signed by the first key of ``signers`` REST accepts (a refused key passes to the next).
+
+    Every response counts as a frame in ``stats`` (``rest_orderbook``) and, with ``record_dir``,
+    is recorded as a REST line of connection ``kalshi-rest`` (``hadron replay`` reads it back as
+    a polled snapshot); each book goes to ``books`` (polled) and to ``on_event``.
+
+    Args:
+        url: the REST base URL (``…/trade-api/v2``).
+        signers: the key pool, in order of preference.
+        rate_tier: the REST token-bucket tier.
+        books / markets: where the books go, and the market tickers to poll.
+        interval: seconds; a cycle starts at most this often.
+        give_up_after: cycles without any book after which :meth:`run` fails (``None``: never).
+        max_retries: retries of one request (the next cycle is a retry too).
+    """
+
+    name = "kalshi-rest"
+
+    def __init__(
+        self,
+        url: str,
+        signers: Sequence[KalshiSigner],
+        rate_tier: str,
+        books: BookManager,
+        markets: list[str],
+        *,
+        interval: float,
+        stats: FeedStats,
+        record_dir: Path | None = None,
+        on_event: EventSink | None = None,
+        give_up_after: int | None = None,
+        max_retries: int = 2,
+    ) -> None:
+        self.url = url
+        self.signers = list(signers)
+        self.rate_tier = rate_tier
+        self.books = books
+        self.markets = markets
+        self.interval = interval
+        self.feed_stats = stats
+        self.record_dir = record_dir
+        self.on_event = on_event
+        self.give_up_after = give_up_after
+        self.max_retries = max_retries
+        self.stats = KalshiPollStats()
+        self.ran = False
+        self.active = False
+        self.key = ""
+        """The key id polling now (or last), masked."""
+        self.reason = ""
+        """Why it polls instead of streaming (the socket's failure; ``""``: polling was chosen)."""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until ``stop``.
+
+        Raises:
+            AuthError: REST refused every key (one line naming each, masked).
+            TransportError: ``give_up_after`` cycles delivered no book (naming the last failure).
+        """
+        self.ran = self.active = True
+        recorder = FrameRecorder(self.record_dir, "kalshi", self.name) if self.record_dir is not None else None
+        feed_stats = self.feed_stats
+
+        def keep(request: str, body: bytes, ts_recv: int) -> None:
+            feed_stats.frames += 1
+            feed_stats.count("rest_orderbook")
+            if recorder is not None:
+                recorder.write(ts_recv, body, request)
+
+        refusals: list[str] = []
+        try:
+            for signer in self.signers:
+                self.key = mask_key_id(signer.key_id)
+                try:
+                    async with KalshiRestClient(
+                        self.url, signer=signer, rate_tier=self.rate_tier, max_retries=self.max_retries
+                    ) as rest:
+                        poller = KalshiPoller(
+                            rest, self.books, self.markets, interval=self.interval, on_event=self.on_event,
+                            on_raw=keep, give_up_after=self.give_up_after, stats=self.stats,
+                        )  # fmt: skip
+                        await poller.run(stop)
+                    return
+                except AuthError as exc:
+                    refusals.append(f"key {self.key}: {exc}")
+                    log.warning("kalshi REST refused a key", key=self.key, error=str(exc))
+            raise AuthError(f"Kalshi refused every key on REST ({'; '.join(refusals)})")
+        finally:
+            self.active = False
+            if recorder is not None:
+                recorder.close()
+
+    def health(self) -> dict[str, Any]:
+        """This fallback as one entry of a feed's ``connections`` (see ``LiveFeed.health``):
+        connected while it polls and has delivered a book; ``frames`` = books polled."""
+        stats = self.stats
+        return {
+            "name": self.name,
+            "connected": self.active and stats.polls > 0,
+            "frames": stats.polls,
+            "last_frame_ns": stats.last_poll_ns,
+            "reconnects": 0,
+            "markets": len(self.markets),
+            "last_error": stats.last_error,
+            "key": self.key,
+            "transport": "rest",
+        }
 
 
 async def fake_venue(
     *,
     captures: Sequence[Path],
     port: int,
-    public_key: Path | None,
+    public_key: Path | Sequence[Path] | None,
     speed: float = 1.0,
     faults: str = "",
     rest_port: int | None = None,
@@ -224,18 +366,19 @@ async def fake_venue(
 ) -> FakeKalshiVenue:
     """Serve the loopback Kalshi venue (WebSocket on ``port``, REST on ``rest_port``) until
     ``stop`` or SIGINT/SIGTERM (``signals``: install the handlers); ``ready(ws_url, rest_url)``
-    is called once listening. ``loop`` plays the capture again and again.
+    is called once listening. ``loop`` plays the capture again and again. ``public_key``: the PEM
+    file(s) of the keys whose signatures are accepted (several: a key pool; none: any client).
 
     Raises:
         ConfigError: unreadable public key, bad fault spec, or no playable capture.
     """
-    key = None
-    if public_key is not None:
+    keys = []
+    for path in [public_key] if isinstance(public_key, Path) else list(public_key or []):
         try:
-            pem = await asyncio.to_thread(public_key.read_bytes)
+            pem = await asyncio.to_thread(path.read_bytes)
         except OSError as exc:
-            raise ConfigError(f"--public-key {public_key}: cannot read ({exc.strerror or exc})") from exc
-        key = load_public_key(pem)
+            raise ConfigError(f"--public-key {path}: cannot read ({exc.strerror or exc})") from exc
+        keys.append(load_public_key(pem))
     timeline = await asyncio.to_thread(load_capture, captures)
     if not timeline:
         raise ConfigError("--capture: no Kalshi book or trade frames found in the given files")
@@ -243,13 +386,13 @@ async def fake_venue(
     if metadata is not None:
         exchange.load_metadata(metadata)
     ws_faults, rest_faults = split_faults(faults)
-    venue = FakeKalshiVenue(timeline, exchange, public_key=key, speed=speed, faults=parse_faults(ws_faults), loop=loop)
+    venue = FakeKalshiVenue(timeline, exchange, public_key=keys, speed=speed, faults=parse_faults(ws_faults), loop=loop)
     await venue.start(host, port)
     server: uvicorn.Server | None = None
     server_task: asyncio.Task[None] | None = None
     rest_url = None
     if rest_port is not None:
-        app = build_rest_app(exchange, public_key=key, faults=rest_faults)
+        app = build_rest_app(exchange, public_key=keys, faults=rest_faults)
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=rest_port, log_level="warning", lifespan="off"))
         server_task = asyncio.create_task(server.serve())
         while not server.started and not server_task.done():  # noqa: ASYNC110 - uvicorn has no started event
@@ -345,22 +488,43 @@ async def bench_live(capture: Path, *, record_to: Path | None = None, idle: floa
 
 
 class KalshiLiveFeed:
-    """The runtime's Kalshi feed: a :class:`KalshiPool` over the configured connections and key
-    (a :class:`~hadron.venues.base.LiveFeed`)."""
+    """The runtime's Kalshi feed (a :class:`~hadron.venues.base.LiveFeed`): a :class:`KalshiPool`
+    over every key of the pool (at least one connection each) and, per ``transport``, the REST
+    polling fallback (:class:`KalshiRestPolling`) when the socket is unusable.
+
+    A refused key fails only its own connections; their markets move to the others and the feed
+    goes on. The feed fails for good (:meth:`run` raises) only when every source failed.
+    """
 
     venue = "kalshi"
 
-    def __init__(self, pool: KalshiPool, stats: FeedStats) -> None:
+    def __init__(self, pool: KalshiPool, stats: FeedStats, polling: KalshiRestPolling, transport: str = "auto") -> None:
         self.pool = pool
         self.stats = stats
+        self.polling = polling
+        self.transport = transport
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run the pool until ``stop`` (see :meth:`KalshiPool.run`)."""
-        await self.pool.run(stop)
+        """Stream (and, per ``transport``, poll) until ``stop`` (see :func:`stream_or_poll`).
+
+        Raises:
+            AuthError: every key was refused (WebSocket and REST); the message says so.
+            RequestError / TransportError: every source failed for good (named in one line).
+        """
+        await stream_or_poll(self.transport, self.pool, self.polling, stop)
 
     def health(self) -> dict[str, Any]:
-        """Per-connection health for the dashboard and metrics."""
-        return pool_health(self.pool.connections, shard="markets")
+        """Per-connection health for the dashboard and metrics (each entry with its ``key``,
+        masked; the REST fallback as a ``kalshi-rest`` entry once it ran) and ``keys``: per key,
+        its connections (see :meth:`KalshiPool.keys`)."""
+        health = pool_health(self.pool.connections, shard="markets")
+        for entry, conn in zip(health["connections"], self.pool.connections, strict=True):
+            entry["key"] = mask_key_id(conn.signer.key_id) if conn.signer is not None else ""
+        if self.polling.ran:
+            health["connections"].append(self.polling.health())
+        health["keys"] = self.pool.keys()
+        health["fallback"] = self.polling.reason or None
+        return health
 
 
 def live_feed(
@@ -372,28 +536,44 @@ def live_feed(
     record_dir: Path | None = None,
     dead_letter: DeadLetterSink | None = None,
 ) -> KalshiLiveFeed:
-    """The runtime's Kalshi feed for market tickers ``instruments`` (see :class:`KalshiLiveFeed`).
+    """The runtime's Kalshi feed for market tickers ``instruments`` (see :class:`KalshiLiveFeed`):
+    ``kalshi.transport``, every key of the pool (:func:`load_signers`), ``max(kalshi.connections,
+    number of keys)`` connections, REST polling every ``kalshi.poll_interval_s`` when it falls back.
 
     Raises:
-        ConfigError: missing or unreadable credentials (one line naming the variable).
+        ConfigError: missing or unreadable credentials (one line naming the setting).
     """
     kalshi = config.kalshi
-    signer = load_signer(kalshi)
+    signers = load_signers(kalshi)
     stats = FeedStats()
+    hosts = hosts_for(kalshi)
     pool = KalshiPool(
-        hosts_for(kalshi).ws,
-        [signer],
+        hosts.ws,
+        signers,
         books,
         list(instruments),
-        connections=kalshi.connections,
+        connections=max(kalshi.connections, len(signers)),
         max_markets_per_connection=kalshi.max_markets_per_connection,
+        give_up_after=5 if kalshi.transport == "auto" else None,
         stats=stats,
         dead_letter=dead_letter,
         recorder=recorder_factory(record_dir) if record_dir is not None else None,
         on_event=on_event,
         channels=[*DEFAULT_CHANNELS, "market_lifecycle_v2"],  # results settle paper positions
     )
-    return KalshiLiveFeed(pool, stats)
+    polling = KalshiRestPolling(
+        hosts.rest,
+        signers,
+        kalshi.rate_tier,
+        books,
+        list(instruments),
+        interval=kalshi.poll_interval_s,
+        stats=stats,
+        record_dir=record_dir,
+        on_event=on_event,
+        give_up_after=FALLBACK_GIVE_UP_CYCLES,
+    )
+    return KalshiLiveFeed(pool, stats, polling, kalshi.transport)
 
 
 async def market_results(tickers: list[str], *, config: HadronConfig) -> dict[str, str]:
@@ -405,7 +585,8 @@ async def market_results(tickers: list[str], *, config: HadronConfig) -> dict[st
     """
     kalshi = config.kalshi
     out: dict[str, str] = {}
-    async with KalshiRestClient(hosts_for(kalshi).rest, signer=load_signer(kalshi), rate_tier=kalshi.rate_tier) as rest:
+    signer = load_signers(kalshi)[0]
+    async with KalshiRestClient(hosts_for(kalshi).rest, signer=signer, rate_tier=kalshi.rate_tier) as rest:
         for ticker in tickers:
             market = await rest.get_market(ticker)
             if market.result in ("yes", "no"):

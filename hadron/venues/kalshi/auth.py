@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import stat
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -147,6 +147,25 @@ def verify_headers(
     return None
 
 
+def verify_any(
+    public_keys: Sequence[rsa.RSAPublicKey],
+    headers: Mapping[str, str],
+    method: str,
+    path: str,
+    *,
+    now_ms: int | None = None,
+    max_skew_ms: int = 5_000,
+) -> str | None:
+    """:func:`verify_headers` against several accepted keys: ``None`` when any of them verifies
+    the headers, else the first key's reason (the loopback venues with a key pool)."""
+    reasons = [
+        verify_headers(key, headers, method, path, now_ms=now_ms, max_skew_ms=max_skew_ms) for key in public_keys
+    ]
+    if not reasons or any(reason is None for reason in reasons):
+        return None
+    return reasons[0]
+
+
 def _load_pem(data: bytes, setting: str) -> rsa.RSAPrivateKey:
     try:
         key = serialization.load_pem_private_key(data, password=None)
@@ -155,6 +174,18 @@ def _load_pem(data: bytes, setting: str) -> rsa.RSAPrivateKey:
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ConfigError(f"{setting}: the key is not an RSA key (Kalshi keys are RSA)")
     return key
+
+
+def _read_key_file(key_id: str, key_path: str, setting: str) -> KalshiSigner:
+    path = Path(key_path).expanduser()
+    try:
+        data = path.read_bytes()
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise ConfigError(f"{setting}={path}: cannot read ({exc.strerror or exc})") from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("key file is readable by others: chmod 600 it", path=str(path), mode=oct(mode & 0o777))
+    return KalshiSigner(key_id, _load_pem(data, f"{setting}={path}"))
 
 
 def load_signer(cfg: KalshiConfig) -> KalshiSigner:
@@ -173,15 +204,41 @@ def load_signer(cfg: KalshiConfig) -> KalshiSigner:
             "KALSHI_PRIVATE_KEY_PATH is not set: point it at your Kalshi RSA key file "
             "(or put the PEM text in KALSHI_PRIVATE_KEY)"
         )
-    path = Path(cfg.private_key_path).expanduser()
-    try:
-        data = path.read_bytes()
-        mode = path.stat().st_mode
-    except OSError as exc:
-        raise ConfigError(f"KALSHI_PRIVATE_KEY_PATH={path}: cannot read ({exc.strerror or exc})") from exc
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("key file is readable by others: chmod 600 it", path=str(path), mode=oct(mode & 0o777))
-    return KalshiSigner(cfg.api_key_id, _load_pem(data, f"KALSHI_PRIVATE_KEY_PATH={path}"))
+    return _read_key_file(cfg.api_key_id, cfg.private_key_path, "KALSHI_PRIVATE_KEY_PATH")
+
+
+def load_signers(cfg: KalshiConfig) -> list[KalshiSigner]:
+    """Build every signer of the key pool: the single key (``KALSHI_API_KEY_ID`` …, when its id
+    is set) first, then each ``[[kalshi.keys]]`` table in order.
+
+    Returns:
+        At least one signer; no key id appears twice.
+
+    Raises:
+        ConfigError: one line naming the setting: no key at all (as :func:`load_signer`), the
+            single key id without its key, a ``kalshi.keys[i]`` file that cannot be read or is
+            not an RSA PEM key, or a key id given twice.
+    """
+    signers = [load_signer(cfg)] if cfg.api_key_id or not cfg.keys else []
+    for i, key in enumerate(cfg.keys):
+        setting = f"kalshi.keys[{i}]"
+        if key.private_key:
+            pem = _load_pem(key.private_key.reveal().encode(), f"{setting}.private_key")
+            signer = KalshiSigner(key.api_key_id, pem)
+        else:
+            signer = _read_key_file(key.api_key_id, key.private_key_path, f"{setting}.private_key_path")
+        if any(s.key_id == signer.key_id for s in signers):
+            raise ConfigError(
+                f"{setting}.api_key_id {mask_key_id(signer.key_id)} is already in the pool: list each key once"
+            )
+        signers.append(signer)
+    return signers
+
+
+def mask_key_id(key_id: str) -> str:
+    """The key id as it may be shown (logs, reports, the dashboard): ``"…"`` and its last 4
+    characters."""
+    return "…" + key_id[-4:]
 
 
 def generate_test_key() -> tuple[rsa.RSAPrivateKey, bytes, bytes]:

@@ -1,7 +1,8 @@
 """A loopback Kalshi venue: a real WebSocket v2 server on 127.0.0.1 that replays a real capture.
 
 It behaves as Kalshi does (``docs/kalshi-protocol.md`` §3–§4): the upgrade must carry a valid
-RSA-PSS signature from a known key with a timestamp within a few seconds (else HTTP 401); commands
+RSA-PSS signature from a known key (one or several) with a timestamp within a few seconds (else
+HTTP 401; accepted and refused handshakes are counted per key id); commands
 ``subscribe``, ``unsubscribe``, ``update_subscription`` (``add_markets``, ``delete_markets``,
 ``get_snapshot``) and ``list_subscriptions`` are answered with ``subscribed``/``ok``/
 ``unsubscribed``/``error`` frames; every subscription gets its own sid, and seq numbers count per
@@ -31,7 +32,7 @@ import asyncio
 import heapq
 import itertools
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -49,7 +50,7 @@ from hadron.model.units import PRICE_ONE, format_price, parse_price
 from hadron.store.replay import LineReader
 from hadron.venues.faults import Fault
 from hadron.venues.faults import parse_faults as parse_spec
-from hadron.venues.kalshi.auth import WS_PATH, verify_headers
+from hadron.venues.kalshi.auth import HEADER_KEY, WS_PATH, verify_any
 from hadron.venues.kalshi.fake_exchange import FakeBook, FakeExchange, count_fp
 from hadron.venues.kalshi.messages import (
     TERMINAL_ERROR_CODES,
@@ -192,6 +193,10 @@ class FakeVenueStats:
 
     connections: int = 0
     auth_failures: int = 0
+    handshakes: dict[str, int] = field(default_factory=dict)
+    """Accepted handshakes per ``KALSHI-ACCESS-KEY`` key id."""
+    refused: dict[str, int] = field(default_factory=dict)
+    """Refused handshakes per key id (``""``: none sent)."""
     commands: int = 0
     played: int = 0
     sent: int = 0
@@ -211,7 +216,8 @@ class FakeKalshiVenue:
     Args:
         timeline: the capture to play (see :func:`load_capture`).
         exchange: the venue's state (shared with its REST side).
-        public_key: the key that signs valid handshakes; ``None`` accepts any client.
+        public_key: the key that signs valid handshakes, or several (a handshake signed by any of
+            them is accepted); ``None`` (or none) accepts any client.
         speed: 1.0 plays at the captured pace, 10.0 ten times faster, 0 as fast as possible.
         faults: faults to inject (see :func:`parse_faults`).
         start_on_subscribe: hold the capture until the first subscription arrives.
@@ -225,7 +231,7 @@ class FakeKalshiVenue:
         timeline: list[CaptureEntry],
         exchange: FakeExchange | None = None,
         *,
-        public_key: rsa.RSAPublicKey | None,
+        public_key: rsa.RSAPublicKey | Sequence[rsa.RSAPublicKey] | None,
         speed: float = 1.0,
         faults: Iterable[Fault] = (),
         start_on_subscribe: bool = True,
@@ -240,7 +246,7 @@ class FakeKalshiVenue:
         self.hold = False
         """While True the capture stops playing (frames already queued are still sent)."""
         self.exchange = exchange or FakeExchange()
-        self.public_key = public_key
+        self.public_keys = _key_list(public_key)
         self.speed = speed
         self.faults = sorted(faults, key=lambda f: f.at)
         self.max_skew_ms = max_skew_ms
@@ -295,20 +301,34 @@ class FakeKalshiVenue:
         host, port = sock.getsockname()[:2]
         return f"ws://{host}:{port}{WS_PATH}"
 
+    @property
+    def public_key(self) -> rsa.RSAPublicKey | None:
+        """The first accepted key (``None``: any client); setting it replaces every key (a key
+        revoked while clients are connected)."""
+        return self.public_keys[0] if self.public_keys else None
+
+    @public_key.setter
+    def public_key(self, key: rsa.RSAPublicKey | Sequence[rsa.RSAPublicKey] | None) -> None:
+        self.public_keys = _key_list(key)
+
     # -- handshake and commands --------------------------------------------------------------
 
     def _check_auth(self, connection: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
         if path != WS_PATH:
             return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
-        if self.public_key is None:
-            return None
         headers = {k: v for k, v in request.headers.raw_items()}
-        reason = verify_headers(self.public_key, headers, "GET", path, max_skew_ms=self.max_skew_ms)
+        key_id = headers.get(HEADER_KEY, "")
+        if not self.public_keys:
+            self.stats.handshakes[key_id] = self.stats.handshakes.get(key_id, 0) + 1
+            return None
+        reason = verify_any(self.public_keys, headers, "GET", path, max_skew_ms=self.max_skew_ms)
         if reason is not None:
             self.stats.auth_failures += 1
+            self.stats.refused[key_id] = self.stats.refused.get(key_id, 0) + 1
             log.info("handshake refused", reason=reason)
             return connection.respond(HTTPStatus.UNAUTHORIZED, f"authentication_error: {reason}\n")
+        self.stats.handshakes[key_id] = self.stats.handshakes.get(key_id, 0) + 1
         return None
 
     async def _handle(self, ws: ServerConnection) -> None:
@@ -642,6 +662,12 @@ def _tickers(params: dict[str, Any]) -> list[str]:
         return [t for t in many if isinstance(t, str)]
     one = params.get("market_ticker")
     return [one] if isinstance(one, str) else []
+
+
+def _key_list(key: rsa.RSAPublicKey | Sequence[rsa.RSAPublicKey] | None) -> list[rsa.RSAPublicKey]:
+    if key is None:
+        return []
+    return [key] if isinstance(key, rsa.RSAPublicKey) else list(key)
 
 
 def now_ms() -> int:

@@ -22,7 +22,7 @@ body). Unknown tickers answer 404 ``not_found``; bad parameters 400 ``bad_reques
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from hadron.venues.kalshi.auth import REST_PREFIX, verify_headers
+from hadron.venues.kalshi.auth import REST_PREFIX, verify_any
 from hadron.venues.kalshi.fake_exchange import FakeExchange
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -171,18 +171,16 @@ def _iso_ms(ms: int) -> str:
 class _RestVenue:
     """The endpoints, over one exchange; each returns Kalshi's JSON shapes."""
 
-    def __init__(self, exchange: FakeExchange, public_key: RSAPublicKey | None, faults: RestFaults | None) -> None:
+    def __init__(self, exchange: FakeExchange, public_keys: Sequence[RSAPublicKey], faults: RestFaults | None) -> None:
         self.exchange = exchange
-        self.public_key = public_key
+        self.public_keys = list(public_keys)
         self.faults = faults
 
     def guarded(self, endpoint: Endpoint) -> Endpoint:
         async def handler(request: Request) -> Response:
             if self.faults is not None and (injected := self.faults.fault()) is not None:
                 return injected
-            if self.public_key is not None and verify_headers(
-                self.public_key, request.headers, "GET", request.url.path
-            ):
+            if self.public_keys and verify_any(self.public_keys, request.headers, "GET", request.url.path):
                 return JSONResponse(AUTH_ERROR_BODY, status_code=401)
             try:
                 return await endpoint(request)
@@ -273,17 +271,22 @@ class _RestVenue:
 
 
 def build_rest_app(
-    exchange: FakeExchange, *, public_key: RSAPublicKey | None, faults: RestFaults | None = None
+    exchange: FakeExchange,
+    *,
+    public_key: RSAPublicKey | Sequence[RSAPublicKey] | None,
+    faults: RestFaults | None = None,
 ) -> Starlette:
     """Return the loopback venue's REST app serving ``exchange`` under ``/trade-api/v2``.
 
     Args:
         exchange: the market state to serve (read at each request, so it may change under the app).
-        public_key: when given, every request must be signed by its private key (Kalshi's
-            RSA-PSS headers over ``timestamp + "GET" + path``); else no auth is checked.
+        public_key: when given (one key or several), every request must be signed by the
+            private key of one of them (Kalshi's RSA-PSS headers over ``timestamp + "GET" +
+            path``); else no auth is checked.
         faults: failures to inject (429s, 503s, chosen statuses), checked before auth.
     """
-    venue = _RestVenue(exchange, public_key, faults)
+    keys = [] if public_key is None else [public_key] if isinstance(public_key, RSAPublicKey) else list(public_key)
+    venue = _RestVenue(exchange, keys, faults)
     routes = [
         Route("/markets", venue.guarded(venue.markets)),
         Route("/markets/trades", venue.guarded(venue.trades)),

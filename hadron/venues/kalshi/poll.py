@@ -8,7 +8,9 @@ its ``ts_recv``; it gets no deltas in between.
 
 Failures of one request (network, 429 after the client's retries, 4xx for one ticker, a bad
 body, a book the manager refuses) are logged and counted in :class:`KalshiPollStats`; the
-poller moves on. Only :class:`~hadron.errors.AuthError` ends :meth:`KalshiPoller.run`.
+poller moves on. Only :class:`~hadron.errors.AuthError` ends :meth:`KalshiPoller.run`, and,
+with ``give_up_after``, a poller that has not delivered a single book in that many cycles
+(:class:`~hadron.errors.TransportError`): a fallback that never delivers is a failure.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from hadron.book.manager import BookManager
 from hadron.errors import AuthError, BookError, DecodeError, RateLimited, TransportError, VenueError
 from hadron.model.events import BookSnapshot
 from hadron.venues.kalshi.rest import KalshiRestClient, decode_orderbook, normalize_rest_orderbook
+from hadron.venues.polling import pause, until_stopped
 
 log = structlog.get_logger("hadron.kalshi.poll")
 
@@ -51,10 +54,12 @@ class KalshiPollStats:
     that failed, of which ``transport_errors`` (network, 5xx), ``rate_limited`` (429 after the
     client's retries), ``request_errors`` (other 4xx), ``decode_errors`` (bad body) and
     ``book_errors`` (the manager refused the book). ``last_error``: the latest message.
+    ``last_poll_ns``: wall-clock receive time of the latest book applied (0: none yet).
     """
 
     cycles: int = 0
     polls: int = 0
+    last_poll_ns: int = 0
     errors: int = 0
     transport_errors: int = 0
     rate_limited: int = 0
@@ -76,6 +81,9 @@ class KalshiPoller:
         on_raw: called with ``(request line, response body, ts_recv)`` of every poll, before
             decoding (lossless recording).
         depth: levels per side to ask for (0 = all).
+        give_up_after: cycles without a single book delivered (ever) after which :meth:`run`
+            raises TransportError; ``None``: poll for ever.
+        stats: counters to add to (several pollers in turn can share them); default fresh.
         clock: monotonic seconds (injectable for tests).
         now_ns: wall clock, ns, for ``ts_recv`` (injectable for tests).
     """
@@ -90,6 +98,8 @@ class KalshiPoller:
         on_event: Callable[[BookSnapshot], None] | None = None,
         on_raw: Callable[[str, bytes, int], None] | None = None,
         depth: int = 0,
+        give_up_after: int | None = None,
+        stats: KalshiPollStats | None = None,
         clock: Callable[[], float] = time.monotonic,
         now_ns: Callable[[], int] = time.time_ns,
     ) -> None:
@@ -100,7 +110,8 @@ class KalshiPoller:
         self.on_event = on_event
         self.on_raw = on_raw
         self.depth = depth
-        self.stats = KalshiPollStats()
+        self.give_up_after = give_up_after
+        self.stats = stats if stats is not None else KalshiPollStats()
         self._clock = clock
         self._now_ns = now_ns
 
@@ -118,6 +129,7 @@ class KalshiPoller:
         snap = normalize_rest_orderbook(ticker, decode_orderbook(body), ts_recv)
         self.books.apply_snapshot(snap, source=POLLED, polled=True)
         self.stats.polls += 1
+        self.stats.last_poll_ns = ts_recv
         if self.on_event is not None:
             self.on_event(snap)
         return snap
@@ -140,22 +152,27 @@ class KalshiPoller:
         self.stats.cycles += 1
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll in cycles until ``stop`` is set; a cycle starts at most once per ``interval``.
+        """Poll in cycles until ``stop`` is set (a request under way is abandoned then); a cycle
+        starts at most once per ``interval``.
 
         Raises:
             AuthError: the venue refused the credentials (every other failure is counted).
+            TransportError: ``give_up_after`` cycles passed and not one book was delivered; the
+                message names the last failure.
         """
         log.info("kalshi polling started", tickers=len(self.tickers), interval=self.interval, depth=self.depth)
+        empty_cycles = 0
         while not stop.is_set():
             started = self._clock()
-            await self.poll_once(stop)
-            remaining = self.interval - (self._clock() - started)
-            if remaining > 0 and not stop.is_set():
-                try:
-                    async with asyncio.timeout(remaining):
-                        await stop.wait()
-                except TimeoutError:
-                    pass
+            await until_stopped(self.poll_once(stop), stop)
+            if self.stats.polls == 0 and not stop.is_set():
+                empty_cycles += 1
+                if self.give_up_after is not None and empty_cycles >= self.give_up_after:
+                    raise TransportError(
+                        f"REST polling delivered no order book in {empty_cycles} cycles: "
+                        f"{self.stats.last_error or 'no answer'}"
+                    )
+            await pause(self.interval - (self._clock() - started), stop)
         log.info("kalshi polling stopped", cycles=self.stats.cycles, polls=self.stats.polls, errors=self.stats.errors)
 
     def _failed(self, ticker: str, exc: VenueError | BookError) -> None:

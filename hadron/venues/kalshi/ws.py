@@ -35,12 +35,12 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from hadron.book.manager import BookManager, BookState
-from hadron.errors import HadronError, TransportError
+from hadron.errors import AuthError, HadronError, TransportError
 from hadron.metrics import FrameLatency
 from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
 from hadron.venues.common import Backoff, classify_failure, is_retryable, reconnect_loop, watch_session
-from hadron.venues.kalshi.auth import KalshiSigner
+from hadron.venues.kalshi.auth import KalshiSigner, mask_key_id
 from hadron.venues.kalshi.normalize import VENUE_PREFIX
 from hadron.venues.kalshi.stream import KalshiStream, PrivateHook
 
@@ -267,8 +267,11 @@ class KalshiConnection:
 
     async def _subscribe_all(self) -> None:
         for channel in self.channels:
-            if channel in TICKER_CHANNELS and not self.markets and channel == "orderbook_delta":
-                continue  # orderbook_delta requires tickers
+            if channel in TICKER_CHANNELS and not self.markets:
+                # orderbook_delta requires tickers, and the others would be every market's
+                # firehose: a connection with no markets yet (a spare key's) subscribes them when
+                # markets move to it (add_markets)
+                continue
             await self.send("subscribe", self._subscribe_params(channel))
 
     async def add_markets(self, tickers: Sequence[str]) -> None:
@@ -481,11 +484,37 @@ class KalshiPool:
                         await self._move(conn, others)
 
     def report(self) -> dict[str, Any]:
-        """Connection counters and market assignment, for reports and the dashboard."""
+        """Connection counters and market assignment (with each connection's key id, masked to
+        its last 4 characters), and :meth:`keys`, for reports and the dashboard."""
         return {
-            "connections": {c.name: {**asdict(c.stats), "markets": len(c.markets)} for c in self.connections},
+            "connections": {
+                c.name: {**asdict(c.stats), "markets": len(c.markets), "key": _key_of(c)} for c in self.connections
+            },
+            "keys": self.keys(),
             "moves": self.moves,
         }
+
+    def keys(self) -> dict[str, dict[str, Any]]:
+        """Per API key (its id masked to the last 4 characters): ``connections`` signed with it,
+        how many are ``connected`` now, their ``markets``, ``dials`` and ``connects`` so far
+        (ints), and whether the venue ``refused`` it (bool)."""
+        out: dict[str, dict[str, Any]] = {}
+        for conn in self.connections:
+            entry = out.setdefault(
+                _key_of(conn),
+                {"connections": 0, "connected": 0, "markets": 0, "dials": 0, "connects": 0, "refused": False},
+            )
+            entry["connections"] += 1
+            entry["connected"] += int(conn.connected.is_set())
+            entry["markets"] += len(conn.markets)
+            entry["dials"] += conn.stats.dials
+            entry["connects"] += conn.stats.connects
+            entry["refused"] = entry["refused"] or isinstance(conn.fatal, AuthError)
+        return out
+
+
+def _key_of(conn: KalshiConnection) -> str:
+    return mask_key_id(conn.signer.key_id) if conn.signer is not None else ""
 
 
 async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:

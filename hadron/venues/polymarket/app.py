@@ -20,12 +20,13 @@ import uvicorn
 
 from hadron.book.manager import BookManager
 from hadron.config import HadronConfig
-from hadron.errors import ConfigError, VenueError
+from hadron.errors import AuthError, ConfigError, RequestError, TransportError, VenueError
 from hadron.store.deadletter import DeadLetterFile
 from hadron.store.parquet import ParquetTickStore, parse_store_url
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
 from hadron.venues.common import latency_summary, measure_until_idle, pool_health
 from hadron.venues.polymarket.fake import FakePolymarketVenue, load_capture, parse_faults
+from hadron.venues.polymarket.poll import PolymarketPoller
 from hadron.venues.polymarket.rest import (
     GAMMA_URL,
     PolymarketClobClient,
@@ -67,8 +68,12 @@ async def record(
     tokens on one connection and lets every ``book`` hash be verified; without it the books are
     kept all the same, unverified.
 
+    Returns a summary (frames, books, connection counters, files). ``failure`` is ``None``, or
+    one line saying why nothing was recorded (no frame before the end).
+
     Raises:
         ConfigError: a token id is not a decimal string.
+        VenueError: the market channel refused the connection for good.
     """
     bad = [t for t in markets if not t.isdigit()]
     if bad:
@@ -119,9 +124,17 @@ async def record(
         "hash_mismatches": stats.hash_mismatches,
         "pool": pool.report(),
         "fallback": None,
+        "failure": None if stats.frames else _nothing_recorded(pool, elapsed),
         "files": sorted(str(p) for p in (out / "polymarket").glob("*.ndjson.zst")),
         "elapsed_s": round(elapsed, 3),
     }
+
+
+def _nothing_recorded(pool: PolymarketPool, elapsed: float) -> str:
+    # One line: why the market channel delivered nothing
+    errors = [c.stats.last_error for c in pool.connections if c.stats.last_error]
+    cause = errors[0] if errors else "no connection"
+    return f"no frame in {elapsed:.0f} s: the market channel delivered nothing ({cause})"
 
 
 async def _metadata(gamma_url: str | None, tokens: Sequence[str]) -> tuple[MarketMeta | None, dict[str, str]]:
@@ -255,9 +268,22 @@ async def bench_live(capture: Path, *, idle: float = 1.0, **_: Any) -> dict[str,
     }
 
 
+FALLBACK_GIVE_UP_CYCLES = 5
+"""A live feed's REST fallback that has not delivered a single book in this many polling cycles
+fails for good (see :class:`PolymarketPoller`'s ``give_up_after``)."""
+
+
 class PolymarketLiveFeed:
-    """The runtime's Polymarket feed: a :class:`PolymarketPool` with the freeze watchdog on the
-    CLOB REST ``/book`` (a :class:`~hadron.venues.base.LiveFeed`)."""
+    """The runtime's Polymarket feed (a :class:`~hadron.venues.base.LiveFeed`): a
+    :class:`PolymarketPool` with the freeze watchdog on the CLOB REST ``/book`` and, per
+    ``polymarket.transport``, the REST polling fallback (:class:`PolymarketPoller` over ``GET
+    /book`` for every token, every ``polymarket.poll_interval_s``) when the market channel is
+    unusable (``auto``: its handshake refused for good, or every connection failing 5 dials in a
+    row), or polling only (``rest``).
+
+    Polled books are not recorded (``hadron replay`` reads no Polymarket REST responses); they go
+    to the books (marked polled) and to ``on_event``.
+    """
 
     venue = "polymarket"
 
@@ -268,31 +294,99 @@ class PolymarketLiveFeed:
         self.stats = FeedStats()
         self.kwargs = kwargs
         self.pool: PolymarketPool | None = None
+        self.poller: PolymarketPoller | None = None
+        self.fallback = ""
+        """Why the market channel was given up for REST polling (``""``: it was not)."""
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Fetch metadata (when a Gamma host is set), then run the pool until ``stop``."""
+        """Fetch metadata (when a Gamma host is set), then stream (and, per ``transport``, poll)
+        until ``stop``.
+
+        Raises:
+            AuthError / RequestError / TransportError: every source failed for good: the market
+                channel (with ``ws``), or the channel and then the REST fallback (one line naming
+                both), or REST polling alone (with ``rest``).
+        """
         cfg = self.config
-        meta, groups = await _metadata(cfg.gamma_url or None, self.tokens)
+        transport = cfg.transport
+        meta, groups = await _metadata(cfg.gamma_url or None, self.tokens) if transport != "rest" else (None, {})
         async with PolymarketClobClient(cfg.rest_url) as clob:
-            self.pool = PolymarketPool(
-                cfg.ws_url,
+            if transport != "rest":
+                self.pool = PolymarketPool(
+                    cfg.ws_url,
+                    self.books,
+                    self.tokens,
+                    groups=groups,
+                    meta=meta,
+                    stats=self.stats,
+                    rest=clob,
+                    freeze_window=float(cfg.freeze_window_s),
+                    give_up_after=5 if transport == "auto" else None,
+                    **self.kwargs,
+                )
+                try:
+                    await self.pool.run(stop)
+                except (AuthError, RequestError, TransportError) as exc:
+                    if transport == "ws" or stop.is_set():
+                        raise
+                    self.fallback = str(exc)
+                    log.warning("polymarket market channel unusable: polling REST instead", error=self.fallback)
+        if transport == "rest" or self.fallback:
+            try:
+                await self._poll(stop)
+            except VenueError as exc:
+                if not self.fallback:
+                    raise
+                kind = AuthError if isinstance(exc, AuthError) else TransportError
+                raise kind(f"{self.fallback}; the REST fallback failed too: {exc}") from exc
+
+    async def _poll(self, stop: asyncio.Event) -> None:
+        on_event = self.kwargs.get("on_event")
+        stats = self.stats
+
+        def count(request: str, body: bytes, ts_recv: int) -> None:
+            stats.frames += 1
+            stats.count("rest_book")
+
+        async with PolymarketClobClient(self.config.rest_url, max_retries=2) as clob:
+            self.poller = PolymarketPoller(
+                clob,
                 self.books,
                 self.tokens,
-                groups=groups,
-                meta=meta,
-                stats=self.stats,
-                rest=clob,
-                freeze_window=float(cfg.freeze_window_s),
-                **self.kwargs,
+                interval=self.config.poll_interval_s,
+                on_event=on_event,
+                on_raw=count,
+                give_up_after=FALLBACK_GIVE_UP_CYCLES,
             )
-            await self.pool.run(stop)
+            await self.poller.run(stop)
 
     def health(self) -> dict[str, Any]:
-        """Per-connection health for the dashboard and metrics."""
+        """Per-connection health for the dashboard and metrics; the REST fallback, once it ran,
+        is a ``polymarket-rest`` entry (connected while it polls and has delivered a book;
+        ``frames`` = books polled)."""
         pool = self.pool
-        if pool is None:
-            return pool_health([], shard="tokens")
-        return pool_health(pool.connections, shard="tokens", frozen=pool.freeze.frozen)
+        health = (
+            pool_health([], shard="tokens")
+            if pool is None
+            else pool_health(pool.connections, shard="tokens", frozen=pool.freeze.frozen)
+        )
+        poller = self.poller
+        if poller is not None:
+            stats = poller.stats
+            health["connections"].append(
+                {
+                    "name": "polymarket-rest",
+                    "connected": poller.active and stats.polls > 0,
+                    "frames": stats.polls,
+                    "last_frame_ns": stats.last_poll_ns,
+                    "reconnects": 0,
+                    "tokens": len(poller.tokens),
+                    "last_error": stats.last_error,
+                    "transport": "rest",
+                }
+            )
+        health["fallback"] = self.fallback or None
+        return health
 
 
 def live_feed(

@@ -318,6 +318,8 @@ class PolymarketPool:
         rest: CLOB REST client for the freeze watchdog (``None``: no watchdog).
         freeze_window: seconds of silence after which a token's REST book is checked.
         recycle_after: frozen tokens on one connection that make it recycle instead of re-subscribe.
+        give_up_after: when every connection has failed this many dials in a row, :meth:`run`
+            stops and raises TransportError (so a caller can fall back to REST); ``None``: never.
         **kwargs: passed to every :class:`PolymarketConnection`.
     """
 
@@ -334,9 +336,12 @@ class PolymarketPool:
         freeze_window: float = 30.0,
         freeze_check_interval: float = 1.0,
         recycle_after: int = 3,
+        give_up_after: int | None = None,
         **kwargs: Any,
     ) -> None:
         self.url = url
+        self.give_up_after = give_up_after
+        self._gave_up: TransportError | None = None
         self.books = books
         self.groups = dict(groups or {})
         self.cap = max_tokens_per_connection
@@ -405,10 +410,15 @@ class PolymarketPool:
 
         Raises:
             VenueError: every connection failed for good.
+            TransportError: every connection kept failing (``give_up_after``).
         """
-        self._stop = stop
-        self._tasks = {asyncio.create_task(c.run(stop), name=c.name): c for c in self.connections}
-        watchdog = asyncio.create_task(self._watch(stop)) if self.rest is not None else None
+        inner = asyncio.Event()  # set by ``stop``, or when the pool gives up
+        relay = asyncio.create_task(_relay(stop, inner))
+        self._stop = inner
+        self._tasks = {asyncio.create_task(c.run(inner), name=c.name): c for c in self.connections}
+        watchdog = asyncio.create_task(self._watch(inner)) if self.rest is not None else None
+        giving_up = asyncio.create_task(self._give_up(inner)) if self.give_up_after is not None else None
+        helpers = [t for t in (relay, watchdog, giving_up) if t is not None]
         try:
             while self._tasks:
                 done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -418,11 +428,22 @@ class PolymarketPool:
                     if exc is not None and not self._tasks:
                         raise exc
         finally:
-            if watchdog is not None:
-                watchdog.cancel()
-            for task in self._tasks:
+            for task in [*helpers, *self._tasks]:
                 task.cancel()
-            await asyncio.gather(*self._tasks, *([watchdog] if watchdog else []), return_exceptions=True)
+            await asyncio.gather(*self._tasks, *helpers, return_exceptions=True)
+        if self._gave_up is not None:
+            raise self._gave_up
+
+    async def _give_up(self, stop: asyncio.Event) -> None:
+        # Once a second: every connection failing give_up_after dials in a row → stop the pool
+        limit = self.give_up_after
+        while not stop.is_set() and limit is not None:
+            await asyncio.sleep(1.0)
+            alive = list(self._tasks.values())
+            if alive and all(c.stats.failures >= limit for c in alive):
+                self._gave_up = TransportError(f"every Polymarket connection failed {limit} times in a row")
+                stop.set()
+                return
 
     async def _watch(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -481,6 +502,11 @@ class PolymarketPool:
             "freeze": asdict(self.freeze),
             "subscriptions": len(self.refs),
         }
+
+
+async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()
 
 
 def recorder_factory(out_dir: Path) -> RecorderFactory:
