@@ -246,13 +246,21 @@ def _venue(name: str, capability: type) -> Any:
 
 @app.command()
 def record(
-    venue: Annotated[str, typer.Option(help="Venue to record (kalshi).")],
-    markets: Annotated[str, typer.Option(help="Market tickers, comma-separated.")],
+    venue: Annotated[str, typer.Option(help="Venue to record: kalshi or polymarket.")],
+    markets: Annotated[str, typer.Option(help="Kalshi market tickers, or Polymarket token ids, comma-separated.")],
     out: Annotated[Path, typer.Option(help="Recording folder (Hadron recording format).")],
-    channels: Annotated[str, typer.Option(help="Channels, comma-separated.")] = "orderbook_delta,trade",
-    url: Annotated[str | None, typer.Option(help="WebSocket URL (default: from KALSHI_ENV).")] = None,
+    channels: Annotated[str, typer.Option(help="Kalshi channels, comma-separated.")] = "orderbook_delta,trade",
+    url: Annotated[
+        str | None,
+        typer.Option(help="WebSocket URL (default: kalshi.ws_url / KALSHI_ENV, or polymarket.ws_url)."),
+    ] = None,
     rest_url: Annotated[
-        str | None, typer.Option(help="REST base URL, …/trade-api/v2 (default: from KALSHI_ENV).")
+        str | None,
+        typer.Option(help="REST base URL: Kalshi …/trade-api/v2, or the Polymarket CLOB (default: from the config)."),
+    ] = None,
+    gamma_url: Annotated[
+        str | None,
+        typer.Option(help="Polymarket: the Gamma metadata host, '' to skip (default: polymarket.gamma_url)."),
     ] = None,
     transport: Annotated[
         str | None,
@@ -292,6 +300,7 @@ def record(
                 config=config,
                 url=url,
                 rest_url=rest_url,
+                gamma_url=gamma_url,
                 transport=transport,
                 connections=connections,
                 store=store,
@@ -593,6 +602,38 @@ def bench_live(
         _write_json(json_out, results)
 
 
+state_app = typer.Typer(
+    help="The state store (runs, opportunities, paper orders, fills, positions).", no_args_is_help=True
+)
+app.add_typer(state_app, name="state")
+
+
+@state_app.command("migrate")
+def state_migrate(
+    url: Annotated[str, typer.Argument(metavar="URL", help="sqlite:///FILE or postgresql://owner@host/db.")],
+) -> None:
+    """Bring the state store's schema up to date and print its version (run it as the role that
+    owns the schema; the processes can then connect with data rights only: docs/SCALE-OUT.md).
+
+    Exit status: 0 done; 1 the database refused (e.g. permission denied); 2 a bad URL.
+    """
+    from hadron.config import mask_url
+    from hadron.errors import StoreError
+    from hadron.store.state import open_state_store
+
+    async def migrate() -> int:
+        async with await open_state_store(url) as store:
+            return await store.schema_version()
+
+    try:
+        version = asyncio.run(migrate())
+    except StoreError as exc:
+        raise _fail(str(exc), code=1) from None
+    except HadronError as exc:
+        raise _fail(str(exc)) from None
+    stdout.print(f"{mask_url(url)}: schema version {version}", markup=False)
+
+
 @app.command("query")
 def query_cmd(
     sql: Annotated[str, typer.Argument(help="SQL over trades, quotes, book_deltas, book_snapshots.")],
@@ -698,7 +739,10 @@ def run(
     dead_letter: Annotated[
         Path | None, typer.Option(help="ingest/all: where rejected frames go (default: beside --report).")
     ] = None,
-    log_level: LogLevel = "warning",
+    log_level: Annotated[
+        str | None,
+        typer.Option("--log-level", help="debug, info, warning or error, on stderr (default: runtime.log_level)."),
+    ] = None,
 ) -> None:
     """Run the live runtime (`--config hadron.toml`), or one process role over the event bus.
 
@@ -712,7 +756,7 @@ def run(
 
     SIGINT/SIGTERM stop it cleanly; --report is written either way.
 
-    Exit status: 0 done; 1 every venue failed (a refused key), or the bus could not be reached; 2
+    Exit status: 0 done; 1 a venue failed for good (a refused key), or the bus could not be reached; 2
     a setting or path is wrong.
     """
     from hadron.app.roles import PaperOptions, summary_line
@@ -744,7 +788,7 @@ def run(
         return
     if record is not None or venue or shard:
         raise _fail("--record, --venue and --shard stream live: give --config hadron.toml")
-    logs.configure(log_level)
+    logs.configure(log_level or "warning")
     if dead_letter is None:
         dead_letter = (
             report.with_name(report.stem + ".deadletter.ndjson")
@@ -786,7 +830,7 @@ def _shard(text: str | None) -> tuple[int, int]:
 
 def _run_runtime(
     config_path: Path | None,
-    log_level: str,
+    log_level: str | None,
     *,
     role: str = "all",
     bus: str | None = None,
@@ -814,7 +858,7 @@ def _run_runtime(
         changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
         if changes:
             cfg = dataclasses.replace(cfg, runtime=dataclasses.replace(cfg.runtime, **changes))
-        logs.configure(cfg.runtime.log_level if log_level == "warning" else log_level)
+        logs.configure(log_level or cfg.runtime.log_level)
         runtime = Runtime(cfg, role=role, source_id=source_id, durable=durable, subjects=subjects, venues=venues,
                           shard=_shard(shard))  # fmt: skip
 
@@ -853,7 +897,10 @@ def status(
     url: Annotated[str, typer.Option(help="The runtime's control endpoint.")] = "http://127.0.0.1:8765",
     token: Annotated[str | None, _CONTROL_TOKEN] = None,
 ) -> None:
-    """Print a running runtime's status (feeds, books, opportunities, paper) as JSON."""
+    """Print a running runtime's status (feeds, books, opportunities, paper) as JSON.
+
+    On a loopback URL the control token is read from the run's token file (see `hadron stop`).
+    """
     result = _control(url, "/api/status", token)
     stdout.print(msgspec.json.format(msgspec.json.encode(result)).decode(), markup=False)
 
@@ -863,7 +910,12 @@ def stop(
     url: Annotated[str, typer.Option(help="The runtime's control endpoint.")] = "http://127.0.0.1:8765",
     token: Annotated[str | None, _CONTROL_TOKEN] = None,
 ) -> None:
-    """Stop a running runtime gracefully (paper orders cancelled, stores flushed)."""
+    """Stop a running runtime gracefully (paper orders cancelled, stores flushed).
+
+    The stop needs the run's control token: on a loopback URL it is read from the token file the
+    runtime wrote for its port ($XDG_RUNTIME_DIR/hadron/PORT.token, or ~/.hadron/run/PORT.token),
+    so no flag is needed from any folder; --token or HADRON_CONTROL_TOKEN override it.
+    """
     _control(url, "/api/stop", token, {})
     stdout.print("stopping", markup=False)
 
@@ -881,7 +933,7 @@ def config_check(
     Checks every section, the [paper], [risk] and [thresholds] tables, the pairs file and the
     Kalshi key (readable, and not readable by others). Exit status 2 on the first problem.
     """
-    from hadron.app.runtime import is_loopback
+    from hadron.app.control import is_loopback
     from hadron.arb.detector import load_arb_config
     from hadron.config import effective, load_config
     from hadron.paper.config import paper_config, risk_limits
@@ -1001,7 +1053,15 @@ app.add_typer(markets_app, name="markets")
 
 @markets_app.command("match")
 def markets_match(
-    out: Annotated[Path, typer.Option("--out", help="Write the proposed pairs (TOML) here.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Write the proposed pairs (TOML) here. An existing file is merged into, never replaced: new pairs "
+            "are appended, pairs still proposed are refreshed, reviewed pairs, fee terms, [thresholds], "
+            "[[outcome_set]] and comments are kept as written.",
+        ),
+    ],
     kalshi: Annotated[
         list[Path] | None, typer.Option("--kalshi", help="Saved Kalshi /events, /markets or /series responses.")
     ] = None,
@@ -1012,7 +1072,9 @@ def markets_match(
     gamma_url: Annotated[str | None, typer.Option("--gamma-url", help="Polymarket Gamma base URL (live).")] = None,
     min_confidence: Annotated[float, typer.Option("--min-confidence", help="Drop pairs below this (0..1).")] = 0.6,
 ) -> None:
-    """Propose Kalshi ↔ Polymarket pairs and write them for review (nothing is approved here)."""
+    """Propose Kalshi ↔ Polymarket pairs and write them for review (nothing is approved here).
+
+    Onto an existing file the proposal is merged (see --out); delete the file to start over."""
     from hadron.match.inputs import (
         GAMMA_BASE_URL,
         KALSHI_BASE_URL,
@@ -1022,7 +1084,7 @@ def markets_match(
         load_polymarket,
     )
     from hadron.match.matcher import match
-    from hadron.match.pairs import write_pairs
+    from hadron.match.pairs import merge_pairs
 
     if (kalshi or polymarket) and (kalshi_url or gamma_url):
         raise _fail("give either --kalshi/--polymarket files or --kalshi-url/--gamma-url, not both")
@@ -1037,7 +1099,8 @@ def markets_match(
             )
         with stdout.status("matching…"):
             pairs = match(k_records, p_records, min_confidence=min_confidence)
-        write_pairs(out, pairs)
+        existed = out.exists()
+        merged = merge_pairs(out, pairs)
     except HadronError as exc:
         raise _fail(str(exc)) from None
     relations = ", ".join(
@@ -1048,6 +1111,14 @@ def markets_match(
         f"{len(k_records)} Kalshi and {len(p_records)} Polymarket records → {len(pairs)} pairs ({relations}) in {out}",
         markup=False,
     )
+    if existed:
+        stdout.print(
+            f"merged into {out}: {merged['added']} new, {merged['refreshed']} refreshed, {merged['unchanged']} "
+            f"unchanged, {merged['kept_reviewed']} already reviewed kept as they are "
+            f"({merged['reviewed_differs']} differ from this proposal: `hadron markets review --all` to revisit), "
+            f"{merged['not_proposed']} not proposed again kept",
+            markup=False,
+        )
 
 
 @markets_app.command("review")
@@ -1061,7 +1132,9 @@ def markets_review(
     reject: Annotated[list[str] | None, typer.Option(help="Reject this pair id without prompting (repeat).")] = None,
 ) -> None:
     """Review proposed pairs in the terminal: approve, reject or skip each; every decision is
-    saved with who and when. The arbitrage engine trades only approved pairs."""
+    saved with who and when (only the decided pairs' status, reviewed_by and reviewed_at change in the
+    file; comments, fee terms, [thresholds] and [[outcome_set]] stay). The arbitrage engine trades
+    only approved pairs, and only with their fee terms."""
     import getpass
 
     from hadron.match.review import decide, review_file
@@ -1069,7 +1142,7 @@ def markets_review(
     who = reviewer or getpass.getuser()
     try:
         if approve or reject:
-            counts = decide(pairs_file, who, approve=approve or [], reject=reject or [])
+            counts = decide(pairs_file, who, approve=approve or [], reject=reject or [], console=stdout)
             stdout.print(f"approved {counts['approved']}, rejected {counts['rejected']} in {pairs_file}", markup=False)
         else:
             review_file(pairs_file, who, console=stdout, include_reviewed=all_pairs)
@@ -1082,23 +1155,47 @@ app.add_typer(paper_app, name="paper")
 
 _CONTROL_URL = typer.Option(help="The runtime's control endpoint, e.g. http://127.0.0.1:8765.")
 _CONTROL_TOKEN = typer.Option(
-    help="The control token (when the endpoint is bound beyond loopback).", envvar="HADRON_CONTROL_TOKEN"
+    help="The control token [default: for a loopback URL, the one the runtime wrote for its port "
+    "($XDG_RUNTIME_DIR/hadron/PORT.token or ~/.hadron/run/PORT.token)].",
+    envvar="HADRON_CONTROL_TOKEN",
 )
 
 
 def _control(url: str, path: str, token: str | None, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """GET (``body`` None) or POST ``body`` as JSON to the runtime's control endpoint, with the
+    control token (``token``, else the token file of a loopback URL's port); the JSON answer.
+
+    Raises:
+        typer.Exit: code 1, the endpoint cannot be reached or refused the request.
+    """
+    import contextlib
+
     import httpx
 
+    from hadron.app.control import local_port, read_token_file, token_file
+    from hadron.config import mask_url
+
+    port = local_port(url)
+    if not token and port is not None:
+        token = read_token_file(port)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    where = mask_url(url)
     try:
         if body is None:
             response = httpx.get(url.rstrip("/") + path, headers=headers, timeout=5)
         else:
             response = httpx.post(url.rstrip("/") + path, json=body, headers=headers, timeout=5)
     except httpx.HTTPError as exc:
-        raise _fail(f"control endpoint {url}: {exc}", code=1) from None
+        raise _fail(f"control endpoint {where}: {mask_url(str(exc))}", code=1) from None
     if response.status_code >= 400:
-        raise _fail(f"control endpoint {url}{path}: {response.status_code} {response.text[:200]}", code=1)
+        hint = ""
+        if response.status_code == 401 and not token:
+            missing = ""
+            if port is not None:
+                with contextlib.suppress(RuntimeError):  # no home folder: no file to name
+                    missing = f"no token file {token_file(port)}: is the runtime on this port this user's? "
+            hint = f" ({missing}give --token or HADRON_CONTROL_TOKEN)"
+        raise _fail(f"control endpoint {where}{path}: {response.status_code} {response.text[:200]}{hint}", code=1)
     result: dict[str, Any] = response.json()
     return result
 

@@ -23,6 +23,7 @@ Example ``hadron.toml``::
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -151,6 +152,12 @@ class RuntimeConfig:
         dead_letter: where rejected frames go.
         host / port: the dashboard, control and ``/metrics`` server (``port`` 0: none).
         control_token: required when ``host`` is not loopback (``HADRON_CONTROL_TOKEN``); masked.
+            Every request then needs it; without one a token is made for each run (see
+            :mod:`hadron.app.control`).
+        allowed_hosts: more names the server answers to (its ``Host`` header), beside
+            ``localhost``, ``127.0.0.1``, ``[::1]`` and ``host`` itself: the machine's DNS name or
+            address when ``host`` is ``0.0.0.0``; ``name`` (at ``port``) or ``name:port`` (behind
+            a proxy). Any other ``Host`` is refused (421).
         paper: paper-trade the opportunities (``[paper]`` and ``[risk]`` tables).
         log_level: debug, info, warning or error.
         stale_after_s: a LIVE book with no update for this long is marked STALE.
@@ -172,6 +179,7 @@ class RuntimeConfig:
     host: str = "127.0.0.1"
     port: int = 8765
     control_token: Secret = field(default_factory=lambda: Secret(""))
+    allowed_hosts: tuple[str, ...] = ()
     paper: bool = True
     log_level: str = "info"
     stale_after_s: int = 30
@@ -246,6 +254,10 @@ def _section(
             value = Secret(value)
         elif expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        elif str(known[key].type) == "tuple[str, ...]":
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                raise ConfigError(f"{source}: {label}.{key} must be a list of strings, got {value!r}")
+            value = tuple(value)
         elif not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
             raise ConfigError(f"{source}: {label}.{key} must be {expected.__name__}, got {value!r}")
         values[key] = value
@@ -334,19 +346,49 @@ def load_config(
 _TABLES = ("paper", "risk", "thresholds")
 
 
+MASK = "***"
+"""What a masked credential reads as."""
+
+SENSITIVE_PARAMETERS = ("token", "password", "passwd", "pwd", "secret", "key", "auth", "signature", "credential")
+"""A ``name=value`` pair whose name contains one of these (any case: ``access_token``,
+``sslpassword``, ``apikey``, ``api_key``, ``X-Amz-Signature``) has its value masked."""
+
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^\s/?#]*)@")
+_PARAMETER = re.compile(
+    r"(?P<lead>^|[?&;\s])(?P<name>[A-Za-z0-9_.\-]*(?:" + "|".join(SENSITIVE_PARAMETERS) + r")[A-Za-z0-9_.\-]*)="
+    r"(?P<value>[^&;\s#\"']*)",
+    re.IGNORECASE,
+)
+
+
+def _mask_userinfo(found: re.Match[str]) -> str:
+    user, colon, _ = found["userinfo"].partition(":")
+    return f"{found['scheme']}{user}:{MASK}@" if colon else f"{found['scheme']}{MASK}@"
+
+
+def _mask_parameter(found: re.Match[str]) -> str:
+    return f"{found['lead']}{found['name']}={MASK}" if found["value"] else found[0]
+
+
 def mask_url(url: str) -> str:
-    """``url`` with the credentials of its authority masked: ``nats://tok@h`` → ``nats://****@h``,
-    ``postgresql://u:pw@h/db`` → ``postgresql://u:****@h/db``; other text unchanged."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    authority, slash, path = rest.partition("/")
-    userinfo, at, host = authority.rpartition("@")
-    if not at:
-        return url
-    user, colon, _ = userinfo.partition(":")
-    masked = f"{user}:****" if colon else "****"
-    return f"{scheme}://{masked}@{host}{slash}{path}"
+    """``url`` (or any text holding URLs) with its credentials masked, the one masking function of
+    Hadron (``hadron config check``, the run record, ``config.json``, logs, ``hadron status``,
+    error messages):
+
+    * the userinfo of every ``scheme://…@host``: ``postgresql://u:pw@h/db`` →
+      ``postgresql://u:***@h/db``; a lone user part is a token (NATS): ``nats://tok@h`` →
+      ``nats://***@h``;
+    * the value of every ``name=value`` query or conninfo parameter whose name contains a word of
+      :data:`SENSITIVE_PARAMETERS`: ``wss://h/ws?token=abc&x=1`` → ``wss://h/ws?token=***&x=1``,
+      ``host=h password=pw`` → ``host=h password=***``.
+
+    Other text is returned unchanged; never raises.
+    """
+    if "@" in url:
+        url = _USERINFO.sub(_mask_userinfo, url)
+    if "=" in url:
+        url = _PARAMETER.sub(_mask_parameter, url)
+    return url
 
 
 def effective(cfg: HadronConfig) -> dict[str, Any]:
@@ -359,9 +401,9 @@ def effective(cfg: HadronConfig) -> dict[str, Any]:
             out["api_key_id"] = "…" + str(out["api_key_id"])[-4:]
         if isinstance(obj, KalshiConfig):
             out["keys"] = [plain(key) for key in obj.keys]
-        for name in ("state", "bus"):  # a password or token in a URL
-            if isinstance(out.get(name), str):
-                out[name] = mask_url(out[name])
+        for name, value in out.items():  # a password or token in a URL (state, bus, venue URLs)
+            if isinstance(value, str):
+                out[name] = mask_url(value)
         return out
 
     return {

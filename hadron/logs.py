@@ -9,6 +9,8 @@ from typing import Any
 
 import structlog
 
+from hadron.config import mask_url
+
 
 def _stderr_logger(*_args: object) -> structlog.PrintLogger:
     # Resolve sys.stderr at each use: it may be replaced (tests, daemonisation) after configure
@@ -19,13 +21,16 @@ _SECRET_KEYS = ("secret", "token", "password", "private_key", "api_key", "pem", 
 
 
 def redact(_logger: object, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """structlog processor: mask values of secret-named fields and anything that looks like a PEM key."""
+    """structlog processor: mask values of secret-named fields and anything that looks like a PEM key;
+    in every other text, the credentials of URLs and token parameters (:func:`hadron.config.mask_url`)."""
     for key, value in list(event.items()):
         lowered = key.lower()
         if any(word in lowered for word in _SECRET_KEYS) and key != "event":
             event[key] = "**********"
         elif isinstance(value, str) and "-----BEGIN" in value:
             event[key] = value.split("-----BEGIN", 1)[0] + "**********"
+        elif isinstance(value, str) and ("@" in value or "=" in value):
+            event[key] = mask_url(value)
     return event
 
 

@@ -59,7 +59,9 @@ class RuntimeCollector(Collector):
     """Exposes the runtime's counters as Prometheus metrics, read at scrape time.
 
     ``snapshot()`` returns ``{"feeds": {venue: {...}}, "latency": {venue: FrameLatency},
-    "books": [{"instrument", "venue", "age_s", "state"}], "arb": {...}, "paper": {...}}``.
+    "books": [{"instrument", "venue", "age_s", "state"}], "arb": {...}, "paper": {...}}``; ``paper``
+    holds ``orders``, ``fills``, ``pnl`` (USD), ``pnl_parts`` (``{"realized", "locked",
+    "mark_to_market"}``, USD) and ``killed``, or nothing without paper trading.
     """
 
     def __init__(self, snapshot: Snapshot) -> None:
@@ -111,4 +113,13 @@ class RuntimeCollector(Collector):
         yield CounterMetricFamily("hadron_paper_fills", "Paper fills", value=paper.get("fills", 0))
         yield GaugeMetricFamily("hadron_paper_pnl_usd", "Paper P&L, USD (cash + holdings at bid − initial)",
                                 value=paper.get("pnl", 0.0))  # fmt: skip
+        parts = GaugeMetricFamily(
+            "hadron_paper_pnl_component_usd",
+            "Paper P&L in parts, USD: realized; locked (hedged sets at their $1 settlement payout − cost − fees); "
+            "mark_to_market (unhedged holdings at the bid − cost)",
+            labels=["component"],
+        )
+        for component, value in paper.get("pnl_parts", {}).items():
+            parts.add_metric([component], value)
+        yield parts
         yield GaugeMetricFamily("hadron_kill_switch", "1 when the kill switch is engaged", value=paper.get("killed", 0))

@@ -2,25 +2,32 @@
 
 Routes:
 
-* ``GET /``: the dashboard (one HTML page, no build step; it renders what ``/ws`` pushes).
+* ``GET /``: the dashboard (one HTML page, no build step; it renders what ``/ws`` pushes), with
+  the control token embedded for its buttons.
 * ``WS /ws``: a JSON snapshot (:meth:`~hadron.app.runtime.Runtime.snapshot`) twice a second.
 * ``GET /api/status``, ``GET /api/snapshot``; ``POST /api/stop`` stops the runtime gracefully.
 * ``GET /api/paper/status``, ``POST /api/paper/kill``, ``POST /api/paper/resume`` (paper mode).
 * ``GET /metrics``: Prometheus text format (:class:`~hadron.metrics.RuntimeCollector`).
 
-With ``runtime.control_token`` set every request (the page, the socket, the API, the metrics)
-needs ``Authorization: Bearer <token>`` or ``?token=<token>``; a server bound beyond loopback
-cannot start without one.
+Every request passes :class:`~hadron.app.control.ControlGuard`: the ``Host`` must name this
+server (421), an ``Origin`` must be this server's (403), a ``POST`` needs ``Authorization: Bearer
+<token>`` (401) and a JSON object body sent as ``application/json`` (415/400). With
+``runtime.control_token`` set every request (the page, the socket, the API, the metrics) needs the
+token (or ``?token=<token>``); a server bound beyond loopback cannot start without one. Without it
+each run makes its own token, written to :func:`~hadron.app.control.token_file` while serving.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+import structlog
 import uvicorn
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -28,57 +35,58 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from hadron.app.control import ControlGuard, new_token, remove_token_file, write_token_file
+from hadron.errors import ConfigError
 from hadron.metrics import RuntimeCollector
 from hadron.paper.control import routes as paper_routes
-from hadron.paper.control import token_guard
 
 if TYPE_CHECKING:
     from hadron.app.runtime import Runtime
 
+log = structlog.get_logger("hadron.dashboard")
+
 PUSH_INTERVAL_S = 0.5
 
+META_PLACEHOLDER = '<meta name="hadron-control-token" content="">'
+"""The placeholder of ``dashboard.html`` that :func:`page` fills with the control token."""
 
-class _Guard:
-    """ASGI middleware: every HTTP request and WebSocket needs the token (when one is set)."""
-
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
-        self.app = app
-        self.check = token_guard(token)
-        self.token = token
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.token is None or scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        if scope["type"] == "http":
-            refused = self.check(Request(scope))
-            if refused is not None:
-                await refused(scope, receive, send)
-                return
-        else:
-            socket = WebSocket(scope, receive, send)
-            if self.check(Request(scope)) is not None:
-                await socket.close(code=1008, reason="unauthorized")
-                return
-        await self.app(scope, receive, send)
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+"""The page holds the token: never cached, never framed by another page."""
 
 
-def page() -> str:
-    """The dashboard's HTML."""
-    return resources.files("hadron.app").joinpath("dashboard.html").read_text()
+def page(token: str = "") -> str:
+    """The dashboard's HTML, with ``token`` (HTML-escaped) in its ``hadron-control-token`` meta tag."""
+    text = resources.files("hadron.app").joinpath("dashboard.html").read_text()
+    filled = f'<meta name="hadron-control-token" content="{html.escape(token, quote=True)}">'
+    return text.replace(META_PLACEHOLDER, filled)
 
 
-def build_app(runtime: Runtime) -> ASGIApp:
-    """The Starlette app serving ``runtime`` (see the module docstring)."""
+def control_token(runtime: Runtime) -> str:
+    """The token of ``runtime``'s server: ``runtime.control_token`` when configured, else a new one."""
+    configured = runtime.config.runtime.control_token
+    return configured.reveal() if configured else new_token()
+
+
+def build_app(runtime: Runtime, token: str | None = None) -> ASGIApp:
+    """The Starlette app serving ``runtime`` behind its :class:`~hadron.app.control.ControlGuard`
+    (see the module docstring); ``token``: the control token (default :func:`control_token`)."""
     registry = CollectorRegistry()
     registry.register(RuntimeCollector(runtime.metrics_snapshot))
     encoder = msgspec.json.Encoder()
+    rt = runtime.config.runtime
+    token = token or control_token(runtime)
 
     async def index(request: Request) -> Response:
-        return HTMLResponse(page())
+        return HTMLResponse(page(token), headers=PAGE_HEADERS)
 
     async def status(request: Request) -> Response:
         return JSONResponse(runtime.status())
@@ -101,7 +109,7 @@ def build_app(runtime: Runtime) -> ASGIApp:
                 await asyncio.sleep(PUSH_INTERVAL_S)
         except (WebSocketDisconnect, RuntimeError):
             return
-        with contextlib.suppress(RuntimeError):
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # the client may be gone already
             await socket.close()
 
     routes: list[Any] = [
@@ -114,32 +122,51 @@ def build_app(runtime: Runtime) -> ASGIApp:
     ]
     if runtime.trader is not None:
         routes += paper_routes(runtime.trader)
-    token = runtime.config.runtime.control_token
-    return _Guard(Starlette(routes=routes), token.reveal() if token else None)
+    return ControlGuard(
+        Starlette(routes=routes),
+        token=token,
+        port=rt.port,
+        host=rt.host,
+        allowed_hosts=rt.allowed_hosts,
+        token_for_reads=bool(rt.control_token),
+    )
 
 
 class DashboardServer:
-    """The uvicorn server running the app in the runtime's event loop."""
+    """The uvicorn server running the app in the runtime's event loop.
 
-    def __init__(self, server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    Attributes:
+        token_file: where the control token was written (``None``: it could not be).
+    """
+
+    def __init__(
+        self, server: uvicorn.Server, task: asyncio.Task[None], token: str = "", token_file: Path | None = None
+    ) -> None:
         self.server = server
         self.task = task
+        self.token = token
+        self.token_file = token_file
 
     async def close(self) -> None:
-        """Stop serving and wait for the server to finish."""
+        """Stop serving, wait for the server to finish and remove the token file."""
         self.server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(self.task, timeout=5)
+        if self.token_file is not None:
+            remove_token_file(self.token_file, self.token)
 
 
 async def serve(runtime: Runtime) -> DashboardServer:
-    """Start serving ``runtime`` on ``runtime.host:port``; return once listening.
+    """Start serving ``runtime`` on ``runtime.host:port``; return once listening, with the control
+    token written to :func:`~hadron.app.control.token_file` (a file that cannot be written is
+    logged and skipped: ``hadron stop`` then needs ``--token``, or SIGTERM stops the runtime).
 
     Raises:
         OSError: the port cannot be bound.
     """
     rt = runtime.config.runtime
-    config = uvicorn.Config(build_app(runtime), host=rt.host, port=rt.port, log_level="warning", lifespan="off")
+    token = control_token(runtime)
+    config = uvicorn.Config(build_app(runtime, token), host=rt.host, port=rt.port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment] # the runtime owns signals
     task = asyncio.create_task(server.serve())
@@ -148,4 +175,13 @@ async def serve(runtime: Runtime) -> DashboardServer:
             task.result()
             raise OSError(f"dashboard: could not listen on {rt.host}:{rt.port}")
         await asyncio.sleep(0.01)
-    return DashboardServer(server, task)
+    if rt.host in ("0.0.0.0", "::") and not rt.allowed_hosts:  # noqa: S104 (a comparison)
+        log.warning("bound to every interface: only loopback Host names are answered (421 otherwise); "
+                    "name this machine in runtime.allowed_hosts", host=rt.host)  # fmt: skip
+    path: Path | None = None
+    try:  # only once listening: a server that could not bind leaves the running one's file alone
+        path = await asyncio.to_thread(write_token_file, rt.port, token)
+        log.info("control token file written", path=str(path), mode="0600")
+    except ConfigError as exc:
+        log.warning("control token file not written: hadron stop needs --token", error=str(exc))
+    return DashboardServer(server, task, token, path)

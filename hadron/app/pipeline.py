@@ -266,8 +266,9 @@ class StrategyPipeline:
             if finish:
                 self.trader.finish()
             else:
-                cancelled = self.trader.cancel_working("strategy stopping")
-                log.info("paper orders cancelled", orders=cancelled)
+                self.trader.cancel_working("strategy stopping")
+            cancelled = sum(1 for o in self.trader.orders if o.status == "cancelled")
+            log.info("paper trading stopped", orders=len(self.trader.orders), cancelled=cancelled)
         if self.opportunity_sink is not None:
             await self.opportunity_sink.close()
         if self.paper_sink is not None:

@@ -37,6 +37,11 @@ from hadron.venues.base import EventSink, FeedStats, FeedStream, SeqMode, get_ve
 
 SEQ_CHECKS = ("auto", "strict", "monotonic")
 
+SIDE_FILES = frozenset(
+    {"manifest.json", "record-summary.json", "config.json", "pairs.toml", "paper.toml", "deadletter.ndjson"}
+)
+"""Files Hadron writes beside its recordings; a folder's are passed over without a mention."""
+
 STEP_FRAMES = 4096
 """Frames between the pauses of :meth:`Replay.steps`."""
 
@@ -139,6 +144,8 @@ class Replay:
                 raise InputError(f"{path}: not a recognised recording (see `hadron replay --help`)")
             plan.append(detected)
         for path in found:
+            if path.name in SIDE_FILES:
+                continue  # what Hadron writes beside its recordings: not frames, not worth a mention
             detected = detect(path)
             if detected is None:
                 self.skipped.append(path)

@@ -10,8 +10,9 @@
 * opportunities, orders, fills, positions and balances go to the state store (``runtime.state``);
   raw frames to ``runtime.record_dir``; ticks to ``runtime.tick_store``;
 * one HTTP server on ``runtime.host:port`` serves the dashboard (pushed over a WebSocket), the
-  control endpoint (``/api/status``, ``/api/stop``, ``/api/paper/*``) and ``/metrics``. Bound
-  beyond loopback it refuses to start without ``runtime.control_token``.
+  control endpoint (``/api/status``, ``/api/stop``, ``/api/paper/*``) and ``/metrics``, behind
+  :class:`~hadron.app.control.ControlGuard` (Host and Origin checked, a state change needs the
+  run's control token). Bound beyond loopback it refuses to start without ``runtime.control_token``.
 
 Roles (``hadron run --config hadron.toml --role …``; the strategy half is always
 :func:`hadron.app.pipeline.build_strategy`, the one every path builds):
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import signal
 import time
 from collections.abc import Sequence
@@ -41,6 +41,7 @@ from typing import Any
 import msgspec
 import structlog
 
+from hadron.app.control import is_loopback
 from hadron.app.memory import trim_memory
 from hadron.app.pipeline import StrategyOptions, build_strategy
 from hadron.app.roles import ROLES, LivePublisher, Strategy, consume, live_source_id
@@ -61,16 +62,6 @@ log = structlog.get_logger("hadron.runtime")
 STATES = ("starting", "running", "stopping", "stopped")
 
 
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _book_view(books: BookManager, instrument: str, depth: int = 5) -> dict[str, Any]:
     book = books.get(instrument)
     if book is None:
@@ -87,8 +78,9 @@ def _book_view(books: BookManager, instrument: str, depth: int = 5) -> dict[str,
 
 def _write_run_files(folder: Path, config: HadronConfig, arb: ArbConfig, thresholds: dict[str, Any] | None) -> None:
     """Beside a run's recording: ``pairs.toml`` as traded (the pairs file, its text kept, with the
-    configuration's ``[thresholds]`` written into it when they replace the file's) and
-    ``config.json``, the effective configuration with secrets masked.
+    configuration's ``[thresholds]`` written into it when they replace the file's), ``paper.toml``
+    (the ``[paper]`` and ``[risk]`` tables, for ``--paper-config``) and ``config.json``, the
+    effective configuration with secrets masked.
 
     Raises:
         ConfigError: the folder cannot be written.
@@ -109,9 +101,49 @@ def _write_run_files(folder: Path, config: HadronConfig, arb: ArbConfig, thresho
                 table[key] = value
             document["thresholds"] = table
         (folder / "pairs.toml").write_text(tomlkit.dumps(document))
+        paper = tomlkit.document()
+        paper.add(tomlkit.comment("[paper] and [risk] as traded: hadron replay DIR --paper --paper-config paper.toml"))
+        for name in ("paper", "risk"):
+            table = tomlkit.table()
+            for key, value in config.tables.get(name, {}).items():
+                table[key] = value
+            paper[name] = table
+        (folder / "paper.toml").write_text(tomlkit.dumps(paper))
         (folder / "config.json").write_bytes(msgspec.json.format(msgspec.json.encode(effective(config)), indent=2))
     except OSError as exc:
         raise ConfigError(f"runtime.record_dir {folder}: cannot write ({exc.strerror or exc})") from exc
+
+
+def _instruments(
+    arb: ArbConfig, role: str, venues: Sequence[str] | None, shard: tuple[int, int], pairs_file: str
+) -> tuple[list[str], list[str]]:
+    """The Kalshi markets and Polymarket tokens a streaming process follows: those of every
+    ``count``-th approved pair (and outcome set) from the ``index``-th, on the ``venues`` asked
+    (a market's YES and NO tokens, and a pair's legs, stay in one process).
+
+    Raises:
+        ConfigError: ``--venue``/``--shard`` outside ``--role ingest``, or nothing to stream.
+    """
+    index, count = shard
+    if role != "ingest" and (venues or count > 1):
+        raise ConfigError("--venue and --shard split the streaming between ingest processes: use --role ingest")
+    wanted = set(venues or ("kalshi", "polymarket"))
+    pairs = sorted((p for p in arb.pairs if p.tradeable), key=lambda p: p.id)[index::count]
+    sets = sorted(arb.outcome_sets, key=lambda s: s.id)[index::count]
+    kalshi = sorted({p.kalshi_market for p in pairs}) if "kalshi" in wanted else []
+    tokens = {t for p in pairs for t in (p.polymarket_yes_token, p.polymarket_no_token) if t}
+    tokens |= {t for s in sets for t in s.tokens}
+    polymarket = sorted(tokens) if "polymarket" in wanted else []
+    if not kalshi and not polymarket:
+        if count > 1 or venues:
+            raise ConfigError(
+                f"--shard {index}/{count} --venue {','.join(sorted(wanted))}: this share of "
+                f"{pairs_file or 'the pairs'} holds nothing to stream; use fewer shards"
+            )
+        raise ConfigError(
+            f"{pairs_file or 'pairs'}: no approved pairs to stream (review them with hadron markets review)"
+        )
+    return kalshi, polymarket
 
 
 class Runtime:
@@ -194,17 +226,11 @@ class Runtime:
         self.trader = self.strategy.trader
         if self.consumer is not None:
             self.consumer.on_event.append(self._on_envelope)
-        wanted = set(venues or ("kalshi", "polymarket"))
-        kalshi = sorted({p.kalshi_market for p in arb.pairs if p.tradeable}) if "kalshi" in wanted else []
-        tokens = {t for p in arb.pairs if p.tradeable for t in (p.polymarket_yes_token, p.polymarket_no_token) if t}
-        tokens |= {t for s in arb.outcome_sets for t in s.tokens}
-        polymarket = sorted(tokens) if "polymarket" in wanted else []
-        self.kalshi_markets = kalshi[index::count] if role != "strategy" else []
-        self.polymarket_tokens = polymarket[index::count] if role != "strategy" else []
-        if role != "strategy" and not self.kalshi_markets and not self.polymarket_tokens:
-            raise ConfigError(
-                f"{rt.pairs or 'pairs'}: no approved pairs to stream (review them with hadron markets review)"
-            )
+        if role == "strategy":
+            self.kalshi_markets: list[str] = []
+            self.polymarket_tokens: list[str] = []
+        else:
+            self.kalshi_markets, self.polymarket_tokens = _instruments(arb, role, venues, shard, rt.pairs)
         self.dead_letter = DeadLetterFile(Path(rt.dead_letter))
         self.feeds: list[LiveFeed] = []
         self.stop_event = asyncio.Event()
@@ -323,12 +349,11 @@ class Runtime:
         try:
             await feed.run(self.stop_event)
         except HadronError as exc:
+            # A feed failed for good (a refused key, a fallback that never delivered a book): every
+            # pair needs both venues, so the run stops and exits 1 with the cause, at once
             self.errors.append(f"{feed.venue}: {exc}")
-            log.error("feed stopped for good", venue=feed.venue, error=str(exc))
-            failed = {error.partition(":")[0] for error in self.errors}
-            if all(f.venue in failed for f in self.feeds):  # every source failed for good: nothing to run on
-                log.error("every feed failed: stopping", feeds=len(self.feeds))
-                self.stop()
+            log.error("feed failed for good: stopping", venue=feed.venue, error=str(exc))
+            self.stop()
 
     def stop(self) -> None:
         """Ask the runtime to stop (idempotent)."""
@@ -337,8 +362,7 @@ class Runtime:
     async def _shutdown(self, feed_tasks: list[asyncio.Task[None]], server: Any) -> None:
         self.stop_event.set()
         if self.trader is not None:
-            cancelled = self.trader.cancel_working("runtime stopping")
-            log.info("paper orders cancelled", orders=cancelled)
+            self.trader.cancel_working("runtime stopping")  # before the feeds stop (counted at close)
         if feed_tasks:
             await asyncio.gather(*feed_tasks, return_exceptions=True)
         if self.publisher is not None:
@@ -567,7 +591,7 @@ class Runtime:
             "run_id": self.run_id,
             "uptime_s": round((time.time_ns() - self.started_ns) / 1e9, 1),
             "url": self.url,
-            "errors": self.errors,
+            "errors": [mask_url(error) for error in self.errors],  # a venue's or the bus's URL, credentials masked
             "books": self.books.states(),
             "feeds": self.feeds_view(),
             "role": self.role,
@@ -644,10 +668,16 @@ class Runtime:
         if self.trader is not None:
             t = self.trader
             equity = t.equity[-1][1] if t.equity else t.portfolio.total_cash()
+            parts = t.pnl()
             paper = {
                 "orders": len(t.orders),
                 "fills": t.stats.fills,
                 "pnl": (equity - sum(t.portfolio.initial_cash.values())) / 1e10,
+                "pnl_parts": {
+                    "realized": parts.realized / 1e10,
+                    "locked": parts.locked / 1e10,
+                    "mark_to_market": parts.mark_to_market / 1e10,
+                },
                 "killed": 1 if t.kill.engaged else 0,
             }
         return {"feeds": feeds, "latency": latency, "books": books, "arb": self.arb_summary(), "paper": paper}

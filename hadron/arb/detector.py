@@ -38,7 +38,7 @@ from hadron.arb.opportunity import Leg, Opportunity
 from hadron.arb.walk import MONEY_SCALE, FeeModel, Limits, NoFee, WalkResult, best_size_legs, no_ladder
 from hadron.book.manager import BookManager, BookState, ManagedBook
 from hadron.errors import ConfigError, DecodeError
-from hadron.match.pairs import Pair, approved_pairs
+from hadron.match.pairs import FEE_TERMS, Pair, missing_fee_terms, read_pair_tables
 from hadron.model.events import Level, TopOfBook
 from hadron.model.instrument import instrument_id
 from hadron.model.units import PRICE_ONE, SIZE_SCALE, parse_price, parse_size
@@ -512,27 +512,53 @@ def _fee_venues() -> tuple[FeeModelVenue, FeeModelVenue]:
     return kalshi, polymarket
 
 
+_FEE_HINTS = {
+    "polymarket_fee_rate": 'polymarket_fee_rate = "<the market\'s taker fee rate, e.g. 0.04; 0 if fee-free>"',
+    "kalshi_fee_multiplier": 'kalshi_fee_multiplier = "<the series\' fee multiplier, e.g. 1>"',
+}
+
+
 def load_pairs(path: Path) -> tuple[list[Pair], dict[str, PairTerms]]:
     """Read the tradeable pairs of a pairs file and their :class:`PairTerms`.
 
-    Optional per-pair fields beyond :class:`Pair` (defaults in brackets): ``kalshi_fee_multiplier``
-    (decimal string) [``"1"``], ``polymarket_fee_rate`` (decimal string) [``"0"``],
-    ``polymarket_min_size`` (shares, decimal string) [``"0"``], ``settles_at`` (ISO 8601, the later
-    settlement) [unknown]. Fee models come from the venues through :func:`hadron.venues.base.get_venue`.
+    Per-pair fields beyond :class:`Pair`: ``kalshi_fee_multiplier`` and ``polymarket_fee_rate``
+    (decimal strings, required on every tradeable pair: ``"0"`` states a fee-free market, a
+    missing value is an error, never a fee of 0), ``polymarket_min_size`` (shares, decimal string)
+    [``"0"``], ``settles_at`` (ISO 8601, the later settlement) [unknown]. Fee models come from the
+    venues through :func:`hadron.venues.base.get_venue`.
 
     Raises:
-        ConfigError: unreadable file, invalid pair, or an invalid extra field.
+        ConfigError: unreadable file, invalid pair, a tradeable pair without its fee terms (the
+            pair and the settings to add named), or an invalid extra field.
     """
-    pairs = approved_pairs(path)
-    raw = {p.get("id", ""): p for p in tomllib.loads(path.read_text()).get("pair", []) if isinstance(p, dict)}
+    tables = read_pair_tables(path)
+    pairs = [pair for pair, _ in tables if pair.tradeable]
+    raw: dict[str, dict[str, Any]] = {}
+    for pair, table in tables:
+        raw.setdefault(pair.id, table)
+    unpriced = {pair.id: missing for pair in pairs if (missing := missing_fee_terms(raw[pair.id]))}
+    if unpriced:
+        names = [name for name in FEE_TERMS if any(name in missing for missing in unpriced.values())]
+        add = " and ".join(_FEE_HINTS[name] for name in names)
+        if len(unpriced) == 1:
+            ((pid, missing),) = unpriced.items()
+            raise ConfigError(
+                f"pairs file {path}, pair {pid}: approved without {' and '.join(missing)}; add {add} to its "
+                "[[pair]] table (a pair is never traded at an assumed fee)"
+            )
+        listed = ", ".join(f"{pid} ({', '.join(missing)})" for pid, missing in unpriced.items())
+        raise ConfigError(
+            f"pairs file {path}: {len(unpriced)} approved pairs without fee terms: {listed}; add {add} to each "
+            "[[pair]] table (a pair is never traded at an assumed fee)"
+        )
     kalshi, polymarket = _fee_venues()
     terms: dict[str, PairTerms] = {}
     for pair in pairs:
-        extra = raw.get(pair.id, {})
+        extra = raw[pair.id]
         try:
             terms[pair.id] = PairTerms(
-                kalshi_fee=kalshi.fee_model(multiplier=str(extra.get("kalshi_fee_multiplier", "1"))),
-                polymarket_fee=polymarket.fee_model(rate=str(extra.get("polymarket_fee_rate", "0"))),
+                kalshi_fee=kalshi.fee_model(multiplier=str(extra["kalshi_fee_multiplier"])),
+                polymarket_fee=polymarket.fee_model(rate=str(extra["polymarket_fee_rate"])),
                 polymarket_min_size=parse_size(str(extra.get("polymarket_min_size", "0"))),
                 settle_ns=_settle_ns(extra.get("settles_at")),
             )
@@ -586,12 +612,17 @@ def _outcome_sets(tables: list[Any], path: Path) -> list[OutcomeSet]:
             raise ConfigError(
                 f"pairs file {path}: [[outcome_set]] #{n + 1} needs an id and tokens = [at least two YES token ids]"
             )
+        if str(table.get("polymarket_fee_rate", "")).strip() == "":
+            raise ConfigError(
+                f"pairs file {path}, outcome set {name}: without polymarket_fee_rate; add "
+                f"{_FEE_HINTS['polymarket_fee_rate']} to its [[outcome_set]] table (never traded at an assumed fee)"
+            )
         try:
             out.append(
                 OutcomeSet(
                     id=str(name),
                     tokens=tuple(tokens),
-                    fee=polymarket.fee_model(rate=str(table.get("polymarket_fee_rate", "0"))),
+                    fee=polymarket.fee_model(rate=str(table["polymarket_fee_rate"])),
                     min_size=parse_size(str(table.get("polymarket_min_size", "0"))),
                     settle_ns=_settle_ns(table.get("settles_at")),
                 )
@@ -610,10 +641,12 @@ def load_arb_config(path: Path) -> ArbConfig:
       (shares), ``max_capital`` (USD, cost including fees), ``max_age_s`` (a leg's book age),
       ``lot`` (shares); money and sizes as decimal strings.
     * ``[[outcome_set]]``: a Polymarket neg-risk event, ``id``, ``tokens`` (the YES token of every
-      outcome), ``polymarket_fee_rate``, ``polymarket_min_size``, ``settles_at``.
+      outcome), ``polymarket_fee_rate`` (required, ``"0"`` when fee-free), ``polymarket_min_size``,
+      ``settles_at``.
 
     Raises:
-        ConfigError: unreadable file, invalid pair, unknown threshold key, or a bad value (named).
+        ConfigError: unreadable file, invalid pair, a tradeable pair or outcome set without its fee
+            terms, unknown threshold key, or a bad value (named).
     """
     pairs, terms = load_pairs(path)
     document = tomllib.loads(path.read_text())

@@ -29,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import nats.errors
 import nats.js.errors
@@ -63,6 +63,7 @@ from hadron.bus.base import (
     validate_filter,
 )
 from hadron.bus.memory import InProcessBus
+from hadron.config import mask_url
 from hadron.errors import BusError, ConfigError
 from hadron.model.events import AggressorSide, BookAction, BookDelta, BookSide, MarketEvent, Trade
 
@@ -75,10 +76,8 @@ _NATS_ERRORS = (nats.errors.Error, OSError, TimeoutError)
 
 
 def _mask(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url
+    # A token (nats://tok@h), a password (nats://u:pw@h) or a token parameter, masked
+    return mask_url(url)
 
 
 class NatsSubscription:

@@ -7,14 +7,13 @@ Routes (JSON), mounted by the runtime's control server and the dashboard:
   orders are cancelled and new ones blocked.
 * ``POST /api/paper/resume``: release it (refused with 409 while the kill file exists).
 
-Authentication is the server's job (:func:`token_guard`): a server bound beyond loopback must be
-given a token, sent as ``Authorization: Bearer <token>``.
+Access is the server's job (:class:`hadron.app.control.ControlGuard`): the ``Host`` and ``Origin``
+must be the server's, and a ``POST`` needs the control token as ``Authorization: Bearer <token>``
+and a JSON object body sent as ``application/json``.
 """
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -26,9 +25,12 @@ from hadron.paper.trader import PaperTrader
 
 
 def status(trader: PaperTrader) -> dict[str, Any]:
-    """The trader's state as JSON-ready builtins (money as decimal strings)."""
+    """The trader's state as JSON-ready builtins (money as decimal strings): ``net_pnl`` (every
+    open holding at its bid) and its parts ``realized_pnl``, ``locked_pnl`` (hedged sets at their
+    $1 settlement payout − cost − fees) and ``mark_to_market_pnl`` (unhedged holdings at the bid)."""
     equity = trader.equity[-1][1] if trader.equity else trader.portfolio.total_cash()
     initial = sum(trader.portfolio.initial_cash.values())
+    parts = trader.pnl()
     return {
         "kill_switch": {"engaged": trader.kill.engaged, "reason": trader.kill.reason},
         "orders_working": sum(1 for o in trader.orders if o.status == "working"),
@@ -37,6 +39,9 @@ def status(trader: PaperTrader) -> dict[str, Any]:
         "pairs": len(trader.trades),
         "equity": money_text(equity),
         "net_pnl": money_text(equity - initial),
+        "realized_pnl": money_text(parts.realized),
+        "locked_pnl": money_text(parts.locked),
+        "mark_to_market_pnl": money_text(parts.mark_to_market),
         "rejections": dict(sorted(trader.stats.rejections.items())),
     }
 
@@ -72,25 +77,3 @@ def routes(trader: PaperTrader) -> list[Route]:
         Route("/api/paper/kill", kill, methods=["POST"]),
         Route("/api/paper/resume", resume, methods=["POST"]),
     ]
-
-
-Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def token_guard(token: str | None) -> Callable[[Request], Response | None]:
-    """A check for every request: ``None`` to let it through, or a 401 response.
-
-    With ``token`` ``None`` everything passes (the server is on loopback); otherwise the request
-    needs ``Authorization: Bearer <token>`` (compared in constant time) or ``?token=<token>``.
-    """
-
-    def check(request: Request) -> Response | None:
-        if token is None:
-            return None
-        header = request.headers.get("authorization", "")
-        given = header[7:] if header.lower().startswith("bearer ") else request.query_params.get("token", "")
-        if given and hmac.compare_digest(given.encode(), token.encode()):
-            return None
-        return JSONResponse({"error": "unauthorized: send Authorization: Bearer <token>"}, status_code=401)
-
-    return check

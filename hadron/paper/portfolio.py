@@ -9,10 +9,20 @@ instrument resolves ``"yes"`` (it paid $1) or ``"no"``; a holding pays $1 a shar
 
 Cash is exact: it moves only by fills (cost and fee), sales and settlement payouts, so the final
 cash of each venue reconciles exactly with the fills and the payouts.
+
+P&L in three parts (:meth:`Portfolio.breakdown`), beside the liquidation view (every open holding
+at its bid, :meth:`Portfolio.market_value`):
+
+* **realized**: sales and settlements, done;
+* **locked**: hedged sets (holdings one share of each of which pays exactly $1 at settlement,
+  e.g. Kalshi YES + the Polymarket token paying with Kalshi NO) valued at that payout, less what
+  they cost with fees: ``shares × $1 − cost − fees``, known once both legs are filled;
+* **mark-to-market**: what is not hedged, at its best bid, less its cost with fees.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from hadron.book.manager import BookManager, BookState
@@ -40,6 +50,36 @@ class Holding:
     realized: int = 0
     settled: bool = False
     result: str = ""
+
+
+HoldingKey = tuple[str, bool]
+"""``(instrument, from_bids)``: a holding (see the module docstring)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PnLBreakdown:
+    """P&L in three parts; every amount int, money units (1/10,000,000,000 USD).
+
+    Attributes:
+        realized: realized by sales and settlements (:meth:`Portfolio.realized`).
+        locked: hedged shares at their settlement payout ($1 per hedged set) less their cost and
+            fees; a set's cost is its holdings' cost basis pro rata (exact when the whole holding
+            is hedged; rounded up otherwise, so it is never overstated).
+        mark_to_market: open shares not hedged at their best bid (the last known one when the book
+            is not LIVE, else 0) less the rest of the cost basis.
+        hedged: hedged sets held, int, 1/1,000,000 share. payout: what they pay at settlement.
+    """
+
+    realized: int = 0
+    locked: int = 0
+    mark_to_market: int = 0
+    hedged: int = 0
+    payout: int = 0
+
+    @property
+    def total(self) -> int:
+        """``realized + locked + mark_to_market``: the P&L if every hedge is held to settlement."""
+        return self.realized + self.locked + self.mark_to_market
 
 
 @dataclass(slots=True)
@@ -141,6 +181,51 @@ class Portfolio:
                 last_marks[key] = price
             total += held.size * price
         return total
+
+    def breakdown(
+        self,
+        books: BookManager,
+        hedges: Iterable[tuple[tuple[HoldingKey, ...], int]],
+        last_marks: Mapping[HoldingKey, int] | None = None,
+    ) -> PnLBreakdown:
+        """Realized, locked and mark-to-market P&L (see :class:`PnLBreakdown`).
+
+        Args:
+            books: the books the unhedged holdings are marked on.
+            hedges: ``(holding keys, shares)``: sets of open holdings of which one share each
+                pays exactly $1 at settlement, and how many such sets are held (1/1,000,000
+                share). A set is capped by what its holdings still hold (after earlier sets).
+            last_marks: the last known mark of each holding, for books not LIVE (read only).
+        """
+        free = {key: held.size for key, held in self.holdings.items() if not held.settled and held.size > 0}
+        hedged = payout = 0
+        for keys, shares in hedges:
+            if not keys or any(key not in free for key in keys):
+                continue
+            n = min(shares, *(free[key] for key in keys))
+            if n <= 0:
+                continue
+            for key in keys:
+                free[key] -= n
+            hedged += n
+            payout += n * PRICE_ONE
+        locked_cost = mark_to_market = 0
+        for key, left in free.items():
+            held = self.holdings[key]
+            cost_hedged = -(-held.cost * (held.size - left) // held.size)  # rounded up
+            locked_cost += cost_hedged
+            if left:
+                price = self.mark(books, held)
+                if price is None:
+                    price = last_marks.get(key, 0) if last_marks is not None else 0
+                mark_to_market += left * price - (held.cost - cost_hedged)
+        return PnLBreakdown(
+            realized=self.realized(),
+            locked=payout - locked_cost,
+            mark_to_market=mark_to_market,
+            hedged=hedged,
+            payout=payout,
+        )
 
     def total_cash(self) -> int:
         """Cash over every venue, money units."""

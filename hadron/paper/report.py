@@ -81,8 +81,16 @@ def _by_pair(trader: PaperTrader) -> dict[str, Any]:
 
 
 def summary(trader: PaperTrader) -> dict[str, Any]:
-    """The run's summary: orders, fills, pairs, failures, unwinds, fees, P&L, opportunities."""
+    """The run's summary: orders, fills, pairs, failures, unwinds, fees, P&L, opportunities.
+
+    P&L (USD decimal strings): ``net_pnl`` (equity − initial cash, every open holding at its
+    bid) = ``realized_pnl`` + ``unrealized_pnl``; and, in three parts, ``realized_pnl``,
+    ``locked_pnl`` (hedged sets at their $1 settlement payout − cost − fees) and
+    ``mark_to_market_pnl`` (unhedged holdings at the bid − their cost), with ``hedged_shares``
+    (see :class:`~hadron.paper.portfolio.PnLBreakdown`).
+    """
     p = trader.portfolio
+    parts = trader.pnl()
     stats = trader.stats
     equity = trader.equity[-1][1] if trader.equity else p.total_cash()
     initial = sum(p.initial_cash.values())
@@ -102,6 +110,9 @@ def summary(trader: PaperTrader) -> dict[str, Any]:
         "fees": money_text(p.fees),
         "realized_pnl": money_text(p.realized()),
         "unrealized_pnl": money_text(unrealized),
+        "locked_pnl": money_text(parts.locked),
+        "mark_to_market_pnl": money_text(parts.mark_to_market),
+        "hedged_shares": format_size(parts.hedged),
         "net_pnl": money_text(equity - initial),
         "equity": money_text(equity),
         "cash": {venue: money_text(amount) for venue, amount in sorted(p.cash.items())},

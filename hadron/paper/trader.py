@@ -36,7 +36,7 @@ from hadron.book.manager import BookManager, BookState
 from hadron.model.events import Level, MarketStatus
 from hadron.model.units import PRICE_ONE, SIZE_SCALE
 from hadron.paper.config import PaperConfig, RiskLimits
-from hadron.paper.portfolio import Portfolio
+from hadron.paper.portfolio import HoldingKey, PnLBreakdown, Portfolio
 from hadron.paper.risk import Exposure, KillSwitch, LegAsk, RiskManager
 
 Role = Literal["entry", "retry", "unwind"]
@@ -547,6 +547,30 @@ class PaperTrader:
         self._sample_equity(max(now, self.now_ns), force=True)
 
     # -- equity ------------------------------------------------------------------------------
+
+    def hedges(self) -> list[tuple[tuple[HoldingKey, ...], int]]:
+        """The hedged sets held: for each set of legs the trades bought (every kind of opportunity
+        pays exactly $1 per share set at settlement), the shares held of all of them, netted over
+        the trades on the same legs; legs already settled or not held are left out. Sizes int,
+        1/1,000,000 share; ``(holding keys, shares)`` sorted by keys."""
+        by_legs: dict[tuple[HoldingKey, ...], dict[HoldingKey, int]] = {}
+        for trade in self.trades:
+            legs = [(leg.instrument, leg.from_bids) for leg in trade.legs]
+            held = by_legs.setdefault(tuple(sorted(legs)), {})
+            for index, key in enumerate(legs):
+                held[key] = held.get(key, 0) + self._held_size(trade, index)
+        out: list[tuple[tuple[HoldingKey, ...], int]] = []
+        holdings = self.portfolio.holdings
+        for keys, held in sorted(by_legs.items()):
+            if all(key in holdings and not holdings[key].settled for key in keys):
+                shares = min(held.values())
+                if shares > 0:
+                    out.append((keys, shares))
+        return out
+
+    def pnl(self) -> PnLBreakdown:
+        """Realized, locked and mark-to-market P&L now (see :class:`~hadron.paper.portfolio.PnLBreakdown`)."""
+        return self.portfolio.breakdown(self.books, self.hedges(), self._marks)
 
     def _equity_now(self) -> int:
         return self.portfolio.total_cash() + self.portfolio.market_value(self.books, self._marks)

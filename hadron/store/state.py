@@ -40,7 +40,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import re
 import secrets
 import sqlite3
 import tempfile
@@ -50,12 +49,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Protocol, Self, TypeVar, cast, get_args
-from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from hadron.config import mask_url
 from hadron.errors import ConfigError, StoreError
 
 __all__ = [
@@ -660,16 +659,8 @@ def _record_fill_op(fill: Fill, position: Position, balance: Balance, order_stat
 
 
 def _redact(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***``."""
-    url = re.sub(r"(password=)[^&\s]*", r"\1***", url)
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        return urlunsplit(parts._replace(netloc=netloc))
-    except ValueError:
-        return url
+    """Return ``url`` with its credentials masked (:func:`hadron.config.mask_url`)."""
+    return mask_url(url)
 
 
 _ACCEPTED = (

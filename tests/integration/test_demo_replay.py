@@ -31,7 +31,13 @@ def test_demo_recording_replays_to_the_live_opportunities(tmp_path: Path) -> Non
         capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert demo.returncode == 0, demo.stdout + demo.stderr
-    assert sorted(p.name for p in record.iterdir()) == ["config.json", "kalshi", "pairs.toml", "polymarket"]
+    assert sorted(p.name for p in record.iterdir()) == [
+        "config.json",
+        "kalshi",
+        "pairs.toml",
+        "paper.toml",
+        "polymarket",
+    ]
     config = json.loads((record / "config.json").read_text())
     assert config["runtime"]["paper"] is True and "thresholds" in config
     assert "[thresholds]" in (record / "pairs.toml").read_text()  # the run's thresholds travel with the pairs
@@ -39,10 +45,14 @@ def test_demo_recording_replays_to_the_live_opportunities(tmp_path: Path) -> Non
     replayed = tmp_path / "replay.ndjson"
     replay = subprocess.run(
         [sys.executable, "-m", "hadron", "replay", str(record), "--pairs", str(record / "pairs.toml"),
-         "--opportunities", str(replayed), "--report", str(tmp_path / "replay.json")],
+         "--opportunities", str(replayed), "--report", str(tmp_path / "replay.json"), "--paper", "--paper-config",
+         str(record / "paper.toml")],
         capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert replay.returncode == 0, replay.stdout + replay.stderr
+    assert "skipped" not in replay.stdout  # the files beside the frames are passed over quietly
+    paper = json.loads((tmp_path / "replay.json").read_text())["paper"]
+    assert paper["config"]["latency_ms"] == {"kalshi": [50.0, 20.0], "polymarket": [150.0, 20.0]}  # the run's [paper]
     live_opps, replay_opps = _opportunities(live), _opportunities(replayed)
     closed = {i: o for i, o in replay_opps.items() if o[-1] is not None}
     assert len(closed) >= 10, f"the demo must open and close opportunities: {len(closed)}"

@@ -94,6 +94,25 @@ def test_fixture_pair_settles_from_markets_csv(tmp_path: Path) -> None:
     assert summary["pairs"] == {"hedged": 3} and summary["net_pnl"] == summary["realized_pnl"]
 
 
+def test_hedged_pairs_show_their_locked_pnl_until_settlement_realizes_it(tmp_path: Path) -> None:
+    recording, pairs = _scenario(tmp_path, [FIXTURE], -2_500)
+    summary = _paper(tmp_path, recording, pairs, "open")
+    assert summary["pairs"] == {"hedged": 3} and summary["realized_pnl"] == "0"
+    # recomputed from the fills alone: every hedged share set pays $1, less everything paid for it
+    fills = [json.loads(line) for line in (tmp_path / "open" / "fills.ndjson").read_text().splitlines()]
+    assert {f["side"] for f in fills} == {"buy"}
+    paid = sum(Decimal(f["price"]) * Decimal(f["size"]) + Decimal(f["fee"]) for f in fills)
+    hedged = sum(Decimal(f["size"]) for f in fills if f["venue"] == "kalshi")
+    assert Decimal(summary["hedged_shares"]) == hedged  # type: ignore[arg-type]
+    assert Decimal(summary["locked_pnl"]) == hedged - paid > 0  # type: ignore[arg-type]
+    assert summary["mark_to_market_pnl"] == "0"
+    assert Decimal(summary["net_pnl"]) < 0  # type: ignore[arg-type]  # the same legs marked at the bid
+    if MARKETS.exists():  # settled, the locked P&L is what was realized, to the last digit
+        settled = _paper(tmp_path, recording, pairs, "settled", "--settlements", str(MARKETS))
+        assert settled["realized_pnl"] == settled["net_pnl"] == summary["locked_pnl"]
+        assert (settled["locked_pnl"], settled["mark_to_market_pnl"]) == ("0", "0")
+
+
 @pytest.mark.skipif(not MARKETS.exists(), reason="../shared/data (the KXGOLD15M capture and its MARKETS.csv) absent")
 def test_three_real_markets_settle_and_reconcile_cash_exactly(tmp_path: Path) -> None:
     tickers = ["KXGOLD15M-26AUG101900-00", "KXGOLD15M-26AUG101945-45", "KXGOLD15M-26AUG101930-30"]

@@ -105,7 +105,7 @@ latency_ms = 20
     assert runtime.returncode == 0, out
     assert "stopped: stopped" in out
     assert sorted(p.name for p in (tmp_path / "recording").iterdir()) == [
-        "config.json", "kalshi", "pairs.toml", "polymarket",
+        "config.json", "kalshi", "pairs.toml", "paper.toml", "polymarket",
     ]  # fmt: skip
     assert (tmp_path / "recording" / "pairs.toml").read_text() == (tmp_path / "pairs.toml").read_text()
     recorded_config = json.loads((tmp_path / "recording" / "config.json").read_text())

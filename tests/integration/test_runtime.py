@@ -20,7 +20,10 @@ from hadron.errors import ConfigError
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_demo_runs_and_stops_through_the_control_endpoint(tmp_path: Path) -> None:
+def test_demo_runs_and_stops_through_the_control_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hadron.app.control import read_token_file, token_file
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "xdg"))
     seen: dict[str, Any] = {}
 
     async def main() -> dict[str, Any]:
@@ -46,7 +49,13 @@ def test_demo_runs_and_stops_through_the_control_endpoint(tmp_path: Path) -> Non
             seen["snapshot"] = (await client.get("/api/snapshot")).json()
             seen["metrics"] = (await client.get("/metrics")).text
             seen["page"] = (await client.get("/")).text
-            assert (await client.post("/api/stop")).json() == {"state": "stopping"}
+            port = int(base.rpartition(":")[2])
+            seen["token_file"] = token_file(port)
+            token = read_token_file(port)
+            assert token and stat.S_IMODE(seen["token_file"].stat().st_mode) == 0o600
+            assert (await client.post("/api/stop", json={})).status_code == 401  # no token
+            stopped = await client.post("/api/stop", json={}, headers={"Authorization": f"Bearer {token}"})
+            assert stopped.json() == {"state": "stopping"}
         return await asyncio.wait_for(demo, 60)
 
     final = asyncio.run(main())
@@ -57,7 +66,14 @@ def test_demo_runs_and_stops_through_the_control_endpoint(tmp_path: Path) -> Non
     assert len(snapshot["pairs"]) == 1 and snapshot["pairs"][0]["kalshi"]["state"] == "live"
     assert snapshot["opportunities"]["opportunities"] >= 1
     assert "hadron_frames_total" in seen["metrics"] and "HADRON" in seen["page"]
+    # P&L in parts, beside the net P&L: on the dashboard, in the status and in /metrics
+    paper = snapshot["paper"]
+    assert {"net_pnl", "realized_pnl", "locked_pnl", "mark_to_market_pnl"} <= set(paper)
+    assert 'id="pnl-locked"' in seen["page"]
+    for component in ("realized", "locked", "mark_to_market"):
+        assert f'hadron_paper_pnl_component_usd{{component="{component}"}}' in seen["metrics"]
     assert final["state"] == "stopped" and not final["errors"]
+    assert not seen["token_file"].exists()  # removed at stop
     # the state store holds the run, marked stopped, with its orders and fills
     from hadron.store.state import open_state_store
 
@@ -103,12 +119,13 @@ def test_the_token_guards_every_route(tmp_path: Path) -> None:
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
-    from hadron.app.dashboard import _Guard
+    from hadron.app.control import ControlGuard
 
     async def hello(request: object) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
-    guarded = _Guard(Starlette(routes=[Route("/metrics", hello)]), "tok")
+    app = Starlette(routes=[Route("/metrics", hello)])
+    guarded = ControlGuard(app, token="tok", port=80, allowed_hosts=["test"], token_for_reads=True)
 
     async def main() -> list[int]:
         transport = httpx.ASGITransport(app=guarded)

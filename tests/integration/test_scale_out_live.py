@@ -8,6 +8,7 @@ with the reason, without one.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -15,12 +16,14 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from hadron.app.demo import DEMO_MARKET, demo_capture
+from hadron.bus.nats import NatsBus
 from hadron.venues.kalshi.auth import generate_test_key
 from hadron.venues.polymarket.fake import pairs_toml
 from tests.integration.test_run_config_cli import HADRON, _port, _started
@@ -38,6 +41,23 @@ def _reachable(url: str) -> bool:
 
 
 pytestmark = pytest.mark.skipif(not _reachable(NATS_URL), reason=f"no NATS server at {NATS_URL}")
+
+
+@pytest.fixture
+def bus() -> Iterator[str]:
+    """A bus URL of the test's own in-memory stream (64 MiB at most), deleted afterwards."""
+    tag = secrets.token_hex(4)
+    stream, prefix = f"TEST_LIVE_{tag}", f"test{tag}.hadron.v1"
+    yield f"{NATS_URL}?stream={stream}&prefix={prefix}&storage=memory&max_bytes=67108864"
+
+    async def delete() -> None:
+        admin = await NatsBus.connect(NATS_URL, stream=stream, prefix=prefix, storage="memory", max_bytes=67108864)
+        try:
+            await admin.delete_stream()
+        finally:
+            await admin.close()
+
+    asyncio.run(delete())
 
 
 def _status(url: str) -> dict[str, object]:
@@ -108,10 +128,9 @@ max_age_s = 10
     ids=["one-ingest", "ingest-per-venue"],
 )
 def test_ingest_and_strategy_processes_over_nats(
-    tmp_path: Path, processes: list[subprocess.Popen[str]], shards: list[list[str]]
+    tmp_path: Path, processes: list[subprocess.Popen[str]], shards: list[list[str]], bus: str
 ) -> None:
     tag = secrets.token_hex(4)
-    bus = f"{NATS_URL}?stream=TEST_LIVE_{tag}&prefix=test{tag}.hadron.v1&storage=memory"
     urls = _venues(tmp_path, processes)
     (tmp_path / "pairs.toml").write_text(pairs_toml([DEMO_MARKET], fee_rate="0.04"))
     strategy_cfg = _config(tmp_path, "strategy", urls, bus, _port())
@@ -179,10 +198,9 @@ def test_ingest_and_strategy_processes_over_nats(
 
 
 def test_a_restarted_strategy_resumes_and_its_books_catch_up(
-    tmp_path: Path, processes: list[subprocess.Popen[str]]
+    tmp_path: Path, processes: list[subprocess.Popen[str]], bus: str
 ) -> None:
     tag = secrets.token_hex(4)
-    bus = f"{NATS_URL}?stream=TEST_LIVE_{tag}&prefix=test{tag}.hadron.v1&storage=memory"
     urls = _venues(tmp_path, processes)
     (tmp_path / "pairs.toml").write_text(pairs_toml([DEMO_MARKET], fee_rate="0.04"))
     strategy_cfg = _config(tmp_path, "strategy", urls, bus, _port())

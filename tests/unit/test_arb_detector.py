@@ -144,3 +144,41 @@ polymarket_min_size = "5"
     path.write_text('[[outcome_set]]\nid = "x"\ntokens = ["1"]\n')
     with pytest.raises(ConfigError, match="at least two"):
         load_arb_config(path)
+
+
+def test_a_tradeable_pair_or_outcome_set_without_fee_terms_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "pairs.toml"
+    pair = """[[pair]]
+id = "gold"
+kalshi_event = "KXGOLD"
+kalshi_market = "KXGOLD-1"
+polymarket_event = "gold"
+polymarket_yes_token = "Y"
+polymarket_no_token = "N"
+relation = "identity"
+confidence = 1.0
+status = "approved"
+"""
+    path.write_text(pair)  # no fee terms at all: never read as a fee of 0
+    with pytest.raises(ConfigError) as refused:
+        load_arb_config(path)
+    message = str(refused.value)
+    assert message.startswith(f"pairs file {path}, pair gold: approved without polymarket_fee_rate and kalshi_fee_")
+    assert 'add polymarket_fee_rate = "<' in message and 'kalshi_fee_multiplier = "<' in message
+    path.write_text(pair + 'kalshi_fee_multiplier = "1"\npolymarket_fee_rate = ""\n')  # blank is missing too
+    with pytest.raises(ConfigError, match="pair gold: approved without polymarket_fee_rate; add polymarket_fee_rate"):
+        load_arb_config(path)
+    second = pair.replace('"gold"', '"silver"').replace("KXGOLD-1", "KXGOLD-2")
+    path.write_text(pair + 'polymarket_fee_rate = "0"\n\n' + second + 'kalshi_fee_multiplier = "1"\n')
+    with pytest.raises(ConfigError, match=r"2 approved pairs without fee terms: gold \(kalshi_fee_multiplier\), "
+                       r"silver \(polymarket_fee_rate\)"):  # fmt: skip
+        load_arb_config(path)
+    # an explicit "0" is a fee-free market; a pair not approved needs nothing
+    path.write_text(
+        pair + 'kalshi_fee_multiplier = "1"\npolymarket_fee_rate = "0"\n\n' + second.replace("approved", "proposed")
+    )
+    config = load_arb_config(path)
+    assert [p.id for p in config.pairs] == ["gold"] and config.terms["gold"].polymarket_fee.fee([(5000, S)]) == 0
+    path.write_text('[[outcome_set]]\nid = "fed"\ntokens = ["1", "2"]\n')
+    with pytest.raises(ConfigError, match="outcome set fed: without polymarket_fee_rate; add polymarket_fee_rate"):
+        load_arb_config(path)

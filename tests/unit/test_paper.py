@@ -303,3 +303,54 @@ def test_kill_switch_listeners_run_once() -> None:
     kill.engage("a")
     kill.engage("b")
     assert seen == ["a"] and kill.reason == "a"
+
+
+# -- P&L in parts: realized, locked, mark-to-market ---------------------------------------------
+
+
+def test_a_hedged_pair_bought_at_a_positive_edge_shows_locked_pnl_not_a_loss() -> None:
+    from hadron.paper.control import status
+    from hadron.paper.report import summary
+
+    books, trader = _setup()
+    _open(books)  # 5 Kalshi YES at 0.45 and 5 Polymarket NO at 0.50: $0.95 + fees for $1 at settlement
+    trader.finish()
+    (trade,) = trader.trades
+    assert trade.state == "hedged"
+    paid = sum(o.cost + o.fee for o in trade.orders)
+    parts = trader.pnl()
+    assert parts.locked == 5 * S * 10_000 - paid > 0  # size × $1 − cost − fees, exactly
+    assert (parts.realized, parts.mark_to_market, parts.hedged) == (0, 0, 5 * S)
+    report = summary(trader)
+    # both legs at the bid (0.40 + 0.40) read as a loss; the locked payout says what the book holds
+    assert report["net_pnl"] == report["unrealized_pnl"] and report["net_pnl"].startswith("-")
+    assert report["locked_pnl"] == "0.25" and report["mark_to_market_pnl"] == "0" and report["realized_pnl"] == "0"
+    assert report["hedged_shares"] == "5.00"
+    assert {k: status(trader)[k] for k in ("realized_pnl", "locked_pnl", "mark_to_market_pnl")} == {
+        "realized_pnl": "0",
+        "locked_pnl": "0.25",  # fee-free markets here
+        "mark_to_market_pnl": "0",
+    }
+    # at settlement the locked P&L becomes realized, to the money unit
+    trader.on_event(MarketStatus(K, MarketState.DETERMINED, T0 + 10**9, T0 + 10**9, "no"))
+    trader.on_event(MarketStatus(N, MarketState.DETERMINED, T0 + 10**9, T0 + 10**9, "yes"))
+    trader.finish()
+    assert trader.pnl() == type(parts)(realized=parts.locked)
+
+
+def test_unhedged_shares_are_marked_to_market_and_a_partial_hedge_splits_its_cost() -> None:
+    config = PaperConfig(latency={"kalshi": Latency(50.0), "polymarket": Latency(150.0)}, unwind="hold")
+    books, trader = _setup(config)
+    _open(books, no_ask=((5000, 10 * S),))  # 10 of each planned
+    _snap(books, N, ((4000, 10 * S),), ((5000, 7 * S),), T0 + 100 * MS)  # only 7 left when the order arrives
+    trader.finish()
+    (trade,) = trader.trades
+    assert trade.state == "imbalanced" and trade.filled == [10 * S, 7 * S]
+    kalshi, poly = trade.orders
+    parts = trader.pnl()
+    kalshi_basis = kalshi.cost + kalshi.fee
+    hedged_cost = -(-kalshi_basis * 7 // 10) + poly.cost + poly.fee  # the Kalshi basis pro rata, rounded up
+    assert parts.hedged == 7 * S and parts.locked == 7 * S * 10_000 - hedged_cost
+    assert parts.mark_to_market == 3 * S * 4000 - (kalshi_basis - -(-kalshi_basis * 7 // 10))  # 3 YES at the 0.40 bid
+    # together they value the open book exactly: hedged sets at $1, the rest at the bid, less every cost
+    assert parts.locked + parts.mark_to_market == 7 * S * 10_000 + 3 * S * 4000 - trader.portfolio.open_cost()

@@ -99,6 +99,7 @@ async def record(
     poll_interval: float | None = None,
     store: str | None = None,
     stop: asyncio.Event | None = None,
+    gamma_url: str | None = None,
 ) -> dict[str, Any]:
     """Record Kalshi frames for ``markets`` into ``out`` (Hadron recordings) while keeping books,
     until ``duration`` seconds pass, ``stop`` is set, or SIGINT/SIGTERM.
@@ -120,6 +121,8 @@ async def record(
         AuthError: Kalshi (or the loopback venue) refused the key on every transport tried (the
             message says so, naming both refusals).
     """
+    if gamma_url is not None:
+        raise ConfigError("--gamma-url is Polymarket's metadata host: not an option of a Kalshi recording")
     cfg = load_config(config)
     kalshi = cfg.kalshi
     transport = transport or kalshi.transport

@@ -19,7 +19,7 @@ import structlog
 import uvicorn
 
 from hadron.book.manager import BookManager
-from hadron.config import HadronConfig
+from hadron.config import HadronConfig, load_config
 from hadron.errors import AuthError, ConfigError, RequestError, TransportError, VenueError
 from hadron.store.deadletter import DeadLetterFile
 from hadron.store.parquet import ParquetTickStore, parse_store_url
@@ -28,7 +28,6 @@ from hadron.venues.common import latency_summary, measure_until_idle, pool_healt
 from hadron.venues.polymarket.fake import FakePolymarketVenue, load_capture, parse_faults
 from hadron.venues.polymarket.poll import PolymarketPoller
 from hadron.venues.polymarket.rest import (
-    GAMMA_URL,
     PolymarketClobClient,
     PolymarketGammaClient,
     PolymarketInstrumentProvider,
@@ -55,18 +54,23 @@ async def record(
     duration: float | None,
     url: str | None = None,
     rest_url: str | None = None,
-    gamma_url: str | None = GAMMA_URL,
-    freeze_window: float = 30.0,
+    gamma_url: str | None = None,
+    freeze_window: float | None = None,
     store: str | None = None,
     stop: asyncio.Event | None = None,
+    config: Path | None = None,
+    transport: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     """Record the market channel for token ids ``markets`` into ``out`` while keeping books, with
-    the freeze watchdog checking ``GET /book`` on ``rest_url`` (default: the CLOB).
+    the freeze watchdog checking ``GET /book`` on ``rest_url``.
 
-    Market metadata from Gamma (``gamma_url``; ``None`` skips it) keeps each market's YES and NO
-    tokens on one connection and lets every ``book`` hash be verified; without it the books are
-    kept all the same, unverified.
+    ``url``, ``rest_url``, ``gamma_url`` and ``freeze_window`` default to the ``[polymarket]``
+    settings of ``config`` (``--config``, ``$HADRON_CONFIG`` or ``./hadron.toml``; Polymarket's
+    hosts without one). Market metadata from Gamma (``gamma_url``; ``""`` skips it) keeps each
+    market's YES and NO tokens on one connection and lets every ``book`` hash be verified; without
+    it the books are kept all the same, unverified. ``transport`` may be ``auto`` or ``ws``: a
+    recording of Polymarket is the market channel's frames (``rest`` is refused).
 
     Returns a summary (frames, books, connection counters, files). ``failure`` is ``None``, or
     one line saying why nothing was recorded (no frame before the end).
@@ -78,6 +82,13 @@ async def record(
     bad = [t for t in markets if not t.isdigit()]
     if bad:
         raise ConfigError(f"--markets: Polymarket token ids are decimal strings, not {', '.join(bad[:3])}")
+    if transport not in (None, "auto", "ws"):
+        raise ConfigError(f"--transport {transport}: a Polymarket recording is the market channel's; use auto or ws")
+    settings = load_config(config).polymarket
+    url = url or settings.ws_url
+    rest_url = rest_url or settings.rest_url
+    gamma_url = settings.gamma_url if gamma_url is None else gamma_url
+    freeze_window = float(settings.freeze_window_s) if freeze_window is None else freeze_window
     books = BookManager()
     stats = FeedStats()
     dead_letter = DeadLetterFile(out / "deadletter.ndjson")
@@ -87,7 +98,7 @@ async def record(
     if duration is not None:
         asyncio.get_running_loop().call_later(duration, stop.set)
     started = time.monotonic()
-    meta, groups = await _metadata(gamma_url, markets)
+    meta, groups = await _metadata(gamma_url or None, markets)
     async with PolymarketClobClient(rest_url or CLOB_URL) as clob:
         pool = PolymarketPool(
             url or MARKET_URL,

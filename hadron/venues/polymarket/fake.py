@@ -420,13 +420,17 @@ def _later(item: Played, offset_ms: int) -> Played:
     return Played(item.recv_ms + offset_ms, item.assets, msg)
 
 
-def pairs_toml(tickers: Iterable[str], *, fee_rate: str = "0.04", settles_at: str | None = None) -> str:
-    """A pairs file approving each Kalshi market with its transcoded Polymarket token pair.
+def pairs_toml(
+    tickers: Iterable[str], *, fee_rate: str = "0.04", settles_at: str | None = None, kalshi_fee_multiplier: str = "1"
+) -> str:
+    """A pairs file approving each Kalshi market with its transcoded Polymarket token pair, with
+    both fee terms stated (an approved pair without them is refused when loaded).
 
     Args:
         tickers: Kalshi market tickers (transcoded with :func:`transcode_kalshi`).
         fee_rate: the Polymarket taker fee rate to price the tokens with (decimal string).
         settles_at: ISO 8601 settlement time of the pair, when known.
+        kalshi_fee_multiplier: the Kalshi markets' fee multiplier (decimal string; 1: the standard fee).
     """
     out = []
     for ticker in tickers:
@@ -444,6 +448,7 @@ def pairs_toml(tickers: Iterable[str], *, fee_rate: str = "0.04", settles_at: st
             'relation = "identity"',
             "confidence = 1.0",
             'status = "approved"',
+            f'kalshi_fee_multiplier = "{kalshi_fee_multiplier}"',
             f'polymarket_fee_rate = "{fee_rate}"',
             f'polymarket_min_size = "{MIN_ORDER_SIZE}"',
         ]
