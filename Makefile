@@ -3,16 +3,17 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: help venv install compile lint typecheck test unit unit-pure bench demo audit clean
+.PHONY: help venv install compile lint typecheck test unit unit-pure bench demo audit lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-venv:  ## create .venv from scratch, install hadron with its test extras, compile the hot modules
+venv:  ## create .venv from scratch: every dependency from requirements.lock (hashes checked), hadron itself (no deps), the hot modules compiled
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	$(MAKE) --no-print-directory compile
 
 compile:  ## compile the hot modules with Cython in place (hadron.accel; the .py files stay the fallback)
@@ -40,10 +41,17 @@ test: venv lint typecheck unit  ## what CI runs: fresh venv (hot modules compile
 demo: venv  ## install, then run the demo (loopback venues, runtime, dashboard); ARGS="--duration 60"
 	$(BIN)/hadron demo $(ARGS)
 
-audit:  ## pip-audit the installed (locked) dependencies; fails on a known vulnerability
+audit:  ## pip-audit requirements.lock; fails on a known vulnerability, and when the service audited nothing unless HADRON_AUDIT_OFFLINE_OK=1
 	$(BIN)/pip install --quiet pip-audit
-	$(BIN)/pip-audit --requirement requirements.lock --no-deps --disable-pip --progress-spinner off --format json --output audit.json || true
-	$(BIN)/python -c "import json,sys; d=json.load(open('audit.json')); v=[(x['name'],x['version'],[y['id'] for y in x['vulns']]) for x in d['dependencies'] if x.get('vulns')]; s=sum(1 for x in d['dependencies'] if x.get('skip_reason')); print('pip-audit:', len(d['dependencies']), 'dependencies,', len(d['dependencies'])-s, 'audited,', s, 'not known to the vulnerability service,', len(v), 'with known vulnerabilities', v); sys.exit(1 if v else 0)"
+	rm -f audit.json
+	$(BIN)/pip-audit --requirement requirements.lock --require-hashes --no-deps --disable-pip --progress-spinner off --format json --output audit.json || true
+	$(BIN)/python tests/audit_verdict.py audit.json requirements.lock
+
+lock:  ## regenerate requirements.lock with uv (pip install uv): the same pins, the sha256 of every file of each; UPGRADE=1 moves them to the newest allowed
+	cp requirements.lock .requirements.lock.prev
+	printf 'hatchling>=1.24\neditables\npip\n' | uv pip compile pyproject.toml - --extra test --generate-hashes --no-annotate \
+		--python-version 3.11 --custom-compile-command 'make lock' $(if $(UPGRADE),,-c .requirements.lock.prev) -o requirements.lock
+	rm -f .requirements.lock.prev
 
 bench:  ## hadron bench replay on the real Kalshi capture in ../shared/data
 	$(BIN)/hadron bench replay

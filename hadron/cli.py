@@ -38,8 +38,15 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _write_json(path: Path, data: Any) -> None:
+    # written beside, then renamed: a full disk leaves the old file or none, never an empty one
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(msgspec.json.format(msgspec.json.encode(data), indent=2) + b"\n")
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_bytes(msgspec.json.format(msgspec.json.encode(data), indent=2) + b"\n")
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _version(value: bool) -> None:
@@ -108,7 +115,12 @@ def replay(
     the Kalshi capture (NDJSON {"recv_ms", "event"}, gzipped or not; each file is one
     connection), Polymarket frame files (a JSON array of frames, or NDJSON of frames, optionally
     wrapped the same way), and Hadron recordings (zstd NDJSON {"recv_ns", "venue", "conn",
-    "frame"}). Bad frames are counted in decode_errors and kept in the dead-letter file.
+    "frame"}). Bad frames are counted in decode_errors and kept in the dead-letter file; so are
+    lines longer than a venue's frame limit allows (skipped, their first 64 KiB kept). A
+    compressed file cut short is replayed up to its last complete line, one whose data is
+    damaged up to the damage, one past 200 times its size (a compression bomb) up to there: each
+    is noted in the report; a file in a folder of which no line can be read is listed as
+    corrupt (files_corrupt) and counted as a decode error.
     With --pairs, arbitrage is detected on the approved pairs (report key "arbitrage") and
     --opportunities gets one JSON object per opportunity (money as decimal strings).
 
@@ -227,6 +239,11 @@ def _print_summary(r: dict[str, Any], report: Path | None, dump_books: Path | No
         stdout.print(f"tick store {r['store']['url']}: {rows} rows in {r['store']['files']} files", markup=False)
     if r["files_skipped"]:
         stdout.print(f"skipped {len(r['files_skipped'])} files that are not recordings", markup=False)
+    for corrupt in r["files_corrupt"]:
+        stdout.print(f"corrupt, not replayed: {corrupt['reason']}", markup=False)
+    for f in r["files"]:
+        for note in f.get("notes", []):
+            stdout.print(f"{f['path']}: {note}", markup=False)
     if report is not None:
         stdout.print(f"report: {report}", markup=False)
     if dump_books is not None:
@@ -276,13 +293,14 @@ def record(
     reads the result. Credentials: KALSHI_API_KEY_ID plus KALSHI_PRIVATE_KEY_PATH or
     KALSHI_PRIVATE_KEY, from the environment, .env or the config file.
 
-    Exit status: 0 done; 1 the venue refused the credentials, a source failed for good, or
-    nothing was recorded (every source tried, a fallback included, delivered no frame: the cause
-    in one line); 2 a setting is missing or wrong.
+    Exit status: 0 done; 1 the venue refused the credentials, a source failed for good, a
+    storage fault stopped the recording (disk full…: the files are closed, the manifest and
+    record-summary.json say so), or nothing was recorded (every source tried, a fallback
+    included, delivered no frame): the cause in one line; 2 a setting is missing or wrong.
     """
     import asyncio
 
-    from hadron.errors import ConfigError, VenueError
+    from hadron.errors import ConfigError, StoreError, VenueError
     from hadron.venues.base import RecordingVenue
 
     logs.configure(log_level)
@@ -310,8 +328,13 @@ def record(
         raise _fail(str(exc)) from None
     except VenueError as exc:
         raise _fail(f"{venue}: {exc}", code=1) from None
-    out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / "record-summary.json", summary)
+    except StoreError as exc:
+        raise _fail(f"{venue}: storage fault: {exc}", code=1) from None
+    try:
+        _write_json(out / "record-summary.json", summary)
+    except OSError as exc:
+        cause = summary.get("failure") or f"recorded {summary['frames']:,} frames"
+        raise _fail(f"{venue}: {cause}; record-summary.json not written: {exc.strerror or exc}", code=1) from None
     stdout.print(
         f"recorded {summary['frames']:,} frames ({summary['frames_per_s']:,}/s) into {len(summary['files'])} files; "
         f"books {summary['books']} ({summary['books_synced']} synced, {summary['books_polled']} polled); "

@@ -8,7 +8,9 @@ translated at the boundary (inside the venue package that called the library)::
     ├── InputError             a path or file given on the command line cannot be used
     ├── VenueError             anything a venue sent or refused
     │   ├── DecodeError        a frame that is not valid for its venue (bad JSON, unknown type,
-    │   │                      missing field, wrong type, finer precision than Hadron keeps)
+    │   │   │                  missing field, wrong type, finer precision than Hadron keeps)
+    │   │   └── BadValue       a well-formed value the venue may not send (a negative size, a
+    │   │                      price outside (0, 1) or off the market's tick): also a BookError
     │   ├── AuthError          the venue refused our credentials (401/403): fatal, never retried
     │   ├── RequestError       the venue refused the request itself (other 4xx): fatal
     │   ├── RateLimited        429: retried after a back-off
@@ -18,7 +20,8 @@ translated at the boundary (inside the venue package that called the library)::
     │   ├── SequenceGap        a sequenced stream skipped numbers
     │   └── NegativeLevel      a delta would take a level below zero
     ├── StoreError             the state store or its database refused an operation
-    │   └── SchemaVersionError the database is newer than the code (hadron.store.state)
+    │   ├── SchemaVersionError the database is newer than the code (hadron.store.state)
+    │   └── RecordingError     the recorder could not write its files (disk full, I/O error)
     └── BusError               the event bus could not publish, deliver or reach its server
         └── BusDecodeError     a bus message is not a valid envelope (hadron.bus.base)
 """
@@ -91,6 +94,29 @@ class BookError(HadronError):
     """A book integrity problem (see :class:`hadron.book.BookState`)."""
 
 
+BAD_VALUE_REASONS = ("negative_size", "zero_size", "price_range", "off_tick", "bad_tick")
+"""Why a value is bad (:class:`BadValue`): a size below zero; a size of zero where a level must
+hold something (a snapshot level); a price outside (0, 1) USD; a price off the tick the venue
+declared for the market; a tick that is not a valid increment."""
+
+
+class BadValue(DecodeError, BookError):
+    """A field that parsed but holds a value its venue may not send, raised before it reaches a book.
+
+    ``reason`` is one of :data:`BAD_VALUE_REASONS` (``"negative_size"``, ``"zero_size"``,
+    ``"price_range"``, ``"off_tick"``, ``"bad_tick"``); ``instrument`` is the book it targeted
+    (``None`` when it targets none, e.g. a trade). The book manager counts it in
+    ``BookStats.bad_values`` and puts the book back to AWAITING_SNAPSHOT (a lost update) before
+    raising it; the stream dead-letters the frame. It is also a :class:`BookError`, so callers of
+    the book manager that catch book errors catch it too.
+    """
+
+    def __init__(self, reason: str, message: str, instrument: str | None = None) -> None:
+        super().__init__(f"{message} ({reason})")
+        self.reason = reason
+        self.instrument = instrument
+
+
 class SequenceGap(BookError):
     """A sequenced stream skipped numbers: ``expected`` was due, ``received`` arrived."""
 
@@ -107,6 +133,17 @@ class NegativeLevel(BookError):
 
 class StoreError(HadronError):
     """The state store or its database refused an operation; the message says which and why."""
+
+
+class RecordingError(StoreError):
+    """The frame recorder could not write (``ENOSPC``: disk full, ``EIO``, ``EACCES``…): a storage
+    fault, never a network one. ``errno`` is the OS error number (0 when unknown); ``path`` is the
+    file it was writing. The recorder that raised it is stopped (file closed, manifest marked)."""
+
+    def __init__(self, message: str, *, errno: int = 0, path: str = "") -> None:
+        super().__init__(message)
+        self.errno = errno
+        self.path = path
 
 
 class BusError(HadronError):

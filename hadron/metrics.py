@@ -59,9 +59,11 @@ class RuntimeCollector(Collector):
     """Exposes the runtime's counters as Prometheus metrics, read at scrape time.
 
     ``snapshot()`` returns ``{"feeds": {venue: {...}}, "latency": {venue: FrameLatency},
-    "books": [{"instrument", "venue", "age_s", "state"}], "arb": {...}, "paper": {...}}``; ``paper``
-    holds ``orders``, ``fills``, ``pnl`` (USD), ``pnl_parts`` (``{"realized", "locked",
-    "mark_to_market"}``, USD) and ``killed``, or nothing without paper trading.
+    "books": [{"instrument", "venue", "age_s", "state"}], "arb": {...}, "paper": {...}}``; a feed
+    holds the counters by name, ``connected`` (connections open), ``up`` (0 while the feed is
+    DOWN) and ``restarts``; ``paper`` holds ``orders``, ``fills``, ``pnl`` (USD), ``pnl_parts``
+    (``{"realized", "locked", "mark_to_market"}``, USD) and ``killed``, or nothing without paper
+    trading.
     """
 
     def __init__(self, snapshot: Snapshot) -> None:
@@ -85,6 +87,17 @@ class RuntimeCollector(Collector):
         for venue, feed in s["feeds"].items():
             connected.add_metric([venue], feed.get("connected", 0))
         yield connected
+        up = GaugeMetricFamily(
+            "hadron_feed_up", "1 while the venue's feed runs; 0 when it failed (DOWN, restarting)", labels=["venue"]
+        )
+        restarts = CounterMetricFamily(
+            "hadron_feed_restarts", "Times the venue's feed failed unexpectedly and was run again", labels=["venue"]
+        )
+        for venue, feed in s["feeds"].items():
+            up.add_metric([venue], feed.get("up", 1))
+            restarts.add_metric([venue], feed.get("restarts", 0))
+        yield up
+        yield restarts
         age = GaugeMetricFamily(
             "hadron_book_age_seconds", "Seconds since the book's last update", labels=["instrument"]
         )

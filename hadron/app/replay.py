@@ -24,13 +24,16 @@ from hadron.model.units import format_price, format_size
 from hadron.store.deadletter import DeadLetterFile
 from hadron.store.replay import (
     HADRON_LINE_DECODER,
+    CorruptRecording,
     LineReader,
+    OversizedHook,
     RecordingFile,
     RecordingFormat,
     capture_recv_ns,
     detect,
     expand_paths,
     json_frames,
+    max_line_bytes,
     read_all,
 )
 from hadron.venues.base import EventSink, FeedStats, FeedStream, SeqMode, get_venue
@@ -49,6 +52,8 @@ _MERGE_CHUNK = 1 << 18
 """Bytes each open input reads at a time."""
 
 _NO_LIMIT = 1 << 63
+_NOTED_LINES = 5
+"""Over-long lines of one file named in its notes (every one is counted and dead-lettered)."""
 _RECV_MS_PREFIX = b'{"recv_ms":'
 
 
@@ -120,6 +125,9 @@ class Replay:
         self.stats: dict[str, FeedStats] = {}
         self.files: list[RecordingFile] = []
         self.skipped: list[Path] = []
+        self.corrupt: list[tuple[Path, str]] = []
+        """Files found in folders that look like recordings but of which not one line could be
+        read, with why (each also counts in ``decode_errors``)."""
         self.reader_errors = 0
         self.elapsed_s = 0.0
         self._streams: dict[tuple[str, str, str], FeedStream] = {}
@@ -133,8 +141,11 @@ class Replay:
     def plan(self, paths: Iterable[Path]) -> list[RecordingFile]:
         """Recognise every recorded-frames file under ``paths`` (files and folders).
 
-        A file named directly that is not recorded frames raises :class:`InputError`; one found
-        while walking a folder is skipped and listed in the report.
+        A file named directly that is not recorded frames raises :class:`InputError` (a corrupt one
+        says where and why); one found while walking a folder is skipped and listed in the report
+        (``files_skipped``), or, when it is corrupt (compressed data damaged from its start, a
+        compression bomb, only over-long lines), listed in ``files_corrupt`` with the reason and
+        counted as a decode error (``--strict`` fails).
         """
         named, found = expand_paths(list(paths))
         plan: list[RecordingFile] = []
@@ -146,7 +157,12 @@ class Replay:
         for path in found:
             if path.name in SIDE_FILES:
                 continue  # what Hadron writes beside its recordings: not frames, not worth a mention
-            detected = detect(path)
+            try:
+                detected = detect(path)
+            except CorruptRecording as exc:
+                self.corrupt.append((path, str(exc)))
+                self.reader_errors += 1
+                continue
             if detected is None:
                 self.skipped.append(path)
             else:
@@ -268,7 +284,8 @@ class Replay:
                     limit = yield source.last_ns
                 self._replay_json(recording)
             else:
-                reader = LineReader(recording.path, _MERGE_CHUNK)
+                reader = LineReader(recording.path, _MERGE_CHUNK, max_line=max_line_bytes(recording.venue))
+                reader.on_oversized = self._oversized(recording, reader.max_line)
                 before = self.total_errors()
                 if fmt is RecordingFormat.HADRON:
                     limit = yield from self._play_hadron(recording, reader, source, limit)
@@ -276,13 +293,37 @@ class Replay:
                     limit = yield from self._play_capture(recording, reader, source, limit)
                 else:
                     limit = yield from self._play_frames(recording, reader, source, limit)
-                if reader.truncated:
-                    recording.notes.append("compressed stream ends early (file cut short)")
-                if reader.last_line_unterminated and self.total_errors() > before:
-                    recording.torn_tail = True
-                    recording.notes.append("last line has no newline (torn write)")
+                self._reader_notes(recording, reader, before)
             if self.on_file is not None:
                 self.on_file(recording)
+
+    def _oversized(self, recording: RecordingFile, limit: int) -> OversizedHook:
+        # A line over the limit was skipped: counted, its first bytes dead-lettered, noted
+        def skipped(offset: int, length: int, head: bytes, ended: bool) -> None:
+            self.reader_errors += 1
+            why = (
+                f"line at byte {offset:,} of {recording.path} is {'' if ended else 'at least '}{length:,} bytes, "
+                f"over the {limit:,}-byte limit of a recording line: skipped (its first {len(head):,} bytes kept)"
+            )
+            self.dead_letter.write(head, why, "")
+            if sum(note.startswith("line at byte") for note in recording.notes) < _NOTED_LINES:
+                recording.notes.append(why)
+
+        return skipped
+
+    def _reader_notes(self, recording: RecordingFile, reader: LineReader, errors_before: int) -> None:
+        # What the reader met, in the file's notes: a cut, damage, a torn last line
+        if reader.truncated:
+            recording.notes.append(
+                f"compressed stream ends early (file cut short at decompressed byte {reader.offset:,}): "
+                "every complete line before the cut was replayed"
+            )
+        if reader.error:
+            self.reader_errors += 1
+            recording.notes.append(reader.error + "; every line before it was replayed")
+        if reader.last_line_unterminated and self.total_errors() > errors_before:
+            recording.torn_tail = True
+            recording.notes.append("last line has no newline (torn write)")
 
     def _play_capture(
         self, recording: RecordingFile, reader: LineReader, source: _Source, limit: int
@@ -364,7 +405,7 @@ class Replay:
         for line in reader:
             try:
                 record = decode(line)
-            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
                 recording.frames += 1
                 source.played += 1
                 self.reader_errors += 1
@@ -395,7 +436,12 @@ class Replay:
     def _replay_json(self, recording: RecordingFile) -> None:
         assert recording.venue is not None
         stream = self.stream(recording.venue, str(recording.path), recording.format)
-        content = read_all(recording.path)
+        try:
+            content = read_all(recording.path)
+        except InputError as exc:  # grew too big, damaged or cut short since it was detected
+            self.reader_errors += 1
+            recording.notes.append(str(exc))
+            return
         try:
             elements = json_frames(content)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
@@ -466,6 +512,7 @@ class Replay:
                 for f in self.files
             ],
             "files_skipped": [str(p) for p in self.skipped],
+            "files_corrupt": [{"path": str(p), "reason": why} for p, why in self.corrupt],
             "dead_letter": str(self.dead_letter.path) if self.dead_letter.count else None,
             "examples": book_stats.examples,
         }

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import signal
 import time
 from collections.abc import Sequence
@@ -243,6 +244,10 @@ class Runtime:
         self._last_frames: dict[str, tuple[int, float]] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self.errors: list[str] = []
+        self.feed_down: dict[str, str] = {}
+        """venue → why its feed is DOWN (failed, waiting to run again; or failed for good)."""
+        self.feed_restarts: dict[str, int] = {}
+        """venue → times its feed failed unexpectedly and was run again."""
         self.record_dir = Path(rt.record_dir) if rt.record_dir and role != "strategy" else None
         if self.record_dir is not None:
             _write_run_files(self.record_dir, config, self.arb, thresholds)
@@ -346,14 +351,31 @@ class Runtime:
             self.stop()
 
     async def _feed(self, feed: LiveFeed) -> None:
-        try:
-            await feed.run(self.stop_event)
-        except HadronError as exc:
-            # A feed failed for good (a refused key, a fallback that never delivered a book): every
-            # pair needs both venues, so the run stops and exits 1 with the cause, at once
-            self.errors.append(f"{feed.venue}: {exc}")
-            log.error("feed failed for good: stopping", venue=feed.venue, error=str(exc))
-            self.stop()
+        # A feed failing for good (HadronError: a refused key, a fallback that never delivered a
+        # book) stops the run and exits 1 with the cause, at once: every pair needs both venues.
+        # Any other exception is a bug: the feed is DOWN (status, /metrics, dashboard) and runs
+        # again after a jittered back-off (1 s doubling to 30 s; from 1 s again after 60 s up)
+        failures = 0
+        while not self.stop_event.is_set():
+            started = time.monotonic()
+            try:
+                await feed.run(self.stop_event)
+                return
+            except HadronError as exc:
+                self.feed_down[feed.venue] = str(exc)
+                self.errors.append(f"{feed.venue}: {exc}")
+                log.error("feed failed for good: stopping", venue=feed.venue, error=str(exc))
+                self.stop()
+                return
+            except Exception as exc:
+                self.feed_down[feed.venue] = f"{type(exc).__name__}: {exc}"
+                self.feed_restarts[feed.venue] = self.feed_restarts.get(feed.venue, 0) + 1
+                log.error("feed failed: DOWN, restarting", venue=feed.venue, exc_info=exc)
+            failures = 1 if time.monotonic() - started >= 60 else failures + 1
+            delay = min(30.0, 2.0 ** (failures - 1)) * (1 + 0.25 * random.random())  # noqa: S311 - jitter
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), delay)
+            self.feed_down.pop(feed.venue, None)
 
     def stop(self) -> None:
         """Ask the runtime to stop (idempotent)."""
@@ -478,6 +500,9 @@ class Runtime:
             ]
             latency: FrameLatency = health["latency"]
             out[feed.venue] = {
+                "state": "down" if feed.venue in self.feed_down else "up",
+                "down_reason": self.feed_down.get(feed.venue),
+                "restarts": self.feed_restarts.get(feed.venue, 0),
                 "connected": sum(1 for c in connections if c["connected"]),
                 "connections": connections,
                 "frames": stats.frames,
@@ -653,6 +678,8 @@ class Runtime:
                 "resyncs": feed.stats.resync_requests,
                 "reconnects": sum(c["reconnects"] for c in health["connections"]),
                 "connected": sum(1 for c in health["connections"] if c["connected"]),
+                "up": 0 if feed.venue in self.feed_down else 1,
+                "restarts": self.feed_restarts.get(feed.venue, 0),
             }
             latency[feed.venue] = health["latency"]
         books = [

@@ -13,6 +13,7 @@ cdef class ManagedBook(L2Book):
     cdef public object state
     cdef public object ts_event
     cdef public object ts_recv
+    cdef public Py_ssize_t venue_tick
 
 cdef class BookStats:
     cdef public Py_ssize_t snapshots
@@ -30,6 +31,7 @@ cdef class BookStats:
     cdef public Py_ssize_t deltas_dropped
     cdef public Py_ssize_t stale_updates
     cdef public Py_ssize_t invalidations
+    cdef public dict bad_values
     cdef public dict examples
 
 cdef class BookManager:

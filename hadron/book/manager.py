@@ -9,7 +9,13 @@ The manager is venue-free. Venue streams feed it normalized events (:class:`Book
   watchdog allows; the next update makes it LIVE again). Only LIVE books should feed trading.
 * integrity counters (:class:`BookStats`): snapshot checks (a snapshot arriving for a LIVE book
   is compared level by level with the book built from deltas), venue best bid/ask checks,
-  negative levels, crossed books, resyncs and dropped deltas.
+  negative levels, crossed books, resyncs, dropped deltas, and bad values.
+* the values it accepts: a level's size above zero, its price strictly inside (0, 1) USD and, when
+  the venue declared the market's tick in its snapshot (Polymarket ``tick_size``), on that tick.
+  Anything else is a :class:`~hadron.errors.BadValue`: counted by reason, the book put back to
+  AWAITING_SNAPSHOT (an update was lost; it never holds the bad value), and raised, so the
+  venue stream dead-letters the frame. A book whose venue declared no tick (Kalshi: the bands
+  are per market) refines its grid to a finer price instead (:class:`~hadron.book.l2.L2Book`).
 * :class:`TopOfBook` events for listeners whenever a LIVE book's best bid or ask changes.
 """
 
@@ -22,7 +28,7 @@ from typing import Any
 from msgspec.structs import astuple
 
 from hadron.book.l2 import DEFAULT_TICK, L2Book
-from hadron.errors import BookError
+from hadron.errors import BadValue, BookError
 from hadron.model.events import (
     BookAction,
     BookDelta,
@@ -86,13 +92,16 @@ class BookStats:
     ``crossed_updates``: updates after which a book was crossed or locked. ``resyncs``: snapshots
     that re-based a book that had been LIVE before; ``resync_levels_changed``: levels (price, size)
     in which those snapshots differed from the last book held, i.e. what the outage changed.
-    ``deltas_dropped``: deltas for a book that
-    was not LIVE. ``stale_updates``: snapshots and deltas older (venue time) than the book's last
-    update, dropped (``in_order=True``: a feed without sequence numbers whose channels can
-    reorder). ``invalidations``: times a LIVE book was put back to AWAITING_SNAPSHOT.
+    ``deltas_dropped``: deltas for a book that was not LIVE (dropped before their values are
+    judged). ``bad_values``: snapshots and deltas refused for a bad value, by reason (see
+    :data:`~hadron.errors.BAD_VALUE_REASONS`: a size ≤ 0 in a snapshot level, a SET size below
+    zero, a price outside (0, 1), a price off the venue's tick, a tick that is not an increment of
+    1 USD). ``stale_updates``: snapshots and deltas older (venue time) than the book's last update,
+    dropped (``in_order=True``: a feed without sequence numbers whose channels can reorder).
+    ``invalidations``: times a LIVE book was put back to AWAITING_SNAPSHOT.
     """
 
-    __slots__ = (*_BOOK_COUNTERS, "examples")  # typed counters once compiled (book/manager.pxd)
+    __slots__ = (*_BOOK_COUNTERS, "bad_values", "examples")  # typed counters once compiled (book/manager.pxd)
 
     def __init__(self) -> None:
         self.snapshots = 0
@@ -110,15 +119,19 @@ class BookStats:
         self.deltas_dropped = 0
         self.stale_updates = 0
         self.invalidations = 0
+        self.bad_values: dict[str, int] = {}
+        """Refused snapshots and deltas by reason (:data:`~hadron.errors.BAD_VALUE_REASONS`)."""
         self.examples: dict[str, list[dict[str, Any]]] = {}
         """Up to :data:`MAX_EXAMPLES` examples of each failure kind, for reports."""
 
     def __repr__(self) -> str:
-        return f"BookStats({', '.join(f'{name}={getattr(self, name)}' for name in _BOOK_COUNTERS)})"
+        counters = ", ".join(f"{name}={getattr(self, name)}" for name in _BOOK_COUNTERS)
+        return f"BookStats({counters}, bad_values={self.bad_values})"
 
     def as_dict(self) -> dict[str, Any]:
-        """Every counter by name (ints), then ``examples``."""
+        """Every counter by name (ints), ``bad_values`` (reason → int), then ``examples``."""
         out: dict[str, Any] = {name: getattr(self, name) for name in _BOOK_COUNTERS}
+        out["bad_values"] = dict(self.bad_values)
         out["examples"] = self.examples
         return out
 
@@ -132,7 +145,18 @@ class BookStats:
 class ManagedBook(L2Book):
     """An :class:`L2Book` with its integrity state and clocks."""
 
-    __slots__ = ("bbo_misses", "crossed", "ever_live", "polled", "reason", "source", "state", "ts_event", "ts_recv")
+    __slots__ = (
+        "bbo_misses",
+        "crossed",
+        "ever_live",
+        "polled",
+        "reason",
+        "source",
+        "state",
+        "ts_event",
+        "ts_recv",
+        "venue_tick",
+    )
 
     def __init__(self, instrument: str, tick: int = DEFAULT_TICK) -> None:
         super().__init__(instrument, tick)
@@ -148,6 +172,9 @@ class ManagedBook(L2Book):
         """The book comes from REST polling (snapshots only): as fresh as ``ts_recv``, no deltas."""
         self.bbo_misses = 0
         """Venue best bid/ask checks failed in a row (a persistent disagreement means resync)."""
+        self.venue_tick = 0
+        """The tick (1/10,000 USD) the venue declared in the last snapshot: prices off it are bad
+        values; 0 when it declared none (the grid then refines itself to finer prices)."""
 
 
 TopListener = Callable[[TopOfBook], None]
@@ -224,13 +251,18 @@ class BookManager:
         by level: a non-empty snapshot counts in ``snapshot_checks`` (``snapshot_mismatches`` when
         any level differs), an empty one in ``snapshot_clears``. A snapshot for a book that was
         LIVE before and lost sync (or was built by another source) counts in ``resyncs``.
-        Raises :class:`BookError` for a price off (0, 1).
+
+        Raises:
+            BadValue: a level whose size is ≤ 0, whose price is outside (0, 1) or off ``snap.tick``
+                (when given), or a ``snap.tick`` that is not an increment of 1 USD; the snapshot
+                is not applied, the book goes AWAITING_SNAPSHOT and ``bad_values`` counts it.
         """
         stats = self.stats
         book = self.book(snap.instrument)
         if in_order and snap.ts_event < book.ts_event and book.state is not _AWAITING:
             stats.stale_updates += 1
             return False
+        self._check_levels(snap)
         if self.clock is not None:
             self.clock(snap.ts_recv)
         stats.snapshots += 1
@@ -265,6 +297,7 @@ class BookManager:
         book.bbo_misses = 0
         book.source = source
         book.polled = polled
+        book.venue_tick = snap.tick
         book.ts_event = snap.ts_event
         book.ts_recv = snap.ts_recv
         self._after_update(book, snap.ts_event, snap.ts_recv)
@@ -285,6 +318,12 @@ class BookManager:
         would take a level below zero is not applied: it counts in ``negative_levels`` and the
         book goes AWAITING_SNAPSHOT. When the delta carries the venue's best bid/ask they are
         compared with the book afterwards (``bbo_checks``/``bbo_mismatches``).
+
+        Raises:
+            BadValue: a delta for a LIVE book whose price is outside (0, 1) or off the tick its
+                venue declared, or a ``SET`` below zero (also counted in ``negative_levels``):
+                not applied, the book goes AWAITING_SNAPSHOT and ``bad_values`` counts it.
+            BookError: a price or venue best bid/ask that is not a 64-bit integer.
         """
         # one C call for every field (cheaper than nine attribute reads once compiled, see hadron.accel);
         # prices are 64-bit ints once compiled, and the venue's best bid/ask -1 when it did not say
@@ -305,6 +344,8 @@ class BookManager:
             if book is None:
                 return False
         listeners = self._top_listeners
+        if not 0 < price < _ONE or price % book.tick:  # outside (0, 1) or between two ticks of the grid:
+            self._check_price(book, delta)  # a bad value raises; else the grid refines (L2Book)
         if listeners:  # note the top before, compare after: a change emits a TopOfBook
             bb, ba, tick = book._bb, book._ba, book.tick
             bid_size = book._bids[bb] if bb >= 0 else 0
@@ -315,6 +356,9 @@ class BookManager:
                 self._negative(book, delta, size)
                 return False
         else:
+            if change < 0:  # a SET is the new total: below zero is not a size
+                self._negative(book, delta, change)
+                self._bad(book.instrument, "negative_size", f"size {format_size(change)} set", delta.ts_recv)
             if side is _SIDE_BID:
                 book.set_bid(price, change)
             else:
@@ -401,6 +445,44 @@ class BookManager:
         return stale
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _check_levels(self, snap: BookSnapshot) -> None:
+        # A snapshot's values (see apply_snapshot): every level above zero, inside (0, 1), on the
+        # venue's tick when it declared one
+        tick = snap.tick
+        if tick and not (0 < tick < _ONE and _ONE % tick == 0):
+            self._bad(snap.instrument, "bad_tick", f"tick {format_price(tick)} is not an increment of 1", snap.ts_recv)
+        for name, levels in (("bid", snap.bids), ("ask", snap.asks)):
+            for price, size in levels:
+                if size <= 0:
+                    reason = "negative_size" if size < 0 else "zero_size"
+                    message = f"{name} level {format_price(price)} has size {format_size(size)}"
+                elif not 0 < price < _ONE:
+                    reason, message = "price_range", f"{name} price {format_price(price)} is outside (0, 1)"
+                elif tick and price % tick:
+                    reason = "off_tick"
+                    message = f"{name} price {format_price(price)} is off the tick {format_price(tick)}"
+                else:
+                    continue
+                self._bad(snap.instrument, reason, message, snap.ts_recv)
+
+    def _check_price(self, book: ManagedBook, delta: BookDelta) -> None:
+        # A delta's price outside (0, 1), or between two ticks of the book's grid: a bad value
+        # unless the grid adapts (no tick declared by the venue)
+        price = delta.price
+        if not 0 < price < _ONE:
+            self._bad(book.instrument, "price_range", f"price {format_price(price)} is outside (0, 1)", delta.ts_recv)
+        if book.venue_tick:
+            message = f"price {format_price(price)} is off the tick {format_price(book.venue_tick)}"
+            self._bad(book.instrument, "off_tick", message, delta.ts_recv)
+
+    def _bad(self, instrument: str, reason: str, message: str, ts_recv: int) -> None:
+        # Count a bad value, keep an example, invalidate its book (an update was lost) and raise
+        stats = self.stats
+        stats.bad_values[reason] = stats.bad_values.get(reason, 0) + 1
+        stats.example("bad_value", {"instrument": instrument, "reason": reason, "error": message, "ts_recv": ts_recv})
+        self.invalidate(instrument, f"bad value: {message}")
+        raise BadValue(reason, f"{instrument}: {message}", instrument)
 
     def _negative(self, book: ManagedBook, delta: BookDelta, size: int) -> None:
         self.stats.negative_levels += 1

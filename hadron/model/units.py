@@ -17,7 +17,7 @@ for the cache) and fall back to the parsers for anything but a short plain decim
 
 from __future__ import annotations
 
-from hadron.errors import DecodeError
+from hadron.errors import BadValue, DecodeError
 
 PRICE_DECIMALS = 4
 SIZE_DECIMALS = 6
@@ -210,3 +210,28 @@ def format_price(price: int) -> str:
 def format_size(size: int) -> str:
     """Format a size (1/1,000,000) as a plain decimal string with at least 2 decimals: ``"46.02"``."""
     return _format_fixed(size, SIZE_DECIMALS, 2)
+
+
+def check_trade(price: int, size: int) -> None:
+    """Refuse a print that cannot have happened: ``size`` (1/1,000,000) ≤ 0, or ``price``
+    (1/10,000 USD) outside (0, 1).
+
+    Raises:
+        BadValue: ``zero_size``, ``negative_size`` or ``price_range`` (no book targeted).
+    """
+    if size <= 0:
+        raise BadValue("negative_size" if size < 0 else "zero_size", f"trade of size {format_size(size)}")
+    if not 0 < price < PRICE_ONE:
+        raise BadValue("price_range", f"trade at price {format_price(price)}, outside (0, 1)")
+
+
+def check_tick(tick: int, instrument: str | None = None) -> int:
+    """Return ``tick`` (1/10,000 USD) when it is a market increment: inside (0, 1) and dividing 1 USD
+    (Polymarket's 0.1, 0.01, 0.005, 0.0025, 0.001, 0.0001; Kalshi's bands).
+
+    Raises:
+        BadValue: ``bad_tick`` (``instrument``: the book it was for).
+    """
+    if not 0 < tick < PRICE_ONE or PRICE_ONE % tick:
+        raise BadValue("bad_tick", f"tick {format_price(tick)} is not an increment of 1 USD", instrument)
+    return tick

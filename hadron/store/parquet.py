@@ -216,9 +216,15 @@ def query(root: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     Parquet files (with the partition columns ``venue``, ``date`` and ``symbol``); a table with no
     file yet is an empty view with the same columns.
 
+    ``sql`` reaches nothing but the store: DuckDB runs with external access off (no file outside
+    ``root`` read or written, no ``COPY … TO``, ``ATTACH``, URL, ``INSTALL`` or ``LOAD``), only
+    ``root`` in ``allowed_directories``, extensions never installed nor loaded automatically, and
+    its configuration locked before ``sql`` runs (``SET`` cannot undo any of it).
+
     Raises:
         ConfigError: ``root`` does not exist.
-        duckdb.Error: the SQL failed (its message says why).
+        duckdb.Error: the SQL failed (its message says why; ``duckdb.PermissionException`` for
+            anything outside the store).
     """
     import duckdb
 
@@ -226,7 +232,8 @@ def query(root: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         raise ConfigError(
             f"--store {root}: no such tick store folder (write one with `hadron replay … --store parquet:DIR`)"
         )
-    con = duckdb.connect()
+    root = root.resolve()
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     try:
         for table, schema in SCHEMAS.items():
             if any((root / table).glob("**/*.parquet")):
@@ -237,6 +244,10 @@ def query(root: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
                 nulls = [f"NULL::{'VARCHAR' if f.type == _STR else 'BIGINT'} AS {f.name}" for f in schema]
                 nulls += [f"NULL::VARCHAR AS {name}" for name in ("venue", "date", "symbol")]
                 con.execute(f"CREATE VIEW {table} AS SELECT {', '.join(nulls)} WHERE false")
+        store = (str(root).rstrip("/") + "/").replace("'", "''")
+        con.execute(f"SET allowed_directories = ['{store}']")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
         cursor = con.execute(sql)
         names = [d[0] for d in cursor.description or []]
         return names, cursor.fetchall()

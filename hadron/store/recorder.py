@@ -21,7 +21,14 @@ frames, bytes, first/last receive time, open or closed), rewritten atomically at
 :class:`FrameRecorder` does the writing; :class:`AsyncFrameRecorder` keeps it off the hot path:
 ``write`` only appends to a bounded queue (a full queue drops the frame and counts it), and a
 task compresses and writes batches in a worker thread, flushing at least every second even
-when no frame arrives.
+when no frame arrives. :class:`Recordings` makes one per connection (dial) of a venue.
+
+Storage faults: any ``OSError`` while writing (``ENOSPC`` disk full, ``EIO``, ``EDQUOT``,
+``EACCES``…) is a :class:`~hadron.errors.RecordingError` (a ``StoreError``, never a network
+error). The recorder stops at once: its file is closed, its manifest entry marked closed with the
+``error``, later frames are dropped (counted), and the failure is reported once (``on_error``):
+``hadron record`` stops and exits 1 with the cause, the runtime's feed turns DEGRADED and keeps
+its books. The connection itself is not touched.
 
 Only frames the venue sent are recorded: request headers and secrets never are.
 """
@@ -31,18 +38,25 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import errno as errnos
 import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import msgspec
+import structlog
 import zstandard
 
+from hadron.errors import RecordingError
+
 MANIFEST = "manifest.json"
+
+log = structlog.get_logger("hadron.recorder")
 
 
 class _Line(msgspec.Struct, gc=False):
@@ -80,6 +94,8 @@ class ManifestEntry(msgspec.Struct):
     flushed_frames: int = 0
     """Frames durable on disk (written before the last flush)."""
     closed: bool = False
+    error: str = ""
+    """Why the recorder stopped writing this file (a storage fault), ``""`` when it did not."""
 
 
 class Manifest(msgspec.Struct):
@@ -103,8 +119,25 @@ def update_manifest(folder: Path, entry: ManifestEntry) -> None:
         files = [f for f in manifest.files if f.file != entry.file] + [entry]
         manifest.files = sorted(files, key=lambda f: f.file)
         tmp = folder / f".{MANIFEST}.{os.getpid()}.{threading.get_ident()}"
-        tmp.write_bytes(msgspec.json.format(msgspec.json.encode(manifest), indent=2))
-        tmp.replace(path)
+        try:
+            tmp.write_bytes(msgspec.json.format(msgspec.json.encode(manifest), indent=2))
+            tmp.replace(path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()  # a full disk leaves no half-written temp file behind
+            raise
+
+
+def storage_error(exc: OSError, path: Path | str, doing: str) -> RecordingError:
+    """Turn an ``OSError`` met while ``doing`` something to ``path`` into a one-line
+    :class:`~hadron.errors.RecordingError`: ``"recording <path>: <doing>: No space left on device
+    (ENOSPC)"``."""
+    code = exc.errno or 0
+    name = errnos.errorcode.get(code, "")
+    text = exc.strerror or str(exc) or type(exc).__name__
+    return RecordingError(
+        f"recording {path}: {doing}: {text}" + (f" ({name})" if name else ""), errno=code, path=str(path)
+    )
 
 
 class FrameRecorder:
@@ -117,6 +150,12 @@ class FrameRecorder:
         flush_interval: seconds between flushes (data durable up to the last one).
         max_bytes / max_seconds: rotation limits.
         level: zstd level.
+
+    A storage fault (any ``OSError`` while opening, writing, flushing or closing a file, or
+    writing the manifest) stops the recorder: the file is closed, its manifest entry is marked
+    ``closed`` with the ``error`` (when the manifest can still be written), :attr:`error` is set,
+    and :class:`~hadron.errors.RecordingError` is raised; every later :meth:`write` raises it
+    again, :meth:`flush` and :meth:`close` do nothing.
     """
 
     def __init__(
@@ -147,17 +186,58 @@ class FrameRecorder:
         self._entry: ManifestEntry | None = None
         self._opened = 0.0
         self._flushed = 0.0
+        self.error: RecordingError | None = None
+        """The storage fault that stopped this recorder (``None`` while it writes)."""
+
+    @staticmethod
+    def _create(path: Path) -> IO[bytes]:
+        # a new recording file (exclusive: never overwrite one)
+        return path.open("xb")
 
     def _open(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = self.folder / f"{self.conn}.{stamp}.ndjson.zst"
-        self._fh = path.open("xb")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._fh = self._create(path)
+        except OSError as exc:
+            raise self._stop(storage_error(exc, path, "cannot create the file")) from exc
         self._cobj = self._compressor.compressobj()
         self._opened = self._flushed = time.monotonic()
         self._entry = ManifestEntry(path.name, self.venue, self.conn)
         self.files.append(path)
-        update_manifest(self.folder, self._entry)
+        self._manifest("cannot write the manifest")
+
+    def _path(self) -> Path:
+        return self.folder / self._entry.file if self._entry is not None else self.folder
+
+    def _manifest(self, doing: str) -> None:
+        assert self._entry is not None
+        try:
+            update_manifest(self.folder, self._entry)
+        except OSError as exc:
+            raise self._stop(storage_error(exc, self.folder / MANIFEST, doing)) from exc
+
+    def _stop(self, err: RecordingError) -> RecordingError:
+        # A storage fault: close the file (whatever is still buffered is lost), mark the manifest
+        # entry when the manifest can still be written, and remember why; return the error to raise
+        self.error = err
+        fh, self._fh, self._cobj = self._fh, None, None
+        if fh is not None:
+            with contextlib.suppress(OSError):
+                fh.close()  # a failing flush inside close still closes the descriptor
+        entry, self._entry = self._entry, None
+        if entry is not None:
+            entry.closed = True
+            entry.error = str(err)
+            with contextlib.suppress(OSError):
+                update_manifest(self.folder, entry)
+        log.error("recording stopped: storage fault", venue=self.venue, conn=self.conn, error=str(err))
+        return err
+
+    def _failed(self) -> RecordingError:
+        assert self.error is not None
+        return RecordingError(str(self.error), errno=self.error.errno, path=self.error.path)
 
     def _encode(self, recv_ns: int, frame: bytes, request: str | None) -> bytes:
         try:
@@ -176,14 +256,22 @@ class FrameRecorder:
 
         ``request`` marks a REST response body (``"GET /trade-api/v2/markets/T/orderbook"``)
         rather than a WebSocket frame.
+
+        Raises:
+            RecordingError: a storage fault now or before (the recorder is stopped).
         """
+        if self.error is not None:
+            raise self._failed()
         if self._fh is None:
             self._open()
         assert self._cobj is not None and self._fh is not None and self._entry is not None
         line = self._encode(recv_ns, frame, request) + b"\n"
         out = self._cobj.compress(line)
         if out:
-            self._fh.write(out)
+            try:
+                self._fh.write(out)
+            except OSError as exc:
+                raise self._stop(storage_error(exc, self._path(), "cannot write")) from exc
             self._entry.bytes += len(out)
         entry = self._entry
         entry.frames += 1
@@ -198,53 +286,86 @@ class FrameRecorder:
         """End the current zstd frame and hand it to the OS: everything so far is readable.
 
         Rotates the file afterwards when it passed ``max_bytes`` or ``max_seconds``.
+
+        Raises:
+            RecordingError: a storage fault (the recorder is stopped).
         """
         if self._fh is None or self._cobj is None or self._entry is None:
             return
         out = self._cobj.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)
-        self._fh.write(out)
-        self._fh.flush()
+        try:
+            self._fh.write(out)
+            self._fh.flush()
+        except OSError as exc:
+            raise self._stop(storage_error(exc, self._path(), "cannot flush")) from exc
         self._entry.bytes += len(out)
         self._entry.flushed_frames = self._entry.frames
         self._cobj = self._compressor.compressobj()
         self._flushed = time.monotonic()
-        update_manifest(self.folder, self._entry)
+        self._manifest("cannot write the manifest")
         if self._entry.bytes >= self.max_bytes or self._flushed - self._opened >= self.max_seconds:
             self.close()
 
     def close(self) -> None:
-        """Flush and close the current file (the next frame opens a new one)."""
+        """Flush and close the current file (the next frame opens a new one).
+
+        Raises:
+            RecordingError: a storage fault (the recorder is stopped); nothing after one.
+        """
         if self._fh is None or self._entry is None:
             return
+        out = self._cobj.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH) if self._cobj is not None else b""
+        try:
+            self._fh.write(out)
+            self._fh.close()
+        except OSError as exc:
+            raise self._stop(storage_error(exc, self._path(), "cannot close")) from exc
         entry = self._entry
         self._entry = None
-        out = self._cobj.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH) if self._cobj is not None else b""
-        self._fh.write(out)
-        self._fh.close()
         self._fh = None
         self._cobj = None
         entry.bytes += len(out)
         entry.flushed_frames = entry.frames
         entry.closed = True
-        update_manifest(self.folder, entry)
+        try:
+            update_manifest(self.folder, entry)
+        except OSError as exc:
+            raise self._stop(storage_error(exc, self.folder / MANIFEST, "cannot write the manifest")) from exc
 
 
 class AsyncFrameRecorder:
     """A :class:`FrameRecorder` fed through a bounded queue, written by a background task.
 
-    ``write`` never blocks and never does I/O: when ``max_queue`` frames are waiting, the frame
-    is dropped and counted in :attr:`dropped` (the books are unaffected; the recording has a
-    hole, reported). Batches are compressed and written in a worker thread, and flushed at
-    least every ``flush_interval`` seconds.
+    ``write`` never blocks, never does I/O and never raises: when ``max_queue`` frames are waiting,
+    or once the recorder stopped on a storage fault, the frame is dropped and counted in
+    :attr:`dropped` (the books are unaffected; the recording has a hole, reported). Batches are
+    compressed and written in a worker thread, and flushed at least every ``flush_interval``
+    seconds.
+
+    A storage fault (:class:`~hadron.errors.RecordingError`) stops it: the file is closed and its
+    manifest entry marked, the frames still queued are dropped (counted), :attr:`error` is set
+    and ``on_error(error)`` is called once, on the event loop. :meth:`close` never raises it, so a
+    session's clean-up (books invalidated, socket closed) always runs to its end.
 
     Use it as an async context manager, or call :meth:`start` and :meth:`close`.
     """
 
-    def __init__(self, recorder: FrameRecorder, *, max_queue: int = 100_000, flush_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        recorder: FrameRecorder,
+        *,
+        max_queue: int = 100_000,
+        flush_interval: float = 1.0,
+        on_error: Callable[[RecordingError], None] | None = None,
+    ) -> None:
         self.recorder = recorder
         self.max_queue = max_queue
         self.flush_interval = flush_interval
+        self.on_error = on_error
         self.dropped = 0
+        """Frames not recorded: the queue was full, or the recorder had stopped (:attr:`error`)."""
+        self.error: RecordingError | None = None
+        """The storage fault that stopped the recording (``None`` while it records)."""
         self._queue: deque[tuple[int, bytes, str | None]] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -258,27 +379,45 @@ class AsyncFrameRecorder:
 
     def start(self) -> None:
         """Start the writer task (on the running event loop)."""
-        if self._task is None:
+        if self._task is None and self.error is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     def write(self, recv_ns: int, frame: bytes, request: str | None = None) -> None:
-        """Queue one frame; drops (and counts) it when the queue is full."""
-        if len(self._queue) >= self.max_queue:
+        """Queue one frame; drops (and counts) it when the queue is full or the recorder stopped."""
+        if self.error is not None or len(self._queue) >= self.max_queue:
             self.dropped += 1
             return
         self._queue.append((recv_ns, frame, request))
         if len(self._queue) == 1:
             self._wake.set()
 
-    def _write_batch(self, batch: list[tuple[int, bytes, str | None]], flush: bool) -> None:
-        for recv_ns, frame, request in batch:
-            self.recorder.write(recv_ns, frame, request)
-        if flush:
-            self.recorder.flush()
+    def stop(self, error: RecordingError) -> None:
+        """Stop recording because of ``error`` (a storage fault here or in a sibling recorder):
+        queued and later frames are dropped and counted; ``on_error`` is called the first time."""
+        if self.error is not None:
+            return
+        self.error = error
+        self.dropped += len(self._queue)
+        self._queue.clear()
+        if self.on_error is not None:
+            self.on_error(error)
+
+    def _write_batch(self, batch: list[tuple[int, bytes, str | None]], flush: bool) -> int:
+        # Write ``batch`` (then flush); return how many frames of it were written before a fault
+        written = 0
+        try:
+            for recv_ns, frame, request in batch:
+                self.recorder.write(recv_ns, frame, request)
+                written += 1
+            if flush:
+                self.recorder.flush()
+        except RecordingError:
+            return written
+        return written
 
     async def _run(self) -> None:
         last_flush = time.monotonic()
-        while True:
+        while self.error is None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.flush_interval)
             self._wake.clear()
@@ -286,22 +425,33 @@ class AsyncFrameRecorder:
             self._queue.clear()
             due = time.monotonic() - last_flush >= self.flush_interval
             if batch or due:
-                await asyncio.to_thread(self._write_batch, batch, due)
+                written = await asyncio.to_thread(self._write_batch, batch, due)
+                if self.recorder.error is not None:
+                    self.dropped += len(batch) - written
+                    self.stop(self.recorder.error)
+                    return
                 if due:
                     last_flush = time.monotonic()
             if self._closing and not self._queue:
                 return
 
     async def close(self) -> None:
-        """Write what is queued, flush, and close the file."""
+        """Write what is queued, flush, and close the file. Never raises a storage fault: see
+        :attr:`error` (set, and ``on_error`` called, if the last writes met one)."""
         self._closing = True
         self._wake.set()
         if self._task is not None:
             await self._task
-        if self._queue:
-            self._write_batch(list(self._queue), False)
+        if self._queue and self.error is None:
+            batch = list(self._queue)
             self._queue.clear()
-        await asyncio.to_thread(self.recorder.close)
+            written = self._write_batch(batch, False)
+            self.dropped += len(batch) - written
+        if self.error is None:
+            with contextlib.suppress(RecordingError):
+                await asyncio.to_thread(self.recorder.close)
+        if self.recorder.error is not None:
+            self.stop(self.recorder.error)
 
     async def __aenter__(self) -> AsyncFrameRecorder:
         self.start()
@@ -309,3 +459,77 @@ class AsyncFrameRecorder:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+class Recordings:
+    """The recorders of one venue under ``out_dir``: call it with a connection name (once per
+    dial) for a started-later :class:`AsyncFrameRecorder` (a sessions' ``recorder`` factory).
+
+    The first storage fault of any of them stops recording for the whole venue: :attr:`error` is
+    set, ``on_error(error)`` is called once (``hadron record`` stops; the runtime reports its feed
+    DEGRADED), and every recorder made afterwards is stopped from the start (its frames are
+    dropped and counted, nothing is written). :meth:`failed` reports a fault met elsewhere (the
+    REST poller's synchronous recorder).
+
+    Args:
+        out_dir: the recording folder (files go to ``out_dir/<venue>/``).
+        venue: the venue name on every line.
+        on_error: called once with the first :class:`~hadron.errors.RecordingError`.
+        max_queue: each recorder's queue bound (frames).
+    """
+
+    def __init__(
+        self,
+        out_dir: Path,
+        venue: str,
+        *,
+        on_error: Callable[[RecordingError], None] | None = None,
+        max_queue: int = 100_000,
+    ) -> None:
+        self.out_dir = out_dir
+        self.venue = venue
+        self.on_error = on_error
+        self.max_queue = max_queue
+        self.error: RecordingError | None = None
+        """The first storage fault (``None``: recording is healthy)."""
+        self._recorders: list[AsyncFrameRecorder] = []
+
+    def __call__(self, conn: str) -> AsyncFrameRecorder:
+        recorder = AsyncFrameRecorder(
+            FrameRecorder(self.out_dir, self.venue, conn), max_queue=self.max_queue, on_error=self.failed
+        )
+        self._recorders = [r for r in self._recorders if r.error is None and not r._closing] + [recorder]
+        if self.error is not None:
+            recorder.error = self.error  # stopped from the start: nothing is written
+        return recorder
+
+    def failed(self, error: RecordingError) -> None:
+        """Record ``error`` as the venue's storage fault (the first one wins) and stop every
+        recorder still writing."""
+        if self.error is not None:
+            return
+        self.error = error
+        for recorder in self._recorders:
+            recorder.stop(error)
+        if self.on_error is not None:
+            self.on_error(error)
+
+    @property
+    def status(self) -> str:
+        """``"ok"`` while recording, ``"degraded"`` after a storage fault."""
+        return "ok" if self.error is None else "degraded"
+
+
+def mark_health(health: dict[str, Any], recordings: Recordings | None) -> dict[str, Any]:
+    """Add the recording's state to a live feed's ``health`` (see ``LiveFeed.health``) and return
+    it: ``status`` is ``"degraded"`` after a storage fault stopped the recording (the books are
+    still kept), else ``"ok"``, on the feed and on each of its connections, with ``recording_error``
+    (the one-line cause, or ``None``)."""
+    error = str(recordings.error) if recordings is not None and recordings.error is not None else None
+    status = "degraded" if error is not None else "ok"
+    health["status"] = status
+    health["recording_error"] = error
+    for entry in health.get("connections", []):
+        entry["status"] = status
+        entry["recording_error"] = error
+    return health

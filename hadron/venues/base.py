@@ -80,6 +80,10 @@ class VenueAdapter(Protocol):
     name: str
     capture_decoder: msgspec.json.Decoder[Any]
     """The typed decoder of one capture line: the first stage of the pipeline on its own."""
+    max_frame_bytes: int
+    """The largest frame this venue's WebSocket accepts (``max_size``; a larger one closes the
+    connection with 1009 and the session starts again); replay bounds a recording's lines by it
+    (:func:`hadron.store.replay.max_line_bytes`)."""
 
     def sniff(self, frame: object) -> bool:
         """Return True if ``frame`` (a JSON-decoded frame) looks like this venue's."""

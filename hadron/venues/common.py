@@ -11,10 +11,10 @@ from typing import Any, Protocol
 
 import structlog
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from hadron.book.manager import BookManager
-from hadron.errors import AuthError, HadronError, RequestError, TransportError
+from hadron.errors import AuthError, ConfigError, HadronError, RequestError, TransportError
 from hadron.metrics import FrameLatency
 from hadron.venues.base import DeadLetterSink
 from hadron.venues.feedstats import FeedStats
@@ -74,15 +74,41 @@ class StreamBase:
         if instrument is not None:
             self.books.invalidate(instrument, f"lost an update: {error}")
 
+    def fault(self, raw: bytes, where: str, exc: BaseException, instrument: str | None = None) -> None:
+        """Contain an unexpected exception raised while handling one frame (a bug, or input no
+        check foresaw, such as JSON nested past the decoder's recursion limit): the frame is
+        rejected as :meth:`reject` does (counted in ``decode_errors``, dead-lettered with its raw
+        bytes, ``instrument``'s book invalidated) and, for the first ones, the traceback logged
+        (none for JSON nested too deep: hostile input, not a bug); the stream goes on."""
+        if not isinstance(exc, RecursionError) and (
+            self._rejected < _LOG_FIRST or (self._rejected + 1) % _LOG_EVERY == 0
+        ):
+            log.error("frame handling failed", venue=self.venue, conn=self.conn, where=where, exc_info=exc)
+        self.reject(raw, f"{where}: {_describe(exc)}", instrument)
 
-def classify_failure(exc: BaseException, venue: str) -> HadronError:
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested deeper than the decoder follows (RecursionError)"
+    return f"unexpected {type(exc).__name__}: {exc}"
+
+
+def classify_failure(exc: BaseException, venue: str, *, public: bool = False) -> HadronError:
     """Map a WebSocket dial or session failure to Hadron's tree: AuthError (401/403) and
-    RequestError (other 4xx) are fatal; TransportError (network, timeouts, 429, 5xx) is retried."""
+    RequestError (other 4xx) are fatal; TransportError (network, timeouts, 429, 5xx) is retried.
+
+    On a ``public`` channel (one that takes no credentials: Polymarket's market channel) a 401 or
+    403 cannot be about a key: it is a refusal of the moment (a CDN's bot or rate rule, a region
+    blocked for a while), a TransportError retried with back-off. Kalshi's signed handshake is not
+    public: its 401/403 mean a refused key and stay fatal.
+    """
     if isinstance(exc, HadronError):
         return exc
     if isinstance(exc, InvalidStatus):
         status = exc.response.status_code
         body = exc.response.body.decode("utf-8", "replace").strip()[:200] if exc.response.body else ""
+        if status in (401, 403) and public:
+            return TransportError(f"{venue} refused the WebSocket handshake ({status}) on a public channel: {body}")
         if status in (401, 403):
             return AuthError(f"{venue} refused the WebSocket handshake ({status}): {body or 'unauthorized'}")
         if 400 <= status < 500 and status != 429:
@@ -151,15 +177,23 @@ async def reconnect_loop(
     session: Callable[[ClientConnection, asyncio.Event], Awaitable[None]],
     headers: Callable[[], dict[str, str]] | None = None,
     open_timeout: float = 10.0,
+    max_size: int,
+    public: bool = False,
 ) -> None:
     """Dial ``url`` and run ``session`` on each connection until ``stop`` is set.
 
-    Headers are built fresh for every dial (a signed handshake must be re-signed). A failure is
-    classified (:func:`classify_failure`): retryable ones wait a jittered exponential back-off,
-    which starts again from its base once a connection stayed up ``healthy_after`` seconds.
+    Headers are built fresh for every dial (a signed handshake must be re-signed). ``max_size``
+    is the largest frame accepted, in bytes (the venue's ``MAX_FRAME_BYTES``): a larger one closes
+    the connection with 1009 (see :func:`closed_by_client`) and the loop dials again. A failure is
+    classified (:func:`classify_failure`; ``public``: a channel without credentials, whose 401/403
+    are retried): retryable ones wait a jittered exponential back-off, which starts again from its
+    base once a connection stayed up ``healthy_after`` seconds. Any other exception out of a
+    session (a bug: one frame's failures are contained by the streams) is logged with its
+    traceback, counted as a failure and retried the same way: it never ends the feed.
 
     Raises:
         AuthError / RequestError: the venue refused the handshake for good (never retried).
+        ConfigError: ``url`` is not a WebSocket URL.
     """
     while not stop.is_set():
         stats.dials += 1
@@ -168,7 +202,7 @@ async def reconnect_loop(
             async with connect(
                 url,
                 additional_headers=headers() if headers is not None else None,
-                max_size=None,
+                max_size=max_size,
                 open_timeout=open_timeout,
                 ping_interval=20,
                 ping_timeout=20,
@@ -179,13 +213,19 @@ async def reconnect_loop(
                     stats.reconnects += 1
                 await session(ws, stop)
         except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, HadronError) as exc:
-            err = classify_failure(exc, venue)
+            err = classify_failure(exc, venue, public=public)
             stats.last_error = str(err)
             if not is_retryable(err):
                 log.error("connection failed for good", venue=venue, conn=name, error=str(err))
                 raise err from exc
             stats.failures += 1
             log.warning("connection lost", venue=venue, conn=name, error=str(err), failures=stats.failures)
+        except InvalidURI as exc:
+            raise ConfigError(f"{venue} WebSocket URL {url!r} is not valid: {exc}") from exc
+        except Exception as exc:  # a bug, not the network: logged whole, then retried like one
+            stats.last_error = f"unexpected {type(exc).__name__}: {exc}"
+            stats.failures += 1
+            log.error("connection failed unexpectedly: reconnecting", venue=venue, conn=name, exc_info=exc)
         if stop.is_set():
             break
         if time.monotonic() - started >= healthy_after:
@@ -193,6 +233,18 @@ async def reconnect_loop(
             stats.failures = 0
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=backoff.next())
+
+
+def closed_by_client(exc: ConnectionClosed, stream: StreamBase, stats: DialStats, max_size: int) -> None:
+    """Account for a session that ended with ``exc``: when the client closed it with 1009 (a frame
+    over ``max_size`` bytes, never received whole), that frame is counted, logged and written to
+    the dead-letter file with what is known of it (its bytes are not kept: the limit is there so
+    they are never held), and ``stats.last_error`` says so. Other closes need nothing here."""
+    sent = exc.sent
+    if sent is not None and sent.code == 1009:
+        why = f"frame over the {max_size:,}-byte limit: connection closed (1009), frame not kept"
+        stats.last_error = why
+        stream.reject(b"", why)
 
 
 async def watch_session(ws: ClientConnection, stop: asyncio.Event, unhealthy: Callable[[], bool]) -> None:

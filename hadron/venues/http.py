@@ -9,8 +9,8 @@ for its rate limits (:meth:`~RetryingHttpClient._throttle`), how to sign a reque
 * 401/403 → :class:`~hadron.errors.AuthError` at once;
 * 429 → :class:`~hadron.errors.RateLimited` and 5xx, network errors, timeouts (and any
   ``retry_statuses``) → :class:`~hadron.errors.TransportError`, each retried up to
-  ``max_retries`` times after ``Retry-After`` (or the venue's own hint) or a jittered
-  exponential back-off;
+  ``max_retries`` times after ``Retry-After`` (or the venue's own hint; at most
+  :data:`MAX_RETRY_AFTER_S`, see :func:`cap_retry_after`) or a jittered exponential back-off;
 * any other 4xx → :class:`~hadron.errors.RequestError` with the venue's code.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -47,22 +48,38 @@ class HttpFailure:
     retry_after: float | None = None
 
 
+MAX_RETRY_AFTER_S = 60.0
+"""The longest wait a venue's ``Retry-After`` (header or error body) can ask for, in seconds: a
+longer one is cut to it (the jittered back-off's own ceiling is 30 s; a venue asking for minutes,
+or ``inf``, would otherwise stall the feed without a word). Hints that are not finite or not
+positive-going (``nan``, ``-5``, a date already past) are ignored: the back-off decides."""
+
+
+def cap_retry_after(seconds: float | None) -> float | None:
+    """A venue's retry hint in seconds made safe: ``None`` when absent, not finite or negative;
+    else at most :data:`MAX_RETRY_AFTER_S`."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(seconds, MAX_RETRY_AFTER_S)
+
+
 def retry_after_seconds(value: str | None, now: float) -> float | None:
     """Parse a ``Retry-After`` header (delay-seconds or an HTTP date, RFC 9110 §10.2.3) into
-    seconds from ``now`` (Unix seconds); ``None`` when absent or unreadable."""
+    seconds from ``now`` (Unix seconds), capped (:func:`cap_retry_after`); ``None`` when absent,
+    unreadable, not finite, negative, or a date already past."""
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        return cap_retry_after(float(value))
     except ValueError:
         pass
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
+    return cap_retry_after(when.timestamp() - now)
 
 
 class RetryingHttpClient:
@@ -190,8 +207,8 @@ class RetryingHttpClient:
                 if status in (401, 403):
                     raise AuthError(what + (f" ({error.details})" if error.details else ""))
                 retry_after = retry_after_seconds(response.headers.get("Retry-After"), time.time())
-                if retry_after is None and error.retry_after is not None:
-                    retry_after = max(0.0, error.retry_after)
+                if retry_after is None:
+                    retry_after = cap_retry_after(error.retry_after)
                 if status == 429:
                     failure = RateLimited(what, retry_after=retry_after)
                 elif status >= 500 or status in self.retry_statuses:

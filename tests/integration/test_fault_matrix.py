@@ -92,6 +92,7 @@ async def _run(faults: str, tmp: Path, *, silence_timeout: float = 5.0) -> dict[
                            "recovery_ms": round((back - at) * 1000, 1) if back is not None else 0.0})  # fmt: skip
     conn = pool.connections[0].stats
     return {
+        "dead_letter_errors": [error for _, error, _ in dead.items],
         "books": _dump(books),
         "recoveries": recoveries,
         "reconnects": conn.reconnects,
@@ -112,6 +113,8 @@ FAULTS = {
     "reordered frames": "swap@5000",
     "malformed frame": "malformed@5000",
     "oversized frame (2 MiB)": "huge@5000:2",
+    "frame over the 4 MiB limit (5 MiB)": "huge@5000:5",
+    "frame nested 1,000 deep": "deep@5000:1000",
     "silence 7 s (no frames, the socket open)": "silence@5000:7",
     "subscription buffer overflow (error 25)": "error@5000:25",
 }
@@ -125,13 +128,16 @@ async def test_fault_recovers_to_the_same_book(name: str, tmp_path: Path) -> Non
     assert result["final_state"] is BookState.LIVE
     if REPORT:
         with open(REPORT, "a") as out:  # noqa: ASYNC230 - a few bytes after the run
-            out.write(
-                json.dumps({"name": name, **{k: v for k, v in result.items() if k not in ("books", "final_state")}})
-                + "\n"
-            )
+            kept = {k: v for k, v in result.items() if k not in ("books", "final_state", "dead_letter_errors")}
+            out.write(json.dumps({"name": name, **kept}) + "\n")
     kinds = FAULTS[name]
     if "malformed" in kinds or "huge" in kinds:
         assert result["decode_errors"] >= 1 or result["reconnects"] >= 1
+    if kinds == "huge@5000:5":  # past max_size: never held, the connection closed (1009) and dialled again
+        assert result["reconnects"] == 1
+        assert any("over the 4,194,304-byte limit" in error for error in result["dead_letter_errors"])
+    if "deep" in kinds:  # contained: dead-lettered, the book never left LIVE (it ended the feed before)
+        assert result["decode_errors"] == 1 and not result["recoveries"][0]["left_live"]
     if "dup" in kinds:
         assert result["seq_duplicates"] >= 1 and not result["recoveries"][0]["left_live"]
     if "gap" in kinds or "swap" in kinds:

@@ -112,6 +112,7 @@ def test_a_delta_price_beyond_64_bits_is_a_book_error(books: BookManager) -> Non
     books.apply_snapshot(snap(((4000, 10),), ((6000, 5),)))
     with pytest.raises(BookError):
         books.apply_delta(change(BookSide.BID, 10**30, 1))
+    books.apply_snapshot(snap(((4000, 10),), ((6000, 5),)))  # a bad value invalidates the book (pure Python)
     with pytest.raises(BookError):
         books.apply_delta(change(BookSide.ASK, -(10**30), 1))
     with pytest.raises(BookError):

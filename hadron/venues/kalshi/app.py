@@ -20,10 +20,10 @@ import uvicorn
 
 from hadron.book.manager import BookManager
 from hadron.config import TRANSPORTS, HadronConfig, load_config
-from hadron.errors import AuthError, ConfigError, RequestError, TransportError, VenueError
+from hadron.errors import AuthError, ConfigError, RecordingError, RequestError, TransportError, VenueError
 from hadron.store.deadletter import DeadLetterFile
 from hadron.store.parquet import ParquetTickStore, parse_store_url
-from hadron.store.recorder import FrameRecorder
+from hadron.store.recorder import FrameRecorder, Recordings, mark_health
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
 from hadron.venues.common import latency_summary, measure_until_idle, pool_health
 from hadron.venues.kalshi.auth import KalshiSigner, hosts_for, load_public_key, load_signers, mask_key_id
@@ -112,8 +112,10 @@ async def record(
     signs: at least one connection each.
 
     Returns a summary (frames, books, connection, key and poll counters, files). ``failure`` is
-    ``None``, or one line saying why nothing was recorded (every source tried delivered no
-    frame before the end: a fallback that never delivered is a failure too).
+    ``None``, or one line saying why the recording failed: a storage fault (``ENOSPC``… while
+    writing a file: the recording stops at once, its files closed and marked in the manifest,
+    ``recording_error`` says which), or nothing recorded (every source tried delivered no frame
+    before the end: a fallback that never delivered is a failure too).
 
     Raises:
         ConfigError: missing or unreadable credentials (one line naming the variable), or a bad
@@ -135,6 +137,8 @@ async def record(
     dead_letter = DeadLetterFile(out / "deadletter.ndjson")
     ticks = ParquetTickStore(parse_store_url(store)) if store else None
     on_event = ticks.on_event if ticks is not None else None
+    stop = stop or asyncio.Event()
+    recordings = Recordings(out, "kalshi", on_error=lambda _: stop.set())  # a storage fault ends the recording
     pool = KalshiPool(
         url or hosts.ws,
         signers,
@@ -146,7 +150,7 @@ async def record(
         channels=check_channels(channels),
         stats=stats,
         dead_letter=dead_letter,
-        recorder=recorder_factory(out),
+        recorder=recordings,
         on_event=on_event,
     )
     polling = KalshiRestPolling(
@@ -158,9 +162,9 @@ async def record(
         interval=poll_interval or kalshi.poll_interval_s,
         stats=stats,
         record_dir=out,
+        on_record_error=recordings.failed,
         on_event=on_event,
     )
-    stop = stop or asyncio.Event()
     _stop_on_signals(stop)
     if duration is not None:
         asyncio.get_running_loop().call_later(duration, stop.set)
@@ -172,6 +176,10 @@ async def record(
         if ticks is not None:
             ticks.close()
     elapsed = time.monotonic() - started
+    if recordings.error is not None:
+        failure: str | None = f"storage fault, recording stopped: {recordings.error}"
+    else:
+        failure = None if stats.frames else _nothing_recorded(transport, pool, polling, fallback, elapsed)
     return {
         "store": {"url": store, "rows": ticks.rows} if ticks is not None else None,
         "frames": stats.frames,
@@ -186,7 +194,8 @@ async def record(
         "pool": pool.report(),
         "fallback": fallback or None,
         "polling": asdict(polling.stats) if polling.ran else None,
-        "failure": None if stats.frames else _nothing_recorded(transport, pool, polling, fallback, elapsed),
+        "failure": failure,
+        "recording_error": str(recordings.error) if recordings.error is not None else None,
         "files": sorted(str(p) for p in (out / "kalshi").glob("*.ndjson.zst")),
         "elapsed_s": round(elapsed, 3),
     }
@@ -255,6 +264,8 @@ class KalshiRestPolling:
         interval: seconds; a cycle starts at most this often.
         give_up_after: cycles without any book after which :meth:`run` fails (``None``: never).
         max_retries: retries of one request (the next cycle is a retry too).
+        on_record_error: called once when recording a response meets a storage fault
+            (:class:`~hadron.errors.RecordingError`): recording stops, polling goes on.
     """
 
     name = "kalshi-rest"
@@ -273,6 +284,7 @@ class KalshiRestPolling:
         on_event: EventSink | None = None,
         give_up_after: int | None = None,
         max_retries: int = 2,
+        on_record_error: Callable[[RecordingError], None] | None = None,
     ) -> None:
         self.url = url
         self.signers = list(signers)
@@ -285,6 +297,9 @@ class KalshiRestPolling:
         self.on_event = on_event
         self.give_up_after = give_up_after
         self.max_retries = max_retries
+        self.on_record_error = on_record_error
+        self.record_error: RecordingError | None = None
+        """The storage fault that stopped recording the responses (polling went on)."""
         self.stats = KalshiPollStats()
         self.ran = False
         self.active = False
@@ -307,8 +322,11 @@ class KalshiRestPolling:
         def keep(request: str, body: bytes, ts_recv: int) -> None:
             feed_stats.frames += 1
             feed_stats.count("rest_orderbook")
-            if recorder is not None:
-                recorder.write(ts_recv, body, request)
+            if recorder is not None and recorder.error is None:
+                try:
+                    recorder.write(ts_recv, body, request)
+                except RecordingError as exc:
+                    self._record_failed(exc)
 
         refusals: list[str] = []
         try:
@@ -331,7 +349,17 @@ class KalshiRestPolling:
         finally:
             self.active = False
             if recorder is not None:
-                recorder.close()
+                try:
+                    recorder.close()
+                except RecordingError as exc:
+                    self._record_failed(exc)
+
+    def _record_failed(self, exc: RecordingError) -> None:
+        # a storage fault while recording a response: recording stops (the file is closed), polling goes on
+        if self.record_error is None:
+            self.record_error = exc
+            if self.on_record_error is not None:
+                self.on_record_error(exc)
 
     def health(self) -> dict[str, Any]:
         """This fallback as one entry of a feed's ``connections`` (see ``LiveFeed.health``):
@@ -496,16 +524,26 @@ class KalshiLiveFeed:
     polling fallback (:class:`KalshiRestPolling`) when the socket is unusable.
 
     A refused key fails only its own connections; their markets move to the others and the feed
-    goes on. The feed fails for good (:meth:`run` raises) only when every source failed.
+    goes on. The feed fails for good (:meth:`run` raises) only when every source failed. A
+    storage fault while recording (``recordings``) stops the recording only: the feed goes on,
+    DEGRADED (see :meth:`health`).
     """
 
     venue = "kalshi"
 
-    def __init__(self, pool: KalshiPool, stats: FeedStats, polling: KalshiRestPolling, transport: str = "auto") -> None:
+    def __init__(
+        self,
+        pool: KalshiPool,
+        stats: FeedStats,
+        polling: KalshiRestPolling,
+        transport: str = "auto",
+        recordings: Recordings | None = None,
+    ) -> None:
         self.pool = pool
         self.stats = stats
         self.polling = polling
         self.transport = transport
+        self.recordings = recordings
 
     async def run(self, stop: asyncio.Event) -> None:
         """Stream (and, per ``transport``, poll) until ``stop`` (see :func:`stream_or_poll`).
@@ -518,8 +556,10 @@ class KalshiLiveFeed:
 
     def health(self) -> dict[str, Any]:
         """Per-connection health for the dashboard and metrics (each entry with its ``key``,
-        masked; the REST fallback as a ``kalshi-rest`` entry once it ran) and ``keys``: per key,
-        its connections (see :meth:`KalshiPool.keys`)."""
+        masked; the REST fallback as a ``kalshi-rest`` entry once it ran), ``keys``: per key, its
+        connections (see :meth:`KalshiPool.keys`), and ``status`` (``"ok"``; ``"degraded"`` with
+        ``recording_error`` after a storage fault stopped the recording: see
+        :func:`~hadron.store.recorder.mark_health`)."""
         health = pool_health(self.pool.connections, shard="markets")
         for entry, conn in zip(health["connections"], self.pool.connections, strict=True):
             entry["key"] = mask_key_id(conn.signer.key_id) if conn.signer is not None else ""
@@ -527,7 +567,7 @@ class KalshiLiveFeed:
             health["connections"].append(self.polling.health())
         health["keys"] = self.pool.keys()
         health["fallback"] = self.polling.reason or None
-        return health
+        return mark_health(health, self.recordings)
 
 
 def live_feed(
@@ -550,6 +590,7 @@ def live_feed(
     signers = load_signers(kalshi)
     stats = FeedStats()
     hosts = hosts_for(kalshi)
+    recordings = Recordings(record_dir, "kalshi") if record_dir is not None else None
     pool = KalshiPool(
         hosts.ws,
         signers,
@@ -560,7 +601,7 @@ def live_feed(
         give_up_after=5 if kalshi.transport == "auto" else None,
         stats=stats,
         dead_letter=dead_letter,
-        recorder=recorder_factory(record_dir) if record_dir is not None else None,
+        recorder=recordings,
         on_event=on_event,
         channels=[*DEFAULT_CHANNELS, "market_lifecycle_v2"],  # results settle paper positions
     )
@@ -573,10 +614,11 @@ def live_feed(
         interval=kalshi.poll_interval_s,
         stats=stats,
         record_dir=record_dir,
+        on_record_error=recordings.failed if recordings is not None else None,
         on_event=on_event,
         give_up_after=FALLBACK_GIVE_UP_CYCLES,
     )
-    return KalshiLiveFeed(pool, stats, polling, kalshi.transport)
+    return KalshiLiveFeed(pool, stats, polling, kalshi.transport, recordings)
 
 
 async def market_results(tickers: list[str], *, config: HadronConfig) -> dict[str, str]:

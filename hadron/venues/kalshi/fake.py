@@ -23,6 +23,8 @@ Faults (``--faults``) are injected at frame positions of the capture:
 ``malformed@N``     send a truncated JSON frame to every client
 ``silence@N:S``     send nothing for ``S`` seconds
 ``error@N:C``       send error code ``C`` on every ``orderbook_delta`` sid (10 and 25 end it)
+``huge@N:M``        send an ``M`` MiB frame (past the client's 4 MiB ``max_size``: closed, 1009)
+``deep@N:D``        send a frame whose JSON is nested ``D`` levels deep (valid, hostile)
 ==================  ==========================================================================
 """
 
@@ -90,12 +92,14 @@ FAULT_KINDS: dict[str, float] = {
     "swap": 0.0,
     "huge": 2.0,
     "dropsnap": 0.0,
+    "deep": 1000.0,
 }
 """This venue's fault kinds and their default arguments (see :mod:`hadron.venues.faults`): ``drop``
 aborts every connection; ``gap`` skips the next delta's seq; ``malformed`` sends a truncated frame;
 ``silence@N:S`` stops sending for S s; ``error@N:C`` sends error code C; ``dup`` sends the next delta
 twice (same seq); ``swap`` sends the next two deltas in reverse order; ``huge@N:M`` sends an M MiB
-frame; ``dropsnap`` makes the next ``get_snapshot`` abort the connection instead of answering."""
+frame; ``dropsnap`` makes the next ``get_snapshot`` abort the connection instead of answering;
+``deep@N:D`` sends a valid frame nested D levels deep."""
 """This venue's fault kinds and their default arguments (see :mod:`hadron.venues.faults`)."""
 
 
@@ -638,6 +642,10 @@ class FakeKalshiVenue:
         elif fault.kind == "huge":
             pad = b"x" * int(fault.arg * 2**20)
             self._send(client, b'{"type":"orderbook_delta","sid":1,"seq":0,"msg":{"pad":"' + pad + b'"}}')
+        elif fault.kind == "deep":
+            depth = int(fault.arg)
+            nested = b'{"a":' * depth + b"1" + b"}" * depth
+            self._send(client, b'{"type":"orderbook_delta","sid":1,"seq":0,"msg":' + nested + b"}")
         else:  # gap, dup, swap: armed on every subscription, applied to its next delta
             for sub in client.subs.values():
                 setattr(sub, {"gap": "skip_next"}.get(fault.kind, f"{fault.kind}_next"), True)

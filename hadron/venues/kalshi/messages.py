@@ -20,6 +20,21 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+MAX_FRAME_BYTES = 4 << 20
+"""The largest frame the Kalshi WebSocket accepts (4 MiB; ``max_size``, a larger one closes the
+connection with 1009 and the session starts again). One frame carries one market: the largest,
+an ``orderbook_snapshot`` of a 0.0001-tick market full on both sides (10,000 levels a side of
+``["0.0001","1000000.00"]``), is under 0.5 MB; the largest of the 1.9 million frames of
+the KXGOLD15M captures is 1.5 KB."""
+
+MAX_TICKER_LENGTH = 256
+"""Longest market, event or series ticker accepted (characters): live tickers run to about 40
+(``KXCRYPTOLEAD15M-26SEP210115-HYPE``), multivariate combos to about 100; a longer one is a bad
+frame, never a book."""
+
+Ticker = Annotated[str, msgspec.Meta(max_length=MAX_TICKER_LENGTH)]
+"""A market, event or series ticker, at most :data:`MAX_TICKER_LENGTH` characters."""
+
 # -- market data -------------------------------------------------------------------------------
 
 
@@ -33,7 +48,7 @@ class KalshiOrderbookSnapshotMsg(msgspec.Struct, frozen=True, gc=False):
          "yes_dollars_fp":[["0.0100","1410.00"]],"no_dollars_fp":[["0.0100","100.00"]]}
     """
 
-    market_ticker: str
+    market_ticker: Ticker
     market_id: str = ""
     yes_dollars_fp: list[tuple[str, str]] = []
     no_dollars_fp: list[tuple[str, str]] = []
@@ -66,7 +81,7 @@ class KalshiOrderbookDeltaMsg(msgspec.Struct, frozen=True, gc=False, omit_defaul
          "side":"yes","ts":"2026-08-27T13:56:23.996443Z","ts_ms":1787838983996}
     """
 
-    market_ticker: str
+    market_ticker: Ticker
     price_dollars: str
     delta_fp: str
     side: Literal["yes", "no"]
@@ -93,7 +108,7 @@ class KalshiTradeMsg(msgspec.Struct, frozen=True, gc=False):
          "taker_book_side":"ask","is_block_trade":false,"ts":1669149841,"ts_ms":1669149841000}
     """
 
-    market_ticker: str
+    market_ticker: Ticker
     yes_price_dollars: str
     count_fp: str
     trade_id: str = ""
@@ -118,7 +133,7 @@ class KalshiTickerMsg(msgspec.Struct, frozen=True, gc=False):
     """``msg`` of ``ticker``: the venue's L1 view. Not sequenced; an empty bid is ``"0.0000"``
     and an empty ask ``"1.0000"``."""
 
-    market_ticker: str
+    market_ticker: Ticker
     market_id: str = ""
     price_dollars: str = ""
     yes_bid_dollars: str = ""
@@ -153,7 +168,7 @@ class KalshiMarketLifecycleMsg(msgspec.Struct, frozen=True, gc=False):
     ``event_type`` (created, activated, deactivated, close_date_updated, determined, settled,
     price_level_structure_updated, metadata_updated)."""
 
-    market_ticker: str
+    market_ticker: Ticker
     event_type: str
     open_ts: int | None = None
     close_ts: int | None = None
@@ -178,7 +193,7 @@ class KalshiMarketLifecycle(msgspec.Struct, frozen=True, gc=False, tag="market_l
 class KalshiEventLifecycleMsg(msgspec.Struct, frozen=True, gc=False):
     """``msg`` of ``event_lifecycle``: an event was created or changed."""
 
-    event_ticker: str
+    event_ticker: Ticker
     title: str = ""
     subtitle: str = ""
     series_ticker: str = ""
@@ -196,7 +211,7 @@ class KalshiEventLifecycle(msgspec.Struct, frozen=True, gc=False, tag="event_lif
 class KalshiEventFeeUpdateMsg(msgspec.Struct, frozen=True, gc=False):
     """``msg`` of ``event_fee_update``: an event's fee override (multiplier kept exact)."""
 
-    event_ticker: str
+    event_ticker: Ticker
     fee_type_override: str | None = None
     fee_multiplier_override: Decimal | None = None
 
@@ -215,7 +230,7 @@ class KalshiEventFeeUpdate(msgspec.Struct, frozen=True, gc=False, tag="event_fee
 class KalshiFillMsg(msgspec.Struct, frozen=True, gc=False):
     """``msg`` of ``fill``: one of our own executions (channel ``fill``)."""
 
-    market_ticker: str
+    market_ticker: Ticker
     trade_id: str = ""
     order_id: str = ""
     client_order_id: str = ""
@@ -239,7 +254,7 @@ class KalshiFill(msgspec.Struct, frozen=True, gc=False, tag="fill", tag_field="t
 class KalshiMarketPositionMsg(msgspec.Struct, frozen=True, gc=False):
     """``msg`` of ``market_position``: our signed position (+YES / −NO) and its costs."""
 
-    market_ticker: str
+    market_ticker: Ticker
     position_fp: str = ""
     position_cost_dollars: str = ""
     realized_pnl_dollars: str = ""

@@ -6,7 +6,10 @@ YES ask at $1 − p, same size). With ``yes_price=True`` the subscription asked 
 (``use_yes_price``) to send NO levels already in YES terms, so no conversion is done.
 
 Prices: int, 1/10,000 USD; sizes: int, 1/1,000,000 contract. Every function raises
-:class:`~hadron.errors.DecodeError` on a malformed price or size.
+:class:`~hadron.errors.DecodeError` on a malformed price or size. Book values are judged where the
+book is known, by the book manager (a snapshot level's size ≤ 0 or a price outside (0, 1) is a
+:class:`~hadron.errors.BadValue` there; ``delta_fp`` is signed by design); a trade's by
+:func:`normalize_trade`.
 """
 
 from __future__ import annotations
@@ -27,7 +30,15 @@ from hadron.model.events import (
     Trade,
     require_fields,
 )
-from hadron.model.units import PRICE_CACHE, PRICE_ONE, SIZE_CACHE, parse_price, parse_size, price_of
+from hadron.model.units import (
+    PRICE_CACHE,
+    PRICE_ONE,
+    SIZE_CACHE,
+    check_trade,
+    parse_price,
+    parse_size,
+    price_of,
+)
 from hadron.venues.kalshi.messages import (
     KalshiMarketLifecycle,
     KalshiOrderbookDelta,
@@ -75,14 +86,14 @@ def instrument_of(market_ticker: str) -> str:
     return instrument
 
 
-def _levels(raw: list[tuple[str, str]], flip: bool) -> list[Level]:
+def _levels(raw: list[tuple[str, str]], flip: bool, keep_empty: bool = False) -> list[Level]:
+    # Every level as sent, negative sizes included (the book manager refuses them: BadValue);
+    # zero-size levels too with ``keep_empty`` (a WebSocket snapshot), else dropped (REST books)
     out: list[Level] = []
     for price_text, size_text in raw:
         price = parse_price(price_text)
         size = parse_size(size_text)
-        if size < 0:
-            raise DecodeError(f"negative size {size_text!r} in snapshot level {price_text!r}")
-        if size:
+        if size or keep_empty:
             out.append((PRICE_ONE - price if flip else price, size))
     return out
 
@@ -90,12 +101,13 @@ def _levels(raw: list[tuple[str, str]], flip: bool) -> list[Level]:
 def normalize_snapshot(frame: KalshiOrderbookSnapshot, ts_recv: int, yes_price: bool = False) -> BookSnapshot:
     """Turn ``orderbook_snapshot`` into a :class:`BookSnapshot` of the YES book.
 
-    ``ts_event`` equals ``ts_recv``: Kalshi snapshots carry no timestamp. Levels are best first.
-    See Kalshi AsyncAPI ``orderbook_snapshot``.
+    ``ts_event`` equals ``ts_recv``: Kalshi snapshots carry no timestamp. Levels are best first,
+    every one as sent: a size ≤ 0 or a price outside (0, 1) is refused by the book manager
+    (:class:`~hadron.errors.BadValue`), not here. See Kalshi AsyncAPI ``orderbook_snapshot``.
     """
     msg = frame.msg
-    bids = _levels(msg.yes_dollars_fp, flip=False)
-    asks = _levels(msg.no_dollars_fp, flip=not yes_price)
+    bids = _levels(msg.yes_dollars_fp, False, True)
+    asks = _levels(msg.no_dollars_fp, not yes_price, True)
     bids.sort(reverse=True)
     asks.sort()
     return BookSnapshot(instrument_of(msg.market_ticker), tuple(bids), tuple(asks), ts_recv, ts_recv)
@@ -145,19 +157,17 @@ def normalize_trade(frame: KalshiTrade, ts_recv: int) -> Trade:
 
     The aggressor is ``taker_outcome_side`` (``yes`` = bought YES = BUY), falling back to the
     deprecated ``taker_side``. See Kalshi AsyncAPI ``trade``.
+
+    Raises:
+        BadValue: a count ≤ 0, or a YES price outside (0, 1) (:func:`~hadron.model.units.check_trade`).
     """
     msg = frame.msg
     ts_event = msg.ts_ms * _MS if msg.ts_ms else (msg.ts * _S if msg.ts else ts_recv)
     aggressor = _AGGRESSOR.get(msg.taker_outcome_side or msg.taker_side, AggressorSide.UNKNOWN)
-    return Trade(
-        instrument_of(msg.market_ticker),
-        parse_price(msg.yes_price_dollars),
-        parse_size(msg.count_fp),
-        aggressor,
-        msg.trade_id,
-        ts_event,
-        ts_recv,
-    )
+    price = parse_price(msg.yes_price_dollars)
+    size = parse_size(msg.count_fp)
+    check_trade(price, size)
+    return Trade(instrument_of(msg.market_ticker), price, size, aggressor, msg.trade_id, ts_event, ts_recv)
 
 
 def _optional_price(text: str, empty: int) -> int | None:

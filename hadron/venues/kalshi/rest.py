@@ -732,7 +732,8 @@ def normalize_rest_orderbook(
     """Turn a REST order book into a :class:`BookSnapshot` of the YES book ``kalshi:<ticker>``.
 
     Bids are the YES bids; asks are the NO bids seen from the YES side (a NO bid at $p is a YES
-    ask at $1 − p, same size). Levels best first; zero-size levels dropped; ``ts_event`` equals
+    ask at $1 − p, same size). Levels best first; zero-size levels dropped (a negative size or a
+    price outside (0, 1) is kept: the book manager refuses it, BadValue); ``ts_event`` equals
     ``ts_recv`` (ns; the response carries no timestamp). ``tick``: the market's increment in
     1/10,000 USD when known, else 0.
 

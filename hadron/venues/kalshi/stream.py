@@ -33,6 +33,8 @@ from hadron.venues.common import StreamBase
 from hadron.venues.kalshi.messages import (
     CAPTURE_DECODER,
     FRAME_DECODER,
+    MAX_FRAME_BYTES,
+    MAX_TICKER_LENGTH,
     PRIVATE_MESSAGES,
     TERMINAL_ERROR_CODES,
     KalshiError,
@@ -85,7 +87,21 @@ _TYPE_NAMES: dict[type, str] = {
 _DELTA = "orderbook_delta"
 _decode_frame = FRAME_DECODER.decode  # bound once: the hot paths call them per frame
 _decode_capture_line = CAPTURE_DECODER.decode
-_REST_ORDERBOOK = re.compile(r"GET /trade-api/v2/markets/([^/?]+)/orderbook")
+_REST_ORDERBOOK = re.compile(rf"GET /trade-api/v2/markets/([^/?]{{1,{3 * MAX_TICKER_LENGTH}}})/orderbook")
+"""A recorded REST orderbook request; the ticker (percent-encoded: 3 characters a byte at most)
+bounded as the WebSocket's."""
+
+
+def _where(msg: object) -> str:
+    # Where a frame's handling failed, for its dead letter: its message type, or the decoder
+    return _TYPE_NAMES.get(type(msg), "decode") if msg is not None else "decode"
+
+
+def _instrument_of(msg: object) -> str | None:
+    # The book a message was about, if any (its handling failed half-way: that book lost an update)
+    ticker = getattr(getattr(msg, "msg", None), "market_ticker", None)
+    return VENUE_PREFIX + ticker if isinstance(ticker, str) and ticker else None
+
 
 ResyncHook = Callable[[int, list[str], str], None]
 """``on_resync(sid, market_tickers, kind)``: the books of ``sid`` need fresh snapshots. ``kind`` is
@@ -144,28 +160,40 @@ class KalshiStream(StreamBase):
     # -- input -------------------------------------------------------------------------------
 
     def on_frame(self, raw: bytes, recv_ns: int) -> None:
-        """Decode and process one raw WebSocket text frame received at ``recv_ns``."""
+        """Decode and process one raw WebSocket text frame received at ``recv_ns``.
+
+        Never raises: a frame that cannot be decoded or used, or whose handling fails in any other
+        way (JSON nested past the decoder's recursion limit, a bug), is counted in
+        ``decode_errors``, logged and dead-lettered with its raw bytes (see
+        :meth:`~hadron.venues.common.StreamBase.fault`); its market's book, when known, waits for
+        a snapshot.
+        """
         self.stats.frames += 1
+        msg = None
         try:
             msg = _decode_frame(raw)
+            self.on_message(msg, recv_ns, raw)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             self.reject(raw, f"decode: {exc}")
-            return
-        self.on_message(msg, recv_ns, raw)
+        except Exception as exc:  # contained: one frame never ends the stream
+            self.fault(raw, _where(msg), exc, _instrument_of(msg))
 
     def on_capture_line(self, line: bytes) -> None:
-        """Decode and process one capture line ``{"recv_ms": int, "event": <frame>}``."""
+        """Decode and process one capture line ``{"recv_ms": int, "event": <frame>}`` (never
+        raises: as :meth:`on_frame`)."""
         self.stats.frames += 1
+        msg = None
         try:
             cap = _decode_capture_line(line)
+            recv_ms, msg = cap.recv_ms, cap.event  # recv_ms is bounded by the decoder (messages.MAX_MS)
+            if type(msg) is KalshiOrderbookDelta:
+                self._on_delta(msg, recv_ms * 1_000_000, line)
+            else:
+                self.on_message(msg, recv_ms * 1_000_000, line)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             self.reject(line, f"decode: {exc}")
-            return
-        recv_ms, msg = cap.recv_ms, cap.event  # recv_ms is bounded by the decoder (messages.MAX_MS)
-        if type(msg) is KalshiOrderbookDelta:
-            self._on_delta(msg, recv_ms * 1_000_000, line)
-        else:
-            self.on_message(msg, recv_ms * 1_000_000, line)
+        except Exception as exc:  # contained: one line never ends the replay
+            self.fault(line, _where(msg), exc, _instrument_of(msg))
 
     def on_message(self, msg: KalshiMessage, recv_ns: int, raw: bytes) -> None:
         """Process one decoded message (``raw`` is kept only for dead letters)."""
@@ -201,11 +229,12 @@ class KalshiStream(StreamBase):
         try:
             snap = normalize_rest_orderbook(ticker, decode_orderbook(body), recv_ns)
             self.books.apply_snapshot(snap, POLLED, polled=True)
+            if self.on_event is not None:
+                self.on_event(snap)
         except (DecodeError, BookError) as exc:
             self.reject(body, f"rest orderbook: {exc}", VENUE_PREFIX + ticker)
-            return
-        if self.on_event is not None:
-            self.on_event(snap)
+        except Exception as exc:  # contained, as in on_frame
+            self.fault(body, "rest orderbook", exc, VENUE_PREFIX + ticker)
 
     # -- sequencing --------------------------------------------------------------------------
 
@@ -346,6 +375,7 @@ class KalshiAdapter:
 
     name = "kalshi"
     capture_decoder = CAPTURE_DECODER
+    max_frame_bytes = MAX_FRAME_BYTES
 
     def sniff(self, frame: object) -> bool:
         """Kalshi frames are objects with a ``type`` and (data) a ``msg`` or (acks) an ``id``."""

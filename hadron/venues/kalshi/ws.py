@@ -39,8 +39,16 @@ from hadron.errors import AuthError, HadronError, TransportError
 from hadron.metrics import FrameLatency
 from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
-from hadron.venues.common import Backoff, classify_failure, is_retryable, reconnect_loop, watch_session
+from hadron.venues.common import (
+    Backoff,
+    classify_failure,
+    closed_by_client,
+    is_retryable,
+    reconnect_loop,
+    watch_session,
+)
 from hadron.venues.kalshi.auth import KalshiSigner, mask_key_id
+from hadron.venues.kalshi.messages import MAX_FRAME_BYTES
 from hadron.venues.kalshi.normalize import VENUE_PREFIX
 from hadron.venues.kalshi.stream import KalshiStream, PrivateHook
 
@@ -171,6 +179,7 @@ class KalshiConnection:
                 session=self._session,
                 headers=signer.ws_headers if signer is not None else None,
                 open_timeout=self.open_timeout,
+                max_size=MAX_FRAME_BYTES,
             )
         except HadronError as err:
             self.fatal = err
@@ -203,7 +212,8 @@ class KalshiConnection:
             while True:  # the watchdog closes the socket on stop or silence
                 try:
                     raw = await ws.recv(decode=False)
-                except ConnectionClosed:
+                except ConnectionClosed as exc:
+                    closed_by_client(exc, stream, self.stats, MAX_FRAME_BYTES)
                     return
                 recv_ns = time.time_ns()
                 if recorder is not None:

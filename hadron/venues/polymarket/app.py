@@ -23,6 +23,7 @@ from hadron.config import HadronConfig, load_config
 from hadron.errors import AuthError, ConfigError, RequestError, TransportError, VenueError
 from hadron.store.deadletter import DeadLetterFile
 from hadron.store.parquet import ParquetTickStore, parse_store_url
+from hadron.store.recorder import Recordings, mark_health
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
 from hadron.venues.common import latency_summary, measure_until_idle, pool_health
 from hadron.venues.polymarket.fake import FakePolymarketVenue, load_capture, parse_faults
@@ -33,7 +34,7 @@ from hadron.venues.polymarket.rest import (
     PolymarketInstrumentProvider,
 )
 from hadron.venues.polymarket.stream import MarketMeta
-from hadron.venues.polymarket.ws import MARKET_URL, PolymarketPool, recorder_factory
+from hadron.venues.polymarket.ws import MARKET_URL, PolymarketPool
 
 CLOB_URL = "https://clob.polymarket.com"
 
@@ -73,7 +74,9 @@ async def record(
     recording of Polymarket is the market channel's frames (``rest`` is refused).
 
     Returns a summary (frames, books, connection counters, files). ``failure`` is ``None``, or
-    one line saying why nothing was recorded (no frame before the end).
+    one line saying why the recording failed: a storage fault (``ENOSPC``… while writing a file:
+    the recording stops at once, its files closed and marked in the manifest,
+    ``recording_error`` says which), or no frame before the end.
 
     Raises:
         ConfigError: a token id is not a decimal string.
@@ -94,6 +97,7 @@ async def record(
     dead_letter = DeadLetterFile(out / "deadletter.ndjson")
     ticks = ParquetTickStore(parse_store_url(store)) if store else None
     stop = stop or asyncio.Event()
+    recordings = Recordings(out, "polymarket", on_error=lambda _: stop.set())  # a storage fault ends the recording
     _stop_on_signals(stop)
     if duration is not None:
         asyncio.get_running_loop().call_later(duration, stop.set)
@@ -108,7 +112,7 @@ async def record(
             meta=meta,
             stats=stats,
             dead_letter=dead_letter,
-            recorder=recorder_factory(out),
+            recorder=recordings,
             on_event=ticks.on_event if ticks is not None else None,
             rest=clob,
             freeze_window=freeze_window,
@@ -120,6 +124,10 @@ async def record(
             if ticks is not None:
                 ticks.close()
     elapsed = time.monotonic() - started
+    if recordings.error is not None:
+        failure: str | None = f"storage fault, recording stopped: {recordings.error}"
+    else:
+        failure = None if stats.frames else _nothing_recorded(pool, elapsed)
     return {
         "store": {"url": store, "rows": ticks.rows} if ticks is not None else None,
         "frames": stats.frames,
@@ -135,7 +143,8 @@ async def record(
         "hash_mismatches": stats.hash_mismatches,
         "pool": pool.report(),
         "fallback": None,
-        "failure": None if stats.frames else _nothing_recorded(pool, elapsed),
+        "failure": failure,
+        "recording_error": str(recordings.error) if recordings.error is not None else None,
         "files": sorted(str(p) for p in (out / "polymarket").glob("*.ndjson.zst")),
         "elapsed_s": round(elapsed, 3),
     }
@@ -293,7 +302,8 @@ class PolymarketLiveFeed:
     row), or polling only (``rest``).
 
     Polled books are not recorded (``hadron replay`` reads no Polymarket REST responses); they go
-    to the books (marked polled) and to ``on_event``.
+    to the books (marked polled) and to ``on_event``. A storage fault while recording stops the
+    recording only: the feed goes on, DEGRADED (see :meth:`health`).
     """
 
     venue = "polymarket"
@@ -304,6 +314,8 @@ class PolymarketLiveFeed:
         self.config = config.polymarket
         self.stats = FeedStats()
         self.kwargs = kwargs
+        recorder = kwargs.get("recorder")
+        self.recordings: Recordings | None = recorder if isinstance(recorder, Recordings) else None
         self.pool: PolymarketPool | None = None
         self.poller: PolymarketPoller | None = None
         self.fallback = ""
@@ -374,7 +386,8 @@ class PolymarketLiveFeed:
     def health(self) -> dict[str, Any]:
         """Per-connection health for the dashboard and metrics; the REST fallback, once it ran,
         is a ``polymarket-rest`` entry (connected while it polls and has delivered a book;
-        ``frames`` = books polled)."""
+        ``frames`` = books polled); ``status`` (``"ok"``; ``"degraded"`` with ``recording_error``
+        after a storage fault stopped the recording: :func:`~hadron.store.recorder.mark_health`)."""
         pool = self.pool
         health = (
             pool_health([], shard="tokens")
@@ -397,7 +410,7 @@ class PolymarketLiveFeed:
                 }
             )
         health["fallback"] = self.fallback or None
-        return health
+        return mark_health(health, self.recordings)
 
 
 def live_feed(
@@ -422,6 +435,6 @@ def live_feed(
         list(instruments),
         config,
         dead_letter=dead_letter,
-        recorder=recorder_factory(record_dir) if record_dir is not None else None,
+        recorder=Recordings(record_dir, "polymarket") if record_dir is not None else None,
         on_event=on_event,
     )

@@ -16,7 +16,10 @@ Faults, at frame positions of the capture: ``drop@N`` (abort every connection), 
 (send a truncated JSON frame), ``freeze@N:S`` (send no data for ``S`` seconds to every connected
 client while still answering ``PING``; a token the client re-subscribes is thawed, as on the
 real venue), ``mute@N:S`` (for ``S`` seconds nothing reaches the connected clients, ``PONG``
-included: a dead path with the socket open).
+included: a dead path with the socket open), ``huge@N:M`` (send an ``M`` MiB frame),
+``deep@N:D`` (send a valid frame nested ``D`` levels deep), ``forbid@N:K`` (answer the next ``K``
+handshakes 403, as a CDN's bot rule does; put it before a ``drop`` at the same ``N``). A handshake
+on any path but ``/ws/market`` is answered 404.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 import structlog
@@ -39,6 +44,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request as WsRequest
+from websockets.http11 import Response as WsResponse
 
 from hadron.model.units import PRICE_ONE, parse_price, parse_size
 from hadron.store.replay import LineReader, RecordingFormat, detect, json_frames, read_all
@@ -52,7 +59,15 @@ log = structlog.get_logger("hadron.polymarket.fake")
 MIN_ORDER_SIZE = "5"
 ZERO_HASH = "0" * 40
 BACKLOG = 2_000
-FAULT_KINDS: dict[str, float] = {"drop": 0.0, "malformed": 0.0, "freeze": 10.0, "mute": 10.0}
+FAULT_KINDS: dict[str, float] = {
+    "drop": 0.0,
+    "malformed": 0.0,
+    "freeze": 10.0,
+    "mute": 10.0,
+    "huge": 17.0,
+    "deep": 1000.0,
+    "forbid": 3.0,
+}
 """This venue's fault kinds and their default arguments (see :mod:`hadron.venues.faults`)."""
 
 
@@ -151,11 +166,21 @@ class FakePolyExchange:
     books: dict[str, FakePolyBook] = field(default_factory=dict)
 
     def book(self, asset_id: str, market: str = "") -> FakePolyBook:
-        """Return the token's book (created empty)."""
+        """Return the token's book (created empty, with its market's tick when a sibling token
+        already has one: the tick is the market's, both tokens share it)."""
         book = self.books.get(asset_id)
         if book is None:
+            sibling = next((b for b in self.books.values() if market and b.market == market), None)
             book = self.books[asset_id] = FakePolyBook(market)
+            if sibling is not None:
+                book.tick_size = sibling.tick_size
         return book
+
+    def _set_tick(self, book: FakePolyBook, tick_size: str) -> None:
+        # A market's tick changes for all its tokens (the venue's book and tick_size_change say it per token)
+        for other in self.books.values():
+            if other is book or (book.market and other.market == book.market):
+                other.tick_size = tick_size
 
     def apply(self, msg: dict[str, Any]) -> None:
         """Apply one market-channel message to the books."""
@@ -167,7 +192,8 @@ class FakePolyExchange:
             book.bids = {p: s for p, s in book.bids.items() if s}
             book.asks = {p: s for p, s in book.asks.items() if s}
             book.timestamp_ms = int(msg["timestamp"])
-            book.tick_size = msg.get("tick_size") or book.tick_size
+            if msg.get("tick_size"):
+                self._set_tick(book, msg["tick_size"])
             if msg.get("last_trade_price") is not None:
                 book.last_trade_price = msg["last_trade_price"]
         elif kind == "price_change":
@@ -179,7 +205,7 @@ class FakePolyExchange:
             book = self.book(msg["asset_id"], msg.get("market", ""))
             book.last_trade_price = msg["price"]
         elif kind == "tick_size_change":
-            self.book(msg["asset_id"], msg.get("market", "")).tick_size = msg["new_tick_size"]
+            self._set_tick(self.book(msg["asset_id"], msg.get("market", "")), msg["new_tick_size"])
 
     def rest_app(self) -> Starlette:
         """REST ``GET /book?token_id=`` and ``POST /books`` over these books."""
@@ -552,6 +578,8 @@ class FakePolyStats:
     sent: int = 0
     muted: int = 0
     """Frames (``PONG`` included) lost to a ``mute`` fault."""
+    refused: dict[int, int] = field(default_factory=dict)
+    """Handshakes refused, by HTTP status (403: ``forbid``; 404: an unknown path)."""
     faults: list[str] = field(default_factory=list)
 
 
@@ -591,6 +619,7 @@ class FakePolymarketVenue:
         if not start_on_subscribe:
             self._go.set()
         self._clients: list[_Client] = []
+        self._forbid = 0  # handshakes still to refuse with 403 (``forbid``)
         self._server: Server | None = None
         self._player: asyncio.Task[None] | None = None
         self._clock_ms = max(0, timeline[0].recv_ms - 1) if timeline else 0
@@ -608,7 +637,9 @@ class FakePolymarketVenue:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Start listening; return the port."""
-        self._server = await serve(self._handle, host, port, max_size=None, compression=None)
+        self._server = await serve(
+            self._handle, host, port, process_request=self._check_request, max_size=None, compression=None
+        )
         self._player = asyncio.create_task(self._play())
         return int(next(iter(self._server.sockets)).getsockname()[1])
 
@@ -635,6 +666,16 @@ class FakePolymarketVenue:
             await asyncio.sleep(0.01)
 
     # -- connections -------------------------------------------------------------------------
+
+    def _check_request(self, connection: ServerConnection, request: WsRequest) -> WsResponse | None:
+        # The handshake: 404 off the market channel's path, 403 while a ``forbid`` fault lasts
+        status = 404 if urlsplit(request.path).path != "/ws/market" else 403 if self._forbid > 0 else 0
+        if not status:
+            return None
+        if status == 403:
+            self._forbid -= 1
+        self.stats.refused[status] = self.stats.refused.get(status, 0) + 1
+        return connection.respond(HTTPStatus(status), "forbidden\n" if status == 403 else "not found\n")
 
     async def _handle(self, ws: ServerConnection) -> None:
         client = _Client(ws)
@@ -784,6 +825,9 @@ class FakePolymarketVenue:
         self.fault_times.append((f"{fault.kind}@{fault.at}", time.monotonic()))
         self.stats.faults.append(f"{fault.kind}@{fault.at}")
         log.info("injecting fault", kind=fault.kind, at=fault.at, arg=fault.arg)
+        if fault.kind == "forbid":
+            self._forbid += int(fault.arg)
+            return
         for client in list(self._clients):
             if fault.kind == "drop":
                 client.ws.transport.abort()
@@ -794,3 +838,9 @@ class FakePolymarketVenue:
                 client.frozen_until = time.monotonic() + fault.arg
             elif fault.kind == "mute":
                 client.muted_until = time.monotonic() + fault.arg
+            elif fault.kind == "huge":
+                pad = "x" * int(fault.arg * 2**20)
+                client.queue.put_nowait(f'{{"event_type":"book","asset_id":"1","pad":"{pad}"}}')
+            elif fault.kind == "deep":
+                depth = int(fault.arg)
+                client.queue.put_nowait('{"event_type":"book","x":' + "[" * depth + "]" * depth + "}")

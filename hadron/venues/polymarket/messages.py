@@ -12,9 +12,24 @@ valid, decode the elements one by one with :data:`ELEMENT_DECODER` so the others
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+
+MAX_FRAME_BYTES = 16 << 20
+"""The largest frame the market channel accepts (16 MiB; ``max_size``, a larger one closes the
+connection with 1009 and the session starts again). The largest frame is the initial dump, one
+array with a ``book`` per subscribed token: 200 tokens a connection (``MAX_TOKENS_PER_CONNECTION``)
+with full 0.001-tick books (999 levels a side of ``{"price":"0.001","size":"1000000"}``) come to
+about 14.4 MB; a real captured book is 2.7 KB (nautilus ``ws_book_snapshot_captured.json``)."""
+
+MAX_ID_LENGTH = 128
+"""Longest token id (``asset_id``) or condition id (``market``) accepted (characters): token ids are
+uint256 in decimal (78 digits at most), condition ids ``0x`` + 64 hex digits; a longer one is a bad
+frame, never a book."""
+
+TokenId = Annotated[str, msgspec.Meta(max_length=MAX_ID_LENGTH)]
+"""A token or condition id, at most :data:`MAX_ID_LENGTH` characters."""
 
 TEXT_FRAMES = frozenset({b"PONG", b"PING", b"INVALID OPERATION", b"NO NEW ASSETS"})
 """Plain-text frames the market channel sends (``PING`` only ever echoes in tests)."""
@@ -37,8 +52,8 @@ class PolymarketBook(msgspec.Struct, frozen=True, gc=False, tag="book", tag_fiel
          "asks":[{"price":"0.99","size":"37677.02"}],"tick_size":"0.01","last_trade_price":"0.140"}
     """
 
-    asset_id: str
-    market: str
+    asset_id: TokenId
+    market: TokenId
     timestamp: str
     bids: list[PolymarketLevel] | None = None
     asks: list[PolymarketLevel] | None = None
@@ -59,7 +74,7 @@ class PolymarketPriceChangeEntry(msgspec.Struct, frozen=True, gc=False):
     the ``book`` snapshot's hash can be checked (see :mod:`hadron.venues.polymarket.hash`), and the
     recorder keeps the raw frame."""
 
-    asset_id: str
+    asset_id: TokenId
     price: str
     size: str
     side: Literal["BUY", "SELL"]
@@ -94,11 +109,11 @@ class PolymarketPriceChange(msgspec.Struct, frozen=True, gc=False, tag="price_ch
     * before that: flat ``{asset_id, market, price, side, size, timestamp}``.
     """
 
-    market: str
+    market: TokenId
     timestamp: str
     price_changes: list[PolymarketPriceChangeEntry] | None = None
     changes: list[PolymarketLegacyChange] | None = None
-    asset_id: str | None = None
+    asset_id: TokenId | None = None
     price: str | None = None
     size: str | None = None
     side: Literal["BUY", "SELL"] | None = None
@@ -108,8 +123,8 @@ class PolymarketPriceChange(msgspec.Struct, frozen=True, gc=False, tag="price_ch
 class PolymarketLastTradePrice(msgspec.Struct, frozen=True, gc=False, tag="last_trade_price", tag_field="event_type"):
     """One trade print; ``side`` is the taker's. ``fee_rate_bps`` is not reliable for fees."""
 
-    asset_id: str
-    market: str
+    asset_id: TokenId
+    market: TokenId
     price: str
     size: str
     side: Literal["BUY", "SELL"]
@@ -121,8 +136,8 @@ class PolymarketLastTradePrice(msgspec.Struct, frozen=True, gc=False, tag="last_
 class PolymarketTickSizeChange(msgspec.Struct, frozen=True, gc=False, tag="tick_size_change", tag_field="event_type"):
     """The token's minimum tick changed; its book must be re-snapshotted."""
 
-    asset_id: str
-    market: str
+    asset_id: TokenId
+    market: TokenId
     old_tick_size: str
     new_tick_size: str
     timestamp: str
@@ -131,8 +146,8 @@ class PolymarketTickSizeChange(msgspec.Struct, frozen=True, gc=False, tag="tick_
 class PolymarketBestBidAsk(msgspec.Struct, frozen=True, gc=False, tag="best_bid_ask", tag_field="event_type"):
     """Top of book of one token (``custom_feature_enabled``); ``""`` is an empty side."""
 
-    asset_id: str
-    market: str
+    asset_id: TokenId
+    market: TokenId
     timestamp: str
     best_bid: str = ""
     best_ask: str = ""
@@ -152,8 +167,8 @@ class PolymarketNewMarket(msgspec.Struct, frozen=True, gc=False, tag="new_market
     """A market was created (broadcast with ``custom_feature_enabled``)."""
 
     id: str
-    market: str
-    assets_ids: list[str]
+    market: TokenId
+    assets_ids: list[TokenId]
     timestamp: str
     question: str = ""
     slug: str = ""
@@ -167,9 +182,9 @@ class PolymarketNewMarket(msgspec.Struct, frozen=True, gc=False, tag="new_market
 class PolymarketMarketResolved(msgspec.Struct, frozen=True, gc=False, tag="market_resolved", tag_field="event_type"):
     """A market resolved (broadcast with ``custom_feature_enabled``; not reliably sent)."""
 
-    market: str
-    assets_ids: list[str]
-    winning_asset_id: str
+    market: TokenId
+    assets_ids: list[TokenId]
+    winning_asset_id: TokenId
     timestamp: str
     id: str = ""
     winning_outcome: str = ""

@@ -6,7 +6,11 @@ apart and never added together. ``price_change`` sizes are the new total at a le
 use :attr:`~hadron.model.BookAction.SET`.
 
 Prices: int, 1/10,000 USD; sizes: int, 1/1,000,000 share; times: ns. Every function raises
-:class:`~hadron.errors.DecodeError` on a malformed field.
+:class:`~hadron.errors.DecodeError` on a malformed field. Book values are judged where the book is
+known, by the book manager: a ``book`` level whose size is ≤ 0 or whose price is outside (0, 1)
+or off the ``tick_size``, a ``price_change`` size below zero (``"0"`` removes the level, and is
+legal) or price outside (0, 1) or off the book's tick is a :class:`~hadron.errors.BadValue` there.
+A trade's values and a tick size are judged here (:class:`~hadron.errors.BadValue` too).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import hashlib
 
 from msgspec.structs import astuple
 
-from hadron.errors import DecodeError
+from hadron.errors import BadValue, DecodeError
 from hadron.model.events import (
     AggressorSide,
     BookAction,
@@ -35,6 +39,8 @@ from hadron.model.units import (
     PRICE_ONE,
     SIZE_CACHE,
     SIZE_DECIMALS,
+    check_tick,
+    check_trade,
     parse_price,
     parse_size,
     price_of,
@@ -96,37 +102,48 @@ def parse_ms(text: str) -> int:
     return int(text) * _MS
 
 
-def _levels(raw: list[PolymarketLevel]) -> list[Level]:
+def _levels(raw: list[PolymarketLevel], keep_empty: bool = False) -> list[Level]:
+    # Every level as sent, negative sizes included (the book manager refuses them: BadValue);
+    # zero-size levels too with ``keep_empty`` (a WebSocket book), else dropped (REST books)
     out: list[Level] = []
     for level in raw:
         size = parse_size(level.size)
-        if size < 0:
-            raise DecodeError(f"negative size {level.size!r} at {level.price!r}")
-        if size:
+        if size or keep_empty:
             out.append((parse_price(level.price), size))
     return out
 
 
-def _tick(text: str) -> int:
-    return parse_price(text) if text else 0
+def _tick(text: str, instrument: str | None = None) -> int:
+    # a declared tick_size, or 0 when absent; "0" declares no increment at all: BadValue (any
+    # other value that is not an increment of 1 USD is the book manager's to refuse, and count)
+    tick = parse_price(text) if text else 0
+    if text and not tick:
+        raise BadValue("bad_tick", f"tick_size {text!r}", instrument)
+    return tick
 
 
 def normalize_book(msg: PolymarketBook, ts_recv: int) -> BookSnapshot:
-    """Turn ``book`` into a :class:`BookSnapshot`, levels re-sorted best first.
+    """Turn ``book`` into a :class:`BookSnapshot`, levels re-sorted best first, every one as sent.
 
     See the market-channel AsyncAPI ``book``; the wire order (worst first) is not relied on.
+    ``tick`` is ``tick_size`` (0 when absent): the book manager then refuses a level off it, or
+    with a size ≤ 0, or a price outside (0, 1) (:class:`~hadron.errors.BadValue`).
+
+    Raises:
+        BadValue: a ``tick_size`` of zero.
     """
-    bids = _levels(msg.bids if msg.bids is not None else (msg.buys or []))
-    asks = _levels(msg.asks if msg.asks is not None else (msg.sells or []))
+    instrument = instrument_of(msg.asset_id)
+    bids = _levels(msg.bids if msg.bids is not None else (msg.buys or []), True)
+    asks = _levels(msg.asks if msg.asks is not None else (msg.sells or []), True)
     bids.sort(reverse=True)
     asks.sort()
     return BookSnapshot(
-        instrument_of(msg.asset_id),
+        instrument,
         tuple(bids),
         tuple(asks),
         parse_ms(msg.timestamp),
         ts_recv,
-        _tick(msg.tick_size),
+        _tick(msg.tick_size, instrument),
     )
 
 
@@ -228,11 +245,18 @@ def trade_id_of(msg: PolymarketLastTradePrice) -> str:
 
 
 def normalize_last_trade(msg: PolymarketLastTradePrice, ts_recv: int) -> Trade:
-    """Turn ``last_trade_price`` into a :class:`Trade` (aggressor = the taker's side)."""
+    """Turn ``last_trade_price`` into a :class:`Trade` (aggressor = the taker's side).
+
+    Raises:
+        BadValue: a size ≤ 0, or a price outside (0, 1) (:func:`~hadron.model.units.check_trade`).
+    """
+    price = parse_price(msg.price)
+    size = parse_size(msg.size)
+    check_trade(price, size)
     return Trade(
         instrument_of(msg.asset_id),
-        parse_price(msg.price),
-        parse_size(msg.size),
+        price,
+        size,
         _AGGRESSOR[msg.side],
         trade_id_of(msg),
         parse_ms(msg.timestamp),
@@ -241,11 +265,16 @@ def normalize_last_trade(msg: PolymarketLastTradePrice, ts_recv: int) -> Trade:
 
 
 def normalize_tick_size_change(msg: PolymarketTickSizeChange, ts_recv: int) -> TickSizeChange:
-    """Turn ``tick_size_change`` into a :class:`TickSizeChange` (ticks in 1/10,000 USD)."""
+    """Turn ``tick_size_change`` into a :class:`TickSizeChange` (ticks in 1/10,000 USD).
+
+    Raises:
+        BadValue: a tick that is not an increment of 1 USD (:func:`~hadron.model.units.check_tick`).
+    """
+    instrument = instrument_of(msg.asset_id)
     return TickSizeChange(
-        instrument_of(msg.asset_id),
-        parse_price(msg.old_tick_size),
-        parse_price(msg.new_tick_size),
+        instrument,
+        check_tick(parse_price(msg.old_tick_size), instrument),
+        check_tick(parse_price(msg.new_tick_size), instrument),
         parse_ms(msg.timestamp),
         ts_recv,
     )

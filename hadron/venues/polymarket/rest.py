@@ -889,11 +889,13 @@ def normalize_rest_book(summary: PolymarketBookSummary, ts_recv: int) -> BookSna
     """Turn a REST book into a :class:`BookSnapshot` of ``polymarket:<asset_id>``.
 
     Levels are re-sorted best first (the wire sends them worst first); zero-size levels are
-    dropped. ``tick`` comes from ``tick_size`` (1/10,000 USD; 0 when absent); ``ts_event`` from
-    ``timestamp`` (ms → ns); ``ts_recv`` in ns.
+    dropped (a negative size, or a price outside (0, 1) or off ``tick_size``, is kept: the book
+    manager refuses it, BadValue). ``tick`` comes from ``tick_size`` (1/10,000 USD; 0 when
+    absent); ``ts_event`` from ``timestamp`` (ms → ns); ``ts_recv`` in ns.
 
     Raises:
-        DecodeError: a malformed token id, timestamp, price or size.
+        DecodeError: a malformed token id, timestamp, price or size; BadValue: a ``tick_size``
+            of zero.
     """
     bids = _levels(summary.bids or [])
     asks = _levels(summary.asks or [])

@@ -29,6 +29,7 @@ from hadron.venues.polymarket.messages import (
     CAPTURE_DECODER,
     ELEMENT_DECODER,
     FRAME_DECODER,
+    MAX_FRAME_BYTES,
     PRICE_CHANGE_DECODER,
     PRICE_CHANGE_END,
     RAW_ARRAY_DECODER,
@@ -81,6 +82,13 @@ _decode_frame = FRAME_DECODER.decode  # bound once: the hot path calls them per 
 _decode_price_change = PRICE_CHANGE_DECODER.decode
 
 
+def _tokens_of(msg: PolymarketPriceChange | PolymarketPriceChangeLevels) -> list[str]:
+    # The tokens a price_change touches, in any of its formats
+    tokens = [c.asset_id for c in msg.price_changes or ()]
+    asset_id = getattr(msg, "asset_id", None)
+    return [*dict.fromkeys(tokens), *([asset_id] if asset_id and asset_id not in tokens else [])]
+
+
 BBO_MISSES_TO_RESYNC = 3
 """Venue best bid/ask disagreements in a row that make a book re-sync (a real transient cross,
 seen in captures, lasts two changes)."""
@@ -124,12 +132,22 @@ class PolymarketStream(StreamBase):
     # -- input -------------------------------------------------------------------------------
 
     def on_frame(self, raw: bytes, recv_ns: int) -> None:
-        """Decode and process one raw text frame received at ``recv_ns``."""
+        """Decode and process one raw text frame received at ``recv_ns``.
+
+        Never raises: a frame (or array element) that cannot be decoded or used, or whose
+        handling fails in any other way (JSON nested past the decoder's recursion limit, a bug),
+        is counted in ``decode_errors``, logged and dead-lettered with its raw bytes (see
+        :meth:`~hadron.venues.common.StreamBase.fault`); the books it touched wait for a snapshot.
+        """
         self.stats.frames += 1
-        self._process(raw, recv_ns)
+        try:
+            self._process(raw, recv_ns)
+        except Exception as exc:  # contained: one frame never ends the stream
+            self.fault(raw, "frame", exc)
 
     def on_capture_line(self, line: bytes) -> None:
-        """Process one capture line ``{"recv_ms": int, "event": <frame>}``."""
+        """Process one capture line ``{"recv_ms": int, "event": <frame>}`` (never raises: as
+        :meth:`on_frame`)."""
         self.stats.frames += 1
         try:
             cap = CAPTURE_DECODER.decode(line)
@@ -139,7 +157,13 @@ class PolymarketStream(StreamBase):
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             self.reject(line, f"decode: {exc}")
             return
-        self._process(raw, cap.recv_ms * 1_000_000)
+        except Exception as exc:  # contained, as in on_frame
+            self.fault(line, "decode", exc)
+            return
+        try:
+            self._process(raw, cap.recv_ms * 1_000_000)
+        except Exception as exc:
+            self.fault(line, "frame", exc)
 
     def _process(self, raw: bytes, recv_ns: int) -> None:
         head = raw[0] if raw else 0  # the first byte (an int; a C int once compiled)
@@ -216,27 +240,34 @@ class PolymarketStream(StreamBase):
                 if self._hash_ok(msg):
                     self._apply_snapshot(normalize_book(msg, recv_ns))
                     self.last_hash[msg.asset_id] = msg.hash
-            elif isinstance(msg, PolymarketLastTradePrice):
-                trade = normalize_last_trade(msg, recv_ns)
-                self.stats.trades += 1
-                self._emit(trade)
-            elif isinstance(msg, PolymarketTickSizeChange):
-                change = normalize_tick_size_change(msg, recv_ns)
-                self.books.apply_tick_size_change(change)
-                self._emit(change)
-                self._resync([msg.asset_id], "tick size changed")
-            elif isinstance(msg, PolymarketBestBidAsk):
-                self._emit(normalize_best_bid_ask(msg, recv_ns))
-            elif isinstance(msg, PolymarketNewMarket):
-                for status in normalize_new_market(msg, recv_ns):
-                    self._emit(status)
-            elif isinstance(msg, PolymarketMarketResolved):
-                for status in normalize_market_resolved(msg, recv_ns):
-                    self._emit(status)
+            else:
+                self._on_other(msg, recv_ns)
         except (DecodeError, BookError) as exc:
             token = getattr(msg, "asset_id", None)
             instrument = VENUE_PREFIX + token if token and isinstance(msg, PolymarketBook) else None
             self.reject(raw, f"{name}: {exc}", instrument)
+        except Exception as exc:  # contained (a bug): the token's book may have lost an update
+            token = getattr(msg, "asset_id", None)
+            self.fault(raw, name, exc, VENUE_PREFIX + token if isinstance(token, str) and token else None)
+
+    def _on_other(self, msg: PolymarketMessage, recv_ns: int) -> None:
+        if isinstance(msg, PolymarketLastTradePrice):
+            trade = normalize_last_trade(msg, recv_ns)
+            self.stats.trades += 1
+            self._emit(trade)
+        elif isinstance(msg, PolymarketTickSizeChange):
+            change = normalize_tick_size_change(msg, recv_ns)
+            self.books.apply_tick_size_change(change)
+            self._emit(change)
+            self._resync([msg.asset_id], "tick size changed")
+        elif isinstance(msg, PolymarketBestBidAsk):
+            self._emit(normalize_best_bid_ask(msg, recv_ns))
+        elif isinstance(msg, PolymarketNewMarket):
+            for status in normalize_new_market(msg, recv_ns):
+                self._emit(status)
+        elif isinstance(msg, PolymarketMarketResolved):
+            for status in normalize_market_resolved(msg, recv_ns):
+                self._emit(status)
 
     def _on_price_change(
         self, msg: PolymarketPriceChange | PolymarketPriceChangeLevels, recv_ns: int, raw: bytes
@@ -258,6 +289,10 @@ class PolymarketStream(StreamBase):
                     self._bbo_disagreed(delta.instrument)
         except (DecodeError, BookError) as exc:
             self.reject(raw, f"{_PRICE_CHANGE}: {exc}")
+        except Exception as exc:  # contained (a bug): every book the change touched may have lost it
+            self.fault(raw, _PRICE_CHANGE, exc)
+            for token in _tokens_of(msg):
+                self.books.invalidate(VENUE_PREFIX + token, f"lost an update: {_PRICE_CHANGE} failed")
 
     def _bbo_disagreed(self, instrument: str) -> None:
         # The venue's best bid/ask disagreed with the book after a change: re-sync when persistent
@@ -304,6 +339,7 @@ class PolymarketAdapter:
 
     name = "polymarket"
     capture_decoder = CAPTURE_DECODER
+    max_frame_bytes = MAX_FRAME_BYTES
 
     def sniff(self, frame: object) -> bool:
         """Polymarket frames are objects with ``event_type`` (or arrays of them)."""

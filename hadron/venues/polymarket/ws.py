@@ -10,8 +10,10 @@ subscribe) brings a fresh ``book``; the stream asks for it after a hash mismatch
 best bid/ask disagreement or a tick-size change.
 
 A :class:`PolymarketPool` shards tokens over connections (at most ``max_tokens_per_connection``
-each, a market's YES and NO tokens always together), reference-counts subscriptions, and runs
-the **freeze watchdog**: a token silent for longer than its window while its REST book
+each, a market's YES and NO tokens always together), reference-counts subscriptions, moves the
+tokens of a connection that failed for good (or ``max_failures`` dials in a row while others are
+up) to the healthy ones, as :class:`~hadron.venues.kalshi.ws.KalshiPool` does with markets, and
+runs the **freeze watchdog**: a token silent for longer than its window while its REST book
 (``GET /book``) is newer than ours is re-subscribed; when several tokens of one connection froze,
 the connection is recycled. Silent sockets that still answer ``PING`` are the failure this
 catches.
@@ -38,7 +40,8 @@ from hadron.errors import TransportError, VenueError
 from hadron.metrics import FrameLatency
 from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
-from hadron.venues.common import Backoff, reconnect_loop, watch_session
+from hadron.venues.common import Backoff, closed_by_client, reconnect_loop, watch_session
+from hadron.venues.polymarket.messages import MAX_FRAME_BYTES
 from hadron.venues.polymarket.normalize import VENUE_PREFIX
 from hadron.venues.polymarket.stream import MarketMeta, PolymarketStream
 
@@ -158,6 +161,8 @@ class PolymarketConnection:
             healthy_after=self.healthy_after,
             session=self._session,
             open_timeout=self.open_timeout,
+            max_size=MAX_FRAME_BYTES,
+            public=True,  # the market channel takes no credentials: a 401/403 is retried
         )
 
     async def _session(self, ws: ClientConnection, stop: asyncio.Event) -> None:
@@ -188,7 +193,8 @@ class PolymarketConnection:
             while True:  # the watchdog closes the socket on stop or when PONGs stop
                 try:
                     raw = await ws.recv(decode=False)
-                except ConnectionClosed:
+                except ConnectionClosed as exc:
+                    closed_by_client(exc, stream, self.stats, MAX_FRAME_BYTES)
                     return
                 recv_ns = time.time_ns()
                 if raw == b"PONG":
@@ -318,9 +324,14 @@ class PolymarketPool:
         rest: CLOB REST client for the freeze watchdog (``None``: no watchdog).
         freeze_window: seconds of silence after which a token's REST book is checked.
         recycle_after: frozen tokens on one connection that make it recycle instead of re-subscribe.
+        max_failures: dials in a row after which a connection's tokens move to the connected ones.
         give_up_after: when every connection has failed this many dials in a row, :meth:`run`
             stops and raises TransportError (so a caller can fall back to REST); ``None``: never.
         **kwargs: passed to every :class:`PolymarketConnection`.
+
+    Attributes:
+        moves: times a connection's tokens were moved to others (it failed for good, or
+            ``max_failures`` dials in a row).
     """
 
     def __init__(
@@ -336,10 +347,13 @@ class PolymarketPool:
         freeze_window: float = 30.0,
         freeze_check_interval: float = 1.0,
         recycle_after: int = 3,
+        max_failures: int = 5,
         give_up_after: int | None = None,
         **kwargs: Any,
     ) -> None:
         self.url = url
+        self.max_failures = max_failures
+        self.moves = 0
         self.give_up_after = give_up_after
         self._gave_up: TransportError | None = None
         self.books = books
@@ -417,16 +431,19 @@ class PolymarketPool:
         self._stop = inner
         self._tasks = {asyncio.create_task(c.run(inner), name=c.name): c for c in self.connections}
         watchdog = asyncio.create_task(self._watch(inner)) if self.rest is not None else None
-        giving_up = asyncio.create_task(self._give_up(inner)) if self.give_up_after is not None else None
-        helpers = [t for t in (relay, watchdog, giving_up) if t is not None]
+        supervisor = asyncio.create_task(self._supervise(inner))
+        helpers = [t for t in (relay, watchdog, supervisor) if t is not None]
         try:
             while self._tasks:
                 done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
-                    self._tasks.pop(task)
+                    conn = self._tasks.pop(task)
                     exc = task.exception()
-                    if exc is not None and not self._tasks:
+                    if exc is None:
+                        continue
+                    if not self._tasks:
                         raise exc
+                    await self._move(conn, list(self._tasks.values()))
         finally:
             for task in [*helpers, *self._tasks]:
                 task.cancel()
@@ -434,16 +451,41 @@ class PolymarketPool:
         if self._gave_up is not None:
             raise self._gave_up
 
-    async def _give_up(self, stop: asyncio.Event) -> None:
-        # Once a second: every connection failing give_up_after dials in a row → stop the pool
+    async def _supervise(self, stop: asyncio.Event) -> None:
+        # Once a second: a connection failing max_failures dials in a row while others are up →
+        # its tokens move to them; every connection failing give_up_after dials in a row → stop
         limit = self.give_up_after
-        while not stop.is_set() and limit is not None:
+        while not stop.is_set():
             await asyncio.sleep(1.0)
             alive = list(self._tasks.values())
-            if alive and all(c.stats.failures >= limit for c in alive):
+            if limit is not None and alive and all(c.stats.failures >= limit for c in alive):
                 self._gave_up = TransportError(f"every Polymarket connection failed {limit} times in a row")
                 stop.set()
                 return
+            for conn in alive:
+                if conn.stats.failures >= self.max_failures and conn.tokens:
+                    others = [c for c in alive if c is not conn and c.connected.is_set()]
+                    if others:
+                        await self._move(conn, others)
+
+    async def _move(self, failed: PolymarketConnection, healthy: list[PolymarketConnection]) -> None:
+        # Spread a failed connection's tokens over the healthy ones, a market's tokens together:
+        # the least loaded with room first, else the least loaded (past the cap rather than lost)
+        orphans = list(failed.tokens)
+        if not orphans or not healthy:
+            return
+        failed.tokens = []
+        self.moves += 1
+        log.warning("moving tokens off a failed connection", conn=failed.name, tokens=len(orphans),
+                    error=failed.stats.last_error)  # fmt: skip
+        grouped: dict[str, list[str]] = {}
+        for token in orphans:
+            grouped.setdefault(self.groups.get(token, token), []).append(token)
+        for group in grouped.values():
+            room = [c for c in healthy if len(c.tokens) + len(group) <= self.cap]
+            target = min(room or healthy, key=lambda c: len(c.tokens))
+            with contextlib.suppress(TransportError, ConnectionClosed):
+                await target.subscribe(group)  # kept in its tokens either way: a redial subscribes them
 
     async def _watch(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -501,6 +543,7 @@ class PolymarketPool:
             "connections": {c.name: {**asdict(c.stats), "tokens": len(c.tokens)} for c in self.connections},
             "freeze": asdict(self.freeze),
             "subscriptions": len(self.refs),
+            "moves": self.moves,
         }
 
 
