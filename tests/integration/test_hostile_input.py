@@ -129,6 +129,39 @@ async def test_a_dead_polymarket_connections_tokens_move_to_a_healthy_one(tmp_pa
     assert _dump(books) == _offline(messages, tmp_path)
 
 
+@pytest.mark.asyncio
+async def test_hadron_record_keeps_recording_past_a_frame_nested_a_thousand_deep(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from hadron.venues.kalshi.auth import generate_test_key
+    from hadron.venues.kalshi.fake import FakeKalshiVenue
+    from hadron.venues.kalshi.fake import load_capture as load_kalshi
+    from hadron.venues.kalshi.fake import parse_faults as kalshi_faults
+
+    key, private_pem, _ = generate_test_key()
+    (tmp_path / "k.pem").write_bytes(private_pem)
+    (tmp_path / "k.pem").chmod(0o600)
+    venue = FakeKalshiVenue(load_kalshi([RECONNECT]), public_key=key.public_key(), speed=0,
+                            faults=kalshi_faults("deep@100:1000"))  # fmt: skip
+    await venue.start()
+    out = tmp_path / "rec"
+    env = {**os.environ, "KALSHI_API_KEY_ID": "hostile", "KALSHI_PRIVATE_KEY_PATH": str(tmp_path / "k.pem")}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hadron", "record", "--venue", "kalshi", "--markets", "KXGOLD15M-26AUG102130-30",
+        "--out", str(out), "--url", venue.url, "--transport", "ws", "--channels", "orderbook_delta",
+        "--duration", "4", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await proc.communicate()
+    await venue.stop()
+    assert proc.returncode == 0, stderr.decode()[-2000:]  # died with a RecursionError traceback before
+    summary = json.loads((out / "record-summary.json").read_text())
+    assert summary["decode_errors"] == 1 and summary["frames"] > 300
+    run = Replay(dead_letter=tmp_path / "replayed.deadletter.ndjson")
+    run.run([out / "kalshi"])
+    assert run.report()["decode_errors"] == 1  # the recording kept it; its replay dead-letters it too
+
+
 # -- replay: hostile and damaged recordings ---------------------------------------------------
 
 
