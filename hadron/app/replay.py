@@ -89,6 +89,20 @@ def _sources(plan: list[RecordingFile]) -> list[_Source]:
     return [_Source(sorted(files, key=lambda f: (f.first_ns, str(f.path)))) for files in groups.values()]
 
 
+def dump_books(books: BookManager) -> dict[str, dict[str, list[list[str]]]]:
+    """Every book of ``books`` that was ever LIVE: ``{instrument: {"bids": [[price, size], …],
+    "asks": […]}}``, best level first, prices and sizes as plain decimal strings (``hadron replay
+    --dump-books``, and the strategy and runtime reports, so they compare directly)."""
+    out: dict[str, dict[str, list[list[str]]]] = {}
+    for book in sorted(books, key=lambda b: b.instrument):
+        if book.ever_live:
+            out[book.instrument] = {
+                "bids": [[format_price(p), format_size(s)] for p, s in book.levels_bid()],
+                "asks": [[format_price(p), format_size(s)] for p, s in book.levels_ask()],
+            }
+    return out
+
+
 class Replay:
     """Replays recorded frames into books and counts what happened.
 
@@ -518,17 +532,8 @@ class Replay:
         }
 
     def dump_books(self) -> dict[str, dict[str, list[list[str]]]]:
-        """Return every book that was ever LIVE: ``{instrument: {"bids": [[price, size], …],
-        "asks": […]}}``, best level first, prices and sizes as plain decimal strings."""
-        out: dict[str, dict[str, list[list[str]]]] = {}
-        for book in sorted(self.books, key=lambda b: b.instrument):
-            if not book.ever_live:
-                continue
-            out[book.instrument] = {
-                "bids": [[format_price(p), format_size(s)] for p, s in book.levels_bid()],
-                "asks": [[format_price(p), format_size(s)] for p, s in book.levels_ask()],
-            }
-        return out
+        """Every book that was ever LIVE, as :func:`dump_books` gives them."""
+        return dump_books(self.books)
 
     def unhealthy_books(self) -> list[tuple[str, BookState, str]]:
         """Books not LIVE at the end: ``(instrument, state, reason)``."""

@@ -39,7 +39,7 @@ from typing import Any
 import structlog
 
 from hadron.app.pipeline import StrategyOptions, StrategyPipeline, build_strategy
-from hadron.app.replay import Replay
+from hadron.app.replay import Replay, dump_books
 from hadron.book.manager import BookManager, BookState
 from hadron.bus import (
     EVENT_KINDS,
@@ -62,7 +62,6 @@ from hadron.model.events import (
     TickSizeChange,
     TopOfBook,
 )
-from hadron.model.units import format_price, format_size
 
 ROLES = ("ingest", "strategy", "all")
 
@@ -284,14 +283,7 @@ class Strategy:
 
     def dump_books(self) -> dict[str, dict[str, list[list[str]]]]:
         """Every book that was ever LIVE, in the format of :meth:`Replay.dump_books`."""
-        out: dict[str, dict[str, list[list[str]]]] = {}
-        for book in sorted(self.books, key=lambda b: b.instrument):
-            if book.ever_live:
-                out[book.instrument] = {
-                    "bids": [[format_price(p), format_size(s)] for p, s in book.levels_bid()],
-                    "asks": [[format_price(p), format_size(s)] for p, s in book.levels_ask()],
-                }
-        return out
+        return dump_books(self.books)
 
     def report(self) -> dict[str, Any]:
         """The strategy report: counts, per-source seq accounting, books and integrity."""

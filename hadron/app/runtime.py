@@ -45,6 +45,7 @@ import structlog
 from hadron.app.control import is_loopback
 from hadron.app.memory import trim_memory
 from hadron.app.pipeline import StrategyOptions, build_strategy
+from hadron.app.replay import dump_books
 from hadron.app.roles import ROLES, LivePublisher, Strategy, consume, live_source_id
 from hadron.arb.detector import ArbConfig, load_arb_config
 from hadron.arb.opportunity import money_text
@@ -639,16 +640,9 @@ class Runtime:
         """What ``hadron run --report`` writes at the end: the final status, the books (every
         book that was ever LIVE, best level first, as :meth:`hadron.app.replay.Replay.dump_books`),
         the bus publisher's or consumer's report and the strategy's sections."""
-        books: dict[str, dict[str, list[list[str]]]] = {}
-        for book in sorted(self.books, key=lambda b: b.instrument):
-            if book.ever_live:
-                books[book.instrument] = {
-                    "bids": [[format_price(p), format_size(s)] for p, s in book.levels_bid()],
-                    "asks": [[format_price(p), format_size(s)] for p, s in book.levels_ask()],
-                }
         return {
             **status,
-            "books_dump": books,
+            "books_dump": dump_books(self.books),
             "book_states": {b.instrument: b.state.value for b in sorted(self.books, key=lambda b: b.instrument)},
             "ingest": self.publisher.report() if self.publisher is not None else None,
             "strategy": self.consumer.report() if self.consumer is not None else None,

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -26,19 +23,8 @@ from hadron.app.demo import DEMO_MARKET, demo_capture
 from hadron.bus.nats import NatsBus
 from hadron.venues.kalshi.auth import generate_test_key
 from hadron.venues.polymarket.fake import pairs_toml
+from tests.integration.test_bus_nats import NATS_URL, _reachable
 from tests.integration.test_run_config_cli import HADRON, _port, _started
-
-NATS_URL = os.environ.get("HADRON_TEST_NATS_URL", "nats://127.0.0.1:4222")
-
-
-def _reachable(url: str) -> bool:
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 4222), timeout=1):
-            return True
-    except OSError:
-        return False
-
 
 pytestmark = pytest.mark.skipif(not _reachable(NATS_URL), reason=f"no NATS server at {NATS_URL}")
 
