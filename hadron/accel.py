@@ -1,21 +1,31 @@
 """Compiled hot modules: Cython builds of the hot path, with the pure-Python modules as fallback.
 
 The hot path (fixed-point parsing, L2 books, book manager, feed counters, venue streams and
-normalizers, arbitrage detector) is plain Python. Each of its modules in :data:`HOT_MODULES` can
-also be compiled by Cython, in place, next to its ``.py``: Cython reads the module's ``.pxd``
-(``hadron/book/l2.pxd`` …), which declares its classes as extension types with typed attributes
-and typed locals for the hot methods, and compiles the unchanged ``.py`` file. Python imports the
-compiled module when it exists and the ``.py`` otherwise, so the two builds run the same code and
-the same tests, except where a normalizer tests ``cython.compiled`` (true only in the compiled
-build) to read decimals character by character (:func:`hadron.model.units.scan_fixed`), which
-only pays off compiled, instead of looking them up in the parsers' caches; property tests check
-the scanners against the parsers, and ``tests/unit/test_accel.py`` compares both builds event by
-event.
+normalizers, arbitrage detector) is plain Python. Each of its modules in :data:`HOT_MODULES` is
+also compiled by Cython: Cython reads the module's ``.pxd`` (``hadron/book/l2.pxd`` …), which
+declares its classes as extension types with typed attributes and typed locals for the hot
+methods, and compiles the unchanged ``.py`` file. Python imports the compiled module when it
+exists and the ``.py`` otherwise, so the two builds run the same code and the same tests, except
+where a normalizer tests ``cython.compiled`` (true only in the compiled build) to read decimals
+character by character (:func:`hadron.model.units.scan_fixed`); property tests check the scanners
+against the parsers, and ``tests/unit/test_accel.py`` compares both builds event by event.
 
-* ``python -m hadron.accel build``: compile in place (``make venv`` does it; needs Cython, a C
-  compiler and the Python headers; nothing changes when they are missing);
-* ``python -m hadron.accel status``: which hot modules were loaded compiled;
-* ``python -m hadron.accel clean``: remove the compiled modules (back to pure Python);
+Where the compiled modules come from:
+
+* **a wheel** (``pip install hadron-markets``, ``pip install .``, ``pip wheel .``): the build hook
+  (``hatch_build.py``) compiles them into the platform wheel; without a C compiler the wheel is
+  pure Python (one warning line while building). An installed Hadron never compiles anything and
+  never writes into its own folder;
+* **a source checkout** (``make venv``, an editable install): ``python -m hadron.accel build``
+  compiles in place, beside the ``.py`` files (``make compile``), for the developer loop.
+
+Commands:
+
+* ``python -m hadron.accel status``: which hot modules are loaded compiled (``--require``: exit 1
+  unless all are);
+* ``python -m hadron.accel build``: the developer's in-place build (a source checkout only; no C
+  compiler: one warning line, exit 0, pure Python stays);
+* ``python -m hadron.accel clean``: remove the in-place build (back to pure Python);
 * ``HADRON_PURE=1`` in the environment: ignore compiled modules in this process (pure Python
   even where a build exists), for comparisons and to test the fallback.
 """
@@ -24,11 +34,9 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from hadron._pure import HOT_MODULES, PURE_ENV, install_pure_finder, pure_requested
 
@@ -75,38 +83,33 @@ def _sources() -> list[Path]:
     return [_ROOT / (name.replace(".", "/") + ".py") for name in HOT_MODULES]
 
 
+def source_checkout() -> bool:
+    """True when Hadron runs from a source checkout (``pyproject.toml`` beside the package).
+
+    An installed Hadron (from a wheel, in site-packages) is False: it is never built in place."""
+    return (_ROOT / "pyproject.toml").is_file() and (_ROOT / "hatch_build.py").is_file()
+
+
 def build(*, quiet: bool = True) -> list[Path]:
-    """Compile :data:`HOT_MODULES` in place with Cython; return the extension files written.
+    """Compile :data:`HOT_MODULES` in place with Cython (a source checkout only); return the extensions written.
 
     Raises:
-        ImportError: Cython or setuptools is not installed (``pip install -e '.[fast]'``).
+        hadron._cbuild.CompilerUnavailable: Cython, setuptools or a C compiler (with the Python
+            headers) is missing.
+        RuntimeError: this is an installed Hadron, not a source checkout.
         Cython.Compiler.Errors.CompileError: a ``.pxd`` disagrees with its module (Cython's
-            output above says where); setuptools' ``CompileError``: the C compiler failed.
+            output above says where).
     """
-    # build-time tools, untyped: imported by name
-    cythonize: Any = importlib.import_module("Cython.Build").cythonize
-    Extension: Any = importlib.import_module("setuptools").Extension
-    Distribution: Any = importlib.import_module("setuptools.dist").Distribution
+    from hadron import _cbuild
 
-    extensions = [
-        Extension(name, [str(source)], extra_compile_args=["-O2", "-Wno-array-bounds", "-Wno-maybe-uninitialized"])
-        for name, source in zip(HOT_MODULES, _sources(), strict=True)
-    ]
-    modules = cythonize(
-        extensions,
-        compiler_directives={"language_level": 3, "annotation_typing": False, "binding": True},
-        quiet=quiet,
+    if not source_checkout():
+        raise RuntimeError(
+            f"{_ROOT / 'hadron'} is an installed package, not a source checkout: it is never compiled in place "
+            "(a wheel brings its compiled modules: pip install --force-reinstall --no-deps hadron-markets)"
+        )
+    return _cbuild.compile_modules(
+        _ROOT, HOT_MODULES, build_lib=_ROOT, build_temp=_ROOT / "build" / "accel", c_dir=None, quiet=quiet
     )
-    temp = _ROOT / "build" / "accel"
-    # a bare Distribution: setuptools must not read pyproject.toml (hatchling builds the wheel)
-    dist = Distribution({"name": "hadron-accel", "ext_modules": modules, "script_name": "accel", "script_args": []})
-    command = dist.get_command_obj("build_ext")
-    command.build_lib = str(_ROOT)
-    command.build_temp = str(temp)
-    command.parallel = os.cpu_count() or 1
-    command.ensure_finalized()
-    command.run()
-    return [Path(path) for path in command.get_outputs()]
 
 
 def _build_files() -> list[Path]:
@@ -137,22 +140,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     command = args[0] if args else "status"
     if command == "build":
+        from hadron._cbuild import CompilerUnavailable
+
         try:
             written = build()
-        except ImportError as exc:
-            print(f"hadron.accel: not compiled ({exc}); pip install -e '.[fast]' for Cython. Pure Python is used.")
-            return 1
+        except CompilerUnavailable as exc:
+            print(f"hadron.accel: WARNING: not compiled, pure Python is used ({exc})")
+            return 0
+        except RuntimeError as exc:
+            print(f"hadron.accel: {exc}")
+            return 2
         print(f"hadron.accel: compiled {len(written)} hot modules in place")
         return 0
     if command == "clean":
+        if not source_checkout():
+            print("hadron.accel: an installed package has no in-place build to clean (pip uninstall removes it all)")
+            return 2
         print(f"hadron.accel: removed {len(clean())} files")
         return 0
     if command == "status":
-        for name, flag in compiled().items():
+        flags = compiled()
+        for name, flag in flags.items():
             print(f"{name:40} {'compiled' if flag else 'pure Python'}")
         print(describe())
-        return 0
-    print("usage: python -m hadron.accel build|status|clean")
+        return 1 if "--require" in args and not all(flags.values()) else 0
+    print("usage: python -m hadron.accel status [--require] | build | clean")
     return 2
 
 

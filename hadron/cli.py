@@ -19,6 +19,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help (click's formatter) for every command and group: no Rich markup, so help text
+    # shows [paper], [risk] and [default: …] as written, and each paragraph of a docstring is
+    # rewrapped as one paragraph (Rich mode kept the docstrings' line breaks after the first).
+    rich_markup_mode=None,
 )
 bench_app = typer.Typer(
     help="Benchmarks on real recorded frames (`hadron bench` alone runs `hadron bench compare`).",
@@ -51,14 +55,21 @@ def _write_json(path: Path, data: Any) -> None:
 
 def _version(value: bool) -> None:
     if value:
-        stdout.print(f"hadron {__version__}")
+        import platform
+
+        from hadron.accel import describe
+
+        stdout.print(f"hadron-markets {__version__} ({describe()}; Python {platform.python_version()})", markup=False)
         raise typer.Exit()
 
 
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and the build (compiled or pure)."
+        ),
     ] = False,
 ) -> None:
     """Prediction-market data and cross-venue arbitrage for Kalshi and Polymarket."""
@@ -350,6 +361,18 @@ fake_app = typer.Typer(help="Loopback venues that speak the real protocols and r
 app.add_typer(fake_app, name="fake-venue")
 
 
+def _check_loopback_ports(port: int, rest_port: int | None) -> None:
+    """A loopback venue's --port and --rest-port: in range and free on 127.0.0.1, else exit 2."""
+    from hadron.app.ports import check_listen
+
+    try:
+        check_listen("127.0.0.1", port, "--port", "any free port")
+        if rest_port is not None:
+            check_listen("127.0.0.1", rest_port, "--rest-port", "any free port")
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
 @fake_app.command("kalshi")
 def fake_venue_kalshi(
     capture: Annotated[list[Path], typer.Option(help="Kalshi capture files to play (repeat the option).")],
@@ -371,6 +394,7 @@ def fake_venue_kalshi(
     from hadron.errors import ConfigError
     from hadron.venues.base import FakeVenueHost
 
+    _check_loopback_ports(port, rest_port)
     logs.configure(log_level)
     adapter = _venue("kalshi", FakeVenueHost)
 
@@ -414,6 +438,7 @@ def fake_venue_polymarket(
     from hadron.errors import ConfigError
     from hadron.venues.base import FakeVenueHost
 
+    _check_loopback_ports(port, rest_port)
     logs.configure(log_level)
     adapter = _venue("polymarket", FakeVenueHost)
 
@@ -665,15 +690,18 @@ def query_cmd(
     ] = "parquet:data/ticks",
     json_out: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:
-    """Query the Parquet tick store with DuckDB, e.g. `hadron query "select count(*) from trades"`.
+    """Query the Parquet tick store with DuckDB SQL: hadron query "select count(*) from trades".
 
     Prices are int 1/10,000 USD, sizes int 1/1,000,000, times int ns; the partition columns
     venue, date and symbol are available in every table.
     """
-    import duckdb
+    from hadron.extras import require
 
-    from hadron.store.parquet import parse_store_url, query
-
+    try:
+        duckdb: Any = require("duckdb", "hadron query")
+        from hadron.store.parquet import parse_store_url, query
+    except HadronError as exc:
+        raise _fail(str(exc)) from None
     root = parse_store_url(store) if store.startswith("parquet:") else Path(store)
     try:
         columns, rows = query(root, sql)
@@ -718,6 +746,12 @@ def run(
     ] = None,
     opportunities: Annotated[
         Path | None, typer.Option(help="Write every opportunity here as NDJSON (closed ones as they close).")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="--config: serve the dashboard, control endpoint and /metrics here (overrides runtime.port)."
+        ),
     ] = None,
     venue: Annotated[
         list[str] | None, typer.Option("--venue", help="--config: stream only this venue (repeat; ingest shards).")
@@ -782,10 +816,16 @@ def run(
     Exit status: 0 done; 1 a venue failed for good (a refused key), or the bus could not be reached; 2
     a setting or path is wrong.
     """
+    from hadron.app.ports import check_port_range
     from hadron.app.roles import PaperOptions, summary_line
     from hadron.app.roles import run as run_role
     from hadron.bus import BusError
 
+    if port is not None:
+        try:
+            check_port_range(port, "--port", "no server")
+        except ConfigError as exc:
+            raise _fail(str(exc)) from None
     if config is not None or (role is None and not source):
         recordings_only = {
             "--source": source,
@@ -807,10 +847,13 @@ def run(
         _run_runtime(
             config, log_level, role=role or "all", bus=bus, record=record, opportunities=opportunities,
             venues=venue, shard=shard, source_id=source_id, durable=durable, subjects=subjects, report=report,
+            port=port,
         )  # fmt: skip
         return
     if record is not None or venue or shard:
         raise _fail("--record, --venue and --shard stream live: give --config hadron.toml")
+    if port is not None:
+        raise _fail("--port: the roles replaying recordings serve no dashboard; give --config hadron.toml")
     logs.configure(log_level or "warning")
     if dead_letter is None:
         dead_letter = (
@@ -865,22 +908,27 @@ def _run_runtime(
     durable: str | None = None,
     subjects: str = ">",
     report: Path | None = None,
+    port: int | None = None,
 ) -> None:
     """``hadron run --config``: the live runtime (or one of its roles) until SIGINT/SIGTERM or
-    ``hadron stop``; the command line's ``--bus``, ``--record`` and ``--opportunities`` override
-    ``runtime.bus``, ``runtime.record_dir`` and ``runtime.opportunities``."""
+    ``hadron stop``; the command line's ``--bus``, ``--record``, ``--opportunities`` and ``--port``
+    override ``runtime.bus``, ``runtime.record_dir``, ``runtime.opportunities`` and
+    ``runtime.port``. The server's port is checked free before the stores and feeds open."""
     import dataclasses
 
+    from hadron.app.ports import check_listen
     from hadron.app.runtime import Runtime
     from hadron.config import load_config
 
     try:
         cfg = load_config(config_path)
         overrides = {"bus": bus, "record_dir": str(record) if record else None,
-                     "opportunities": str(opportunities) if opportunities else None}  # fmt: skip
+                     "opportunities": str(opportunities) if opportunities else None, "port": port}  # fmt: skip
         changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
         if changes:
             cfg = dataclasses.replace(cfg, runtime=dataclasses.replace(cfg.runtime, **changes))
+        if cfg.runtime.port:
+            check_listen(cfg.runtime.host, cfg.runtime.port, "--port" if port else "runtime.port", "no server")
         logs.configure(log_level or cfg.runtime.log_level)
         runtime = Runtime(cfg, role=role, source_id=source_id, durable=durable, subjects=subjects, venues=venues,
                           shard=_shard(shard))  # fmt: skip
@@ -1005,7 +1053,10 @@ def demo(
     speed: Annotated[float, typer.Option(min=0.1, help="Playback speed of the loopback venues.")] = 1.0,
     shift: Annotated[int, typer.Option(help="The Polymarket copy's YES price move, cents.")] = -6,
     workdir: Annotated[
-        Path | None, typer.Option(help="Keep the demo's files (key, pairs, state.db) here [default: a temp dir].")
+        Path | None,
+        typer.Option(
+            help="Keep the demo's files (key, pairs, state.db) here [default: a temporary folder, removed at the end]."
+        ),
     ] = None,
     record: Annotated[
         Path | None,
@@ -1017,9 +1068,22 @@ def demo(
     log_level: LogLevel = "warning",
 ) -> None:
     """Everything at once, no credentials: loopback Kalshi and Polymarket venues replaying a real
-    capture (the Polymarket copy dislocated), the runtime in paper mode, and the dashboard."""
-    from hadron.app.demo import run_demo
+    capture (the Polymarket copy dislocated), the runtime in paper mode, and the dashboard.
 
+    Without --workdir the demo's files (a throwaway private key, the pairs file, state.db) live in
+    a temporary folder that is removed when the demo ends, however it ends (Ctrl-C, SIGTERM, an
+    error); --workdir, --record and --opportunities are kept.
+
+    Exit status: 0 done (Ctrl-C, SIGTERM or --duration); 1 the demo failed; 2 a bad or busy --port
+    or another setting; 130 interrupted while starting.
+    """
+    from hadron.app.demo import run_demo
+    from hadron.app.ports import check_port_range
+
+    try:
+        check_port_range(port, "--port", "any free port")
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
     logs.configure(log_level)
 
     def ready(url: str) -> None:
@@ -1029,14 +1093,24 @@ def demo(
         status = asyncio.run(run_demo(duration=duration, port=port, speed=speed, shift_cents=shift,
                                       workdir=workdir, on_ready=ready, record=record,
                                       opportunities=opportunities))  # fmt: skip
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
     except (HadronError, OSError) as exc:
         raise _fail(str(exc), code=1) from None
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        raise _fail("demo interrupted while starting; its temporary files are removed", code=130) from None
     feeds = ", ".join(f"{v} {f['frames']:,} frames" for v, f in status["feeds"].items())
     opps = status["opportunities"]
     paper = status["paper"] or {}
+    files = (
+        f"files in {status['workdir']}"
+        if status["workdir"]
+        else "its temporary files are removed (--workdir DIR keeps them)"
+    )
+    kept = [f"{what} {path}" for what, path in (("recording", record), ("opportunities", opportunities)) if path]
     stdout.print(
         f"demo stopped: {feeds}; {opps['opportunities']} opportunities; {paper.get('orders', 0)} paper orders, "
-        f"{paper.get('fills', 0)} fills; files in {status['workdir']}",
+        f"{paper.get('fills', 0)} fills; {files}" + "".join(f"; {k}" for k in kept),
         markup=False,
     )
 
@@ -1189,15 +1263,24 @@ def _control(url: str, path: str, token: str | None, body: dict[str, Any] | None
     control token (``token``, else the token file of a loopback URL's port); the JSON answer.
 
     Raises:
-        typer.Exit: code 1, the endpoint cannot be reached or refused the request.
+        typer.Exit: code 1, the endpoint cannot be reached or refused the request; code 2, the URL
+            is not an http(s) URL with a valid port.
     """
     import contextlib
+    from urllib.parse import urlsplit
 
     import httpx
 
     from hadron.app.control import local_port, read_token_file, token_file
     from hadron.config import mask_url
 
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port out of range or not a number
+    except ValueError as exc:
+        raise _fail(f"--url {mask_url(url)}: {exc}; give e.g. http://127.0.0.1:8765") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _fail(f"--url {mask_url(url)}: not an http(s) URL; give e.g. http://127.0.0.1:8765")
     port = local_port(url)
     if not token and port is not None:
         token = read_token_file(port)

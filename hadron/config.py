@@ -166,6 +166,9 @@ class RuntimeConfig:
         trim_memory_s: hand the C heap's free pages back to the OS this often (glibc
             ``malloc_trim``; frames of varying size freed across threads otherwise keep the
             resident size creeping up; 0: never).
+        metrics_max_instruments: ``/metrics`` gives series of their own (book state, last update,
+            best net edge) to at most this many instruments and pairs, those of the approved pairs
+            first; the rest are only counted (see ``docs/METRICS.md``; 0: none).
     """
 
     pairs: str = ""
@@ -185,6 +188,7 @@ class RuntimeConfig:
     stale_after_s: int = 30
     settle_poll_s: int = 60
     trim_memory_s: int = 60
+    metrics_max_instruments: int = 500
 
 
 @dataclass(frozen=True)
@@ -391,12 +395,22 @@ def mask_url(url: str) -> str:
     return url
 
 
+NOT_SET = "(not set)"
+"""What an empty secret reads as in :func:`effective` (a set one reads as its masked ``str``)."""
+
+
 def effective(cfg: HadronConfig) -> dict[str, Any]:
-    """The configuration as plain data with every secret masked and the API key id cut to its last
-    four characters (``hadron config check``, the state store's run record)."""
+    """The configuration as plain data with every secret masked (:data:`NOT_SET` when empty) and
+    the API key id cut to its last four characters (``hadron config check``, the state store's run
+    record)."""
+
+    def shown(value: Any) -> Any:
+        if isinstance(value, Secret):
+            return str(value) if value else NOT_SET
+        return value
 
     def plain(obj: Any) -> dict[str, Any]:
-        out = {f.name: str(v) if isinstance(v := getattr(obj, f.name), Secret) else v for f in fields(obj)}
+        out = {f.name: shown(getattr(obj, f.name)) for f in fields(obj)}
         if out.get("api_key_id"):  # the key id identifies the account: only its last 4 characters
             out["api_key_id"] = "…" + str(out["api_key_id"])[-4:]
         if isinstance(obj, KalshiConfig):

@@ -50,6 +50,7 @@ from hadron.app.replay import Replay
 from hadron.arb.detector import ArbDetector, load_arb_config
 from hadron.book.manager import BookManager
 from hadron.errors import InputError
+from hadron.extras import require
 from hadron.model.events import BookSnapshot
 from hadron.store.replay import RecordingFormat
 from hadron.venues.base import PairScenarioVenue, get_venue
@@ -534,8 +535,12 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def plot_latency(results: dict[str, Any], path: Path) -> None:
-    """Per-frame latency distributions (CDF, log scale) of Hadron and the others, to ``path`` (PNG)."""
-    import matplotlib
+    """Per-frame latency distributions (CDF, log scale) of Hadron and the others, to ``path`` (PNG).
+
+    Raises:
+        MissingExtra: matplotlib is not installed (the ``[plot]`` extra).
+    """
+    matplotlib: Any = require("matplotlib", "the latency chart")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -4,10 +4,14 @@ Routes:
 
 * ``GET /``: the dashboard (one HTML page, no build step; it renders what ``/ws`` pushes), with
   the control token embedded for its buttons.
+* ``GET /static/<name>``: the page's vendored files (:data:`STATIC_FILES`: uPlot, its CSS and
+  licence; origin and versions in ``hadron/app/static/VENDORED.md``), package data. With
+  ``runtime.control_token`` set the page links them with ``?token=``, like its WebSocket.
 * ``WS /ws``: a JSON snapshot (:meth:`~hadron.app.runtime.Runtime.snapshot`) twice a second.
 * ``GET /api/status``, ``GET /api/snapshot``; ``POST /api/stop`` stops the runtime gracefully.
 * ``GET /api/paper/status``, ``POST /api/paper/kill``, ``POST /api/paper/resume`` (paper mode).
-* ``GET /metrics``: Prometheus text format (:class:`~hadron.metrics.RuntimeCollector`).
+* ``GET /metrics``: Prometheus text format (:func:`~hadron.metrics.build_registry`: the runtime's
+  metrics, ``hadron_build_info``, ``process_*`` and ``python_*``; every metric in ``docs/METRICS.md``).
 
 Every request passes :class:`~hadron.app.control.ControlGuard`: the ``Host`` must name this
 server (421), an ``Origin`` must be this server's (403), a ``POST`` needs ``Authorization: Bearer
@@ -21,15 +25,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import html
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import msgspec
 import structlog
 import uvicorn
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -40,7 +46,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hadron.app.control import ControlGuard, new_token, remove_token_file, write_token_file
 from hadron.errors import ConfigError
-from hadron.metrics import RuntimeCollector
+from hadron.metrics import build_registry
 from hadron.paper.control import routes as paper_routes
 
 if TYPE_CHECKING:
@@ -53,6 +59,18 @@ PUSH_INTERVAL_S = 0.5
 META_PLACEHOLDER = '<meta name="hadron-control-token" content="">'
 """The placeholder of ``dashboard.html`` that :func:`page` fills with the control token."""
 
+STATIC_QUERY_PLACEHOLDER = "{{static_query}}"
+"""Where ``dashboard.html`` links a static file, the query :func:`page` appends (``?token=…``, or nothing)."""
+
+STATIC_FILES = {
+    "uPlot.iife.min.js": "text/javascript; charset=utf-8",
+    "uPlot.min.css": "text/css; charset=utf-8",
+    "uPlot.LICENSE": "text/plain; charset=utf-8",
+}
+"""The files served under ``/static/`` (from ``hadron/app/static``), with their media types; nothing else is."""
+
+STATIC_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "frame-ancestors 'none'",
@@ -63,11 +81,34 @@ PAGE_HEADERS = {
 """The page holds the token: never cached, never framed by another page."""
 
 
-def page(token: str = "") -> str:
-    """The dashboard's HTML, with ``token`` (HTML-escaped) in its ``hadron-control-token`` meta tag."""
+def page(token: str = "", *, token_in_links: bool = False) -> str:
+    """The dashboard's HTML, with ``token`` (HTML-escaped) in its ``hadron-control-token`` meta tag;
+    ``token_in_links``: its static files are linked with ``?token=<token>`` (every read needs the
+    token: ``runtime.control_token`` is set)."""
     text = resources.files("hadron.app").joinpath("dashboard.html").read_text()
     filled = f'<meta name="hadron-control-token" content="{html.escape(token, quote=True)}">'
-    return text.replace(META_PLACEHOLDER, filled)
+    query = "?token=" + quote(token, safe="") if token_in_links and token else ""
+    return text.replace(META_PLACEHOLDER, filled).replace(STATIC_QUERY_PLACEHOLDER, html.escape(query, quote=True))
+
+
+@functools.cache
+def static_file(name: str) -> bytes:
+    """The bytes of the vendored static file ``name`` (one of :data:`STATIC_FILES`).
+
+    Raises:
+        KeyError: ``name`` is not one of them.
+    """
+    if name not in STATIC_FILES:
+        raise KeyError(name)
+    return resources.files("hadron.app").joinpath("static", name).read_bytes()
+
+
+async def static(request: Request) -> Response:
+    """``GET /static/<name>``: one of :data:`STATIC_FILES` (404 for any other name)."""
+    name = request.path_params["name"]
+    if name not in STATIC_FILES:
+        return JSONResponse({"error": "not found"}, status_code=404)
+    return Response(static_file(name), media_type=STATIC_FILES[name], headers=STATIC_HEADERS)
 
 
 def control_token(runtime: Runtime) -> str:
@@ -79,14 +120,13 @@ def control_token(runtime: Runtime) -> str:
 def build_app(runtime: Runtime, token: str | None = None) -> ASGIApp:
     """The Starlette app serving ``runtime`` behind its :class:`~hadron.app.control.ControlGuard`
     (see the module docstring); ``token``: the control token (default :func:`control_token`)."""
-    registry = CollectorRegistry()
-    registry.register(RuntimeCollector(runtime.metrics_snapshot))
+    registry = build_registry(runtime.metrics_snapshot)
     encoder = msgspec.json.Encoder()
     rt = runtime.config.runtime
     token = token or control_token(runtime)
 
     async def index(request: Request) -> Response:
-        return HTMLResponse(page(token), headers=PAGE_HEADERS)
+        return HTMLResponse(page(token, token_in_links=bool(rt.control_token)), headers=PAGE_HEADERS)
 
     async def status(request: Request) -> Response:
         return JSONResponse(runtime.status())
@@ -114,6 +154,7 @@ def build_app(runtime: Runtime, token: str | None = None) -> ASGIApp:
 
     routes: list[Any] = [
         Route("/", index),
+        Route("/static/{name}", static),  # behind the guard like every route: with a token for reads, ?token=
         Route("/api/status", status),
         Route("/api/snapshot", snapshot),
         Route("/api/stop", stop, methods=["POST"]),
@@ -162,7 +203,7 @@ async def serve(runtime: Runtime) -> DashboardServer:
     logged and skipped: ``hadron stop`` then needs ``--token``, or SIGTERM stops the runtime).
 
     Raises:
-        OSError: the port cannot be bound.
+        ConfigError: the port cannot be bound (taken between the command's check and now).
     """
     rt = runtime.config.runtime
     token = control_token(runtime)
@@ -172,8 +213,12 @@ async def serve(runtime: Runtime) -> DashboardServer:
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
-            task.result()
-            raise OSError(f"dashboard: could not listen on {rt.host}:{rt.port}")
+            with contextlib.suppress(SystemExit, OSError):  # uvicorn exits when it cannot bind
+                task.result()
+            raise ConfigError(
+                f"runtime.port is {rt.port}: {rt.host}:{rt.port} could not be bound (already in use?): "
+                "stop the other process, or choose another port"
+            )
         await asyncio.sleep(0.01)
     if rt.host in ("0.0.0.0", "::") and not rt.allowed_hosts:  # noqa: S104 (a comparison)
         log.warning("bound to every interface: only loopback Host names are answered (421 otherwise); "

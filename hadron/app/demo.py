@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
 import signal
 import socket
 import tempfile
@@ -28,6 +30,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from hadron.app.ports import check_listen
 from hadron.app.runtime import Runtime
 from hadron.arb.detector import load_arb_config
 from hadron.config import HadronConfig, KalshiConfig, PolymarketConfig, RuntimeConfig
@@ -51,18 +54,31 @@ def free_port() -> int:
         return port
 
 
+def _key_pems() -> tuple[bytes, bytes]:
+    # A throwaway RSA key for the loopback Kalshi venue: its private and public PEM
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private, public
+
+
+def _write_key_pair(folder: Path, pems: tuple[bytes, bytes]) -> tuple[Path, Path]:
+    # The private PEM is created 0600 (never readable by others, not even for a moment; an
+    # existing file of a reused --workdir is narrowed to 0600 before it is overwritten)
+    private, public = folder / "demo-key.pem", folder / "demo-key.pub.pem"
+    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(pems[0])
+    public.write_bytes(pems[1])
+    return private, public
+
+
 def _key_pair(folder: Path) -> tuple[Path, Path]:
     # A throwaway RSA key for the loopback Kalshi venue: private (0600) and public PEM files
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private, public = folder / "demo-key.pem", folder / "demo-key.pub.pem"
-    private.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    private.chmod(0o600)
-    public.write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    return private, public
+    return _write_key_pair(folder, _key_pems())
 
 
 DEMO_TABLES: dict[str, dict[str, Any]] = {
@@ -163,39 +179,62 @@ async def run_demo(
 ) -> dict[str, Any]:
     """Run the demo (see the module docstring); return the runtime's final status.
 
+    Without ``workdir`` the demo's files (the throwaway private key, the pairs file, the state
+    store, the dead letters) go to a temporary folder ``$TMPDIR/hadron-demo-*`` that is removed on
+    every way out: the end, SIGINT/SIGTERM (while starting too), an error. The status's
+    ``workdir`` is then ``None``; ``record`` and ``opportunities`` are the caller's and stay.
+
     Args:
         duration: stop after this many seconds (``None``: until Ctrl-C or ``POST /api/stop``).
         port: the dashboard's port (0 picks a free one). host: where it binds.
         speed: playback speed of both loopback venues (1.0: as captured).
         shift_cents: the Polymarket copy's YES price move, cents.
-        workdir: where the key, pairs file, state store and dead letters go (default: a temp dir).
+        workdir: where the key, pairs file, state store and dead letters go, kept (default: a
+            temporary folder, removed at the end).
         on_ready: called with the dashboard URL once everything listens.
+        install_signals: stop on SIGINT/SIGTERM (a signal while starting abandons the start:
+            :class:`asyncio.CancelledError`, the temporary folder removed).
         record: record both venues' raw frames here, with ``pairs.toml`` as traded and
             ``config.json`` (``hadron replay DIR --pairs DIR/pairs.toml`` replays the run).
         opportunities: write every opportunity here as NDJSON.
 
     Raises:
-        ConfigError: a port is taken or a setting is bad.
+        ConfigError: ``port`` is out of range or taken (checked before anything starts), or a
+            setting is bad.
     """
+    check_listen(host, port, "--port", "any free port")
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    runtime: Runtime | None = None
+    closing = False
+
+    def interrupt() -> None:
+        # SIGINT/SIGTERM: stop the runtime once it exists; while starting, abandon the start
+        if runtime is not None:
+            runtime.stop()
+        elif not closing and main is not None:
+            main.cancel()
+
+    if install_signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, interrupt)
+    temporary = workdir is None
     folder = workdir or Path(tempfile.mkdtemp(prefix="hadron-demo-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    private, public = await asyncio.to_thread(_key_pair, folder)
-    polymarket = get_venue("polymarket")
-    if not isinstance(polymarket, PairScenarioVenue):
-        raise ConfigError("the polymarket venue cannot mirror a Kalshi capture")
-    pairs = folder / "pairs.toml"
-    pairs.write_text(polymarket.pairs_for([DEMO_MARKET], fee_rate="0.04"))
     stop = asyncio.Event()
     venues: list[asyncio.Task[Any]] = []
     try:
+        folder.mkdir(parents=True, exist_ok=True)
+        # the key is made in a thread and written here: a cancelled start leaves no writer behind
+        private, public = _write_key_pair(folder, await asyncio.to_thread(_key_pems))
+        polymarket = get_venue("polymarket")
+        if not isinstance(polymarket, PairScenarioVenue):
+            raise ConfigError("the polymarket venue cannot mirror a Kalshi capture")
+        pairs = folder / "pairs.toml"
+        pairs.write_text(polymarket.pairs_for([DEMO_MARKET], fee_rate="0.04"))
         venues, urls = await _start_venues(demo_capture(), public, speed, shift_cents, stop)
         config = _config(folder, private, urls, host, port, record, opportunities)
         runtime = Runtime(config, load_arb_config(pairs))
-        loop = asyncio.get_running_loop()
-        if install_signals:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.add_signal_handler(sig, runtime.stop)
         if duration is not None:
             loop.call_later(duration, runtime.stop)
         runner = asyncio.create_task(runtime.run(install_signals=False))
@@ -204,8 +243,13 @@ async def run_demo(
         if on_ready is not None and not runner.done():
             on_ready(runtime.url)
         status = await runner
-        status["workdir"] = str(folder)
+        status["workdir"] = None if temporary else str(folder)
         return status
     finally:
-        stop.set()
-        await asyncio.gather(*venues, return_exceptions=True)
+        closing = True
+        try:
+            stop.set()
+            await asyncio.gather(*venues, return_exceptions=True)
+        finally:
+            if temporary:  # the throwaway key included; never a folder the caller named
+                shutil.rmtree(folder, ignore_errors=True)

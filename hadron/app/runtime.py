@@ -53,7 +53,7 @@ from hadron.book.manager import BookManager, BookState
 from hadron.bus import Envelope, EventBus, open_bus
 from hadron.config import HadronConfig, effective, mask_url
 from hadron.errors import ConfigError, HadronError
-from hadron.metrics import FrameLatency
+from hadron.metrics import CountingDeadLetter, FrameLatency, SeriesPlan, plan_series
 from hadron.model.events import MarketEvent, OpportunityUpdate
 from hadron.model.units import format_price, format_size
 from hadron.store.deadletter import DeadLetterFile
@@ -249,6 +249,10 @@ class Runtime:
         """venue → why its feed is DOWN (failed, waiting to run again; or failed for good)."""
         self.feed_restarts: dict[str, int] = {}
         """venue → times its feed failed unexpectedly and was run again."""
+        self.rejected: dict[str, CountingDeadLetter] = {}
+        """venue → its feed's dead-letter sink, counting rejected frames by reason (``/metrics``)."""
+        self._series: SeriesPlan | None = None  # /metrics: which instruments and pairs get series
+        self._edges: Any = None  # /metrics: hadron.arb.edges.PairEdges, made at the first scrape
         self.record_dir = Path(rt.record_dir) if rt.record_dir and role != "strategy" else None
         if self.record_dir is not None:
             _write_run_files(self.record_dir, config, self.arb, thresholds)
@@ -281,7 +285,7 @@ class Runtime:
                     config=self.config,
                     on_event=self._on_event,
                     record_dir=self.record_dir,
-                    dead_letter=self.dead_letter,
+                    dead_letter=self.rejected.setdefault(venue, CountingDeadLetter(self.dead_letter)),
                 )
             )
 
@@ -518,8 +522,12 @@ class Runtime:
         return out
 
     def pairs_view(self) -> list[dict[str, Any]]:
-        """Each tradeable pair with its books side by side (top 5 levels)."""
+        """Each tradeable pair with its books side by side (top 5 levels) and its combined cost
+        both ways at the best asks (``cross``: :func:`hadron.app.views.pair_costs`)."""
+        from hadron.app.views import pair_costs
+
         out = []
+        open_opportunities = self.detector.open if self.detector is not None else {}
         for pair in self.arb.pairs:
             if not pair.tradeable:
                 continue
@@ -527,6 +535,7 @@ class Runtime:
                 {
                     "id": pair.id,
                     "relation": pair.relation,
+                    "cross": pair_costs(pair, self.arb.terms.get(pair.id), self.books, open_opportunities),
                     "kalshi": _book_view(self.books, f"kalshi:{pair.kalshi_market}"),
                     "polymarket_yes": _book_view(self.books, f"polymarket:{pair.polymarket_yes_token}"),
                     "polymarket_no": _book_view(self.books, f"polymarket:{pair.polymarket_no_token}")
@@ -543,8 +552,12 @@ class Runtime:
         def view(o: Any) -> dict[str, Any]:
             return {
                 "id": o.id,
+                "pair": o.pair,
                 "kind": o.kind,
                 "direction": o.direction,
+                "legs": [leg.instrument for leg in o.legs],
+                "opened_ms": o.opened_ns // 1_000_000,  # ms since the epoch (a JS number holds it exactly)
+                "closed_ms": o.closed_ns // 1_000_000 if o.closed_ns is not None else None,
                 "size": format_size(o.size),
                 "net": money_text(o.net),
                 "edge": money_text(o.edge),
@@ -566,6 +579,7 @@ class Runtime:
         trader = self.trader
         if trader is None:
             return None
+        from hadron.app.views import pair_instruments, risk_usage
         from hadron.paper.control import status
 
         p = trader.portfolio
@@ -576,7 +590,10 @@ class Runtime:
                 "order_id": o.order_id,
                 "role": o.role,
                 "venue": o.venue,
+                "instrument": o.instrument,
                 "outcome": o.outcome,
+                "created_ms": o.created_ns // 1_000_000,
+                "done_ms": o.done_ns // 1_000_000 if o.done_ns else None,
                 "side": o.side,
                 "size": format_size(o.filled),
                 "price": format_price(o.cost // o.filled) if o.filled else "",
@@ -608,6 +625,7 @@ class Runtime:
                 "daily_loss_limit": money_text(limits.daily_loss_limit) if limits.daily_loss_limit else None,
                 "max_data_age_ms": limits.max_data_age_ms,
             },
+            "risk_usage": risk_usage(trader, self.books, pair_instruments(self.arb.pairs), time.time_ns()),
         }
 
     def status(self) -> dict[str, Any]:
@@ -658,33 +676,73 @@ class Runtime:
             "paper": self.paper_view(),
         }
 
+    def series_plan(self) -> SeriesPlan:
+        """Which instruments and pairs ``/metrics`` gives series of their own, and their labels
+        (:func:`hadron.metrics.plan_series`: the instruments of the approved pairs and outcome
+        sets this process follows, at most ``runtime.metrics_max_instruments``)."""
+        if self._series is None:
+            streamed = None
+            if self.role != "strategy":  # a strategy streams nothing itself: its books come from the bus
+                streamed = {f"kalshi:{m}" for m in self.kalshi_markets}
+                streamed |= {f"polymarket:{t}" for t in self.polymarket_tokens}
+            self._series = plan_series(
+                self.arb.pairs,
+                self.arb.outcome_sets,
+                streamed=streamed,
+                max_instruments=self.config.runtime.metrics_max_instruments,
+            )
+        return self._series
+
     def metrics_snapshot(self) -> dict[str, Any]:
-        """What ``/metrics`` exposes (see :class:`hadron.metrics.RuntimeCollector`)."""
-        now = time.time_ns()
+        """What ``/metrics`` exposes (see :class:`hadron.metrics.RuntimeCollector` and ``docs/METRICS.md``)."""
         feeds: dict[str, Any] = {}
         latency: dict[str, FrameLatency] = {}
         for feed in self.feeds:
             health = feed.health()
+            counting = self.rejected.get(feed.venue)
             feeds[feed.venue] = {
                 "frames": feed.stats.frames,
                 "decode_errors": feed.stats.decode_errors,
                 "seq_gaps": feed.stats.seq_gaps,
                 "resyncs": feed.stats.resync_requests,
                 "reconnects": sum(c["reconnects"] for c in health["connections"]),
+                "seq_duplicates": feed.stats.seq_duplicates,
+                "stale_frames": feed.stats.stale_frames,
+                "rejected": dict(counting.by_reason) if counting is not None else {},
                 "connected": sum(1 for c in health["connections"] if c["connected"]),
                 "up": 0 if feed.venue in self.feed_down else 1,
                 "restarts": self.feed_restarts.get(feed.venue, 0),
             }
             latency[feed.venue] = health["latency"]
-        books = [
-            {
-                "instrument": b.instrument,
-                "state": b.state.value,
-                "age_s": (now - b.ts_recv) / 1e9 if b.ts_recv else 0.0,
-            }
-            for b in self.books
-            if b.state is not BookState.AWAITING_SNAPSHOT or b.ever_live
-        ]
+        plan = self.series_plan()
+        book_counts: dict[str, dict[str, int]] = {}
+        dropped: dict[str, int] = {venue: 0 for venue in ("kalshi", "polymarket")}
+        seen: dict[str, tuple[str, float | None]] = {}
+        for book in self.books:
+            venue = book.instrument.partition(":")[0]
+            state = book.state.value
+            by_state = book_counts.setdefault(venue, {})
+            by_state[state] = by_state.get(state, 0) + 1
+            if book.instrument in plan.instruments:
+                seen[book.instrument] = (state, book.ts_recv / 1e9 if book.ts_recv else None)
+            else:
+                dropped[venue] = dropped.get(venue, 0) + 1
+        for instrument in plan.omitted:  # followed, over the bound, no book yet
+            if self.books.get(instrument) is None:
+                venue = instrument.partition(":")[0]
+                dropped[venue] = dropped.get(venue, 0) + 1
+        books = []
+        for instrument, (venue, label) in plan.instruments.items():
+            state, updated = seen.get(instrument, (BookState.AWAITING_SNAPSHOT.value, None))
+            books.append({"venue": venue, "instrument": label, "state": state, "updated_s": updated})
+        pairs: dict[str, float] = {}
+        if self.detector is not None:
+            if self._edges is None:
+                from hadron.arb.edges import PairEdges
+
+                self._edges = PairEdges(self.detector)
+            edges = self._edges.best(plan.pairs)
+            pairs = {plan.pairs[pair]: value for pair, value in edges.items()}
         paper: dict[str, Any] = {}
         if self.trader is not None:
             t = self.trader
@@ -700,5 +758,20 @@ class Runtime:
                     "mark_to_market": parts.mark_to_market / 1e10,
                 },
                 "killed": 1 if t.kill.engaged else 0,
+                "rejections": dict(t.stats.rejections),
+                "downsized": dict(t.stats.downsized),
+                "orders_done": dict(t.stats.orders_done),
             }
-        return {"feeds": feeds, "latency": latency, "books": books, "arb": self.arb_summary(), "paper": paper}
+        return {
+            "state": self.state,
+            "states": STATES,
+            "feeds": feeds,
+            "latency": latency,
+            "books": books,
+            "book_counts": book_counts,
+            "books_dropped": dropped,
+            "arb": self.arb_summary(),
+            "pairs": pairs,
+            "pairs_dropped": plan.pairs_dropped,
+            "paper": paper,
+        }

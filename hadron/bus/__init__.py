@@ -29,14 +29,22 @@ from hadron.bus.base import (
     subject_matches,
 )
 from hadron.bus.memory import InProcessBus, MemoryBusStats, MemorySubscription
-from hadron.errors import BusError
+from hadron.errors import BusError, ConfigError
+from hadron.extras import require
 
 
 async def open_bus(url: str | None, **options: Any) -> EventBus:
     """Open the bus ``url`` names: ``None``/``memory://`` in-process, ``nats://…`` JetStream.
 
-    See :func:`hadron.bus.nats.open_bus` (imported on first use) for the options and errors.
+    See :func:`hadron.bus.nats.open_bus` (imported on first use) for the options and errors;
+    ``nats://`` needs the ``[nats]`` extra (:class:`~hadron.extras.MissingExtra` without it).
     """
+    if url is None or url in ("", "memory://", "memory"):
+        try:
+            return InProcessBus(**options)
+        except TypeError as exc:
+            raise ConfigError(f"in-process bus: {exc}") from None
+    require("nats", "the NATS bus")
     from hadron.bus.nats import open_bus as open_nats_or_memory
 
     return await open_nats_or_memory(url, **options)

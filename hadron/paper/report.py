@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from hadron.arb.opportunity import money_text
+from hadron.extras import available, require
 from hadron.model.units import format_price, format_size
 from hadron.paper.trader import PaperOrder, PaperTrader
 
@@ -155,8 +156,12 @@ def summary(trader: PaperTrader) -> dict[str, Any]:
 
 
 def plot_equity(trader: PaperTrader, path: Path) -> None:
-    """Draw P&L (equity minus initial cash) and realized P&L over event time to ``path`` (PNG)."""
-    import matplotlib
+    """Draw P&L (equity minus initial cash) and realized P&L over event time to ``path`` (PNG).
+
+    Raises:
+        MissingExtra: matplotlib is not installed (the ``[plot]`` extra).
+    """
+    matplotlib: Any = require("matplotlib", "the equity chart")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -187,6 +192,9 @@ def plot_equity(trader: PaperTrader, path: Path) -> None:
 def write_reports(trader: PaperTrader, folder: Path) -> dict[str, str]:
     """Write ``fills.ndjson``, ``summary.json`` and ``equity.png`` into ``folder``; return their paths.
 
+    ``equity.png`` needs the ``[plot]`` extra (matplotlib); without it the chart is left out (no
+    ``"equity"`` key) and everything else is written.
+
     Raises:
         OSError: the folder or a file cannot be written.
     """
@@ -196,5 +204,8 @@ def write_reports(trader: PaperTrader, folder: Path) -> dict[str, str]:
         for record in fill_records(trader):
             out.write(_ENCODER.encode(record) + b"\n")
     summary_path.write_bytes(msgspec.json.format(_ENCODER.encode(summary(trader)), indent=2) + b"\n")
-    plot_equity(trader, png_path)
-    return {"fills": str(fills_path), "summary": str(summary_path), "equity": str(png_path)}
+    paths = {"fills": str(fills_path), "summary": str(summary_path)}
+    if available("matplotlib"):
+        plot_equity(trader, png_path)
+        paths["equity"] = str(png_path)
+    return paths

@@ -128,6 +128,8 @@ class PaperStats:
     fills: int = 0
     cancelled_by_kill: int = 0
     settlements: int = 0
+    orders_done: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    """Orders finished, by status (``filled``, ``partially_filled``, ``cancelled``, ``rejected``)."""
 
 
 FillListener = Callable[[PaperOrder, Level, int, int], None]
@@ -395,6 +397,7 @@ class PaperTrader:
 
     def _done(self, order: PaperOrder, status: str, reason: str, now: int) -> None:
         order.status, order.reason, order.done_ns = status, reason, now
+        self.stats.orders_done[status] += 1
         for listener in self.order_listeners:
             listener(order)
         trade = self._trade(order.trade_id)
@@ -496,6 +499,19 @@ class PaperTrader:
             unhedged=unhedged,
             day_pnl=self._day_pnl(),
         )
+
+    def exposure_now(self) -> tuple[Exposure, dict[str, int]]:
+        """What the risk limits see now, for views (the dashboard), not for the order path: the
+        :class:`~hadron.paper.risk.Exposure` across every pair (its ``pair`` is 0) and the cost at
+        risk per pair id (fills and fees of its open trades plus its buy orders in flight, money
+        units), as :meth:`RiskManager.allowed_size` would count them for that pair."""
+        by_pair: dict[str, int] = defaultdict(int)
+        for trade in self.trades:
+            if self._trade_open(trade):
+                by_pair[trade.pair] += trade.exposure
+        for order in self._in_flight():
+            by_pair[self._trade(order.trade_id).pair] += order.limit * order.size
+        return self._exposure(""), dict(by_pair)
 
     def _unhedged(self, trade: PairTrade) -> int:
         # Cost (money units) of the shares a trade holds beyond its hedged size

@@ -27,10 +27,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from hadron.errors import ConfigError
+from hadron.extras import MissingExtra, require
+
+try:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+except ModuleNotFoundError as _missing:  # the [parquet] extra
+    if _missing.name is None or not _missing.name.startswith("pyarrow"):
+        raise
+    raise MissingExtra("pyarrow", "the Parquet tick store") from None
 from hadron.model.events import BookDelta, BookSnapshot, MarketEvent, TopOfBook, Trade
 
 _I64 = pa.int64()
@@ -208,6 +214,42 @@ class ParquetTickStore:
         """Write what is buffered."""
         self.flush()
 
+    def buffered(self) -> dict[str, pa.Table]:
+        """What is buffered and not yet written, as one Arrow table per name of :data:`TABLES`
+        (every one, empty or not), in :func:`table_schema`: the table's columns, then the
+        partition columns ``venue``, ``date`` and ``symbol``. Rows come partition by partition,
+        each in arrival order. The buffers are kept: :meth:`flush` still writes them (the
+        in-memory tables of :func:`hadron.api.events_tables`)."""
+        parts: dict[str, list[pa.Table]] = {table: [] for table in TABLES}
+        for (table, venue, date, symbol), columns in self._buffers.items():
+            rows = len(columns[0])
+            if not rows:
+                continue
+            arrays = [pa.array(col, type=f.type) for col, f in zip(columns, SCHEMAS[table], strict=True)]
+            arrays += [pa.array([value] * rows, type=_STR) for value in (venue, date, symbol)]
+            parts[table].append(pa.Table.from_arrays(arrays, schema=table_schema(table)))
+        return {
+            table: pa.concat_tables(tables) if tables else table_schema(table).empty_table()
+            for table, tables in parts.items()
+        }
+
+
+PARTITIONS = ("venue", "date", "symbol")
+"""The partition columns of every table (strings: ``kalshi``, ``2026-08-11``, the venue symbol)."""
+
+
+def table_schema(table: str) -> pa.Schema:
+    """The schema of ``table`` as read back: its columns (:data:`SCHEMAS`), then the partition
+    columns :data:`PARTITIONS`, as strings.
+
+    Raises:
+        KeyError: not one of :data:`TABLES`.
+    """
+    schema: pa.Schema = SCHEMAS[table]
+    for name in PARTITIONS:
+        schema = schema.append(pa.field(name, _STR))
+    return schema
+
 
 def query(root: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run ``sql`` with DuckDB over the store at ``root``; return ``(columns, rows)``.
@@ -226,7 +268,7 @@ def query(root: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         duckdb.Error: the SQL failed (its message says why; ``duckdb.PermissionException`` for
             anything outside the store).
     """
-    import duckdb
+    duckdb: Any = require("duckdb", "hadron query")
 
     if not root.is_dir():
         raise ConfigError(

@@ -48,14 +48,16 @@ from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Protocol, Self, TypeVar, cast, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, NamedTuple, Protocol, Self, TypeVar, cast, get_args
 
 import msgspec
-import psycopg
-from psycopg.conninfo import conninfo_to_dict
 
 from hadron.config import mask_url
 from hadron.errors import ConfigError, StoreError
+from hadron.extras import require
+
+if TYPE_CHECKING:
+    import psycopg
 
 __all__ = [
     "MIGRATIONS",
@@ -698,14 +700,21 @@ def parse_state_url(url: str, *, setting: str = "state store URL") -> tuple[Lite
             raise ConfigError(f"{setting} {_redact(text)!r}: a SQLite URL has no host; {_ACCEPTED}")
         return "sqlite", str(Path(rest[1:]).expanduser())
     if scheme in ("postgresql", "postgres"):
+        pg = _psycopg()
         try:
-            conninfo_to_dict(text)
-        except psycopg.Error as exc:
+            pg.conninfo.conninfo_to_dict(text)
+        except pg.Error as exc:
             raise ConfigError(
                 f"{setting} {_redact(text)!r} is not a valid PostgreSQL URL ({exc}); {_ACCEPTED}"
             ) from exc
         return "postgresql", text
     raise ConfigError(f"{setting} {_redact(text)!r}: unsupported scheme {scheme!r}; {_ACCEPTED}")
+
+
+def _psycopg() -> Any:
+    # psycopg (the [postgres] extra), imported on first use; psycopg.conninfo with it
+    require("psycopg.conninfo", "the PostgreSQL state store")
+    return require("psycopg", "the PostgreSQL state store")
 
 
 class _State(enum.Enum):
@@ -1115,17 +1124,18 @@ class PostgresStateStore(_SqlStateStore):
         )
 
     async def _connect(self) -> None:
+        pg = _psycopg()
         try:
-            conn = await psycopg.AsyncConnection.connect(
+            conn = await pg.AsyncConnection.connect(
                 self.url, autocommit=True, connect_timeout=max(1, round(self._connect_timeout))
             )
-        except psycopg.Error as exc:
+        except pg.Error as exc:
             raise StoreError(f"{self.where}: cannot connect: {exc}") from exc
         try:
             await conn.execute(f"SET search_path TO {self._quoted_schema()}")
         except BaseException as exc:
             await conn.close()
-            if isinstance(exc, psycopg.Error):
+            if isinstance(exc, pg.Error):
                 raise StoreError(f"{self.where}: cannot select the schema: {exc}") from exc
             raise
         self._conn = conn
@@ -1155,6 +1165,7 @@ class PostgresStateStore(_SqlStateStore):
 
     async def _run(self, op: _Op[_T], *, write: bool, what: str) -> _T:
         self._check_open()
+        pg = _psycopg()
         async with self._lock:
             conn = self._conn
             if conn is None:
@@ -1164,7 +1175,7 @@ class PostgresStateStore(_SqlStateStore):
                     return await self._drive(conn, op)
                 async with conn.transaction():
                     return await self._drive(conn, op)
-            except psycopg.Error as exc:
+            except pg.Error as exc:
                 raise StoreError(f"{self.where}: {what} failed: {exc}") from exc
 
 
@@ -1273,10 +1284,11 @@ async def _bench_fills(store: SqliteStateStore | PostgresStateStore, backend: st
 
 async def _drop_schema(url: str, schema: str) -> None:
     quoted = '"' + schema.replace('"', '""') + '"'
+    pg = _psycopg()
     try:
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        async with await pg.AsyncConnection.connect(url, autocommit=True) as conn:
             await conn.execute(f"DROP SCHEMA IF EXISTS {quoted} CASCADE")
-    except psycopg.Error as exc:
+    except pg.Error as exc:
         raise StoreError(f"cannot drop the benchmark schema {schema}: {exc}") from exc
 
 

@@ -159,4 +159,4 @@ def test_hadron_stop_with_no_flags_stops_the_demo(
     assert result.returncode == 0 and "stopping" in result.stdout, result.stderr
     _stopped(processes)
     assert not (tmp_path / "xdg" / "hadron" / "8765.token").exists()
-    assert [p.name[:12] for p in (tmp_path / "tmp").iterdir()] == ["hadron-demo-"]  # its files were elsewhere
+    assert list((tmp_path / "tmp").iterdir()) == []  # its files were in a temporary folder, removed at the end

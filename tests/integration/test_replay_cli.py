@@ -187,4 +187,4 @@ def test_polymarket_ndjson_wrapped_like_the_kalshi_capture(tmp_path: Path) -> No
 
 def test_console_script_and_module_entry_point() -> None:
     result = subprocess.run([sys.executable, "-m", "hadron", "--version"], capture_output=True, text=True, check=True)
-    assert result.stdout.startswith("hadron ")
+    assert result.stdout.startswith("hadron-markets ")

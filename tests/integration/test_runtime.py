@@ -20,6 +20,35 @@ from hadron.errors import ConfigError
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _check_metrics(text: str, pair: str) -> None:
+    """The demo's /metrics follows the conventions docs/METRICS.md states (parsed, not grepped)."""
+    import math
+    import time
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    states: dict[tuple[str, str], dict[str, float]] = {}
+    for s in families["hadron_book_state"].samples:
+        states.setdefault((s.labels["venue"], s.labels["instrument"]), {})[s.labels["state"]] = s.value
+    # the pair's three books, by venue, with short labels (no 77-digit token id), one state each
+    assert set(states) == {("kalshi", pair), ("polymarket", f"{pair}/yes"), ("polymarket", f"{pair}/no")}
+    assert all(sum(by_state.values()) == 1 for by_state in states.values())
+    updated = [s.value for s in families["hadron_book_last_update_timestamp_seconds"].samples]
+    assert updated and all(time.time() - 600 < value <= time.time() + 1 for value in updated)  # Unix seconds
+    assert "hadron_book_live" not in families and "hadron_book_age_seconds" not in families
+    edges = families.get("hadron_pair_best_net_edge_usd")
+    for s in edges.samples if edges is not None else []:  # absent while a leg's book is not LIVE
+        assert s.labels == {"pair": pair} and math.isfinite(s.value)
+    (info,) = families["hadron_build_info"].samples
+    assert info.labels["build"] in ("compiled", "pure", "partial") and info.value == 1
+    assert "python_info" in families and "process_cpu_seconds" in families
+    rejected = {s.labels["venue"] for s in families["hadron_frames_rejected"].samples}
+    assert rejected == {"kalshi", "polymarket"}
+    counters = [f for f in families.values() if f.type == "counter" and f.samples]
+    assert counters and all(s.name.endswith(("_total", "_created")) for f in counters for s in f.samples)
+
+
 def test_demo_runs_and_stops_through_the_control_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from hadron.app.control import read_token_file, token_file
 
@@ -72,6 +101,7 @@ def test_demo_runs_and_stops_through_the_control_endpoint(tmp_path: Path, monkey
     assert 'id="pnl-locked"' in seen["page"]
     for component in ("realized", "locked", "mark_to_market"):
         assert f'hadron_paper_pnl_component_usd{{component="{component}"}}' in seen["metrics"]
+    _check_metrics(seen["metrics"], snapshot["pairs"][0]["id"])
     assert final["state"] == "stopped" and not final["errors"]
     assert not seen["token_file"].exists()  # removed at stop
     # the state store holds the run, marked stopped, with its orders and fills
@@ -148,8 +178,8 @@ def test_config_check_validates_the_example_and_masks_secrets(tmp_path: Path) ->
     key.write_text("-----BEGIN PRIVATE KEY-----\nMIIsecretmaterial\n-----END PRIVATE KEY-----\n")
     key.chmod(0o644)
     text = (REPO / "hadron.example.toml").read_text()
-    text = text.replace('pairs = "pairs.toml"', f'pairs = "{tmp_path / "pairs.toml"}"')
-    text = text.replace('private_key_path = "~/.kalshi/key.pem"', f'private_key_path = "{key}"')
+    text = text.replace('pairs = "pairs.example.toml"', f'pairs = "{tmp_path / "pairs.toml"}"')
+    text = text.replace('private_key_path = ""', f'private_key_path = "{key}"', 1)  # [kalshi]'s
     text = text.replace('control_token = ""', 'control_token = "tok-123456"')
     config = tmp_path / "hadron.toml"
     config.write_text(text)

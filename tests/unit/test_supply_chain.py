@@ -40,7 +40,10 @@ def test_every_locked_dependency_is_pinned_with_hashes() -> None:
 
 def test_make_venv_installs_the_hashed_lock_then_the_project_without_deps() -> None:
     makefile = (ROOT / "Makefile").read_text()
-    venv = makefile.split("\nvenv:", 1)[1].split("\n\n", 1)[0]
+    # make venv depends on the stamp rule, which builds the venv when the lock or pyproject changes
+    assert "\nvenv: $(STAMP)" in makefile
+    assert "$(STAMP): requirements.lock pyproject.toml" in makefile
+    venv = makefile.split("\n$(STAMP):", 1)[1].split("\n\n", 1)[0]
     assert "--require-hashes" in venv and "-r requirements.lock" in venv
     assert "--no-deps --no-build-isolation -e ." in venv
     assert "-c requirements.lock" not in venv and "--upgrade pip" not in venv

@@ -22,7 +22,6 @@ from hadron.book.manager import BookManager
 from hadron.config import HadronConfig, load_config
 from hadron.errors import AuthError, ConfigError, RequestError, TransportError, VenueError
 from hadron.store.deadletter import DeadLetterFile
-from hadron.store.parquet import ParquetTickStore, parse_store_url
 from hadron.store.recorder import Recordings, mark_health
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
 from hadron.venues.common import latency_summary, measure_until_idle, pool_health
@@ -95,7 +94,11 @@ async def record(
     books = BookManager()
     stats = FeedStats()
     dead_letter = DeadLetterFile(out / "deadletter.ndjson")
-    ticks = ParquetTickStore(parse_store_url(store)) if store else None
+    ticks = None
+    if store:
+        from hadron.store.parquet import ParquetTickStore, parse_store_url  # the [parquet] extra
+
+        ticks = ParquetTickStore(parse_store_url(store))
     stop = stop or asyncio.Event()
     recordings = Recordings(out, "polymarket", on_error=lambda _: stop.set())  # a storage fault ends the recording
     _stop_on_signals(stop)
