@@ -196,6 +196,18 @@ def _paths(paths: PathArg | Iterable[PathArg]) -> list[Path]:
     return [Path(p) for p in paths]
 
 
+def _default_logs() -> None:
+    # Outside the command line nothing configures structlog, whose default prints every level to
+    # stdout without Hadron's secret redaction: keep warnings and errors, on stderr, redacted.
+    # A program that configured structlog itself keeps its configuration.
+    import structlog
+
+    if not structlog.is_configured():
+        from hadron.logs import configure
+
+        configure("warning")
+
+
 def _venues(venue: str | Iterable[str] | None) -> frozenset[str] | None:
     if venue is None:
         return None
@@ -452,6 +464,7 @@ def replay(
     """
     if seq_check not in SEQ_CHECKS:
         raise ConfigError(f"seq_check must be one of {', '.join(SEQ_CHECKS)}, not {seq_check!r}")
+    _default_logs()
     return ReplayFeed(
         _paths(paths),
         venues=_venues(venue),
@@ -688,6 +701,7 @@ def connect(
     symbols = [m.removeprefix(f"{name}:") for m in symbols]
     if not symbols:
         raise ConfigError(f"connect({name!r}): give the markets to stream (Kalshi tickers, Polymarket token ids)")
+    _default_logs()
     return Feed(
         name,
         list(dict.fromkeys(symbols)),
@@ -867,6 +881,7 @@ def loopback(
             the venue did not start (when entered).
     """
     name = _venue(venue)
+    _default_logs()
     return Loopback(
         name,
         _paths(captures) if captures is not None else None,
@@ -1076,11 +1091,18 @@ def read_ticks(
         A ``pyarrow.Table`` (empty, with the columns, when nothing matches or nothing was written).
 
     Raises:
-        ConfigError: ``store`` is not a folder.
-        ValueError: an unknown table, or a naive datetime.
+        ConfigError: ``store`` is not a folder, or ``venue`` (or the instrument's) is not a known venue.
+        ValueError: an unknown table, a naive datetime, or an instrument without its ``venue:`` prefix.
         MissingExtra: pyarrow is not installed (the ``parquet`` extra).
     """
     _check_table(table)
+    if venue is not None:
+        _venue(venue)
+    if instrument is not None:
+        name, colon, symbol = instrument.partition(":")
+        if not colon or not symbol:
+            raise ValueError(f"instrument {instrument!r}: give '<venue>:<symbol>', e.g. 'kalshi:{instrument}'")
+        _venue(name)
     first = _ns(start, "start") if start is not None else None
     stop = _ns(end, "end") if end is not None else None
     from hadron.store.parquet import PARTITIONS, table_schema

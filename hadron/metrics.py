@@ -432,12 +432,12 @@ class RuntimeCollector(Collector):
     def _paper(self, paper: dict[str, Any]) -> Iterator[Metric]:
         yield CounterMetricFamily("hadron_paper_orders", "Paper orders sent", value=paper.get("orders", 0))
         yield CounterMetricFamily("hadron_paper_fills", "Paper fills", value=paper.get("fills", 0))
-        yield GaugeMetricFamily("hadron_paper_pnl_usd", "Paper P&L, USD (cash + holdings at bid − initial)",
+        yield GaugeMetricFamily("hadron_paper_pnl_usd", "Paper P&L, USD (cash + holdings at bid - initial)",
                                 value=paper.get("pnl", 0.0))  # fmt: skip
         parts = GaugeMetricFamily(
             "hadron_paper_pnl_component_usd",
-            "Paper P&L in parts, USD: realized; locked (hedged sets at their $1 settlement payout − cost − fees); "
-            "mark_to_market (unhedged holdings at the bid − cost)",
+            "Paper P&L in parts, USD: realized; locked (hedged sets at their $1 settlement payout - cost - fees); "
+            "mark_to_market (unhedged holdings at the bid - cost)",
             labels=["component"],
         )
         for component, value in paper.get("pnl_parts", {}).items():

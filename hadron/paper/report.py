@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import structlog
 
 from hadron.arb.opportunity import money_text
-from hadron.extras import available, require
+from hadron.extras import MissingExtra, available, require
 from hadron.model.units import format_price, format_size
 from hadron.paper.trader import PaperOrder, PaperTrader
+
+log = structlog.get_logger("hadron.paper.report")
 
 _ENCODER = msgspec.json.Encoder(order="sorted")
 
@@ -208,4 +211,6 @@ def write_reports(trader: PaperTrader, folder: Path) -> dict[str, str]:
     if available("matplotlib"):
         plot_equity(trader, png_path)
         paths["equity"] = str(png_path)
+    else:
+        log.warning(f"{png_path.name} not written: {MissingExtra('matplotlib', 'the equity chart')}")
     return paths

@@ -713,8 +713,9 @@ def parse_state_url(url: str, *, setting: str = "state store URL") -> tuple[Lite
 
 def _psycopg() -> Any:
     # psycopg (the [postgres] extra), imported on first use; psycopg.conninfo with it
+    psycopg = require("psycopg", "the PostgreSQL state store")
     require("psycopg.conninfo", "the PostgreSQL state store")
-    return require("psycopg", "the PostgreSQL state store")
+    return psycopg
 
 
 class _State(enum.Enum):

@@ -464,3 +464,16 @@ def test_thresholds_given_to_the_detector_replace_the_files(pair: tuple[Path, Pa
         feed.run()
         counts.append(len(detector.results()))
     assert counts[0] > 0 and counts[1] == 0
+
+
+def test_read_ticks_refuses_filters_that_could_only_match_nothing(tmp_path: Path) -> None:
+    from hadron.errors import ConfigError
+
+    pytest.importorskip("pyarrow")
+    with pytest.raises(ValueError, match=r"give '<venue>:<symbol>', e\.g\. 'kalshi:KXGOLD'"):
+        hadron.read_ticks(tmp_path, instrument="KXGOLD")
+    with pytest.raises(ConfigError, match="unknown venue Kalshi"):
+        hadron.read_ticks(tmp_path, venue="Kalshi")
+    with pytest.raises(ConfigError, match="unknown venue kalsh"):
+        hadron.read_ticks(tmp_path, instrument="kalsh:KXGOLD")
+    assert hadron.read_ticks(tmp_path, venue="kalshi", instrument="kalshi:KXGOLD").num_rows == 0

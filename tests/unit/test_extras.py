@@ -110,7 +110,7 @@ def test_postgres_and_nats_need_their_extras(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [
         "sqlite",
-        "the PostgreSQL state store needs psycopg.conninfo: pip install 'hadron-markets[postgres]'",
+        "the PostgreSQL state store needs psycopg: pip install 'hadron-markets[postgres]'",
         "the NATS bus needs nats: pip install 'hadron-markets[nats]'",
         "InProcessBus",
     ]
@@ -124,6 +124,8 @@ def test_paper_reports_without_matplotlib_leave_the_chart_out(tmp_path: Path) ->
         from hadron.book.manager import BookManager
         from hadron.paper.report import write_reports
         from hadron.paper.trader import PaperTrader
+        from hadron.logs import configure
+        configure("warning")
         books = BookManager()
         trader = PaperTrader(books, ArbDetector(books, []))
         print(sorted(write_reports(trader, Path({str(tmp_path / "out")!r}))))
@@ -132,6 +134,7 @@ def test_paper_reports_without_matplotlib_leave_the_chart_out(tmp_path: Path) ->
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "['fills', 'summary']"
+    assert "equity.png not written: the equity chart needs matplotlib: pip install 'hadron-markets[plot]'" in out.stderr
     assert not (tmp_path / "out" / "equity.png").exists()
 
 
