@@ -35,8 +35,7 @@ from urllib.parse import quote
 import msgspec
 import structlog
 import uvicorn
-from prometheus_client import generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import choose_encoder
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -139,7 +138,9 @@ def build_app(runtime: Runtime, token: str | None = None) -> ASGIApp:
         return JSONResponse({"state": "stopping"})
 
     async def metrics(request: Request) -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        # the text format, or OpenMetrics when the scraper's Accept asks for it
+        encoder, content_type = choose_encoder(request.headers.get("accept", ""))
+        return Response(encoder(registry), headers={"Content-Type": content_type})
 
     async def push(socket: WebSocket) -> None:
         await socket.accept()

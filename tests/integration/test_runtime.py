@@ -77,6 +77,8 @@ def test_demo_runs_and_stops_through_the_control_endpoint(tmp_path: Path, monkey
             seen["status"] = status
             seen["snapshot"] = (await client.get("/api/snapshot")).json()
             seen["metrics"] = (await client.get("/metrics")).text
+            openmetrics = await client.get("/metrics", headers={"Accept": "application/openmetrics-text"})
+            seen["openmetrics"] = (openmetrics.headers["content-type"], openmetrics.text)
             seen["page"] = (await client.get("/")).text
             port = int(base.rpartition(":")[2])
             seen["token_file"] = token_file(port)
@@ -95,6 +97,9 @@ def test_demo_runs_and_stops_through_the_control_endpoint(tmp_path: Path, monkey
     assert len(snapshot["pairs"]) == 1 and snapshot["pairs"][0]["kalshi"]["state"] == "live"
     assert snapshot["opportunities"]["opportunities"] >= 1
     assert "hadron_frames_total" in seen["metrics"] and "HADRON" in seen["page"]
+    content_type, openmetrics = seen["openmetrics"]
+    assert content_type.startswith("application/openmetrics-text")
+    assert openmetrics.rstrip().endswith("# EOF") and "hadron_build_info" in openmetrics
     # P&L in parts, beside the net P&L: on the dashboard, in the status and in /metrics
     paper = snapshot["paper"]
     assert {"net_pnl", "realized_pnl", "locked_pnl", "mark_to_market_pnl"} <= set(paper)
