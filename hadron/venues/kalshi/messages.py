@@ -122,11 +122,11 @@ class KalshiTradeMsg(msgspec.Struct, frozen=True, gc=False):
 
 
 class KalshiTrade(msgspec.Struct, frozen=True, gc=False, tag="trade", tag_field="type"):
-    """A public trade (channel ``trade``)."""
+    """A public trade (channel ``trade``); ``seq`` is absent from the AsyncAPI example (optional)."""
 
     sid: int
-    seq: int
     msg: KalshiTradeMsg
+    seq: int | None = None
 
 
 class KalshiTickerMsg(msgspec.Struct, frozen=True, gc=False):
@@ -221,6 +221,217 @@ class KalshiEventFeeUpdate(msgspec.Struct, frozen=True, gc=False, tag="event_fee
 
     sid: int
     msg: KalshiEventFeeUpdateMsg
+    seq: int | None = None
+
+
+# -- reference prices (channels cfbenchmarks_value, pyth_value) ---------------------------------
+
+
+class KalshiWindowAverage(msgspec.Struct, frozen=True, gc=False):
+    """A windowed average of an index: ``value`` a decimal string, times in Unix ms."""
+
+    value: str = ""
+    window_size: int = 0
+    window_start_ts_ms: int = 0
+    window_end_ts_exclusive: int = 0
+
+
+class KalshiCfbenchmarksValueMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``cfbenchmarks_value``: one CF Benchmarks index print.
+
+    ``data`` is CF Benchmarks' own JSON message as a string (``{"type":"value","id":"BRTI",
+    "time":<ms>,"value":"68000.12"}``); ``received_at`` is when Kalshi received it (Unix ms).
+    See Kalshi AsyncAPI ``cfbenchmarksValue``.
+    """
+
+    index_id: Ticker
+    received_at: Millis = 0
+    data: str = ""
+    avg_60s_data: KalshiWindowAverage | None = None
+    last_60s_windowed_average_15min: KalshiWindowAverage | None = None
+
+
+class KalshiCfbenchmarksValue(msgspec.Struct, frozen=True, gc=False, tag="cfbenchmarks_value", tag_field="type"):
+    """A CF Benchmarks index value (channel ``cfbenchmarks_value``)."""
+
+    sid: int
+    msg: KalshiCfbenchmarksValueMsg
+    seq: int | None = None
+
+
+class KalshiCfbenchmarksIndexListMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``cfbenchmarks_value_indexlist``: the index ids the subscription carries."""
+
+    index_ids: list[Ticker] = []
+
+
+class KalshiCfbenchmarksIndexList(
+    msgspec.Struct, frozen=True, gc=False, tag="cfbenchmarks_value_indexlist", tag_field="type"
+):
+    """The answer to a ``list`` command on a ``cfbenchmarks_value`` subscription."""
+
+    sid: int
+    msg: KalshiCfbenchmarksIndexListMsg
+    id: int | None = None
+    seq: int | None = None
+
+
+class KalshiPythValueMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``pyth_value``: one Pyth price of an underlying (``value_usd`` a decimal string;
+    ``source_ts_ms`` Pyth's time, ``received_at`` Kalshi's, Unix ms). See Kalshi AsyncAPI ``pythValue``."""
+
+    underlying_ticker: Ticker
+    value_usd: str
+    source_ts_ms: Millis = 0
+    received_at: Millis = 0
+
+
+class KalshiPythValue(msgspec.Struct, frozen=True, gc=False, tag="pyth_value", tag_field="type"):
+    """A Pyth reference price (channel ``pyth_value``)."""
+
+    sid: int
+    msg: KalshiPythValueMsg
+    seq: int | None = None
+
+
+class KalshiPythUnderlyingListMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``pyth_value_underlying_list``: the underlyings the subscription carries."""
+
+    underlying_tickers: list[Ticker] = []
+
+
+class KalshiPythUnderlyingList(
+    msgspec.Struct, frozen=True, gc=False, tag="pyth_value_underlying_list", tag_field="type"
+):
+    """The answer to a ``list`` command on a ``pyth_value`` subscription."""
+
+    sid: int
+    msg: KalshiPythUnderlyingListMsg
+    id: int | None = None
+    seq: int | None = None
+
+
+# -- multivariate markets (channel multivariate_market_lifecycle) -------------------------------
+
+
+class KalshiMultivariateMetadata(msgspec.Struct, frozen=True, gc=False):
+    """``additional_metadata`` of a multivariate market lifecycle message (times Unix seconds)."""
+
+    name: str = ""
+    title: str = ""
+    yes_sub_title: str = ""
+    no_sub_title: str = ""
+    rules_primary: str = ""
+    rules_secondary: str = ""
+    can_close_early: bool | None = None
+    event_ticker: str = ""
+    expected_expiration_ts: int = 0
+
+
+class KalshiMultivariateLifecycleMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``multivariate_market_lifecycle``: a multivariate (combo) market's lifecycle
+    event (``event_type`` as in ``market_lifecycle_v2``; ``open_ts``/``close_ts`` Unix seconds).
+    See Kalshi AsyncAPI ``multivariateMarketLifecycle``."""
+
+    market_ticker: Ticker
+    event_type: str
+    exchange_index: int = 0
+    open_ts: int | None = None
+    close_ts: int | None = None
+    determination_ts: int | None = None
+    settled_ts: int | None = None
+    result: str = ""
+    additional_metadata: KalshiMultivariateMetadata | None = None
+
+
+class KalshiMultivariateLifecycle(
+    msgspec.Struct, frozen=True, gc=False, tag="multivariate_market_lifecycle", tag_field="type"
+):
+    """A multivariate market lifecycle event (channel ``multivariate_market_lifecycle``)."""
+
+    sid: int
+    msg: KalshiMultivariateLifecycleMsg
+    seq: int | None = None
+
+
+# -- communications: RFQs and quotes (channel communications) -----------------------------------
+
+
+class KalshiRfqMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``rfq_created`` / ``rfq_deleted``: a request for quote (``contracts_fp`` a
+    count string, ``target_cost_dollars`` a dollar string, times RFC 3339 strings)."""
+
+    id: str
+    market_ticker: Ticker = ""
+    event_ticker: str = ""
+    creator_id: str = ""
+    contracts_fp: str = ""
+    target_cost_dollars: str = ""
+    created_ts: str = ""
+    deleted_ts: str = ""
+
+
+class KalshiRfqCreated(msgspec.Struct, frozen=True, gc=False, tag="rfq_created", tag_field="type"):
+    """An RFQ was created (channel ``communications``)."""
+
+    sid: int
+    msg: KalshiRfqMsg
+    seq: int | None = None
+
+
+class KalshiRfqDeleted(msgspec.Struct, frozen=True, gc=False, tag="rfq_deleted", tag_field="type"):
+    """An RFQ was deleted (channel ``communications``)."""
+
+    sid: int
+    msg: KalshiRfqMsg
+    seq: int | None = None
+
+
+class KalshiQuoteMsg(msgspec.Struct, frozen=True, gc=False):
+    """``msg`` of ``quote_created`` / ``quote_accepted`` / ``quote_executed``: a quote on an RFQ
+    (prices dollar strings, counts ``_fp`` strings, times RFC 3339 strings)."""
+
+    quote_id: str
+    rfq_id: str = ""
+    quote_creator_id: str = ""
+    rfq_creator_id: str = ""
+    market_ticker: Ticker = ""
+    event_ticker: str = ""
+    yes_bid_dollars: str = ""
+    no_bid_dollars: str = ""
+    accepted_side: str = ""
+    contracts_accepted_fp: str = ""
+    yes_contracts_offered_fp: str = ""
+    no_contracts_offered_fp: str = ""
+    rfq_target_cost_dollars: str = ""
+    order_id: str = ""
+    client_order_id: str = ""
+    created_ts: str = ""
+    executed_ts: str = ""
+    subaccount: int | None = None
+
+
+class KalshiQuoteCreated(msgspec.Struct, frozen=True, gc=False, tag="quote_created", tag_field="type"):
+    """A quote was made on an RFQ (channel ``communications``)."""
+
+    sid: int
+    msg: KalshiQuoteMsg
+    seq: int | None = None
+
+
+class KalshiQuoteAccepted(msgspec.Struct, frozen=True, gc=False, tag="quote_accepted", tag_field="type"):
+    """A quote was accepted (channel ``communications``)."""
+
+    sid: int
+    msg: KalshiQuoteMsg
+    seq: int | None = None
+
+
+class KalshiQuoteExecuted(msgspec.Struct, frozen=True, gc=False, tag="quote_executed", tag_field="type"):
+    """An accepted quote was executed (channel ``communications``)."""
+
+    sid: int
+    msg: KalshiQuoteMsg
     seq: int | None = None
 
 
@@ -439,6 +650,16 @@ KalshiMessage = (
     | KalshiMarketPosition
     | KalshiUserOrder
     | KalshiOrderGroupUpdate
+    | KalshiCfbenchmarksValue
+    | KalshiCfbenchmarksIndexList
+    | KalshiPythValue
+    | KalshiPythUnderlyingList
+    | KalshiMultivariateLifecycle
+    | KalshiRfqCreated
+    | KalshiRfqDeleted
+    | KalshiQuoteCreated
+    | KalshiQuoteAccepted
+    | KalshiQuoteExecuted
     | KalshiSubscribed
     | KalshiOk
     | KalshiUnsubscribed
@@ -448,6 +669,21 @@ KalshiMessage = (
 
 PRIVATE_MESSAGES = (KalshiFill, KalshiMarketPosition, KalshiUserOrder, KalshiOrderGroupUpdate)
 """Messages of the private channels: routed to ``on_private``, not normalized."""
+
+INDEX_MESSAGES = (KalshiCfbenchmarksValue, KalshiPythValue)
+"""Reference-price messages (channels ``cfbenchmarks_value`` and ``pyth_value``)."""
+
+COMMUNICATIONS_MESSAGES = (
+    KalshiRfqCreated,
+    KalshiRfqDeleted,
+    KalshiQuoteCreated,
+    KalshiQuoteAccepted,
+    KalshiQuoteExecuted,
+)
+"""Messages of the ``communications`` channel (RFQs and quotes)."""
+
+LIST_ANSWERS = (KalshiCfbenchmarksIndexList, KalshiPythUnderlyingList)
+"""Answers to a ``list`` command on a reference-price subscription."""
 
 
 class KalshiCaptureLine(msgspec.Struct, frozen=True, gc=False):
