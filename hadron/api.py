@@ -159,7 +159,7 @@ __all__ = [
 PathArg = str | os.PathLike[str]
 """A path given as a string or a :class:`~pathlib.Path`."""
 
-TABLES = ("trades", "quotes", "book_deltas", "book_snapshots")
+TABLES = ("trades", "quotes", "book_deltas", "book_snapshots", "index_prices")
 """The tick store's tables (see :mod:`hadron.store.parquet` for their columns)."""
 
 _BOOK_EVENTS = (BookSnapshot, BookDelta, BookInvalidated)
@@ -1031,7 +1031,7 @@ def _check_table(table: str) -> None:
 
 def write_ticks(events: Iterable[MarketEvent], store: PathArg, *, batch_rows: int = 500_000) -> dict[str, int]:
     """Write events to a Parquet tick store (``hadron replay --store parquet:DIR``): trades,
-    quotes (:class:`TopOfBook`), book deltas and snapshots; other events are skipped. New files
+    quotes (:class:`TopOfBook`), book deltas and snapshots, index prices; other events are skipped. New files
     are added beside any already there.
 
     Args:
@@ -1079,6 +1079,9 @@ def read_ticks(
       new size; ``change``: a signed change)
     * ``book_snapshots``: instrument, ts_event, ts_recv, snapshot (an id per snapshot), side,
       level (0 = best), price, size; an empty snapshot is one row with level -1
+    * ``index_prices``: instrument (``kalshi:index:<id>``), ts_event, ts_recv, index, source
+      (``cfbenchmarks``, ``pyth``), value, avg_60s (int64, 1/100,000,000 USD; avg_60s null when
+      not sent); ``symbol`` is the index id with ``/`` as ``%2F``
 
     Args:
         store: the store's folder, or ``"parquet:DIR"``.
@@ -1105,7 +1108,7 @@ def read_ticks(
         _venue(name)
     first = _ns(start, "start") if start is not None else None
     stop = _ns(end, "end") if end is not None else None
-    from hadron.store.parquet import PARTITIONS, table_schema
+    from hadron.store.parquet import PARTITIONS, partition_symbol, table_schema
 
     ds: Any = require("pyarrow.dataset", "Arrow tables of ticks")
     pa_: Any = require("pyarrow", "Arrow tables of ticks")
@@ -1128,7 +1131,8 @@ def read_ticks(
     if venue is not None:
         narrow(ds.field("venue") == venue)
     if instrument is not None:
-        name, _, symbol = instrument.partition(":")
+        name = instrument.partition(":")[0]
+        symbol = partition_symbol(instrument)
         narrow((ds.field("venue") == name) & (ds.field("symbol") == symbol) & (ds.field("instrument") == instrument))
     if first is not None:
         narrow((ds.field("date") >= _day(first)) & (ds.field("ts_event") >= first))

@@ -275,8 +275,14 @@ def _venue(name: str, capability: type) -> Any:
 @app.command()
 def record(
     venue: Annotated[str, typer.Option(help="Venue to record: kalshi or polymarket.")],
-    markets: Annotated[str, typer.Option(help="Kalshi market tickers, or Polymarket token ids, comma-separated.")],
     out: Annotated[Path, typer.Option(help="Recording folder (Hadron recording format).")],
+    markets: Annotated[
+        str,
+        typer.Option(
+            help="Kalshi market tickers, or Polymarket token ids, comma-separated (Kalshi: none needed when "
+            "every channel is a firehose such as communications)."
+        ),
+    ] = "",
     channels: Annotated[str, typer.Option(help="Kalshi channels, comma-separated.")] = "orderbook_delta,trade",
     url: Annotated[
         str | None,
@@ -317,7 +323,7 @@ def record(
     logs.configure(log_level)
     adapter = _venue(venue, RecordingVenue)
     tickers = [t.strip() for t in markets.split(",") if t.strip()]
-    if not tickers:
+    if not tickers and venue != "kalshi":  # Kalshi checks its channels (communications needs no market)
         raise _fail("--markets: give at least one market ticker")
     try:
         summary = asyncio.run(
@@ -373,6 +379,30 @@ def _check_loopback_ports(port: int, rest_port: int | None) -> None:
         raise _fail(str(exc)) from None
 
 
+ACCOUNT_SCRIPT_HELP = (
+    "Play this script of orders on the venue's private channels: a JSON list of objects "
+    '{"venue", "at" (s after the first private subscriber), "instrument", "side" (Kalshi yes/no, '
+    'Polymarket BUY/SELL), "price", "count", "fill", "market" (Polymarket condition id), "cancel_at"}; '
+    "see account-script.example.json and hadron.venues.account_script."
+)
+
+
+def _load_account_script(path: Path | None) -> list[Any] | None:
+    """--account-script FILE read (see :mod:`hadron.venues.account_script`), else exit 2."""
+    if path is None:
+        return None
+    import msgspec
+
+    from hadron.venues.base import load_script
+
+    try:
+        return list(load_script(path))
+    except OSError as exc:
+        raise _fail(f"--account-script {path}: cannot read ({exc.strerror or exc})") from None
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+        raise _fail(f"--account-script {path}: {exc}") from None
+
+
 @fake_app.command("kalshi")
 def fake_venue_kalshi(
     capture: Annotated[list[Path], typer.Option(help="Kalshi capture files to play (repeat the option).")],
@@ -386,9 +416,14 @@ def fake_venue_kalshi(
     rest_port: Annotated[int | None, typer.Option(help="Also serve REST v2 on this port.")] = None,
     metadata: Annotated[Path | None, typer.Option(help="Folder of real GET /events responses.")] = None,
     loop: Annotated[bool, typer.Option(help="Play the capture again and again.")] = False,
+    account_script: Annotated[Path | None, typer.Option(help=ACCOUNT_SCRIPT_HELP)] = None,
     log_level: LogLevel = "info",
 ) -> None:
-    """Serve a loopback Kalshi venue: signed WebSocket v2 (and REST v2) replaying a real capture."""
+    """Serve a loopback Kalshi venue: signed WebSocket v2 (and REST v2) replaying a real capture.
+
+    With --account-script the script's Kalshi orders (venue "kalshi" or none) go out on the private
+    channels (user_orders, fill, market_positions) of signed clients, the clock starting at the
+    first such subscription."""
     import asyncio
 
     from hadron.errors import ConfigError
@@ -413,10 +448,19 @@ def fake_venue_kalshi(
                 metadata=metadata,
                 ready=ready,
                 loop=loop,
+                account_script=_load_account_script(account_script) or (),
             )
         )
     except (ConfigError, OSError) as exc:
         raise _fail(str(exc)) from None
+
+
+def _user_auth_from_env() -> tuple[str, str, str] | None:
+    """The loopback user channel's credentials: POLYMARKET_API_KEY/_SECRET/_PASSPHRASE (all three)."""
+    import os
+
+    creds = tuple(os.environ.get(f"POLYMARKET_API_{n}", "") for n in ("KEY", "SECRET", "PASSPHRASE"))
+    return (creds[0], creds[1], creds[2]) if all(creds) else None
 
 
 @fake_app.command("polymarket")
@@ -430,9 +474,15 @@ def fake_venue_polymarket(
     rest_port: Annotated[int | None, typer.Option(help="Also serve REST /book on this port.")] = None,
     loop: Annotated[bool, typer.Option(help="Play the capture again and again.")] = False,
     shift: Annotated[int, typer.Option(help="Move a transcoded Kalshi capture's YES prices by this many cents.")] = 0,
+    account_script: Annotated[Path | None, typer.Option(help=ACCOUNT_SCRIPT_HELP)] = None,
     log_level: LogLevel = "info",
 ) -> None:
-    """Serve a loopback Polymarket market channel (and REST /book) replaying a real capture."""
+    """Serve a loopback Polymarket market channel (and REST /book) replaying a real capture.
+
+    The user channel (/ws/user) accepts the credentials in POLYMARKET_API_KEY, POLYMARKET_API_SECRET
+    and POLYMARKET_API_PASSPHRASE (unset: it refuses every client); with --account-script the
+    script's Polymarket orders (venue "polymarket" or none) go out there, the clock starting at the
+    first authenticated client."""
     import asyncio
 
     from hadron.errors import ConfigError
@@ -456,6 +506,8 @@ def fake_venue_polymarket(
                 ready=ready,
                 loop=loop,
                 shift=shift * 100,
+                account_script=_load_account_script(account_script) or (),
+                user_auth=_user_auth_from_env(),
             )
         )
     except (ConfigError, OSError) as exc:
@@ -684,7 +736,7 @@ def state_migrate(
 
 @app.command("query")
 def query_cmd(
-    sql: Annotated[str, typer.Argument(help="SQL over trades, quotes, book_deltas, book_snapshots.")],
+    sql: Annotated[str, typer.Argument(help="SQL over trades, quotes, book_deltas, book_snapshots, index_prices.")],
     store: Annotated[
         str, typer.Option(help="The tick store: parquet:DIR (or just DIR).", envvar="HADRON_STORE")
     ] = "parquet:data/ticks",
@@ -1065,6 +1117,9 @@ def demo(
     opportunities: Annotated[
         Path | None, typer.Option(help="Write every opportunity here as NDJSON (closed ones as they close).")
     ] = None,
+    account_script: Annotated[
+        Path | None, typer.Option(help=ACCOUNT_SCRIPT_HELP + " [default: the demo's built-in script]")
+    ] = None,
     log_level: LogLevel = "warning",
 ) -> None:
     """Everything at once, no credentials: loopback Kalshi and Polymarket venues replaying a real
@@ -1073,6 +1128,10 @@ def demo(
     Without --workdir the demo's files (a throwaway private key, the pairs file, state.db) live in
     a temporary folder that is removed when the demo ends, however it ends (Ctrl-C, SIGTERM, an
     error); --workdir, --record and --opportunities are kept.
+
+    The "Real account" panel shows orders played on both venues' private channels over the first
+    ~20 s (Kalshi via the demo's throwaway key, Polymarket's user channel with credentials made for
+    the run, never printed): a built-in script on the demo market, or --account-script FILE.
 
     Exit status: 0 done (Ctrl-C, SIGTERM or --duration); 1 the demo failed; 2 a bad or busy --port
     or another setting; 130 interrupted while starting.
@@ -1092,7 +1151,8 @@ def demo(
     try:
         status = asyncio.run(run_demo(duration=duration, port=port, speed=speed, shift_cents=shift,
                                       workdir=workdir, on_ready=ready, record=record,
-                                      opportunities=opportunities))  # fmt: skip
+                                      opportunities=opportunities,
+                                      account_script=_load_account_script(account_script)))  # fmt: skip
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     except (HadronError, OSError) as exc:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+import structlog
 from dotenv import dotenv_values
 
 from hadron.errors import ConfigError
@@ -82,8 +83,10 @@ class KalshiConfig:
     """Kalshi settings (section ``[kalshi]``; environment variables override the file).
 
     Attributes:
-        env: ``prod`` or ``demo``; picks the hosts (``KALSHI_ENV``).
-        api_key_id: the API key id, a UUID (``KALSHI_API_KEY_ID``).
+        env: ``prod`` or ``demo``; picks the hosts (``KALSHI_ENV``; alias ``KALSHI_USE_DEMO``
+            ``true``/``false``, read when ``KALSHI_ENV`` is unset).
+        api_key_id: the API key id, a UUID (``KALSHI_API_KEY_ID``; alias ``KALSHI_API_KEY``, read
+            when ``KALSHI_API_KEY_ID`` is unset).
         private_key_path: PEM file of the RSA private key (``KALSHI_PRIVATE_KEY_PATH``).
         private_key: the PEM text itself (``KALSHI_PRIVATE_KEY``); masked.
         ws_url / rest_url: override the hosts (a loopback venue, an older host).
@@ -95,6 +98,15 @@ class KalshiConfig:
             ``i`` signs with key ``i mod n``; a refused key's markets move to the others.
         transport: ``auto``, ``ws`` or ``rest`` (see :data:`TRANSPORTS`).
         poll_interval_s: seconds between two REST polling cycles (the fallback).
+        account: subscribe the private channels (``fill``, ``user_orders``,
+            ``market_positions``, ``order_group_updates``) on the signed connections and show the
+            real account beside the paper one (dashboard account panel, state store
+            ``account_*`` tables); ``false``: market data only.
+        index_prices: reference prices to stream (channels ``cfbenchmarks_value``,
+            ``pyth_value``): ``"auto"`` (the underlyings of the streamed markets by series, e.g.
+            KXGOLD → Pyth ``Metal.XAU/USD``, KXBTC → CF Benchmarks ``BRTI``), ``"cfbenchmarks:<id>"``,
+            ``"pyth:<underlying>"``; explicit entries replace ``"auto"`` unless it is listed too;
+            ``[]`` streams none (see :mod:`hadron.venues.kalshi.indices`).
     """
 
     env: str = "prod"
@@ -109,6 +121,8 @@ class KalshiConfig:
     keys: tuple[KalshiKey, ...] = ()
     transport: str = "auto"
     poll_interval_s: float = 1.0
+    account: bool = True
+    index_prices: tuple[str, ...] = ("auto",)
 
 
 @dataclass(frozen=True)
@@ -123,6 +137,12 @@ class PolymarketConfig:
         transport: ``auto``, ``ws`` or ``rest`` (see :data:`TRANSPORTS`); polling reads
             ``GET /book`` on ``rest_url`` for every token.
         poll_interval_s: seconds between two REST polling cycles (the fallback).
+        api_key / api_secret / api_passphrase: the CLOB L2 API credentials
+            (``POLYMARKET_API_KEY``, ``POLYMARKET_API_SECRET``, ``POLYMARKET_API_PASSPHRASE``), all
+            three masked; with them (and ``account``) the runtime reads the authenticated user
+            channel (``user_ws_url``: our orders and trades) into the account panel.
+        user_ws_url: the user channel (default Polymarket's ``/ws/user``).
+        account: read the user channel when the three credentials are set.
     """
 
     ws_url: str = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
@@ -131,6 +151,16 @@ class PolymarketConfig:
     freeze_window_s: int = 30
     transport: str = "auto"
     poll_interval_s: float = 1.0
+    api_key: Secret = field(default_factory=lambda: Secret(""))
+    api_secret: Secret = field(default_factory=lambda: Secret(""))
+    api_passphrase: Secret = field(default_factory=lambda: Secret(""))
+    user_ws_url: str = "wss://ws-subscriptions-clob.polymarket.com/ws/user"
+    account: bool = True
+
+    @property
+    def has_credentials(self) -> bool:
+        """True when the API key, secret and passphrase are all set."""
+        return bool(self.api_key and self.api_secret and self.api_passphrase)
 
 
 @dataclass(frozen=True)
@@ -216,7 +246,14 @@ _ENV_KALSHI = {
 }
 
 
-_SECRETS = {"private_key", "control_token"}
+_SECRETS = {"private_key", "control_token", "api_key", "api_secret", "api_passphrase"}
+
+_ENV_POLYMARKET = {
+    "api_key": "POLYMARKET_API_KEY",
+    "api_secret": "POLYMARKET_API_SECRET",
+    "api_passphrase": "POLYMARKET_API_PASSPHRASE",
+}
+"""Polymarket's L2 API credentials from the environment (or ``.env``): they override the file."""
 _TYPES: dict[str, type] = {"int": int, "str": str, "bool": bool, "Secret": str, "float": float}
 
 
@@ -268,8 +305,42 @@ def _section(
     return cls(**values)
 
 
+_ENV_KALSHI_ALIASES = {"KALSHI_API_KEY": "KALSHI_API_KEY_ID", "KALSHI_USE_DEMO": "KALSHI_ENV"}
+"""Other names some Kalshi tools use, accepted beside the canonical ones: ``KALSHI_API_KEY`` (the
+key id) and ``KALSHI_USE_DEMO`` (``true``/``1``/``yes``/``on`` → ``KALSHI_ENV=demo``,
+``false``/``0``/``no``/``off`` → ``prod``). The canonical variable wins when both are set (a warning
+says so if they disagree)."""
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _alias_env(env: dict[str, str]) -> dict[str, str]:
+    # KALSHI_API_KEY / KALSHI_USE_DEMO → their canonical variables (see _ENV_KALSHI_ALIASES)
+    out = dict(env)
+    for alias, canonical in _ENV_KALSHI_ALIASES.items():
+        raw = env.get(alias, "").strip()
+        if not raw:
+            continue
+        value = raw
+        if alias == "KALSHI_USE_DEMO":
+            flag = raw.lower()
+            if flag not in _TRUE + _FALSE:
+                raise ConfigError(f"KALSHI_USE_DEMO is {raw!r}: use true or false (or KALSHI_ENV=demo|prod)")
+            value = "demo" if flag in _TRUE else "prod"
+        current = env.get(canonical)
+        if not current:
+            out[canonical] = value
+        elif current != value:
+            structlog.get_logger("hadron.config").warning(
+                "both set and they disagree: the canonical variable wins", alias=alias, canonical=canonical
+            )
+    return out
+
+
 def _apply_env(cfg: KalshiConfig, env: dict[str, str]) -> KalshiConfig:
     values: dict[str, Any] = {}
+    env = _alias_env(env)
     for attr, var in _ENV_KALSHI.items():
         if env.get(var):
             values[attr] = Secret(env[var]) if attr == "private_key" else env[var]
@@ -277,6 +348,11 @@ def _apply_env(cfg: KalshiConfig, env: dict[str, str]) -> KalshiConfig:
         return cfg
     merged = {f.name: getattr(cfg, f.name) for f in fields(KalshiConfig)} | values
     return KalshiConfig(**merged)
+
+
+def _polymarket_env(cfg: PolymarketConfig, env: dict[str, str]) -> PolymarketConfig:
+    creds: dict[str, Any] = {attr: Secret(env[var]) for attr, var in _ENV_POLYMARKET.items() if env.get(var)}
+    return replace(cfg, **creds) if creds else cfg
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -299,6 +375,17 @@ def _read_file(path: Path | None, env: dict[str, str]) -> tuple[dict[str, Any], 
         raise ConfigError(f"config file {chosen}: cannot read ({exc.strerror or exc})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {chosen}: not valid TOML ({exc})") from exc
+
+
+def _check_index_prices(entries: tuple[str, ...], where: str) -> None:
+    # kalshi.index_prices: "auto", "cfbenchmarks:<index id>" or "pyth:<underlying>" each
+    for entry in entries:
+        source, sep, index = entry.partition(":")
+        if entry != "auto" and (not sep or source not in ("cfbenchmarks", "pyth") or not index.strip()):
+            raise ConfigError(
+                f'{where}: kalshi.index_prices entry {entry!r}: use "auto", "cfbenchmarks:<index id>" '
+                '(e.g. BRTI) or "pyth:<underlying>" (e.g. Metal.XAU/USD)'
+            )
 
 
 def load_config(
@@ -325,7 +412,8 @@ def load_config(
         raise ConfigError(f"KALSHI_ENV / kalshi.env is {kalshi.env!r}: use prod or demo")
     if kalshi.connections < 1 or kalshi.max_markets_per_connection < 1:
         raise ConfigError("kalshi.connections and kalshi.max_markets_per_connection must be at least 1")
-    polymarket = _section(data, "polymarket", where, PolymarketConfig)
+    _check_index_prices(kalshi.index_prices, where)
+    polymarket = _polymarket_env(_section(data, "polymarket", where, PolymarketConfig), merged_env)
     for venue, settings in (("kalshi", kalshi), ("polymarket", polymarket)):
         if settings.transport not in TRANSPORTS:
             raise ConfigError(f"{where}: {venue}.transport is {settings.transport!r}: use {', '.join(TRANSPORTS)}")

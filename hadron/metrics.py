@@ -184,9 +184,13 @@ REJECT_REASONS = ("decode", "invalid", "unsupported", "oversize", "fault", *BAD_
 """Why a feed rejected (dead-lettered) a frame, as ``hadron_frames_rejected_total`` counts it
 (see :func:`reject_reason`)."""
 
-SUPPRESS_REASONS = ("no_book", "no_snapshot", "resyncing", "stale", "crossed", "too_old")
+SUPPRESS_REASONS = (
+    "no_book", "no_snapshot", "resyncing", "stale", "crossed", "too_old",
+    "market_paused", "market_closed", "market_determined", "market_settled",
+)  # fmt: skip
 """Why the detector suppressed a qualifying candidate (``ArbDetector.suppressed``: a leg's book
-missing, never LIVE, re-syncing, STALE, crossed, or older than ``max_age_s``)."""
+missing, never LIVE, re-syncing, STALE, crossed, or older than ``max_age_s``; its market paused,
+closed (by the venue or past its close time), determined or settled: :mod:`hadron.book.registry`)."""
 
 RISK_REASONS = (
     "kill_switch",

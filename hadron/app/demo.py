@@ -8,7 +8,11 @@ It starts, in one process:
 2. the loopback Polymarket venue playing the same flow transcoded into the market channel, its YES
    token moved ``shift`` cents down (NO up): a cross-venue dislocation on real order flow;
 3. the runtime (:class:`~hadron.app.runtime.Runtime`) on both, in paper mode, with a pairs file
-   approving the market with its token pair, a SQLite state store and the dashboard.
+   approving the market with its token pair, a SQLite state store and the dashboard;
+4. a few orders of a "real" account (:func:`demo_account_script`, or ``account_script``) played
+   on both venues' private channels over the first ~20 s: the Kalshi ones to the runtime's signed
+   connection (the demo's throwaway key), the Polymarket ones on the user channel with API
+   credentials made for this run (never printed); the dashboard's "Real account" panel shows them.
 
 It prints the dashboard URL and runs until Ctrl-C (or ``duration`` seconds).
 """
@@ -16,13 +20,18 @@ It prints the dashboard URL and runs until Ctrl-C (or ``duration`` seconds).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
 import tempfile
-from collections.abc import Callable
+import time
+import tomllib
+import uuid
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,9 +42,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hadron.app.ports import check_listen
 from hadron.app.runtime import Runtime
 from hadron.arb.detector import load_arb_config
-from hadron.config import HadronConfig, KalshiConfig, PolymarketConfig, RuntimeConfig
+from hadron.config import HadronConfig, KalshiConfig, PolymarketConfig, RuntimeConfig, Secret
 from hadron.errors import ConfigError
-from hadron.venues.base import FakeVenueHost, PairScenarioVenue, get_venue
+from hadron.venues.base import FakeVenueHost, PairScenarioVenue, ScriptedOrder, get_venue
 
 DEMO_CAPTURE = "KXGOLD15M-26AUG102130-30_16k.ndjson.gz"
 DEMO_MARKET = "KXGOLD15M-26AUG102130-30"
@@ -81,6 +90,44 @@ def _key_pair(folder: Path) -> tuple[Path, Path]:
     return _write_key_pair(folder, _key_pems())
 
 
+def demo_account_script(pairs_toml: str) -> list[ScriptedOrder]:
+    """The demo's account activity on its paired market (``pairs_toml``: the demo's pairs file):
+    on Kalshi a filled YES buy, a NO buy part filled then canceled, a resting YES bid; on
+    Polymarket (the YES token) a filled buy, a resting sell, a buy part filled then canceled.
+    Positions: Kalshi +16 YES; Polymarket 60 YES shares."""
+    pair = tomllib.loads(pairs_toml)["pair"][0]
+    ticker, token, market = pair["kalshi_market"], pair["polymarket_yes_token"], pair["polymarket_market"]
+    kalshi = {"venue": "kalshi", "instrument": ticker}
+    poly = {"venue": "polymarket", "instrument": token, "market": market}
+    return [
+        ScriptedOrder(**kalshi, side="yes", price="0.3000", count="20.00", fill="20.00", at=2),
+        ScriptedOrder(**poly, side="BUY", price="0.22", count="50", fill="50", at=3),
+        ScriptedOrder(**kalshi, side="no", price="0.4800", count="10.00", fill="4.00", at=5, cancel_at=15),
+        ScriptedOrder(**poly, side="SELL", price="0.30", count="20", at=7),
+        ScriptedOrder(**kalshi, side="yes", price="0.2500", count="15.00", at=8),
+        ScriptedOrder(**poly, side="BUY", price="0.20", count="30", fill="10", at=10, cancel_at=18),
+    ]
+
+
+async def _announce_market(kalshi: Any, stop: asyncio.Event) -> None:
+    # The market's status for the registry (the dashboard's status beside each book): the loopback
+    # Kalshi venue sends ``activated`` once the runtime subscribed market_lifecycle_v2 (a capture
+    # has no lifecycle message; no close time: the demo loops the capture)
+    for _ in range(600):
+        if stop.is_set() or kalshi is None:
+            return
+        msg = {"market_ticker": DEMO_MARKET, "event_type": "activated", "open_ts": int(time.time())}
+        if kalshi.play_market_lifecycle(msg):
+            return
+        await asyncio.sleep(0.1)
+
+
+def _user_credentials() -> tuple[str, str, str]:
+    # Polymarket L2 API credentials for the loopback user channel, made for this run: an API key
+    # (UUID), a base64 secret and a passphrase (64 hex digits), as the CLOB issues them
+    return str(uuid.uuid4()), base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(), secrets.token_hex(32)
+
+
 DEMO_TABLES: dict[str, dict[str, Any]] = {
     "paper": {"latency_ms": {"kalshi": 50, "polymarket": 150}, "jitter_ms": 20, "seed": 1, "retake_ms": 2000},
     "risk": {"max_notional_pair": "300", "max_open_pairs": 3, "daily_loss_limit": "250", "max_data_age_ms": 5000},
@@ -95,6 +142,8 @@ async def _start_venues(
     shift_cents: int,
     stop: asyncio.Event,
     venues_out: dict[str, Any] | None = None,
+    account_script: Sequence[ScriptedOrder] = (),
+    user_auth: tuple[str, str, str] | None = None,
 ) -> tuple[list[asyncio.Task[Any]], dict[str, tuple[str, str | None]]]:
     # Both loopback venues as tasks, and their (ws, rest) URLs once listening; ``venues_out``
     # receives the venue objects themselves (the soak counts what they sent)
@@ -116,9 +165,17 @@ async def _start_venues(
         return {"ready": mark, "started": keep}
 
     common: dict[str, Any] = {"captures": [capture], "speed": speed, "loop": True, "stop": stop, "signals": False}
-    kalshi_venue = kalshi.fake_venue(port=free_port(), public_key=public, **hooks("kalshi"), **common)
+    common["account_script"] = account_script
+    kalshi_venue = kalshi.fake_venue(  # REST too: the run reads its events' fee rules from it
+        port=free_port(), rest_port=free_port(), public_key=public, **hooks("kalshi"), **common
+    )
     poly_venue = polymarket.fake_venue(
-        port=free_port(), rest_port=free_port(), shift=shift_cents * 100, **hooks("polymarket"), **common
+        port=free_port(),
+        rest_port=free_port(),
+        shift=shift_cents * 100,
+        user_auth=user_auth,
+        **hooks("polymarket"),
+        **common,
     )
     venues = [asyncio.ensure_future(kalshi_venue), asyncio.ensure_future(poly_venue)]
     both = asyncio.ensure_future(asyncio.gather(*(e.wait() for e in ready.values())))
@@ -141,12 +198,29 @@ def _config(
     port: int,
     record: Path | None = None,
     opportunities: Path | None = None,
+    user_auth: tuple[str, str, str] | None = None,
 ) -> HadronConfig:
-    kalshi_ws, _ = urls["kalshi"]
+    kalshi_ws, kalshi_rest = urls["kalshi"]
     poly_ws, poly_rest = urls["polymarket"]
+    key, secret, passphrase = (Secret(v) for v in user_auth or ("", "", ""))
     return HadronConfig(
-        kalshi=KalshiConfig(env="demo", api_key_id="hadron-demo-key", private_key_path=str(private), ws_url=kalshi_ws),
-        polymarket=PolymarketConfig(ws_url=poly_ws, rest_url=poly_rest or "", gamma_url="", freeze_window_s=30),
+        kalshi=KalshiConfig(
+            env="demo",
+            api_key_id="hadron-demo-key",
+            private_key_path=str(private),
+            ws_url=kalshi_ws,
+            rest_url=kalshi_rest or "",
+        ),
+        polymarket=PolymarketConfig(
+            ws_url=poly_ws,
+            rest_url=poly_rest or "",
+            gamma_url="",
+            freeze_window_s=30,
+            api_key=key,
+            api_secret=secret,
+            api_passphrase=passphrase,
+            user_ws_url=poly_ws.replace("/ws/market", "/ws/user"),
+        ),
         runtime=RuntimeConfig(
             pairs=str(folder / "pairs.toml"),
             state=f"sqlite:///{folder / 'state.db'}",
@@ -176,6 +250,7 @@ async def run_demo(
     install_signals: bool = True,
     record: Path | None = None,
     opportunities: Path | None = None,
+    account_script: Sequence[ScriptedOrder] | None = None,
 ) -> dict[str, Any]:
     """Run the demo (see the module docstring); return the runtime's final status.
 
@@ -197,6 +272,8 @@ async def run_demo(
         record: record both venues' raw frames here, with ``pairs.toml`` as traded and
             ``config.json`` (``hadron replay DIR --pairs DIR/pairs.toml`` replays the run).
         opportunities: write every opportunity here as NDJSON.
+        account_script: the orders the venues play on their private channels (see
+            :mod:`hadron.venues.account_script`; default :func:`demo_account_script`; ``[]``: none).
 
     Raises:
         ConfigError: ``port`` is out of range or taken (checked before anything starts), or a
@@ -223,6 +300,8 @@ async def run_demo(
     folder = workdir or Path(tempfile.mkdtemp(prefix="hadron-demo-"))
     stop = asyncio.Event()
     venues: list[asyncio.Task[Any]] = []
+    loopback: dict[str, Any] = {}
+    announce: asyncio.Task[None] | None = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
         # the key is made in a thread and written here: a cancelled start leaves no writer behind
@@ -231,15 +310,21 @@ async def run_demo(
         if not isinstance(polymarket, PairScenarioVenue):
             raise ConfigError("the polymarket venue cannot mirror a Kalshi capture")
         pairs = folder / "pairs.toml"
-        pairs.write_text(polymarket.pairs_for([DEMO_MARKET], fee_rate="0.04"))
-        venues, urls = await _start_venues(demo_capture(), public, speed, shift_cents, stop)
-        config = _config(folder, private, urls, host, port, record, opportunities)
+        pairs_toml = polymarket.pairs_for([DEMO_MARKET], fee_rate="0.04")
+        pairs.write_text(pairs_toml)
+        script = demo_account_script(pairs_toml) if account_script is None else list(account_script)
+        user_auth = _user_credentials()
+        venues, urls = await _start_venues(
+            demo_capture(), public, speed, shift_cents, stop, loopback, account_script=script, user_auth=user_auth
+        )
+        config = _config(folder, private, urls, host, port, record, opportunities, user_auth)
         runtime = Runtime(config, load_arb_config(pairs))
         if duration is not None:
             loop.call_later(duration, runtime.stop)
         runner = asyncio.create_task(runtime.run(install_signals=False))
         while runtime.state == "starting" and not runner.done():  # noqa: ASYNC110 - the runtime has no started event
             await asyncio.sleep(0.05)
+        announce = asyncio.create_task(_announce_market(loopback.get("kalshi"), stop))
         if on_ready is not None and not runner.done():
             on_ready(runtime.url)
         status = await runner
@@ -249,6 +334,9 @@ async def run_demo(
         closing = True
         try:
             stop.set()
+            if announce is not None:
+                announce.cancel()
+                await asyncio.gather(announce, return_exceptions=True)
             await asyncio.gather(*venues, return_exceptions=True)
         finally:
             if temporary:  # the throwaway key included; never a folder the caller named

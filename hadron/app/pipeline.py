@@ -8,6 +8,9 @@ the live run ran:
 * the :class:`~hadron.arb.detector.ArbDetector` on the approved pairs (a ``[thresholds]`` table
   from the configuration replaces the pairs file's), clocked by event receive times (``ts_recv``),
   so the same frames give the same opportunities, ids and times live and in replay;
+* the :class:`~hadron.arb.fees.FeeRegistry` beside it: a venue fee rule change
+  (:class:`~hadron.model.events.FeeUpdate`, Kalshi ``event_fee_update``) reprices the detector's
+  legs and the paper trader's orders on that event's markets from its receive time on;
 * with ``paper``, the :class:`~hadron.paper.trader.PaperTrader` under ``[paper]`` and ``[risk]``,
   with settlements from a file;
 * the sinks: the opportunities NDJSON file (:class:`OpportunityFile`: each opportunity written when
@@ -34,12 +37,14 @@ import msgspec
 import structlog
 
 from hadron.arb.detector import ArbConfig, ArbDetector, _thresholds, load_arb_config
+from hadron.arb.fees import FeeRegistry
 from hadron.arb.opportunity import Opportunity
 from hadron.arb.persist import OpportunitySink
 from hadron.book.manager import BookManager
+from hadron.book.registry import InstrumentInfo, InstrumentRegistry
 from hadron.bus.base import EventBus
 from hadron.errors import ConfigError, HadronError
-from hadron.model.events import MarketEvent
+from hadron.model.events import FeeUpdate, MarketEvent
 from hadron.paper.config import PaperConfig, RiskLimits, load_paper_file, paper_config, risk_limits
 from hadron.paper.persist import PaperStoreSink
 from hadron.paper.trader import PaperTrader
@@ -47,6 +52,9 @@ from hadron.store.state import Run as StateRun
 from hadron.store.state import RunMode, RunStatus, StateStore, open_state_store
 
 log = structlog.get_logger("hadron.strategy")
+
+_SETTLING = ("market_determined", "market_settled")
+"""Registry halts whose ``result`` settles paper positions."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -201,6 +209,14 @@ class StrategyPipeline:
                 rows, _ = load_settlements(options.settlements, arb.pairs if arb else [])
                 for row in rows:
                     self.trader.settle_at(row.instrument, row.result, row.ts_ns)
+        self.registry = InstrumentRegistry(books)
+        """Market structure and status (:mod:`hadron.book.registry`): halts the books of markets that
+        stop trading, re-evaluates the detector there and settles paper positions on a result."""
+        self.registry.add_listener(self._on_market_change)
+        self.fees: FeeRegistry | None = None
+        if arb is not None and self.detector is not None:
+            base = {pid: terms.kalshi_fee_params for pid, terms in arb.terms.items()}
+            self.fees = FeeRegistry(arb.pairs, base, detector=self.detector, trader=self.trader)
         self.ticks: Any = None
         if options.tick_store:
             from hadron.store.parquet import ParquetTickStore, parse_store_url
@@ -219,16 +235,29 @@ class StrategyPipeline:
     # -- events ------------------------------------------------------------------------------
 
     def on_event(self, event: MarketEvent) -> None:
-        """Every normalized event, in order (after the books applied it): ticks, settlements."""
+        """Every normalized event, in order (after the books applied it): fee rules, ticks, settlements."""
+        if type(event) is FeeUpdate and self.fees is not None:
+            self.fees.on_fee_update(event)
+        structure = self.registry.on_event(event)  # market status, tick, event: settles via _on_market_change
         if self.ticks is not None:
             self.ticks.on_event(event)
-        if self.trader is not None:
+        if self.trader is not None and not structure:
             self.trader.on_event(event)
+
+    def _on_market_change(self, info: InstrumentInfo, event: object) -> None:
+        # The registry changed a market: its candidates are evaluated again at this receive time (a
+        # market that stopped trading closes its opportunities then), and a result settles paper positions
+        ts_recv: int = getattr(event, "ts_recv", 0)
+        if self.detector is not None:
+            self.detector.on_market_status(info.instrument, ts_recv)
+        if self.trader is not None and info.result in ("yes", "no") and info.halted in _SETTLING:
+            self.trader.settle_at(info.instrument, info.result, ts_recv)
 
     @property
     def wants_events(self) -> bool:
-        """True when :meth:`on_event` has anything to do (a tick store or a paper trader)."""
-        return self.ticks is not None or self.trader is not None
+        """True when :meth:`on_event` has anything to do (a detector, whose fees follow the venue's
+        :class:`~hadron.model.events.FeeUpdate`, a tick store or a paper trader)."""
+        return self.fees is not None or self.ticks is not None or self.trader is not None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -312,6 +341,10 @@ class StrategyPipeline:
                 section["published"] = asdict(self.opportunity_sink.stats)
             if self.store is not None:
                 section["state_run"] = self.run_id
+            if self.fees is not None:
+                section["fees"] = self.fees.summary()
+            if self.registry.instruments or self.registry.events:
+                section["markets"] = self.registry.summary()
             out["arbitrage"] = section
         if self.trader is not None:
             from hadron.paper.report import summary

@@ -36,7 +36,7 @@ from hadron.store.replay import (
     max_line_bytes,
     read_all,
 )
-from hadron.venues.base import EventSink, FeedStats, FeedStream, SeqMode, get_venue
+from hadron.venues.base import EventSink, FeedStats, FeedStream, SeqMode, VenueSink, get_venue
 
 SEQ_CHECKS = ("auto", "strict", "monotonic")
 
@@ -115,6 +115,9 @@ class Replay:
             whenever a book stops being trustworthy).
         books: the book manager to feed (default: a new one); a strategy built on it beforehand
             (:func:`hadron.app.pipeline.build_strategy`) sees every update.
+        on_venue: called with every venue-native message (``(msg, recv_ns)``, see
+            :data:`hadron.venues.base.VenueSink`), in order with the events; without it they are
+            counted in the report's ``unconsumed``.
     """
 
     def __init__(
@@ -124,6 +127,7 @@ class Replay:
         seq_check: str = "auto",
         on_event: EventSink | None = None,
         books: BookManager | None = None,
+        on_venue: VenueSink | None = None,
     ) -> None:
         if seq_check not in SEQ_CHECKS:
             raise InputError(f"--seq-check must be one of {', '.join(SEQ_CHECKS)}, not {seq_check!r}")
@@ -136,6 +140,7 @@ class Replay:
         self.dead_letter = DeadLetterFile(dead_letter)
         self.seq_check = seq_check
         self.on_event = on_event
+        self.on_venue = on_venue
         self.stats: dict[str, FeedStats] = {}
         self.files: list[RecordingFile] = []
         self.skipped: list[Path] = []
@@ -271,6 +276,7 @@ class Replay:
                 dead_letter=self.dead_letter,
                 seq_mode=self._seq_mode(fmt),
                 on_event=self.on_event,
+                **({"on_venue": self.on_venue} if self.on_venue is not None else {}),
             )
             self._streams[key] = stream
         return stream
@@ -479,7 +485,16 @@ class Replay:
             totals.frames += stats.frames
             for kind, n in stats.frames_by_type.items():
                 totals.count(kind, n)
-            for name in ("seq_gaps", "seq_jumps", "seq_resets", "seq_duplicates", "stale_frames", "trades"):
+            for name in (
+                "seq_gaps",
+                "seq_jumps",
+                "seq_resets",
+                "seq_duplicates",
+                "stale_frames",
+                "trades",
+                "passed_on",
+                "unconsumed",
+            ):
                 setattr(totals, name, getattr(totals, name) + getattr(stats, name))
         book_stats = self.books.stats
         frames = totals.frames
@@ -487,6 +502,8 @@ class Replay:
             "frames": frames,
             "frames_by_type": dict(sorted(totals.frames_by_type.items())),
             "decode_errors": self.total_errors(),
+            "passed_on": totals.passed_on,
+            "unconsumed": totals.unconsumed,
             "books": len(self.books),
             "books_by_state": self.books.states(),
             "snapshots": book_stats.snapshots,

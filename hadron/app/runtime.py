@@ -42,6 +42,7 @@ from typing import Any
 import msgspec
 import structlog
 
+from hadron.app.account import AccountView
 from hadron.app.control import is_loopback
 from hadron.app.memory import trim_memory
 from hadron.app.pipeline import StrategyOptions, build_strategy
@@ -54,14 +55,18 @@ from hadron.bus import Envelope, EventBus, open_bus
 from hadron.config import HadronConfig, effective, mask_url
 from hadron.errors import ConfigError, HadronError
 from hadron.metrics import CountingDeadLetter, FrameLatency, SeriesPlan, plan_series
-from hadron.model.events import MarketEvent, OpportunityUpdate
+from hadron.model.events import IndexPrice, MarketEvent, OpportunityUpdate
 from hadron.model.units import format_price, format_size
 from hadron.store.deadletter import DeadLetterFile
-from hadron.venues.base import LiveFeed, LiveVenue, get_venue
+from hadron.venues.base import LiveFeed, LiveVenue, VenueSink, get_venue
 
 log = structlog.get_logger("hadron.runtime")
 
 STATES = ("starting", "running", "stopping", "stopped")
+
+FEE_RULES_WAIT_S = 10.0
+"""How long the start of a run waits for the venues' fee rules over REST before the feeds open;
+rules arriving later are applied when they arrive (the registry reprices at that moment)."""
 
 
 def _book_view(books: BookManager, instrument: str, depth: int = 5) -> dict[str, Any]:
@@ -252,7 +257,20 @@ class Runtime:
         self.rejected: dict[str, CountingDeadLetter] = {}
         """venue → its feed's dead-letter sink, counting rejected frames by reason (``/metrics``)."""
         self._series: SeriesPlan | None = None  # /metrics: which instruments and pairs get series
+        self.index_prices: dict[str, IndexPrice] = {}
+        """Instrument id (``kalshi:index:<id>``) → the latest :class:`IndexPrice` from the feeds
+        (``kalshi.index_prices``): the dashboard shows it beside the pairs."""
         self._edges: Any = None  # /metrics: hadron.arb.edges.PairEdges, made at the first scrape
+        self.fee_rule_errors: list[str] = []
+        """Why a venue's fee rules could not be read over REST at start (the pairs file's terms stay)."""
+        self.venue_listeners: list[VenueSink] = []
+        """Called in order with every venue-native message of the live feeds, ``(msg, recv_ns)``
+        (see :data:`hadron.venues.base.VenueSink`): fee overrides, index prices, lifecycles,
+        RFQs, account messages. Append a listener before :meth:`start`."""
+        self._account_pending: list[Any] = []
+        self.account = AccountView(on_event=self._account_pending.append)
+        """The real account(s) from the venues' private channels (``kalshi.account``, Polymarket's
+        user channel with ``polymarket.api_*``): shown beside the paper one, kept in the state store."""
         self.record_dir = Path(rt.record_dir) if rt.record_dir and role != "strategy" else None
         if self.record_dir is not None:
             _write_run_files(self.record_dir, config, self.arb, thresholds)
@@ -266,10 +284,17 @@ class Runtime:
             self._on_event(event)
 
     def _on_event(self, event: MarketEvent) -> None:
+        if type(event) is IndexPrice:
+            self.index_prices[event.instrument] = event
         if self.publisher is not None and self.consumer is None:
             self.publisher.on_event(event)
         if self.strategy.wants_events:
             self.strategy.on_event(event)
+
+    def _on_venue(self, msg: Any, recv_ns: int) -> None:
+        # A venue-native message (see VenueSink) to every listener
+        for listener in self.venue_listeners:
+            listener(msg, recv_ns)
 
     def _open_feeds(self) -> None:
         for venue, instruments in (("kalshi", self.kalshi_markets), ("polymarket", self.polymarket_tokens)):
@@ -284,6 +309,8 @@ class Runtime:
                     instruments,
                     config=self.config,
                     on_event=self._on_event,
+                    on_venue=self._on_venue,
+                    on_account=self.account.apply,
                     record_dir=self.record_dir,
                     dead_letter=self.rejected.setdefault(venue, CountingDeadLetter(self.dead_letter)),
                 )
@@ -324,6 +351,7 @@ class Runtime:
         try:
             await self._open_bus()
             await self._open_stores()
+            await self._start_fee_rules()
             self._open_feeds()
             if self.config.runtime.port:
                 from hadron.app.dashboard import serve
@@ -344,6 +372,48 @@ class Runtime:
             await self._shutdown(feed_tasks, server)
             self.state = "stopped"
         return self.status()
+
+    async def _start_fee_rules(self) -> None:
+        # The venues' fee rules at start: waited for up to FEE_RULES_WAIT_S, then left to finish
+        if self.strategy.fees is None:
+            return
+        task = asyncio.create_task(self.load_fee_rules())
+        self._tasks.append(task)
+        done, _ = await asyncio.wait({task}, timeout=FEE_RULES_WAIT_S)
+        if not done:
+            log.warning("fee rules still loading: the pairs file's terms apply until they arrive",
+                        wait_s=FEE_RULES_WAIT_S)  # fmt: skip
+
+    async def load_fee_rules(self) -> int:
+        """Ask each venue that reports fee rules over REST (:class:`~hadron.venues.base.FeeRulesVenue`)
+        for the rules of the followed events, and put them in force in the fee registry (series rule,
+        then the event's override). Returns how many rules were applied. A failure is one warning
+        line: the pairs file's terms stay, and the run goes on."""
+        from hadron.venues.base import FeeRulesVenue
+
+        fees = self.strategy.fees
+        if fees is None:
+            return 0
+        applied = 0
+        for venue in ("kalshi",):
+            events = fees.events(venue)
+            adapter = get_venue(venue)
+            if not events or not isinstance(adapter, FeeRulesVenue):
+                continue
+            try:
+                rules = await adapter.fee_rules(events, config=self.config)
+            except HadronError as exc:
+                self.fee_rule_errors.append(f"{venue}: {exc}")
+                log.warning("fee rules not available: the pairs file's terms stay", venue=venue, error=str(exc))
+                continue
+            except Exception as exc:  # a bug or an unexpected network failure: never stops the run
+                self.fee_rule_errors.append(f"{venue}: {type(exc).__name__}: {exc}")
+                log.warning("fee rules not available: the pairs file's terms stay", venue=venue,
+                            error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+                continue
+            applied += fees.apply_rules(rules, time.time_ns())
+            log.info("fee rules in force", venue=venue, events=len(events), rules=len(rules))
+        return applied
 
     async def _consume(self, bus: EventBus, consumer: Strategy) -> None:
         try:
@@ -394,6 +464,7 @@ class Runtime:
             await asyncio.gather(*feed_tasks, return_exceptions=True)
         if self.publisher is not None:
             await self.publisher.close()
+        await self.flush_account()
         await self.strategy.close(finish=False, status="stopped")
         housekeeping = [t for t in self._tasks if not t.done()]
         _, pending = await asyncio.wait(housekeeping, timeout=10) if housekeeping else (set(), set())
@@ -422,11 +493,27 @@ class Runtime:
             if snapshot_ticks and self.publisher is not None and tick % snapshot_ticks == 0:
                 self.publisher.checkpoint(self.books)
             if tick % 20 == 0:
+                await self.flush_account()
                 for book in self.books.mark_stale(now, stale_ns):
                     log.warning("book stale", instrument=book)
                 self._sample_rates()
                 if self.trader is not None and not self.trader.kill.engaged and self.trader.kill.check():
                     log.warning("kill switch engaged", reason=self.trader.kill.reason)
+
+    async def flush_account(self) -> int:
+        """Write the account events received since the last flush to the state store (once a
+        second, and at shutdown); return how many. A store failure is logged and the events are
+        dropped (the view keeps them): the feeds go on."""
+        pending = self._account_pending[:]
+        self._account_pending.clear()
+        store = self.strategy.store
+        if not pending or store is None:
+            return 0
+        try:
+            return await store.record_account(pending)
+        except HadronError as exc:
+            log.warning("account events not stored", events=len(pending), error=str(exc))
+            return 0
 
     async def _settlement_poller(self) -> None:
         # Paper positions in Kalshi markets settle from REST results too (and their paired tokens)
@@ -521,13 +608,27 @@ class Runtime:
             }
         return out
 
+    def _pair_instruments(self) -> list[str]:
+        # The instruments of the tradeable pairs: the registry's status of these is on the dashboard
+        out: list[str] = []
+        for pair in self.arb.pairs:
+            if pair.tradeable:
+                out.append(f"kalshi:{pair.kalshi_market}")
+                out += [f"polymarket:{t}" for t in (pair.polymarket_yes_token, pair.polymarket_no_token) if t]
+        return out
+
     def pairs_view(self) -> list[dict[str, Any]]:
         """Each tradeable pair with its books side by side (top 5 levels) and its combined cost
         both ways at the best asks (``cross``: :func:`hadron.app.views.pair_costs`)."""
-        from hadron.app.views import pair_costs
+        from hadron.app.views import index_view, pair_costs
 
+        references: dict[str, list[str]] = {}
+        for feed in self.feeds:  # market ticker → its reference prices' instrument ids (Kalshi's feed says)
+            references.update(getattr(feed, "references", None) or {})
+        now = time.time_ns()
         out = []
         open_opportunities = self.detector.open if self.detector is not None else {}
+        fees = self.strategy.fees  # the fee rule in force per Kalshi market (``quadratic ×1``)
         for pair in self.arb.pairs:
             if not pair.tradeable:
                 continue
@@ -537,10 +638,15 @@ class Runtime:
                     "relation": pair.relation,
                     "cross": pair_costs(pair, self.arb.terms.get(pair.id), self.books, open_opportunities),
                     "kalshi": _book_view(self.books, f"kalshi:{pair.kalshi_market}"),
+                    "kalshi_fee": fees.rule_text(f"kalshi:{pair.kalshi_market}") if fees is not None else None,
                     "polymarket_yes": _book_view(self.books, f"polymarket:{pair.polymarket_yes_token}"),
                     "polymarket_no": _book_view(self.books, f"polymarket:{pair.polymarket_no_token}")
                     if pair.polymarket_no_token
                     else None,
+                    "references": [
+                        index_view(self.index_prices.get(instrument), instrument, now)
+                        for instrument in references.get(pair.kalshi_market, [])
+                    ],
                 }
             )
         return out
@@ -669,11 +775,17 @@ class Runtime:
 
     def snapshot(self) -> dict[str, Any]:
         """Everything the dashboard shows, as JSON-ready builtins."""
+        from hadron.app.views import index_view
+
+        now = time.time_ns()
         return {
             "status": self.status(),
             "pairs": self.pairs_view(),
             "opportunities": self.opportunities_view(),
             "paper": self.paper_view(),
+            "account": self.account.snapshot(),
+            "markets": self.strategy.registry.snapshot(now, self._pair_instruments()),
+            "index_prices": [index_view(p, p.instrument, now) for _, p in sorted(self.index_prices.items())],
         }
 
     def series_plan(self) -> SeriesPlan:

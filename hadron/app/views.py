@@ -1,4 +1,4 @@
-"""What the dashboard shows beyond the raw books: each pair's combined cost, and risk usage.
+"""What the dashboard shows beyond the raw books: each pair's combined cost, risk usage, reference prices.
 
 Computed when a snapshot is taken (twice a second, for ``/ws`` and ``/api/snapshot``), never on
 the hot path: each reads the top of a few books and the paper trader's state.
@@ -18,8 +18,9 @@ from hadron.arb.opportunity import Opportunity, money_text
 from hadron.arb.walk import MONEY_SCALE, FeeModel, NoFee
 from hadron.book.manager import BookManager
 from hadron.match.pairs import Pair
+from hadron.model.events import IndexPrice
 from hadron.model.instrument import instrument_id
-from hadron.model.units import PRICE_ONE, SIZE_SCALE, format_price, format_size
+from hadron.model.units import PRICE_ONE, SIZE_SCALE, format_index_value, format_price, format_size
 
 if TYPE_CHECKING:
     from hadron.arb.detector import PairTerms
@@ -167,3 +168,23 @@ def pair_instruments(pairs: Iterable[Pair]) -> list[str]:
             out.append(instrument_id("kalshi", pair.kalshi_market))
             out += [instrument_id("polymarket", t) for t in (pair.polymarket_yes_token, pair.polymarket_no_token) if t]
     return out
+
+
+def index_view(price: IndexPrice | None, instrument: str, now_ns: int) -> dict[str, Any]:
+    """One reference price for the dashboard: ``{instrument, index, source, value, avg_60s,
+    ts_event_ms, age_s}``; ``value``/``avg_60s`` exact decimal strings in USD
+    (:func:`~hadron.model.units.format_index_value`; ``None`` when nothing arrived yet),
+    ``ts_event_ms`` the source's time in ms, ``age_s`` seconds since it was received."""
+    if price is None:
+        index = instrument.split(":", 2)[-1]
+        return {"instrument": instrument, "index": index, "source": "", "value": None, "avg_60s": None,
+                "ts_event_ms": None, "age_s": None}  # fmt: skip
+    return {
+        "instrument": instrument,
+        "index": price.index,
+        "source": price.source,
+        "value": format_index_value(price.value),
+        "avg_60s": format_index_value(price.avg_60s) if price.avg_60s is not None else None,
+        "ts_event_ms": price.ts_event // 1_000_000,
+        "age_s": round((now_ns - price.ts_recv) / 1e9, 2),
+    }

@@ -17,7 +17,9 @@ Each candidate goes through :func:`hadron.arb.walk.best_size_legs` with its legs
 the :class:`Thresholds`; each leg's ladder is read from its book only down to the price where the
 legs' gross edge ends (``$1 −`` the other legs' best asks), so deep books cost nothing extra.
 A candidate that qualifies while a leg's book is not trusted (not LIVE, resyncing, crossed, or
-older than ``max_age_ns``) is suppressed: counted in
+older than ``max_age_ns``) or its market is not trading (the instrument registry's
+``market_paused``, ``market_closed``, ``market_determined``, ``market_settled``, or the book's
+scheduled close passed: ``market_closed``) is suppressed: counted in
 :attr:`ArbDetector.suppressed` by reason, never reported, and it closes the open opportunity.
 """
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 import tomllib
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import InvalidOperation
 from pathlib import Path
@@ -74,12 +76,16 @@ class PairTerms:
         kalshi_fee / polymarket_fee: the markets' taker :class:`FeeModel` (money units).
         polymarket_min_size: the Polymarket market's minimum order, int, 1/1,000,000 share.
         settle_ns: the later of the two settlements, ns since the epoch, when known.
+        kalshi_fee_params: the Kalshi venue's ``fee_model`` params ``kalshi_fee`` was built from
+            (``{"multiplier": "1"}``), the base a venue fee override applies to
+            (:class:`hadron.arb.fees.FeeRegistry`).
     """
 
     kalshi_fee: FeeModel
     polymarket_fee: FeeModel
     polymarket_min_size: int = 0
     settle_ns: int | None = None
+    kalshi_fee_params: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +95,7 @@ class _Side:
     outcome: str
     fee: FeeModel
     ask_of_bids: bool  # the ladder is 1 − the book's bids (a NO ask from a YES book)
+    priced: bool = True  # False: the venue's fee rule in force cannot be priced (ArbDetector.set_fee)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +127,7 @@ class _Candidate:
     legs: tuple[_Side, ...]
     min_size: int
     settle_ns: int | None
+    unpriced: bool = False  # a leg's fee rule cannot be priced: suppressed (fee_unpriced), never reported
 
     @property
     def fees(self) -> list[FeeModel]:
@@ -150,6 +158,10 @@ _STALE = BookState.STALE
 def _untrusted(book: ManagedBook | None, now_ns: int, max_age_ns: int) -> str | None:
     if book is None:
         return "no_book"
+    if book.halted is not None:  # the market is paused, closed or determined (instrument registry)
+        return book.halted
+    if now_ns >= book.close_ns:  # its scheduled close has passed
+        return "market_closed"
     if book.state is _AWAITING:
         return "resyncing" if book.ever_live else "no_snapshot"
     if book.state is _STALE:
@@ -355,6 +367,16 @@ class ArbDetector:
             for candidate in candidates:
                 self.evaluate(candidate, now)
 
+    def on_market_status(self, instrument: str, now_ns: int) -> None:
+        """Re-evaluate the candidates of ``instrument`` at ``now_ns`` (its market stopped or started
+        trading: the instrument registry changed the book's ``halted``/``close_ns``): an open
+        opportunity on a market that closed closes then (``suppressed: market_closed``)."""
+        candidates = self._by_instrument.get(instrument)
+        if candidates:
+            now = self.clock() if self.clock is not None else now_ns
+            for candidate in candidates:
+                self.evaluate(candidate, now)
+
     def on_invalidated(self, book: ManagedBook, reason: str) -> None:
         """Re-evaluate the candidates of ``book`` (it stopped being trustworthy)."""
         candidates = self._by_instrument.get(book.instrument)
@@ -404,6 +426,10 @@ class ArbDetector:
         result = best_size_legs(ladders, candidate.fees, limits)
         if result is None:
             self._close(candidate.key, now_ns, "gone")
+            return
+        if candidate.unpriced:  # never traded at an assumed fee (a venue fee rule Hadron cannot price)
+            self.suppressed["fee_unpriced"] += 1
+            self._close(candidate.key, now_ns, "suppressed: fee_unpriced")
             return
         for book in books:
             reason = _untrusted(book, now_ns, th.max_age_ns)
@@ -470,6 +496,46 @@ class ArbDetector:
             self.closed.append(current)
             self.closed_count += 1
             self._notify(current, "closed")
+
+    # -- fees --------------------------------------------------------------------------------
+
+    def set_fee(self, instrument: str, fee: FeeModel | None, now_ns: int) -> int:
+        """Price every leg on ``instrument`` with ``fee`` from ``now_ns`` on (a venue fee rule change,
+        from :class:`hadron.arb.fees.FeeRegistry`); ``None``: the venue's rule cannot be priced, so
+        the candidates with such a leg are suppressed (``fee_unpriced``) until a priced rule comes.
+
+        The candidates are rebuilt once here (the hot path reads their fee models as before, with no
+        look-up per evaluation) and re-evaluated at ``now_ns`` (the clock's time when the detector
+        has one), so an open opportunity's fees and net change, or it closes, when the rule does.
+
+        Returns:
+            The number of candidates changed.
+        """
+        old = self._by_instrument.get(instrument)
+        if not old:
+            return 0
+        swap: dict[int, _Candidate] = {}
+        replaced = list(old)  # keeps the old candidates alive while their ids key ``swap``
+        for candidate in replaced:
+            legs = tuple(
+                (replace(side, fee=fee, priced=True) if fee is not None else replace(side, priced=False))
+                if side.instrument == instrument
+                else side
+                for side in candidate.legs
+            )
+            unpriced = not all(side.priced for side in legs)
+            swap[id(candidate)] = replace(candidate, legs=legs, unpriced=unpriced)
+        lists = [self._by_instrument[i] for i in {s.instrument for c in swap.values() for s in c.legs}]
+        lists += [self._by_side[k] for k in {(s.instrument, s.ask_of_bids) for c in swap.values() for s in c.legs}]
+        for candidates in lists:
+            for n, candidate in enumerate(candidates):
+                new = swap.get(id(candidate))
+                if new is not None:
+                    candidates[n] = new
+        now = self.clock() if self.clock is not None else now_ns
+        for new in list(swap.values()):
+            self.evaluate(new, now)
+        return len(swap)
 
     # -- results -----------------------------------------------------------------------------
 
@@ -556,8 +622,10 @@ def load_pairs(path: Path) -> tuple[list[Pair], dict[str, PairTerms]]:
     for pair in pairs:
         extra = raw[pair.id]
         try:
+            kalshi_params = {"multiplier": str(extra["kalshi_fee_multiplier"])}
             terms[pair.id] = PairTerms(
-                kalshi_fee=kalshi.fee_model(multiplier=str(extra["kalshi_fee_multiplier"])),
+                kalshi_fee=kalshi.fee_model(**kalshi_params),
+                kalshi_fee_params=kalshi_params,
                 polymarket_fee=polymarket.fee_model(rate=str(extra["polymarket_fee_rate"])),
                 polymarket_min_size=parse_size(str(extra.get("polymarket_min_size", "0"))),
                 settle_ns=_settle_ns(extra.get("settles_at")),

@@ -14,6 +14,8 @@ cdef class ManagedBook(L2Book):
     cdef public object ts_event
     cdef public object ts_recv
     cdef public Py_ssize_t venue_tick
+    cdef public object halted
+    cdef public long long close_ns
 
 cdef class BookStats:
     cdef public Py_ssize_t snapshots
@@ -40,6 +42,7 @@ cdef class BookManager:
     cdef public list _top_listeners
     cdef public list _invalidation_listeners
     cdef public object clock
+    cdef public dict _trading
 
     cpdef get(self, instrument)
 

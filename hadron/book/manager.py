@@ -41,6 +41,8 @@ from hadron.model.events import (
 from hadron.model.units import PRICE_ONE, format_price, format_size
 
 MAX_EXAMPLES = 20
+NEVER = 1 << 62
+"""A :attr:`ManagedBook.close_ns` that never comes (the close time is unknown)."""
 """How many examples of each integrity failure the stats keep (for reports)."""
 
 _SIDE_BID = BookSide.BID
@@ -147,8 +149,10 @@ class ManagedBook(L2Book):
 
     __slots__ = (
         "bbo_misses",
+        "close_ns",
         "crossed",
         "ever_live",
+        "halted",
         "polled",
         "reason",
         "source",
@@ -175,6 +179,12 @@ class ManagedBook(L2Book):
         self.venue_tick = 0
         """The tick (1/10,000 USD) the venue declared in the last snapshot: prices off it are bad
         values; 0 when it declared none (the grid then refines itself to finer prices)."""
+        self.halted: str | None = None
+        """Why the market is not traded (``market_paused``, ``market_closed``, ``market_determined``,
+        ``market_settled``), set from the instrument registry; ``None`` while it trades."""
+        self.close_ns = NEVER
+        """When the market stops trading (scheduled close, ns since the epoch; :data:`NEVER` when
+        unknown), set from the instrument registry: from then on it is not traded."""
 
 
 TopListener = Callable[[TopOfBook], None]
@@ -199,6 +209,8 @@ class BookManager:
         self.clock: Callable[[int], None] | None = None
         """Called with an update's ``ts_recv`` *before* it is applied (an event-time clock: a
         simulated order due by then fills against the book as it was). ``None``: no clock."""
+        self._trading: dict[str, tuple[str | None, int]] = {}
+        """instrument → (halted, close_ns) from :meth:`set_trading`, for books made later."""
 
     # -- access ------------------------------------------------------------------------------
 
@@ -217,7 +229,22 @@ class BookManager:
         book = self._books.get(instrument)
         if book is None:
             book = self._books[instrument] = ManagedBook(instrument)
+            trading = self._trading.get(instrument)
+            if trading is not None:
+                book.halted, book.close_ns = trading
         return book
+
+    def set_trading(self, instrument: str, halted: str | None, close_ns: int | None) -> None:
+        """Say whether ``instrument``'s market trades: ``halted`` is why not (``None``: it trades),
+        ``close_ns`` when it stops (ns since the epoch; ``None``: unknown). Kept for a book made
+        later too (a venue-wide lifecycle feed names markets with no book: none is made here).
+        The instrument registry calls it; the detector and the paper trader read the book's
+        :attr:`~ManagedBook.halted` and :attr:`~ManagedBook.close_ns`."""
+        close = NEVER if close_ns is None else close_ns
+        self._trading[instrument] = (halted, close)
+        book = self._books.get(instrument)
+        if book is not None:
+            book.halted, book.close_ns = halted, close
 
     def add_top_listener(self, listener: TopListener) -> None:
         """Call ``listener`` with a :class:`TopOfBook` whenever a LIVE book's top changes."""
@@ -554,4 +581,4 @@ class BookManager:
             listener(top)
 
 
-__all__ = ["BookError", "BookManager", "BookState", "BookStats", "ManagedBook"]
+__all__ = ["NEVER", "BookError", "BookManager", "BookState", "BookStats", "ManagedBook"]

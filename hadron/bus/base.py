@@ -10,7 +10,8 @@ Subjects
     ``hadron.v1.kalshi.book_delta.KXHIGHNY-24DEC12-B45_2E5`` or
     ``hadron.v1.polymarket.trade.7667…1111``. ``kind`` is the event's struct tag
     (``book_snapshot``, ``book_delta``, ``trade``, ``top_of_book``, ``market_status``,
-    ``tick_size_change``). ``symbol`` is the instrument's venue symbol made into one NATS token
+    ``tick_size_change``, ``index_price``: symbol ``index:<index id>``; ``fee_update``: symbol
+    ``event:<event ticker>``). ``symbol`` is the instrument's venue symbol made into one NATS token
     by :func:`encode_token`: ASCII letters, digits and ``-`` stay as they are; every other byte of
     its UTF-8 form (``.``, ``_``, ``*``, ``>``, whitespace, ``:``, anything non-ASCII) becomes
     ``_`` plus two upper-case hex digits (``.`` → ``_2E``, ``_`` → ``_5F``). The rule is
@@ -43,6 +44,9 @@ from hadron.model.events import (
     BookInvalidated,
     BookSnapshot,
     BusEvent,
+    EventStatus,
+    FeeUpdate,
+    IndexPrice,
     MarketStatus,
     OpportunityUpdate,
     TickSizeChange,
@@ -62,6 +66,9 @@ EVENT_KINDS: dict[type[BusEvent], str] = {
     MarketStatus: "market_status",
     TickSizeChange: "tick_size_change",
     BookInvalidated: "book_invalidated",
+    EventStatus: "event_status",
+    IndexPrice: "index_price",
+    FeeUpdate: "fee_update",
     OpportunityUpdate: "opportunity",
 }
 """Event struct → its ``kind`` tag (the third subject token)."""

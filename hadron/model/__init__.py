@@ -7,7 +7,9 @@ from hadron.model.events import (
     BookInvalidated,
     BookSide,
     BookSnapshot,
+    FeeUpdate,
     HadronTick,
+    IndexPrice,
     Level,
     MarketEvent,
     MarketState,
@@ -18,16 +20,20 @@ from hadron.model.events import (
 )
 from hadron.model.instrument import Venue, instrument_id, split_instrument_id
 from hadron.model.units import (
+    INDEX_SCALE,
     PRICE_ONE,
     PRICE_SCALE,
     SIZE_SCALE,
+    format_index_value,
     format_price,
     format_size,
+    parse_index_value,
     parse_price,
     parse_size,
 )
 
 __all__ = [
+    "INDEX_SCALE",
     "PRICE_ONE",
     "PRICE_SCALE",
     "SIZE_SCALE",
@@ -37,7 +43,9 @@ __all__ = [
     "BookInvalidated",
     "BookSide",
     "BookSnapshot",
+    "FeeUpdate",
     "HadronTick",
+    "IndexPrice",
     "Level",
     "MarketEvent",
     "MarketState",
@@ -46,9 +54,11 @@ __all__ = [
     "TopOfBook",
     "Trade",
     "Venue",
+    "format_index_value",
     "format_price",
     "format_size",
     "instrument_id",
+    "parse_index_value",
     "parse_price",
     "parse_size",
     "split_instrument_id",

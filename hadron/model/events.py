@@ -9,12 +9,13 @@ two clocks, both int nanoseconds since the Unix epoch:
 * ``ts_recv``: when Hadron received the frame (taken before decoding).
 
 A trade, quote or book event is a :data:`HadronTick`; :data:`MarketEvent` adds the market's
-status and tick-size changes. Each struct is tagged (``kind``) so a stream of them encodes to
-self-describing JSON or msgpack.
+status and tick-size changes, and :class:`IndexPrice` (the reference price of an underlying).
+Each struct is tagged (``kind``) so a stream of them encodes to self-describing JSON or msgpack.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum, unique
 
 import msgspec
@@ -141,9 +142,31 @@ class TopOfBook(msgspec.Struct, frozen=True, gc=False, tag="top_of_book", tag_fi
     ts_recv: int
 
 
+PriceRange = tuple[int, int, int]
+"""One band of a market's price grid: ``(start, end, step)``, each 1/10,000 USD."""
+
+
 class MarketStatus(msgspec.Struct, frozen=True, gc=False, tag="market_status", tag_field="kind"):
-    """A market lifecycle change. ``result`` is the venue's outcome label once determined
-    (``"yes"``, ``"no"``, a winning token id); ``detail`` is the venue's own event name."""
+    """A market lifecycle change, and what the venue said about the market's structure with it.
+
+    ``result`` is the venue's outcome label once determined (``"yes"``, ``"no"``; ``None``
+    before); ``detail`` is the venue's own event name (Kalshi ``event_type``, e.g.
+    ``close_date_updated``; Polymarket ``new_market``). The fields after ``detail`` are set only
+    when the message carried them (``None``, ``""``, ``()`` or ``0`` otherwise):
+
+    * ``open_ns``/``close_ns``: scheduled open and close, ns since the epoch (a market is not
+      traded from ``close_ns`` on);
+    * ``settlement_value``: the YES contract's value at settlement, 1/10,000 USD (``"0.5000"`` →
+      5000);
+    * ``event``/``title``: the venue's event id (Kalshi event ticker) and market title;
+    * ``strike_type``/``floor_strike``/``cap_strike``: the strike as the venue states it, the
+      numbers as exact decimal text (``"95000"``; an index level or a count, not a price);
+    * ``price_level_structure``/``price_ranges``: the venue's name of the price grid and its bands
+      (:data:`PriceRange`); ``tick``: the finest step of those bands, 1/10,000 USD.
+
+    Sources: Kalshi AsyncAPI ``marketLifecycleV2`` and ``multivariateMarketLifecycle``; Polymarket
+    ``new_market`` and ``market_resolved``.
+    """
 
     instrument: str
     state: MarketState
@@ -151,6 +174,39 @@ class MarketStatus(msgspec.Struct, frozen=True, gc=False, tag="market_status", t
     ts_recv: int
     result: str | None = None
     detail: str = ""
+    open_ns: int | None = None
+    close_ns: int | None = None
+    settlement_value: int | None = None
+    event: str = ""
+    title: str = ""
+    strike_type: str = ""
+    floor_strike: str = ""
+    cap_strike: str = ""
+    price_level_structure: str = ""
+    price_ranges: tuple[PriceRange, ...] = ()
+    tick: int = 0
+
+
+class EventStatus(msgspec.Struct, frozen=True, gc=False, tag="event_status", tag_field="kind"):
+    """An event (a group of markets) was created or changed.
+
+    ``instrument`` is the event's id, ``"<venue>:<event ticker>"`` (``"kalshi:KXQUICKSETTLE-…"``):
+    named so the bus routes it like the other events; it is not a tradeable market. ``series`` is
+    the venue's series id, ``collateral_return_type`` Kalshi's (``"MECNET"``, ``"DIRECNET"``, ``""``),
+    ``strike_ns`` the event's strike date (ns since the epoch; ``None`` when not sent) and
+    ``strike_period`` its strike period as sent. ``ts_event`` is ``ts_recv`` (the venue sends no time).
+    Source: Kalshi AsyncAPI ``eventLifecycle``.
+    """
+
+    instrument: str
+    title: str
+    ts_event: int
+    ts_recv: int
+    subtitle: str = ""
+    series: str = ""
+    collateral_return_type: str = ""
+    strike_ns: int | None = None
+    strike_period: str = ""
 
 
 class TickSizeChange(msgspec.Struct, frozen=True, gc=False, tag="tick_size_change", tag_field="kind"):
@@ -170,6 +226,56 @@ class BookInvalidated(msgspec.Struct, frozen=True, gc=False, tag="book_invalidat
 
     instrument: str
     reason: str
+    ts_event: int
+    ts_recv: int
+
+
+class IndexPrice(msgspec.Struct, frozen=True, gc=False, tag="index_price", tag_field="kind"):
+    """A reference price: the level of an index or the price of an underlying, as the venue relays it.
+
+    ``instrument`` is ``"<venue>:index:<index>"`` (``"kalshi:index:BRTI"``,
+    ``"kalshi:index:Metal.XAU/USD"``): it routes the event (bus subject, feed filters) and is
+    never a tradeable market. ``index`` is the index id or underlying ticker as the source names
+    it; ``source`` is who computes it (``"cfbenchmarks"`` or ``"pyth"``); ``venue`` the venue that
+    relayed it (``"kalshi"``). ``value`` is int, 1/100,000,000 USD
+    (:data:`~hadron.model.units.INDEX_SCALE`, parsed exactly from the decimal string:
+    ``"68000.12"`` → ``6_800_012_000_000``). ``avg_60s`` is the trailing 60-second average the
+    venue sends with it (same unit; ``None`` when it sent none). ``ts_event`` is the source's time
+    (CF Benchmarks ``time``, Pyth ``source_ts_ms``), else the venue's receipt time, else ``ts_recv``.
+    """
+
+    instrument: str
+    index: str
+    source: str
+    venue: str
+    value: int
+    ts_event: int
+    ts_recv: int
+    avg_60s: int | None = None
+
+
+class FeeUpdate(msgspec.Struct, frozen=True, gc=False, tag="fee_update", tag_field="kind"):
+    """A venue changed the fee rule of a group of its markets from now on (touches no book).
+
+    Kalshi ``event_fee_update`` (Kalshi AsyncAPI ``eventFeeUpdate``, channel
+    ``market_lifecycle_v2``): an event's fee override was set or cleared; it applies to every
+    market of the event. ``instrument`` is ``"<venue>:<scope>:<id>"`` (``"kalshi:event:KXGOLD-26AUG10"``):
+    it routes the event (bus subject, feed filters) and is never a tradeable market. ``scope`` is
+    what ``id`` names (``"event"``: a Kalshi event ticker); ``venue`` the venue (``"kalshi"``).
+    ``fee_type`` is the venue's fee type name (Kalshi: ``quadratic``,
+    ``quadratic_with_maker_fees``, ``quadratic_with_combo_maker_fees``, ``flat``), ``None`` when
+    the override of the type was cleared (the series' own applies again); ``multiplier`` the fee
+    multiplier ``M`` exactly as sent (``Decimal``, never a float), ``None`` when cleared. Kalshi's
+    frame carries no time: ``ts_event`` equals ``ts_recv``, and the override applies from
+    ``ts_recv`` on (so a replay reproduces it). Consumers: :class:`hadron.arb.fees.FeeRegistry`.
+    """
+
+    instrument: str
+    scope: str
+    id: str
+    venue: str
+    fee_type: str | None
+    multiplier: Decimal | None
     ts_event: int
     ts_recv: int
 
@@ -223,8 +329,9 @@ require_fields(
 )
 require_fields(TopOfBook, ("instrument", "bid_price", "bid_size", "ask_price", "ask_size", "ts_event", "ts_recv"))
 
-MarketEvent = HadronTick | MarketStatus | TickSizeChange | BookInvalidated
-"""Everything a venue feed normalizes to, plus the book-integrity notice consumers need."""
+MarketEvent = HadronTick | MarketStatus | TickSizeChange | BookInvalidated | IndexPrice | FeeUpdate | EventStatus
+"""Everything a venue feed normalizes to, plus the book-integrity notice consumers need
+(:class:`IndexPrice`, a reference price, and :class:`FeeUpdate`, a fee rule, touch no book)."""
 
 BusEvent = MarketEvent | OpportunityUpdate
 """Everything that travels on the bus: market events and the strategy's opportunities."""

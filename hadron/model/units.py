@@ -2,6 +2,8 @@
 
 * price: ``int``, 1/10,000 USD (``PRICE_SCALE``). ``"0.4800"`` → ``4800``; ``1.0`` → ``PRICE_ONE``.
 * size: ``int``, 1/1,000,000 contract or share (``SIZE_SCALE``). ``"46.02"`` → ``46_020_000``.
+* reference price (an index level): ``int``, 1/100,000,000 USD (``INDEX_SCALE``).
+  ``"68000.12"`` → ``6_800_012_000_000`` (:func:`parse_index_value`).
 
 Values are parsed straight from the venue's decimal strings, never through ``float``. A string
 with more precision than Hadron keeps (``"0.48001"`` as a price, seven decimals as a size) raises
@@ -36,7 +38,7 @@ FIXED_LIMIT = 2**62
 """Parsed values are below this in magnitude (a 64-bit integer where the hot path is compiled);
 a larger one is not a price or size but a malformed field: DecodeError."""
 _DIGITS = frozenset("0123456789")
-_POW10: list[int] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]
+_POW10: list[int] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
 
 
 def _parse_fixed(text: str, decimals: int, what: str, signed: bool) -> int:
@@ -111,6 +113,38 @@ def parse_size(text: str) -> int:
         return value
     except TypeError as exc:
         raise DecodeError(f"size must be a decimal string, got {text!r}") from exc
+
+
+INDEX_DECIMALS = 8
+INDEX_SCALE = 100_000_000
+"""Reference prices (an index level, an underlying's price: :class:`~hadron.model.events.IndexPrice`)
+are int, 1/100,000,000 USD: Kalshi sends them with 8 decimals (``"2365.12345000"``), and a level of
+92 billion USD still fits a signed 64-bit integer."""
+
+
+def parse_index_value(text: str) -> int:
+    """Parse a reference price (an index level) decimal string into 1/100,000,000 USD.
+
+    Args:
+        text: the venue's string, e.g. ``"68000.12"`` (CF Benchmarks ``value``) or
+            ``"2365.12345000"`` (Pyth ``value_usd``); a leading ``-`` is accepted (an index
+            may go below zero, as oil futures did).
+
+    Returns:
+        int, 1/100,000,000 USD (``"68000.12"`` → ``6_800_012_000_000``).
+
+    Raises:
+        DecodeError: not a plain decimal string, finer than 1e-8 USD, or of magnitude
+            :data:`FIXED_LIMIT` or more (not a 64-bit value: bad input, never clipped).
+    """
+    if isinstance(text, str) and len(text) > 64:  # far past 64 bits: refused before int() reads it
+        raise DecodeError(f"index value {text[:24]!r}… is out of range")
+    return _parse_fixed(text, INDEX_DECIMALS, "index value", signed=True)
+
+
+def format_index_value(value: int) -> str:
+    """Format a reference price (1/100,000,000 USD) with at least 2 decimals: ``"68000.12"``."""
+    return _format_fixed(value, INDEX_DECIMALS, 2)
 
 
 _NOT_PLAIN = -(2**63)  # a C constant once compiled (model/units.pxd); NOT_PLAIN is its Python name

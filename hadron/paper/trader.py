@@ -14,6 +14,10 @@ the difference (``retry_attempts`` times, each ``retry_slippage_ticks`` cents fu
 back whatever is still unhedged; ``sell_back`` sells the excess at the book at once; ``hold``
 keeps it. Every unwind's cost is recorded against the pair.
 
+A market that stops trading (the instrument registry sets its book's ``halted`` or ``close_ns``:
+paused, closed, determined, settled) takes no new trade from that moment, and an order arriving
+there after it is rejected with that reason (``market_closed``, …).
+
 Settlement: a :class:`~hadron.model.events.MarketStatus` with a result (Kalshi
 ``market_lifecycle_v2``, Polymarket ``market_resolved``) settles the instrument when it arrives;
 settlements from a file are applied at their time (or at the end). Money is int,
@@ -179,6 +183,7 @@ class PaperTrader:
         self._taken: set[str] = set()
         self._consumed: dict[tuple[str, bool, str], tuple[int, dict[int, int]]] = {}
         self._marks: dict[tuple[str, bool], int] = {}
+        self._fee_models: dict[str, FeeModel] = {}  # instrument → the venue's fee rule in force (FeeRegistry)
         self._next_equity = 0
         self._day = -1
         self._day_start_equity = 0
@@ -213,6 +218,9 @@ class PaperTrader:
         asks = []
         for leg in legs:
             book = self.books.get(leg.instrument)
+            if book is not None and (book.halted is not None or now >= book.close_ns):
+                self.stats.rejections[book.halted or "market_closed"] += 1  # not traded from its close on
+                return
             live = book is not None and book.state is BookState.LIVE
             age = now - book.ts_recv if book is not None else 1 << 62
             per_share = (leg.cost + leg.fee) * SIZE_SCALE // max(1, leg.size)
@@ -328,6 +336,9 @@ class PaperTrader:
         if book is None or book.state is not BookState.LIVE:
             self._done(order, "rejected", "book not live at arrival", now)
             return
+        if book.halted is not None or now >= book.close_ns:  # the market stopped trading before arrival
+            self._done(order, "rejected", book.halted or "market_closed", now)
+            return
         fills, wanted = self._match(order)
         if order.tif == "FOK" and wanted > 0:
             self._done(order, "cancelled", "FOK: not enough at the limit on arrival", now)
@@ -338,6 +349,9 @@ class PaperTrader:
         self._consume(order, fills, book.ts_recv)
         filled = sum(size for _, size in fills)
         value = sum(price * size for price, size in fills)
+        in_force = self._fee_models.get(order.instrument)
+        if in_force is not None:  # the venue changed the fee rule since the opportunity was priced
+            order.fee_model = in_force
         fee = order.fee_model.fee(fills)
         held = self.portfolio.holding(order.venue, order.instrument, order.outcome, order.from_bids)
         trade = self._trade(order.trade_id)
@@ -536,6 +550,12 @@ class PaperTrader:
         return self._equity_now() - self._day_start_equity if self._day >= 0 else 0
 
     # -- settlement --------------------------------------------------------------------------
+
+    def set_fee_model(self, instrument: str, model: FeeModel) -> None:
+        """Charge every order on ``instrument`` that reaches its venue from now on with ``model``
+        (a venue fee rule change, from :class:`hadron.arb.fees.FeeRegistry`, which first runs the
+        orders due before it), whatever model the opportunity was priced with."""
+        self._fee_models[instrument] = model
 
     def on_event(self, event: object) -> None:
         """Event listener (replay or live): settle on a :class:`MarketStatus` carrying a result."""

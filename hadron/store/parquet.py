@@ -13,6 +13,11 @@ Tables and columns (prices: int, 1/10,000 USD; sizes: int, 1/1,000,000; times: i
   ``change``: signed change)
 * ``book_snapshots``: instrument, ts_event, ts_recv, snapshot (an id per snapshot in this store),
   side, level (0 = best), price, size; an empty snapshot is one row with level -1
+* ``index_prices``: instrument (``kalshi:index:<id>``), ts_event, ts_recv, index (the index id or
+  underlying ticker), source (``cfbenchmarks``, ``pyth``), value and avg_60s (int, 1/100,000,000
+  USD; avg_60s null when the venue sent none). Partition ``symbol`` is the index id with ``/``
+  written ``%2F`` (``Metal.XAU%2FUSD``): a folder name (DuckDB, ``hadron query``, reads it
+  decoded); the ``index`` column has it as sent.
 
 Rows are buffered per partition and written in batches (``batch_rows``); :meth:`close` writes
 the rest. Plug :meth:`ParquetTickStore.on_event` into a replay or a live runtime.
@@ -37,7 +42,7 @@ except ModuleNotFoundError as _missing:  # the [parquet] extra
     if _missing.name is None or not _missing.name.startswith("pyarrow"):
         raise
     raise MissingExtra("pyarrow", "the Parquet tick store") from None
-from hadron.model.events import BookDelta, BookSnapshot, MarketEvent, TopOfBook, Trade
+from hadron.model.events import BookDelta, BookSnapshot, IndexPrice, MarketEvent, TopOfBook, Trade
 
 _I64 = pa.int64()
 _STR = pa.string()
@@ -87,6 +92,17 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("size", _I64),
         ]
     ),
+    "index_prices": pa.schema(
+        [
+            ("instrument", _STR),
+            ("ts_event", _I64),
+            ("ts_recv", _I64),
+            ("index", _STR),
+            ("source", _STR),
+            ("value", _I64),
+            ("avg_60s", _I64),
+        ]
+    ),
 }
 TABLES = tuple(SCHEMAS)
 _DAY_NS = 86_400 * 1_000_000_000
@@ -130,6 +146,7 @@ class ParquetTickStore:
             TopOfBook: self._quote,
             BookDelta: self._delta,
             BookSnapshot: self._snapshot,
+            IndexPrice: self._index,
         }
 
     def on_event(self, event: MarketEvent) -> None:
@@ -141,7 +158,8 @@ class ParquetTickStore:
                 self.flush()
 
     def _rows(self, table: str, instrument: str, ts_event: int) -> list[list[Any]]:
-        venue, _, symbol = instrument.partition(":")
+        venue = instrument.partition(":")[0]
+        symbol = partition_symbol(instrument)
         day = ts_event // _DAY_NS
         date = self._days.get(day)
         if date is None:
@@ -176,6 +194,13 @@ class ParquetTickStore:
         c[4].append(d.price)
         c[5].append(d.size)
         c[6].append(d.action.value)
+        self._pending += 1
+
+    def _index(self, x: IndexPrice) -> None:
+        c = self._rows("index_prices", x.instrument, x.ts_event)
+        row = (x.instrument, x.ts_event, x.ts_recv, x.index, x.source, x.value, x.avg_60s)
+        for column, value in zip(c, row, strict=True):
+            column.append(value)
         self._pending += 1
 
     def _snapshot(self, s: BookSnapshot) -> None:
@@ -234,6 +259,16 @@ class ParquetTickStore:
         }
 
 
+def partition_symbol(instrument: str) -> str:
+    """The ``symbol`` partition (a folder name) of an instrument's rows: its venue symbol
+    (``kalshi:KXBTCD-…`` → ``KXBTCD-…``); for a reference price ``<venue>:index:<id>`` the index
+    id with ``/`` written ``%2F`` (``kalshi:index:Metal.XAU/USD`` → ``Metal.XAU%2FUSD``)."""
+    symbol = instrument.partition(":")[2]
+    if symbol.startswith("index:"):
+        return symbol[len("index:") :].replace("/", "%2F")
+    return symbol
+
+
 PARTITIONS = ("venue", "date", "symbol")
 """The partition columns of every table (strings: ``kalshi``, ``2026-08-11``, the venue symbol)."""
 
@@ -254,8 +289,8 @@ def table_schema(table: str) -> pa.Schema:
 def query(root: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run ``sql`` with DuckDB over the store at ``root``; return ``(columns, rows)``.
 
-    The tables ``trades``, ``quotes``, ``book_deltas`` and ``book_snapshots`` are views over the
-    Parquet files (with the partition columns ``venue``, ``date`` and ``symbol``); a table with no
+    The tables ``trades``, ``quotes``, ``book_deltas``, ``book_snapshots`` and ``index_prices`` are
+    views over the Parquet files (with the partition columns ``venue``, ``date`` and ``symbol``); a table with no
     file yet is an empty view with the same columns.
 
     ``sql`` reaches nothing but the store: DuckDB runs with external access off (no file outside

@@ -55,6 +55,16 @@ import msgspec
 from hadron.config import mask_url
 from hadron.errors import ConfigError, StoreError
 from hadron.extras import require
+from hadron.model.account import (
+    AccountEvent,
+    AccountFill,
+    OrderGroupUpdate,
+    OrderSide,
+    OrderUpdate,
+    Outcome,
+    PositionUpdate,
+)
+from hadron.model.account import OrderStatus as AccountOrderStatus
 
 if TYPE_CHECKING:
     import psycopg
@@ -351,6 +361,69 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX fills_order ON fills (order_id)
         """,
     ),
+    (
+        3,
+        "the real account: fills, orders, positions and order groups from the venues' private channels",
+        """
+        CREATE TABLE account_fills (
+            venue TEXT NOT NULL,
+            fill_id TEXT NOT NULL,
+            order_id TEXT NOT NULL,
+            client_order_id TEXT NOT NULL,
+            instrument TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            side TEXT NOT NULL,
+            price BIGINT NOT NULL,
+            size BIGINT NOT NULL,
+            fee BIGINT NOT NULL,
+            liquidity TEXT NOT NULL,
+            status TEXT NOT NULL,
+            post_position BIGINT,
+            ts_event BIGINT NOT NULL,
+            ts_recv BIGINT NOT NULL,
+            PRIMARY KEY (venue, fill_id)
+        );
+        CREATE TABLE account_orders (
+            venue TEXT NOT NULL,
+            order_id TEXT NOT NULL,
+            client_order_id TEXT NOT NULL,
+            instrument TEXT NOT NULL,
+            status TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            side TEXT NOT NULL,
+            price BIGINT NOT NULL,
+            initial_size BIGINT NOT NULL,
+            filled_size BIGINT NOT NULL,
+            remaining_size BIGINT NOT NULL,
+            venue_status TEXT NOT NULL,
+            ts_event BIGINT NOT NULL,
+            ts_recv BIGINT NOT NULL,
+            PRIMARY KEY (venue, order_id)
+        );
+        CREATE TABLE account_positions (
+            venue TEXT NOT NULL,
+            instrument TEXT NOT NULL,
+            position_size BIGINT NOT NULL,
+            cost BIGINT NOT NULL,
+            realized_pnl BIGINT NOT NULL,
+            fees_paid BIGINT NOT NULL,
+            volume BIGINT NOT NULL,
+            derived INTEGER NOT NULL,
+            ts_event BIGINT NOT NULL,
+            ts_recv BIGINT NOT NULL,
+            PRIMARY KEY (venue, instrument)
+        );
+        CREATE TABLE account_order_groups (
+            venue TEXT NOT NULL,
+            order_group_id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            contracts_limit BIGINT,
+            ts_event BIGINT NOT NULL,
+            ts_recv BIGINT NOT NULL,
+            PRIMARY KEY (venue, order_group_id)
+        )
+        """,
+    ),
 ]
 """Every schema change, in order; append only (never edit or renumber an applied migration)."""
 
@@ -477,6 +550,28 @@ class StateStore(Protocol):
         """Return a run's balances, by venue then currency."""
         ...
 
+    async def record_account(self, events: Sequence[AccountEvent]) -> int:
+        """Store the real account's events (:mod:`hadron.model.account`) in one transaction; return
+        how many. A fill is kept once per ``(venue, fill_id)`` (a repeat updates its status); an
+        order, position or order group keeps its latest state."""
+        ...
+
+    async def list_account_fills(self) -> list[AccountFill]:
+        """Every account fill, by ``ts_event``."""
+        ...
+
+    async def list_account_orders(self) -> list[OrderUpdate]:
+        """Every account order's latest state, by ``ts_event``."""
+        ...
+
+    async def list_account_positions(self) -> list[PositionUpdate]:
+        """Every account position's latest state, by venue then instrument."""
+        ...
+
+    async def list_account_order_groups(self) -> list[OrderGroupUpdate]:
+        """Every order group's latest change, by venue then id."""
+        ...
+
     async def schema_version(self) -> int:
         """Return the database's schema version (the highest applied migration)."""
         ...
@@ -599,6 +694,99 @@ _UPSERT_BALANCE = (
 _LIST_BALANCES = (
     "SELECT run_id, venue, currency, amount, updated_ns FROM balances WHERE run_id = ? ORDER BY venue, currency"
 )
+
+_UPSERT_ACCOUNT_FILL = (
+    "INSERT INTO account_fills (venue, fill_id, order_id, client_order_id, instrument, outcome, side, price, size,"
+    " fee, liquidity, status, post_position, ts_event, ts_recv) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (venue, fill_id) DO UPDATE SET status = excluded.status"
+)
+_UPSERT_ACCOUNT_ORDER = (
+    "INSERT INTO account_orders (venue, order_id, client_order_id, instrument, status, outcome, side, price,"
+    " initial_size, filled_size, remaining_size, venue_status, ts_event, ts_recv)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (venue, order_id) DO UPDATE SET"
+    " client_order_id = excluded.client_order_id, instrument = excluded.instrument, status = excluded.status,"
+    " outcome = excluded.outcome, side = excluded.side, price = excluded.price,"
+    " initial_size = excluded.initial_size, filled_size = excluded.filled_size,"
+    " remaining_size = excluded.remaining_size, venue_status = excluded.venue_status,"
+    " ts_event = excluded.ts_event, ts_recv = excluded.ts_recv WHERE account_orders.ts_event <= excluded.ts_event"
+)
+_UPSERT_ACCOUNT_POSITION = (
+    "INSERT INTO account_positions (venue, instrument, position_size, cost, realized_pnl, fees_paid, volume,"
+    " derived, ts_event, ts_recv) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (venue, instrument) DO UPDATE"
+    " SET position_size = excluded.position_size, cost = excluded.cost, realized_pnl = excluded.realized_pnl,"
+    " fees_paid = excluded.fees_paid, volume = excluded.volume, derived = excluded.derived,"
+    " ts_event = excluded.ts_event, ts_recv = excluded.ts_recv"
+)
+_UPSERT_ACCOUNT_GROUP = (
+    "INSERT INTO account_order_groups (venue, order_group_id, event, contracts_limit, ts_event, ts_recv)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (venue, order_group_id) DO UPDATE SET event = excluded.event,"
+    " contracts_limit = COALESCE(excluded.contracts_limit, account_order_groups.contracts_limit),"
+    " ts_event = excluded.ts_event, ts_recv = excluded.ts_recv"
+)
+_LIST_ACCOUNT_FILLS = (
+    "SELECT venue, instrument, fill_id, order_id, client_order_id, outcome, side, price, size, fee, liquidity,"
+    " ts_event, ts_recv, post_position, status FROM account_fills ORDER BY ts_event, venue, fill_id"
+)
+_LIST_ACCOUNT_ORDERS = (
+    "SELECT venue, instrument, order_id, client_order_id, status, outcome, side, price, initial_size, filled_size,"
+    " remaining_size, ts_event, ts_recv, venue_status FROM account_orders ORDER BY ts_event, venue, order_id"
+)
+_LIST_ACCOUNT_POSITIONS = (
+    "SELECT venue, instrument, position_size, cost, realized_pnl, fees_paid, ts_event, ts_recv, volume, derived"
+    " FROM account_positions ORDER BY venue, instrument"
+)
+_LIST_ACCOUNT_GROUPS = (
+    "SELECT venue, order_group_id, event, contracts_limit, ts_event, ts_recv FROM account_order_groups"
+    " ORDER BY venue, order_group_id"
+)
+
+
+def _account_query(event: AccountEvent) -> _Query:
+    """The upsert of one account event (see :meth:`StateStore.record_account`)."""
+    if isinstance(event, AccountFill):
+        liquidity = "" if event.taker is None else "taker" if event.taker else "maker"
+        return _Query(
+            _UPSERT_ACCOUNT_FILL,
+            (event.venue, event.fill_id, event.order_id, event.client_order_id, event.instrument,
+             event.outcome.value, event.side.value, event.price, event.size, event.fee, liquidity, event.status,
+             event.post_position, event.ts_event, event.ts_recv),
+        )  # fmt: skip
+    if isinstance(event, OrderUpdate):
+        return _Query(
+            _UPSERT_ACCOUNT_ORDER,
+            (event.venue, event.order_id, event.client_order_id, event.instrument, event.status.value,
+             event.outcome.value, event.side.value, event.price, event.initial, event.filled, event.remaining,
+             event.venue_status, event.ts_event, event.ts_recv),
+        )  # fmt: skip
+    if isinstance(event, PositionUpdate):
+        return _Query(
+            _UPSERT_ACCOUNT_POSITION,
+            (event.venue, event.instrument, event.position, event.cost, event.realized_pnl, event.fees_paid,
+             event.volume, int(event.derived), event.ts_event, event.ts_recv),
+        )  # fmt: skip
+    if isinstance(event, OrderGroupUpdate):
+        return _Query(
+            _UPSERT_ACCOUNT_GROUP,
+            (event.venue, event.order_group_id, event.event, event.contracts_limit, event.ts_event, event.ts_recv),
+        )
+    raise StoreError(f"not an account event: {type(event).__name__}")
+
+
+def _check_account(event: AccountEvent) -> None:
+    # Every integer of the event must fit a signed 64-bit column (times: non-negative)
+    for name in event.__struct_fields__:
+        value = getattr(event, name)
+        if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+            raise StoreError(f"{type(event).__name__}.{name} {value} does not fit a 64-bit integer")
+    _check_ns("ts_event", event.ts_event)
+    _check_ns("ts_recv", event.ts_recv)
+
+
+def _record_account_op(queries: list[_Query]) -> _Op[int]:
+    for query in queries:
+        _ = yield query
+    return len(queries)
+
 
 _RUN_STATUSES: frozenset[str] = frozenset(get_args(RunStatus))
 _ORDER_STATUSES: frozenset[str] = frozenset(get_args(OrderStatus))
@@ -945,6 +1133,51 @@ class _SqlStateStore:
         query = _Query(_LIST_BALANCES, (run_id,))
         rows = (await self._run(_one(query), write=False, what=f"list balances of run {run_id!r}")).rows
         return [Balance(*row) for row in rows]
+
+    async def record_account(self, events: Sequence[AccountEvent]) -> int:
+        """Store account events (:mod:`hadron.model.account`) in one transaction; return how many.
+
+        Account rows belong to the venue account, not to a run: a fill is kept once per
+        ``(venue, fill_id)`` (a repeat only updates its ``status``), an order, position or order
+        group is replaced by its latest state (an order only by a change at least as new).
+        """
+        if not events:
+            return 0
+        for event in events:
+            _check_account(event)
+        queries = [_account_query(event) for event in events]
+        return await self._run(_record_account_op(queries), write=True, what=f"record {len(queries)} account events")
+
+    async def list_account_fills(self) -> list[AccountFill]:
+        """Every stored account fill, by ``ts_event``."""
+        rows = (await self._run(_one(_Query(_LIST_ACCOUNT_FILLS)), write=False, what="list account fills")).rows
+        return [
+            AccountFill(v, i, f, o, c, Outcome(out), OrderSide(side), p, s, fee,
+                        None if liq == "" else liq == "taker", te, tr, post, st)
+            for v, i, f, o, c, out, side, p, s, fee, liq, te, tr, post, st in rows
+        ]  # fmt: skip
+
+    async def list_account_orders(self) -> list[OrderUpdate]:
+        """Every stored account order (its latest state), by ``ts_event``."""
+        rows = (await self._run(_one(_Query(_LIST_ACCOUNT_ORDERS)), write=False, what="list account orders")).rows
+        return [
+            OrderUpdate(v, i, o, c, AccountOrderStatus(st), Outcome(out), OrderSide(side), p, a, f, r, te, tr, vs)
+            for v, i, o, c, st, out, side, p, a, f, r, te, tr, vs in rows
+        ]
+
+    async def list_account_positions(self) -> list[PositionUpdate]:
+        """Every stored account position (its latest state), by venue then instrument."""
+        query = _Query(_LIST_ACCOUNT_POSITIONS)
+        rows = (await self._run(_one(query), write=False, what="list account positions")).rows
+        return [
+            PositionUpdate(v, i, pos, cost, pnl, fees, te, tr, volume, bool(derived))
+            for v, i, pos, cost, pnl, fees, te, tr, volume, derived in rows
+        ]
+
+    async def list_account_order_groups(self) -> list[OrderGroupUpdate]:
+        """Every stored order group (its latest change), by venue then id."""
+        rows = (await self._run(_one(_Query(_LIST_ACCOUNT_GROUPS)), write=False, what="list order groups")).rows
+        return [OrderGroupUpdate(*row) for row in rows]
 
 
 def _drive_sqlite(conn: sqlite3.Connection, op: _Op[_T]) -> _T:

@@ -23,10 +23,14 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import msgspec
 
 from hadron.book.manager import BookManager
+from hadron.model.account import AccountEvent
 from hadron.model.events import MarketEvent
+from hadron.venues.account_script import ScriptedOrder as ScriptedOrder  # re-exported: the demo's script
+from hadron.venues.account_script import load_script as load_script  # re-exported: --account-script
 from hadron.venues.feedstats import FeedStats as FeedStats  # re-exported: the streams share it
 
 if TYPE_CHECKING:
+    from hadron.arb.fees import FeeRule
     from hadron.arb.walk import FeeModel
 
 
@@ -53,6 +57,16 @@ class DeadLetterSink(Protocol):
 
 
 EventSink = Callable[[MarketEvent], None]
+
+AccountSink = Callable[[AccountEvent], None]
+"""``on_account(event)``: one normalized account event (:data:`hadron.model.account.AccountEvent`)."""
+
+VenueSink = Callable[[Any, int], None]
+"""``on_venue(msg, recv_ns)``: a venue-native message (a venue-prefixed struct, e.g. Kalshi's
+``KalshiEventFeeUpdate``, ``KalshiPythValue``, ``KalshiRfqCreated``) that the feed does not turn into a
+market event, with its local receive time in ns. The core dispatches on the struct's ``type`` tag
+(``type(msg).__struct_config__.tag``) or duck-types its fields, never importing the venue package.
+See :data:`hadron.venues.kalshi.stream.VenueHook` for which Kalshi messages come this way."""
 
 
 class FeedStream(Protocol):
@@ -97,8 +111,10 @@ class VenueAdapter(Protocol):
         dead_letter: DeadLetterSink,
         seq_mode: SeqMode = SeqMode.STRICT,
         on_event: EventSink | None = None,
+        on_venue: VenueSink | None = None,
     ) -> FeedStream:
-        """Return a new stream for connection ``conn`` feeding ``books``."""
+        """Return a new stream for connection ``conn`` feeding ``books`` (venue-native messages to
+        ``on_venue``, see :data:`VenueSink`)."""
 
 
 @runtime_checkable
@@ -207,9 +223,15 @@ class LiveVenue(Protocol):
         on_event: EventSink | None = None,
         record_dir: Path | None = None,
         dead_letter: DeadLetterSink | None = None,
+        on_venue: VenueSink | None = None,
+        on_account: AccountSink | None = None,
     ) -> LiveFeed:
         """A :class:`LiveFeed` for ``instruments`` (venue symbols: Kalshi market tickers,
         Polymarket token ids) configured from ``config`` (a :class:`hadron.config.HadronConfig`).
+        ``on_venue`` receives the venue-native messages (see :data:`VenueSink`); ``on_account``
+        the account's events, normalized (:mod:`hadron.model.account`), when the venue's settings
+        ask for them and its credentials are set (Kalshi ``kalshi.account``; Polymarket
+        ``polymarket.api_*``).
 
         Raises:
             ConfigError: missing credentials or a bad setting (named).
@@ -222,3 +244,19 @@ class ResultsVenue(Protocol):
 
     async def market_results(self, tickers: list[str], *, config: Any) -> dict[str, str]:
         """``{symbol: "yes" | "no"}`` for the given markets that have resolved."""
+
+
+@runtime_checkable
+class FeeRulesVenue(Protocol):
+    """A venue that can say, over REST, which fee rules are in force for events (read once at the
+    start of a run: :meth:`hadron.arb.fees.FeeRegistry.apply_rules`)."""
+
+    async def fee_rules(self, events: list[str], *, config: Any) -> list[FeeRule]:
+        """The fee rules of ``events`` (venue event ids; Kalshi event tickers), each fetched once:
+        per event its ``base`` rule (Kalshi: the series' ``fee_type``/``fee_multiplier``) and its
+        ``override`` when one is set. An event that could not be fetched is left out (one warning
+        line for all of them), never an exception.
+
+        Raises:
+            HadronError: the venue could not be asked at all (a bad setting).
+        """

@@ -13,5 +13,7 @@ cdef class FeedStats:
     cdef public Py_ssize_t hash_checks
     cdef public Py_ssize_t hash_mismatches
     cdef public Py_ssize_t resync_requests
+    cdef public Py_ssize_t passed_on
+    cdef public Py_ssize_t unconsumed
 
     cpdef count(self, kind, Py_ssize_t n=*)

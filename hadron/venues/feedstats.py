@@ -14,6 +14,8 @@ FEED_COUNTERS = (
     "hash_checks",
     "hash_mismatches",
     "resync_requests",
+    "passed_on",
+    "unconsumed",
 )
 
 
@@ -28,6 +30,9 @@ class FeedStats:
     ``stale_frames``: frames older than what the book already holds, dropped. ``trades``: trades
     normalized. ``hash_checks``/``hash_mismatches``: snapshots whose venue checksum was verified
     / failed (a failure re-syncs the book). ``resync_requests``: books the stream asked to re-sync.
+    ``passed_on``: venue-native messages (not normalized into market events) handed to a consumer
+    hook (Kalshi ``on_venue``/``on_private``); ``unconsumed``: such messages no hook took (counted
+    by type in ``frames_by_type`` too, recorded with the connection's frames, otherwise unused).
     """
 
     __slots__ = (*FEED_COUNTERS, "_by_type", "delta_frames", "delta_kind")  # typed once compiled (feedstats.pxd)
@@ -49,6 +54,8 @@ class FeedStats:
         self.hash_checks = 0
         self.hash_mismatches = 0
         self.resync_requests = 0
+        self.passed_on = 0
+        self.unconsumed = 0
 
     def __repr__(self) -> str:
         return f"FeedStats({', '.join(f'{name}={getattr(self, name)}' for name in FEED_COUNTERS)})"

@@ -1,7 +1,7 @@
 """The demo end to end, seen in a browser: `hadron demo` in its own process, the dashboard in
 headless Chromium (Debian's package, driven by Playwright), what a trader reads on it checked
-(chart axes, combined costs, timestamps, decimals, risk usage, full names on hover), the kill
-switch clicked, /metrics parsed.
+(chart axes, combined costs, timestamps, decimals, risk usage, full names on hover, the real
+account the demo's script made, the market status), the kill switch clicked, /metrics parsed.
 
 ``HADRON_DASHBOARD_SCREENSHOT=docs/dashboard.png`` saves the running dashboard there (before the
 kill switch is clicked).
@@ -108,7 +108,10 @@ def test_dashboard_shows_the_system_working_and_the_kill_switch_blocks_orders(de
                                timeout=90_000)  # fmt: skip
         assert page.locator("#pairs .book").count() == 3
         _check_what_a_trader_reads(page, demo)
-        if SCREENSHOT:  # for the docs: a few more seconds of data, several fills on the chart
+        _check_the_real_account_and_market_status(page, demo)
+        if SCREENSHOT:  # for the docs: a few more seconds of data, several fills on the chart, the script played
+            page.wait_for_function("() => document.querySelectorAll('#account-fills tr.account-fill').length >= 4",
+                                   timeout=90_000)  # fmt: skip
             page.wait_for_function("() => parseInt(document.getElementById('fill-count')?.textContent || '0') >= 8",
                                    timeout=90_000)  # fmt: skip
             page.wait_for_timeout(1_000)
@@ -206,6 +209,10 @@ def _check_what_a_trader_reads(page: Any, demo: str) -> None:
     assert page.locator(".risk-row .meter").count() == 4
     # full names: every book's instrument and every order's in its title; the text is never cut
     snapshot = json.loads(_get(demo + "api/snapshot"))
+    # the gold market's reference price (loopback Pyth Metal.XAU/USD) beside its pair, from the feed
+    refs = [r for p in snapshot["pairs"] for r in p["references"]]
+    assert refs and refs[0]["index"] == "Metal.XAU/USD" and refs[0]["value"] is not None, refs
+    assert page.locator(".pair .reference-value").first.inner_text() not in ("", "–")
     instruments = {
         b["instrument"] for p in snapshot["pairs"] for b in (p["kalshi"], p["polymarket_yes"], p["polymarket_no"]) if b
     }
@@ -221,6 +228,50 @@ def _check_what_a_trader_reads(page: Any, demo: str) -> None:
     assert re.search(r"^(kalshi|polymarket):", page.get_attribute("#orders td.instrument .name", "title") or "")
     text = page.inner_text("main")
     assert "…" not in text  # cut only by CSS (text-overflow), the whole name kept
+
+
+def _check_the_real_account_and_market_status(page: Any, demo: str) -> None:
+    """The demo's scripted account (hadron/app/demo.py demo_account_script) in the "Real account"
+    panel: positions and open orders of both venues, each instrument's full name in its title; the
+    demo market's status from the instrument registry beside its book."""
+    page.wait_for_function(
+        """() => ['kalshi', 'polymarket'].every(v =>
+             [...document.querySelectorAll('#account-positions tr.account-position')].some(r => r.cells[0].innerText === v))
+           && document.querySelectorAll('#account-orders tr.account-order').length >= 1""",
+        timeout=60_000,
+    )
+    snapshot = json.loads(_get(demo + "api/snapshot"))
+    account = snapshot["account"]
+    for selector, rows in (("#account-positions tr.account-position", account["positions"]),
+                           ("#account-orders tr.account-order", account["open_orders"])):  # fmt: skip
+        shown = page.evaluate(
+            f'() => [...document.querySelectorAll("{selector} td.instrument .name")].map(e => [e.title, e.textContent])'
+        )
+        assert shown, selector
+        for title, text in shown:
+            assert re.match(r"^(kalshi|polymarket):", title) and title.split(":", 1)[1] == text, (title, text)
+        assert {title for title, _ in shown} <= {r["instrument"] for r in rows}, (shown, rows)
+    # the page's decimals: money totals $x.xx, prices $0.xxxx, sizes x.xx; a pair's token named YES/NO
+    cells = page.evaluate(
+        """() => ({
+          money: [...document.querySelectorAll('#account-positions tr.account-position td:nth-child(n+4):nth-child(-n+6)')].map(e => e.textContent),
+          prices: [...document.querySelectorAll('#account-orders tr.account-order td:nth-child(5), #account-fills tr.account-fill td:nth-child(5)')].map(e => e.textContent),
+          sizes: [...document.querySelectorAll('#account-positions tr.account-position td.position')].map(e => e.textContent),
+          sides: [...document.querySelectorAll('#account-orders tr.account-order td:nth-child(4), #account-fills tr.account-fill td:nth-child(4)')].map(e => e.textContent),
+        })"""
+    )
+    assert cells["money"] and all(re.fullmatch(r"-?\$[\d,]+\.\d{2}", t) for t in cells["money"]), cells
+    assert cells["prices"] and all(re.fullmatch(r"\$\d\.\d{4}", t) for t in cells["prices"]), cells
+    assert cells["sizes"] and all(re.fullmatch(r"-?[\d,]+\.\d{2}", t) for t in cells["sizes"]), cells
+    assert all(re.fullmatch(r"(buy|sell) (YES|NO)", t) for t in cells["sides"]), cells
+    kalshi = snapshot["pairs"][0]["kalshi"]["instrument"]
+    status = page.locator(f"#pairs .book[data-instrument='{kalshi}'] .market-status")
+    page.wait_for_function(
+        f"() => document.querySelector(\"#pairs .book[data-instrument='{kalshi}'] .market-status\")?.textContent === 'open'",
+        timeout=30_000,
+    )
+    assert status.inner_text() == "open" and status.get_attribute("data-status") == "open"
+    assert snapshot["markets"].get(kalshi, {}).get("status") in (None, "open")
 
 
 def _usd(text: str) -> Decimal:

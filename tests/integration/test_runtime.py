@@ -241,3 +241,68 @@ def test_held_markets_settle_from_rest_results(tmp_path: Path, monkeypatch: pyte
     assert asked == [[ticker]] and settled == 3  # the market and both of its paired tokens
     assert portfolio.payouts == 10_000_000 * 10_000  # the Polymarket YES token paid, Kalshi NO did not
     assert all(h.settled for h in portfolio.holdings.values())
+
+
+def test_demo_plays_its_account_script_on_both_private_channels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's built-in script reaches the real account: positions, open orders, a cancel, fills
+    on both venues; the Polymarket credentials made for the run reach no response; the registry
+    has the demo market's status."""
+    import hadron.app.demo as demo_module
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "xdg"))
+    made: list[tuple[str, str, str]] = []
+    original = demo_module._user_credentials
+
+    def credentials() -> tuple[str, str, str]:
+        made.append(original())
+        return made[-1]
+
+    monkeypatch.setattr(demo_module, "_user_credentials", credentials)
+    seen: dict[str, Any] = {}
+
+    async def main() -> dict[str, Any]:
+        ready = asyncio.Event()
+        urls: list[str] = []
+        demo = asyncio.create_task(
+            run_demo(
+                duration=90,
+                port=0,
+                workdir=tmp_path,
+                install_signals=False,
+                on_ready=lambda url: (urls.append(url), ready.set()),
+            )
+        )
+        await asyncio.wait_for(ready.wait(), 60)
+        async with httpx.AsyncClient(base_url=urls[0].rstrip("/"), timeout=5) as client:
+            for _ in range(200):  # the script's last step (a cancel) is at 18 s
+                snapshot = (await client.get("/api/snapshot")).json()
+                account = snapshot["account"]
+                held = sorted(p["position"] for p in account["positions"])
+                done = held == ["16.00", "60.00"] and len(account["open_orders"]) == 2 and len(account["fills"]) == 4
+                if done and snapshot["markets"]:
+                    break
+                await asyncio.sleep(0.25)
+            seen["snapshot"] = snapshot
+            seen["status"] = (await client.get("/api/status")).json()
+            seen["page"] = (await client.get("/")).text
+        demo.cancel()
+        await asyncio.gather(demo, return_exceptions=True)
+        return snapshot
+
+    snapshot = asyncio.run(main())
+    pair = snapshot["pairs"][0]
+    kalshi, yes_token = pair["kalshi"]["instrument"], pair["polymarket_yes"]["instrument"]
+    account = snapshot["account"]
+    positions = {(p["venue"], p["instrument"]): p for p in account["positions"]}
+    # Kalshi: +20 YES, then 4 NO of a 10 NO order whose rest was canceled: +16; Polymarket: 50 + 10 shares
+    assert positions[("kalshi", kalshi)]["position"] == "16.00" and not positions[("kalshi", kalshi)]["derived"]
+    assert positions[("polymarket", yes_token)]["position"] == "60.00"
+    orders = sorted((o["venue"], o["side"], o["price"], o["remaining"]) for o in account["open_orders"])
+    assert orders == [("kalshi", "buy", "0.2500", "15.00"), ("polymarket", "sell", "0.3000", "20.00")], orders
+    assert {f["venue"] for f in account["fills"]} == {"kalshi", "polymarket"} and len(account["fills"]) == 4
+    assert snapshot["markets"][kalshi]["status"] == "open"
+    assert len(made) == 1
+    text = json.dumps([seen["snapshot"], seen["status"]]) + seen["page"]
+    assert all(secret not in text for secret in made[0])

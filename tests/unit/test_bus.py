@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 
 import msgspec
@@ -39,6 +40,8 @@ from hadron.model.events import (
     BookSide,
     BookSnapshot,
     BusEvent,
+    EventStatus,
+    FeeUpdate,
     MarketEvent,
     MarketState,
     MarketStatus,
@@ -68,7 +71,11 @@ def every_kind() -> list[BusEvent]:
         MarketStatus(kalshi, MarketState.DETERMINED, TS, TS, result="yes", detail="determined"),
         MarketStatus(poly, MarketState.OPEN, TS, TS),
         TickSizeChange(poly, 100, 10, TS, TS),
+        EventStatus("kalshi:KXEVENT-26", "An event", TS, TS, series="KXEVENT", strike_ns=TS),
         BookInvalidated(kalshi, "seq gap on sid 1: expected 8, got 9", TS, TS),
+        FeeUpdate(
+            "kalshi:event:KXHIGHNY-24DEC12", "event", "KXHIGHNY-24DEC12", "kalshi", "quadratic", Decimal("0.5"), TS, TS
+        ),
         OpportunityUpdate(
             kalshi,
             "p/cross/kalshi_no+polymarket_yes/1",
@@ -123,6 +130,9 @@ def test_every_kind_maps_to_its_struct_tag_and_parses_back() -> None:
         "market_status",
         "tick_size_change",
         "book_invalidated",
+        "event_status",
+        "index_price",
+        "fee_update",
         "opportunity",
     }
 

@@ -375,10 +375,13 @@ def test_best_net_edge_is_net_of_fees(tmp_path: Path) -> None:
 
 
 def test_the_known_reasons_are_those_the_detector_and_the_risk_manager_give() -> None:
+    from hadron.book.registry import _HALTS
+
     root = Path(hadron.__file__).parent
     detector = (root / "arb" / "detector.py").read_text()
     untrusted = detector[detector.index("def _untrusted") : detector.index("def _ids")]
-    assert set(re.findall(r'"(\w+)"', untrusted)) == set(SUPPRESS_REASONS)
+    halts = set(_HALTS.values())  # the registry's reasons, which _untrusted returns from the book
+    assert set(re.findall(r'"(\w+)"', untrusted)) | halts == set(SUPPRESS_REASONS)
     risk = (root / "paper" / "risk.py").read_text()
     given = set(re.findall(r'return 0, "(\w+)"', risk)) | set(re.findall(r'\), "(\w+)"\)\)', risk))
     assert given | {"below_minimum"} == set(RISK_REASONS)

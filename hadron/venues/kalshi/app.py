@@ -18,20 +18,32 @@ from typing import Any
 import structlog
 import uvicorn
 
+from hadron.arb.fees import FeeRule
 from hadron.book.manager import BookManager
 from hadron.config import TRANSPORTS, HadronConfig, load_config
 from hadron.errors import AuthError, ConfigError, RecordingError, RequestError, TransportError, VenueError
 from hadron.store.deadletter import DeadLetterFile
 from hadron.store.recorder import FrameRecorder, Recordings, mark_health
-from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
+from hadron.venues.account_script import ScriptedOrder, play_timed
+from hadron.venues.base import AccountSink, DeadLetterSink, EventSink, FeedStats, VenueSink
 from hadron.venues.common import latency_summary, measure_until_idle, pool_health
+from hadron.venues.kalshi.account import account_hook
 from hadron.venues.kalshi.auth import KalshiSigner, hosts_for, load_public_key, load_signers, mask_key_id
 from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture, parse_faults
 from hadron.venues.kalshi.fake_exchange import FakeExchange
 from hadron.venues.kalshi.fake_rest import RestFaults, build_rest_app
+from hadron.venues.kalshi.indices import index_subscriptions, references
 from hadron.venues.kalshi.poll import KalshiPoller, KalshiPollStats
-from hadron.venues.kalshi.rest import KalshiRestClient
-from hadron.venues.kalshi.ws import DEFAULT_CHANNELS, PRIVATE_CHANNELS, PUBLIC_CHANNELS, KalshiPool, recorder_factory
+from hadron.venues.kalshi.rest import KalshiRestClient, KalshiSeries
+from hadron.venues.kalshi.ws import (
+    COMMUNICATIONS_CHANNELS,
+    DEFAULT_CHANNELS,
+    PRIVATE_CHANNELS,
+    PUBLIC_CHANNELS,
+    TICKER_CHANNELS,
+    KalshiPool,
+    recorder_factory,
+)
 
 log = structlog.get_logger("hadron.kalshi.app")
 
@@ -49,7 +61,7 @@ def check_channels(channels: Sequence[str]) -> list[str]:
     Raises:
         ConfigError: an unknown channel, naming the known ones.
     """
-    known = (*PUBLIC_CHANNELS, *PRIVATE_CHANNELS)
+    known = (*PUBLIC_CHANNELS, *PRIVATE_CHANNELS, *COMMUNICATIONS_CHANNELS)
     bad = [c for c in channels if c not in known]
     if bad:
         raise ConfigError(f"--channels: unknown {', '.join(bad)} (known: {', '.join(known)})")
@@ -129,6 +141,11 @@ async def record(
     transport = transport or kalshi.transport
     if transport not in TRANSPORTS:
         raise ConfigError(f"--transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
+    channels = check_channels(channels)
+    if not markets and (transport == "rest" or any(c in TICKER_CHANNELS for c in channels)):
+        raise ConfigError(
+            "--markets: give at least one market ticker (only firehose channels such as communications need none)"
+        )
     signers = load_signers(kalshi)
     hosts = hosts_for(kalshi)
     books = BookManager()
@@ -151,6 +168,7 @@ async def record(
         max_markets_per_connection=kalshi.max_markets_per_connection,
         give_up_after=5 if transport == "auto" else None,
         channels=check_channels(channels),
+        indices=index_subscriptions(kalshi.index_prices, markets),  # recorded with the books
         stats=stats,
         dead_letter=dead_letter,
         recorder=recordings,
@@ -396,12 +414,15 @@ async def fake_venue(
     started: Callable[[Any], None] | None = None,
     loop: bool = False,
     signals: bool = True,
+    account_script: Sequence[ScriptedOrder] = (),
     **_: Any,
 ) -> FakeKalshiVenue:
     """Serve the loopback Kalshi venue (WebSocket on ``port``, REST on ``rest_port``) until
     ``stop`` or SIGINT/SIGTERM (``signals``: install the handlers); ``ready(ws_url, rest_url)``
     is called once listening. ``loop`` plays the capture again and again. ``public_key``: the PEM
     file(s) of the keys whose signatures are accepted (several: a key pool; none: any client).
+    ``account_script``: orders played on the private channels (see
+    :mod:`hadron.venues.account_script`), the clock started by the first ``fill`` subscription.
 
     Raises:
         ConfigError: unreadable public key, bad fault spec, or no playable capture.
@@ -439,9 +460,16 @@ async def fake_venue(
         started(venue)
     if ready is not None:
         ready(venue.url, rest_url)
+
+    def subscribed() -> bool:  # a client subscribed to the private channels
+        return any(c.by_channel("fill") for c in venue._clients)
+
+    player = asyncio.create_task(play_timed(venue, account_script, "kalshi", stop, ready=subscribed))
     try:
         await stop.wait()
     finally:
+        player.cancel()
+        await asyncio.gather(player, return_exceptions=True)
         await venue.stop()
         if server is not None and server_task is not None:
             server.should_exit = True
@@ -547,6 +575,9 @@ class KalshiLiveFeed:
         self.polling = polling
         self.transport = transport
         self.recordings = recordings
+        self.references: dict[str, list[str]] = {}
+        """Market ticker → instrument ids of its reference prices (``kalshi:index:<id>``, see
+        :func:`hadron.venues.kalshi.indices.references`): the dashboard shows them beside its pair."""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Stream (and, per ``transport``, poll) until ``stop`` (see :func:`stream_or_poll`).
@@ -581,10 +612,15 @@ def live_feed(
     on_event: EventSink | None = None,
     record_dir: Path | None = None,
     dead_letter: DeadLetterSink | None = None,
+    on_venue: VenueSink | None = None,
+    on_account: AccountSink | None = None,
 ) -> KalshiLiveFeed:
     """The runtime's Kalshi feed for market tickers ``instruments`` (see :class:`KalshiLiveFeed`):
     ``kalshi.transport``, every key of the pool (:func:`load_signers`), ``max(kalshi.connections,
     number of keys)`` connections, REST polling every ``kalshi.poll_interval_s`` when it falls back.
+    With ``on_account`` and ``kalshi.account`` the connections also subscribe the private channels
+    (:data:`~hadron.venues.kalshi.ws.PRIVATE_CHANNELS`, for the shard's markets) and hand each
+    private message, normalized (:mod:`hadron.venues.kalshi.account`), to ``on_account``.
 
     Raises:
         ConfigError: missing or unreadable credentials (one line naming the setting).
@@ -594,6 +630,11 @@ def live_feed(
     stats = FeedStats()
     hosts = hosts_for(kalshi)
     recordings = Recordings(record_dir, "kalshi") if record_dir is not None else None
+    channels = [*DEFAULT_CHANNELS, "market_lifecycle_v2"]  # results settle paper positions
+    private = None
+    if on_account is not None and kalshi.account and signers:
+        channels += PRIVATE_CHANNELS  # the signed connections carry our own orders, fills, positions
+        private = account_hook(on_account)
     pool = KalshiPool(
         hosts.ws,
         signers,
@@ -606,7 +647,10 @@ def live_feed(
         dead_letter=dead_letter,
         recorder=recordings,
         on_event=on_event,
-        channels=[*DEFAULT_CHANNELS, "market_lifecycle_v2"],  # results settle paper positions
+        on_venue=on_venue,
+        channels=channels,
+        on_private=private,
+        indices=index_subscriptions(kalshi.index_prices, instruments),  # reference prices (IndexPrice)
     )
     polling = KalshiRestPolling(
         hosts.rest,
@@ -621,7 +665,9 @@ def live_feed(
         on_event=on_event,
         give_up_after=FALLBACK_GIVE_UP_CYCLES,
     )
-    return KalshiLiveFeed(pool, stats, polling, kalshi.transport, recordings)
+    feed = KalshiLiveFeed(pool, stats, polling, kalshi.transport, recordings)
+    feed.references = references(kalshi.index_prices, instruments)
+    return feed
 
 
 async def market_results(tickers: list[str], *, config: HadronConfig) -> dict[str, str]:
@@ -640,3 +686,84 @@ async def market_results(tickers: list[str], *, config: HadronConfig) -> dict[st
             if market.result in ("yes", "no"):
                 out[ticker] = market.result
     return out
+
+
+async def fee_rules(events: list[str], *, config: HadronConfig, transport: Any = None) -> list[FeeRule]:
+    """The fee rules of Kalshi ``events`` from REST, each event and series fetched once through
+    one rate-limited client: per event its ``base`` rule (``GET /series/{series_ticker}`` →
+    ``fee_type``/``fee_multiplier``) and its ``override`` when set (``GET /events/{event_ticker}``
+    → ``fee_type_override``/``fee_multiplier_override``).
+
+    Not read (nothing returned) when ``kalshi.ws_url`` is set without ``kalshi.rest_url``: a
+    venue of its own (a loopback one) that serves no REST.
+
+    Public endpoints: signed with the first key of the pool when one is configured, else unsigned.
+    An event (or series) REST could not give is left out: one warning line names them all (their
+    markets keep the pairs file's terms). ``transport``: an httpx transport (tests).
+
+    Raises:
+        ConfigError: a bad ``kalshi.rate_tier``.
+    """
+    kalshi = config.kalshi
+    if kalshi.ws_url and not kalshi.rest_url:  # a venue of its own (a loopback one) without REST
+        log.info("kalshi fee rules not read: kalshi.ws_url is set without kalshi.rest_url", events=len(events))
+        return []
+    try:
+        signer: KalshiSigner | None = load_signers(kalshi)[0]
+    except ConfigError:
+        signer = None  # the series and event records are public
+    rules: list[FeeRule] = []
+    failed: dict[str, str] = {}
+    series_of: dict[str, KalshiSeries | None] = {}
+    wanted = list(dict.fromkeys(events))
+    async with KalshiRestClient(
+        hosts_for(kalshi).rest, signer=signer, rate_tier=kalshi.rate_tier, transport=transport
+    ) as rest:
+        for event_ticker in wanted:
+            try:
+                event = await rest.get_event(event_ticker, with_nested_markets=False)
+                series_ticker = event.series_ticker or event_ticker.split("-", 1)[0]
+                if series_ticker not in series_of:
+                    try:
+                        series_of[series_ticker] = await rest.get_series(series_ticker)
+                    except (VenueError, OSError) as exc:
+                        series_of[series_ticker] = None
+                        failed[f"series:{series_ticker}"] = str(exc)
+            except (VenueError, OSError) as exc:
+                failed[event_ticker] = str(exc)
+                continue
+            series = series_of[series_ticker]
+            if series is None:
+                failed.setdefault(event_ticker, f"series {series_ticker} not available")
+            else:
+                rules.append(
+                    FeeRule(
+                        "kalshi",
+                        event_ticker,
+                        "base",
+                        series.fee_type,
+                        series.fee_multiplier,
+                        f"series:{series.ticker}",
+                    )
+                )
+            if event.fee_type_override is not None or event.fee_multiplier_override is not None:
+                rules.append(
+                    FeeRule(
+                        "kalshi",
+                        event_ticker,
+                        "override",
+                        event.fee_type_override,
+                        event.fee_multiplier_override,
+                        f"event:{event_ticker}",
+                    )
+                )
+    if failed:
+        first = next(iter(failed.items()))
+        log.warning(
+            "kalshi fee rules not available: those markets keep the pairs file's terms",
+            failed=len(failed),
+            of=len(wanted),
+            keys=sorted(failed)[:20],
+            error=f"{first[0]}: {first[1]}",
+        )
+    return rules

@@ -7,7 +7,10 @@ HTTP 401; accepted and refused handshakes are counted per key id); commands
 ``get_snapshot``) and ``list_subscriptions`` are answered with ``subscribed``/``ok``/
 ``unsubscribed``/``error`` frames; every subscription gets its own sid, and seq numbers count per
 sid, acks included. A new ``orderbook_delta`` subscriber first gets a snapshot of each market
-from the venue's own book, then the deltas.
+from the venue's own book, then the deltas. ``cfbenchmarks_value`` and ``pyth_value`` (seeded with
+``index_ids`` / ``underlying_tickers``, changed by ``update_subscription`` ``subscribe_indices``…
+``underlying_list``) carry synthetic reference prices every ``index_interval`` seconds
+(:mod:`hadron.venues.kalshi.fake_index`: a gold and a bitcoin walk, spec-shaped, not market data).
 
 The capture is the exchange's truth: its snapshots and deltas update the venue's books
 (:class:`~hadron.venues.kalshi.fake_exchange.FakeExchange`) and go out re-sequenced to every
@@ -36,6 +39,7 @@ import itertools
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -50,10 +54,15 @@ from websockets.http11 import Request, Response
 
 from hadron.model.units import PRICE_ONE, format_price, parse_price
 from hadron.store.replay import LineReader
+from hadron.venues.account_script import ScriptedOrder
 from hadron.venues.faults import Fault
 from hadron.venues.faults import parse_faults as parse_spec
 from hadron.venues.kalshi.auth import HEADER_KEY, WS_PATH, verify_any
+from hadron.venues.kalshi.fake_account import CHANNEL_TYPES, KalshiAccountScript
 from hadron.venues.kalshi.fake_exchange import FakeBook, FakeExchange, count_fp
+from hadron.venues.kalshi.fake_index import STARTS as INDEX_STARTS
+from hadron.venues.kalshi.fake_index import IndexWalk
+from hadron.venues.kalshi.indices import PARAMS as INDEX_PARAMS
 from hadron.venues.kalshi.messages import (
     TERMINAL_ERROR_CODES,
     KalshiOrderbookDeltaMsg,
@@ -74,9 +83,59 @@ CHANNELS = frozenset(
         "market_positions",
         "user_orders",
         "order_group_updates",
+        "communications",
+        *INDEX_PARAMS,
     }
 )
 TERMINAL = TERMINAL_ERROR_CODES
+
+
+def communications_script(ticker: str) -> list[tuple[str, dict[str, Any]]]:
+    """The scripted ``communications`` channel of the loopback venue for market ``ticker``: one RFQ
+    and a quote on it through its life (``rfq_created``, ``quote_created``, ``quote_accepted``,
+    ``quote_executed``, ``rfq_deleted``), ``(type, msg)`` each, shaped as the AsyncAPI examples
+    (``rfqCreated`` … ``quoteExecuted``). Sent to a new ``communications`` subscriber at once."""
+    event = ticker.rsplit("-", 1)[0]
+    rfq = {
+        "id": "rfq_loopback_1",
+        "creator_id": "",
+        "market_ticker": ticker,
+        "event_ticker": event,
+        "contracts_fp": "100.00",
+        "target_cost_dollars": "0.35",
+    }
+    quote = {
+        "quote_id": "quote_loopback_1",
+        "rfq_id": rfq["id"],
+        "quote_creator_id": "comm_loopback_maker",
+        "rfq_creator_id": "comm_loopback_taker",
+        "market_ticker": ticker,
+        "event_ticker": event,
+        "yes_bid_dollars": "0.35",
+        "no_bid_dollars": "0.65",
+        "yes_contracts_offered_fp": "100.00",
+        "no_contracts_offered_fp": "200.00",
+        "rfq_target_cost_dollars": "0.35",
+    }
+    executed = {
+        "quote_id": quote["quote_id"],
+        "rfq_id": rfq["id"],
+        "quote_creator_id": quote["quote_creator_id"],
+        "rfq_creator_id": quote["rfq_creator_id"],
+        "order_id": "order_loopback_1",
+        "client_order_id": "hadron_loopback_1",
+        "market_ticker": ticker,
+        "executed_ts": "2026-08-27T10:00:02Z",
+    }
+    return [
+        ("rfq_created", {**rfq, "created_ts": "2026-08-27T10:00:00Z"}),
+        ("quote_created", {**quote, "created_ts": "2026-08-27T10:00:01Z"}),
+        ("quote_accepted", {**quote, "accepted_side": "yes", "contracts_accepted_fp": "50.00"}),
+        ("quote_executed", executed),
+        ("rfq_deleted", {**rfq, "creator_id": "comm_loopback_taker", "deleted_ts": "2026-08-27T10:00:03Z"}),
+    ]
+
+
 BACKLOG = 2_000
 """Frames queued for the slowest client before playing at full speed waits for it."""
 MAX_QUEUE = 200_000
@@ -255,6 +314,8 @@ class FakeKalshiVenue:
         self.faults = sorted(faults, key=lambda f: f.at)
         self.max_skew_ms = max_skew_ms
         self.stats = FakeVenueStats()
+        self.account = KalshiAccountScript()
+        """The private channels' state: positions built by :meth:`play_account`."""
         self.finished = asyncio.Event()
         self._go = asyncio.Event()
         if not start_on_subscribe:
@@ -262,9 +323,16 @@ class FakeKalshiVenue:
         self._clients: list[_Client] = []
         self._server: Server | None = None
         self._player: asyncio.Task[None] | None = None
+        self._indexer: asyncio.Task[None] | None = None
+        self.index_interval = 0.5
+        """Seconds between two frames of each synthetic reference price (``cfbenchmarks_value``,
+        ``pyth_value``: :mod:`hadron.venues.kalshi.fake_index`) to its subscribers; 0: none."""
         self._conn_ids = itertools.count(1)
         self.transcript: list[bytes] | None = None
         """When set to a list, every frame sent (to any client) is appended, in order."""
+        self.communications = communications_script(timeline[0].ticker if timeline else "KXLOOPBACK-26AUG27-T1")
+        """What a new ``communications`` subscriber gets at once, ``(type, msg)`` each, sent with
+        the subscription's sid and seqs (see :func:`communications_script`)."""
         for entry in timeline:
             self.exchange.ensure_market(entry.ticker)
 
@@ -276,14 +344,17 @@ class FakeKalshiVenue:
             self._handle, host, port, process_request=self._check_auth, max_size=None, compression=None
         )
         self._player = asyncio.create_task(self._play())
+        if self.index_interval > 0:
+            self._indexer = asyncio.create_task(self._index_loop())
         sock = next(iter(self._server.sockets))
         return int(sock.getsockname()[1])
 
     async def stop(self) -> None:
         """Stop playing and close every connection."""
-        if self._player is not None:
-            self._player.cancel()
-            await asyncio.gather(self._player, return_exceptions=True)
+        for task in (self._player, self._indexer):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -374,6 +445,54 @@ class FakeKalshiVenue:
             return
         client.queue.put_nowait(data)
 
+    def play_account(self, orders: Iterable[ScriptedOrder]) -> int:
+        """Play scripted orders (see :mod:`hadron.venues.account_script`) on the private channels:
+        every client subscribed to ``user_orders``, ``fill`` or ``market_positions`` (with the
+        order's market among its tickers, or none) gets that channel's messages, as a signed
+        Kalshi connection would. Return how many frames were sent."""
+        sent = 0
+        for order in orders:
+            for channel, msg in self.account.frames(order, now_ms()):
+                ticker = str(msg.get("market_ticker") or msg.get("ticker") or "")
+                for client in self._clients:
+                    sub = client.by_channel(channel)
+                    if sub is None or (sub.tickers is not None and ticker not in sub.tickers):
+                        continue
+                    self._send(client, {"type": CHANNEL_TYPES[channel], "sid": sub.sid, "msg": msg})
+                    sent += 1
+        return sent
+
+    def play_market_lifecycle(self, msg: dict[str, Any]) -> int:
+        """Send a ``market_lifecycle_v2`` message ``msg`` (Kalshi AsyncAPI ``marketLifecycleV2``:
+        ``market_ticker``, ``event_type``, …) to every client subscribed to that channel,
+        sequenced on its sid. Return how many frames were sent."""
+        sent = 0
+        for client in self._clients:
+            sub = client.by_channel("market_lifecycle_v2")
+            if sub is None:
+                continue
+            sub.seq += 1
+            self._send(client, {"type": "market_lifecycle_v2", "sid": sub.sid, "seq": sub.seq, "msg": msg})
+            sent += 1
+        return sent
+
+    def play_fee_update(self, event_ticker: str, fee_type: str | None, multiplier: Decimal | None) -> int:
+        """Send an ``event_fee_update`` (Kalshi AsyncAPI ``eventFeeUpdate``; ``None`` for both: the
+        override cleared) to every client subscribed to ``market_lifecycle_v2``, sequenced on that
+        sid as Kalshi does; the multiplier goes out as a JSON number, as in the spec's examples.
+        Return how many frames were sent."""
+        sent = 0
+        number = msgspec.Raw(str(multiplier).encode()) if multiplier is not None else None
+        msg = {"event_ticker": event_ticker, "fee_type_override": fee_type, "fee_multiplier_override": number}
+        for client in self._clients:
+            sub = client.by_channel("market_lifecycle_v2")
+            if sub is None:
+                continue
+            sub.seq += 1
+            self._send(client, {"type": "event_fee_update", "sid": sub.sid, "seq": sub.seq, "msg": msg})
+            sent += 1
+        return sent
+
     def _error(self, client: _Client, cid: Any, code: int, text: str) -> None:
         self._send(client, {"type": "error", "id": cid, "msg": {"code": code, "msg": text}})
 
@@ -415,6 +534,9 @@ class FakeKalshiVenue:
             if channel not in CHANNELS:
                 self._error(client, cid, 8, "Unknown channel name")
                 continue
+            if channel in INDEX_PARAMS:
+                self._subscribe_index(client, cid, channel, params)
+                continue
             if channel == "orderbook_delta" and not tickers:
                 self._error(client, cid, 14, "Market Ticker required")
                 continue
@@ -436,7 +558,70 @@ class FakeKalshiVenue:
             self._send(client, {"type": "subscribed", "id": cid, "msg": {"channel": channel, "sid": sub.sid}})
             if channel == "orderbook_delta":
                 self._snapshots(client, sub, sorted(sub.tickers or []), None)
+            elif channel == "communications":
+                for kind, msg in self.communications:
+                    sub.seq += 1
+                    self._send(client, {"type": kind, "sid": sub.sid, "seq": sub.seq, "msg": msg})
             self._go.set()
+
+    def _subscribe_index(self, client: _Client, cid: Any, channel: str, params: dict[str, Any]) -> None:
+        # cfbenchmarks_value / pyth_value: the ids seeded by index_ids / underlying_tickers (["all"]: every one)
+        ids = _index_ids(params, INDEX_PARAMS[channel])
+        if not ids:
+            self._error(client, cid, 24, "Index IDs required")
+            return
+        sub = client.by_channel(channel)
+        if sub is None:
+            sub = _Subscription(channel, next(client.sids), set())
+            client.subs[sub.sid] = sub
+            self._send(client, {"type": "subscribed", "id": cid, "msg": {"channel": channel, "sid": sub.sid}})
+        else:
+            sub.seq += 1
+            self._send(client, {"type": "ok", "id": cid, "sid": sub.sid, "seq": sub.seq, "msg": {}})
+        if "all" in ids:
+            sub.tickers = None
+        elif sub.tickers is not None:
+            sub.tickers.update(ids)
+
+    def _update_index(self, client: _Client, cid: Any, sub: _Subscription, params: dict[str, Any]) -> None:
+        # AsyncAPI cfbenchmarksUpdateSubscriptionCommand / pythUpdateSubscriptionCommand
+        action = params.get("action")
+        cf = sub.channel == "cfbenchmarks_value"
+        known = {i for i, (channel, _) in INDEX_STARTS.items() if channel == sub.channel}
+        if action == ("indexlist" if cf else "underlying_list"):
+            kind = "cfbenchmarks_value_indexlist" if cf else "pyth_value_underlying_list"
+            sub.seq += 1
+            answer = {INDEX_PARAMS[sub.channel]: sorted(known)}
+            self._send(client, {"type": kind, "id": cid, "sid": sub.sid, "seq": sub.seq, "msg": answer})
+            return
+        add, remove = ("subscribe_indices", "unsubscribe_indices") if cf else (
+            "subscribe_underlyings", "unsubscribe_underlyings")  # fmt: skip
+        ids = _index_ids(params, INDEX_PARAMS[sub.channel])
+        if action not in (add, remove):
+            self._error(client, cid, 13, "Unsupported action")
+            return
+        if not ids:
+            self._error(client, cid, 24, "Index IDs required")
+            return
+        if action == add:
+            if "all" in ids:
+                sub.tickers = None
+            elif sub.tickers is not None:
+                sub.tickers.update(ids)
+        else:
+            sub.tickers = (known if sub.tickers is None else sub.tickers) - set(ids)
+        sub.seq += 1
+        self._send(client, {"type": "ok", "id": cid, "sid": sub.sid, "seq": sub.seq, "msg": {}})
+
+    async def _index_loop(self) -> None:
+        # Every index_interval seconds, one frame per synthetic index to its subscribers
+        walks = [IndexWalk(index) for index in INDEX_STARTS]
+        while True:
+            await asyncio.sleep(self.index_interval)
+            now = now_ms()
+            for walk in walks:
+                msg = walk.step(now)
+                self._broadcast(walk.channel, walk.index, _index_frame(walk.channel, msg))
 
     def _unsubscribe(self, client: _Client, cid: Any, params: dict[str, Any]) -> None:
         sids = params.get("sids")
@@ -458,6 +643,9 @@ class FakeKalshiVenue:
         sub = client.subs.get(sids[0])
         if sub is None:
             self._error(client, cid, 7, "Unknown subscription ID")
+            return
+        if sub.channel in INDEX_PARAMS:
+            self._update_index(client, cid, sub, params)
             return
         action = params.get("action")
         tickers = _tickers(params)
@@ -670,6 +858,19 @@ def _tickers(params: dict[str, Any]) -> list[str]:
         return [t for t in many if isinstance(t, str)]
     one = params.get("market_ticker")
     return [one] if isinstance(one, str) else []
+
+
+def _index_frame(channel: str, msg: dict[str, Any]) -> Any:
+    # The frame builder of one reference price (the subscriber's sid and seq filled in)
+    def build(sub: _Subscription) -> dict[str, Any]:
+        return {"type": channel, "sid": sub.sid, "seq": sub.seq, "msg": msg}
+
+    return build
+
+
+def _index_ids(params: dict[str, Any], key: str) -> list[str]:
+    ids = params.get(key)
+    return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
 
 
 def _key_list(key: rsa.RSAPublicKey | Sequence[rsa.RSAPublicKey] | None) -> list[rsa.RSAPublicKey]:

@@ -163,10 +163,33 @@ class KalshiPriceRange(msgspec.Struct, frozen=True, gc=False):
     step: str
 
 
+class KalshiMarketMetadata(msgspec.Struct, frozen=True, gc=False):
+    """``additional_metadata`` of a ``market_lifecycle_v2`` ``created`` message (times Unix
+    seconds; strikes exact, JSON numbers read as :class:`~decimal.Decimal`, never floats).
+    See Kalshi AsyncAPI ``marketLifecycleV2Payload``."""
+
+    name: str = ""
+    title: str = ""
+    yes_sub_title: str = ""
+    no_sub_title: str = ""
+    rules_primary: str = ""
+    rules_secondary: str = ""
+    can_close_early: bool | None = None
+    event_ticker: str = ""
+    expected_expiration_ts: int = 0
+    strike_type: str = ""
+    floor_strike: Decimal | None = None
+    cap_strike: Decimal | None = None
+    custom_strike: dict[str, Any] | None = None
+
+
 class KalshiMarketLifecycleMsg(msgspec.Struct, frozen=True, gc=False):
     """``msg`` of ``market_lifecycle_v2``; which optional keys are set depends on
     ``event_type`` (created, activated, deactivated, close_date_updated, determined, settled,
-    price_level_structure_updated, metadata_updated)."""
+    price_level_structure_updated, metadata_updated). Times are Unix seconds;
+    ``settlement_value`` and ``price_ranges`` fixed-point dollar strings; strikes (sent on
+    ``metadata_updated``, or in ``additional_metadata`` on ``created``) exact decimals.
+    See Kalshi AsyncAPI ``marketLifecycleV2Payload``."""
 
     market_ticker: Ticker
     event_type: str
@@ -179,7 +202,13 @@ class KalshiMarketLifecycleMsg(msgspec.Struct, frozen=True, gc=False):
     is_deactivated: bool | None = None
     price_level_structure: str = ""
     price_ranges: list[KalshiPriceRange] = []
-    additional_metadata: dict[str, Any] | None = None
+    additional_metadata: KalshiMarketMetadata | None = None
+    exchange_index: int = 0
+    strike_type: str = ""
+    floor_strike: Decimal | None = None
+    cap_strike: Decimal | None = None
+    custom_strike: dict[str, Any] | None = None
+    yes_sub_title: str = ""
 
 
 class KalshiMarketLifecycle(msgspec.Struct, frozen=True, gc=False, tag="market_lifecycle_v2", tag_field="type"):
@@ -198,6 +227,10 @@ class KalshiEventLifecycleMsg(msgspec.Struct, frozen=True, gc=False):
     subtitle: str = ""
     series_ticker: str = ""
     collateral_return_type: str = ""
+    exchange_index: int = 0
+    strike_date: int | None = None
+    """Unix seconds (spec: optional)."""
+    strike_period: str = ""
 
 
 class KalshiEventLifecycle(msgspec.Struct, frozen=True, gc=False, tag="event_lifecycle", tag_field="type"):
@@ -342,6 +375,10 @@ class KalshiMultivariateLifecycleMsg(msgspec.Struct, frozen=True, gc=False):
     settled_ts: int | None = None
     result: str = ""
     additional_metadata: KalshiMultivariateMetadata | None = None
+    settlement_value: str | None = None
+    is_deactivated: bool | None = None
+    price_level_structure: str = ""
+    price_ranges: list[KalshiPriceRange] = []
 
 
 class KalshiMultivariateLifecycle(
@@ -453,6 +490,14 @@ class KalshiFillMsg(msgspec.Struct, frozen=True, gc=False):
     fee_cost: str = ""
     post_position_fp: str = ""
     ts_ms: int = 0
+    side: str = ""
+    """Deprecated (spec): the contract side, with ``action``; ``outcome_side`` replaces both."""
+    action: str = ""
+    purchased_side: str = ""
+    ts: int = 0
+    """Deprecated (spec): seconds; ``ts_ms`` replaces it."""
+    exchange_index: int = 0
+    subaccount: int = 0
 
 
 class KalshiFill(msgspec.Struct, frozen=True, gc=False, tag="fill", tag_field="type"):
@@ -471,6 +516,9 @@ class KalshiMarketPositionMsg(msgspec.Struct, frozen=True, gc=False):
     realized_pnl_dollars: str = ""
     fees_paid_dollars: str = ""
     volume_fp: str = ""
+    position_fee_cost_dollars: str = ""
+    user_id: str = ""
+    subaccount: int = 0
 
 
 class KalshiMarketPosition(msgspec.Struct, frozen=True, gc=False, tag="market_position", tag_field="type"):
@@ -494,6 +542,20 @@ class KalshiUserOrderMsg(msgspec.Struct, frozen=True, gc=False):
     initial_count_fp: str = ""
     client_order_id: str = ""
     created_ts_ms: int = 0
+    side: str = ""
+    """Deprecated (spec): the contract side; ``outcome_side`` replaces it (with ``is_yes``)."""
+    is_yes: bool | None = None
+    action: str = ""
+    user_id: str = ""
+    taker_fill_cost_dollars: str = ""
+    maker_fill_cost_dollars: str = ""
+    taker_fees_dollars: str = ""
+    maker_fees_dollars: str = ""
+    order_group_id: str = ""
+    self_trade_prevention_type: str = ""
+    last_updated_ts_ms: int = 0
+    expiration_ts_ms: int = 0
+    subaccount_number: int = 0
 
 
 class KalshiUserOrder(msgspec.Struct, frozen=True, gc=False, tag="user_order", tag_field="type"):

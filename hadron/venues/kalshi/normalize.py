@@ -14,6 +14,9 @@ book is known, by the book manager (a snapshot level's size ≤ 0 or a price out
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+import msgspec
 from msgspec.structs import astuple
 
 from hadron.errors import DecodeError
@@ -23,9 +26,13 @@ from hadron.model.events import (
     BookDelta,
     BookSide,
     BookSnapshot,
+    EventStatus,
+    FeeUpdate,
+    IndexPrice,
     Level,
     MarketState,
     MarketStatus,
+    PriceRange,
     TopOfBook,
     Trade,
     require_fields,
@@ -35,15 +42,24 @@ from hadron.model.units import (
     PRICE_ONE,
     SIZE_CACHE,
     check_trade,
+    parse_index_value,
     parse_price,
     parse_size,
     price_of,
 )
 from hadron.venues.kalshi.messages import (
+    KalshiCfbenchmarksValue,
+    KalshiEventFeeUpdate,
+    KalshiEventLifecycle,
     KalshiMarketLifecycle,
+    KalshiMarketLifecycleMsg,
+    KalshiMarketMetadata,
+    KalshiMultivariateLifecycle,
     KalshiOrderbookDelta,
     KalshiOrderbookDeltaMsg,
     KalshiOrderbookSnapshot,
+    KalshiPriceRange,
+    KalshiPythValue,
     KalshiTicker,
     KalshiTrade,
 )
@@ -205,13 +221,42 @@ _LIFECYCLE = {
     "determined": MarketState.DETERMINED,
     "settled": MarketState.SETTLED,
 }
+"""Kalshi ``event_type`` → state; the others (``close_date_updated``,
+``price_level_structure_updated``, ``metadata_updated``) are UPDATED: the state did not change."""
 
 
-def normalize_lifecycle(frame: KalshiMarketLifecycle, ts_recv: int) -> MarketStatus:
-    """Turn ``market_lifecycle_v2`` into a :class:`MarketStatus`.
+def _strike(value: Decimal | None) -> str:
+    # An exact strike as decimal text without exponent ("95000", "0.02"); "" when not sent
+    return "" if value is None else format(value, "f")
 
-    ``deactivated`` with ``is_deactivated: false`` is a re-activation (OPEN); close-date,
-    price-grid and metadata updates are UPDATED. ``result`` is set on ``determined``.
+
+def _price_ranges(bands: list[KalshiPriceRange]) -> tuple[tuple[PriceRange, ...], int]:
+    # The grid's bands in 1/10,000 USD and its finest step (0 when no band was sent)
+    ranges = tuple((parse_price(b.start), parse_price(b.end), parse_price(b.step)) for b in bands)
+    tick = min((step for _, _, step in ranges), default=0)
+    if ranges and tick <= 0:
+        raise DecodeError(f"price_ranges with a zero step: {bands!r}")
+    return ranges, tick
+
+
+def normalize_lifecycle(frame: KalshiMarketLifecycle | KalshiMultivariateLifecycle, ts_recv: int) -> MarketStatus:
+    """Turn ``market_lifecycle_v2`` (or ``multivariate_market_lifecycle``, the same payload) into a
+    :class:`MarketStatus`, every event type of the spec.
+
+    ``created`` → CREATED, ``activated`` → OPEN, ``deactivated`` → PAUSED (with ``is_deactivated:
+    false`` a re-activation: OPEN), ``determined`` → DETERMINED (``result``, ``settlement_value``),
+    ``settled`` → SETTLED; ``close_date_updated``, ``price_level_structure_updated`` and
+    ``metadata_updated`` → UPDATED. Whatever the message carries goes into the event:
+    ``open_ts``/``close_ts`` (s → ns), ``settlement_value`` (dollars → 1/10,000 USD), the event
+    ticker (``kalshi:<event_ticker>``) and title of ``additional_metadata``, the strike
+    (``strike_type``, ``floor_strike``, ``cap_strike``, top level or in ``additional_metadata``),
+    ``price_level_structure`` and ``price_ranges`` (→ ``tick``, the finest step). ``ts_event`` is
+    ``settled_ts``, ``determination_ts`` or ``open_ts`` (s) when sent, else ``ts_recv``.
+
+    Raises:
+        DecodeError: an empty ticker, a malformed settlement value or price band.
+
+    See Kalshi AsyncAPI ``marketLifecycleV2`` and ``multivariateMarketLifecycle``.
     """
     msg = frame.msg
     state = _LIFECYCLE.get(msg.event_type, MarketState.UPDATED)
@@ -221,6 +266,15 @@ def normalize_lifecycle(frame: KalshiMarketLifecycle, ts_recv: int) -> MarketSta
     if msg.event_type == "close_date_updated":
         stamp = None
     ts_event = stamp * _S if stamp else ts_recv
+    meta = msg.additional_metadata
+    strike_type, floor_strike, cap_strike = "", None, None
+    if isinstance(msg, KalshiMarketLifecycleMsg):  # strikes: top level on metadata_updated, else in the metadata
+        strike_type, floor_strike, cap_strike = msg.strike_type, msg.floor_strike, msg.cap_strike
+        if isinstance(meta, KalshiMarketMetadata):
+            strike_type = strike_type or meta.strike_type
+            floor_strike = floor_strike if floor_strike is not None else meta.floor_strike
+            cap_strike = cap_strike if cap_strike is not None else meta.cap_strike
+    ranges, tick = _price_ranges(msg.price_ranges)
     return MarketStatus(
         instrument_of(msg.market_ticker),
         state,
@@ -228,4 +282,146 @@ def normalize_lifecycle(frame: KalshiMarketLifecycle, ts_recv: int) -> MarketSta
         ts_recv,
         msg.result or None,
         msg.event_type,
+        open_ns=msg.open_ts * _S if msg.open_ts else None,
+        close_ns=msg.close_ts * _S if msg.close_ts else None,
+        settlement_value=parse_price(msg.settlement_value) if msg.settlement_value else None,
+        event=VENUE_PREFIX + meta.event_ticker if meta is not None and meta.event_ticker else "",
+        title=meta.title if meta is not None else "",
+        strike_type=strike_type,
+        floor_strike=_strike(floor_strike),
+        cap_strike=_strike(cap_strike),
+        price_level_structure=msg.price_level_structure,
+        price_ranges=ranges,
+        tick=tick,
+    )
+
+
+def normalize_event_lifecycle(frame: KalshiEventLifecycle, ts_recv: int) -> EventStatus:
+    """Turn ``event_lifecycle`` into an :class:`EventStatus` (``instrument`` ``kalshi:<event_ticker>``;
+    ``strike_date`` s → ns). ``ts_event`` is ``ts_recv``: the message carries no time.
+
+    Raises:
+        DecodeError: an empty event ticker.
+
+    See Kalshi AsyncAPI ``eventLifecycle``.
+    """
+    msg = frame.msg
+    return EventStatus(
+        instrument_of(msg.event_ticker),
+        msg.title,
+        ts_recv,
+        ts_recv,
+        subtitle=msg.subtitle,
+        series=msg.series_ticker,
+        collateral_return_type=msg.collateral_return_type,
+        strike_ns=msg.strike_date * _S if msg.strike_date else None,
+        strike_period=msg.strike_period,
+    )
+
+
+INDEX_PREFIX = "kalshi:index:"
+"""The instrument id prefix of Kalshi's reference prices (:class:`IndexPrice`): ``kalshi:index:BRTI``."""
+
+
+def index_instrument(index: str) -> str:
+    """Return ``"kalshi:index:<index>"``; raises DecodeError for an empty index id."""
+    if not index:
+        raise DecodeError("empty index id")
+    return INDEX_PREFIX + index
+
+
+class _CfBenchmarksData(msgspec.Struct, frozen=True, gc=False):
+    # CF Benchmarks' own frame inside ``data``: {"type":"value","id":"BRTI","time":<ms>,"value":"68000.12"}
+    id: str = ""
+    time: int = 0
+    value: str = ""
+
+
+_decode_cf_data = msgspec.json.Decoder(_CfBenchmarksData).decode
+_MAX_MS = 10**15  # Unix ms beyond year 33000: not a time (bounded before scaling to ns)
+
+
+def _ms_to_ns(ms: int, fallback: int) -> int:
+    if not 0 < ms < _MAX_MS:
+        return fallback
+    return ms * _MS
+
+
+def normalize_index(frame: KalshiCfbenchmarksValue | KalshiPythValue, ts_recv: int) -> IndexPrice:
+    """Turn ``cfbenchmarks_value`` or ``pyth_value`` into an :class:`IndexPrice`.
+
+    * ``cfbenchmarks_value``: ``index`` is ``index_id``; ``value`` and ``ts_event`` come from
+      CF Benchmarks' own frame in ``data`` (``value``, ``time`` in Unix ms); ``ts_event`` falls back
+      to ``received_at``, then ``ts_recv``. ``avg_60s`` is ``avg_60s_data.value``. See Kalshi
+      AsyncAPI ``cfbenchmarksValue``.
+    * ``pyth_value``: ``index`` is ``underlying_ticker``, ``value`` is ``value_usd``, ``ts_event``
+      is ``source_ts_ms`` (else ``received_at``, else ``ts_recv``). See Kalshi AsyncAPI ``pythValue``.
+
+    ``value`` and ``avg_60s``: int, 1/100,000,000 USD (:func:`~hadron.model.units.parse_index_value`);
+    times in ns.
+
+    Raises:
+        DecodeError: ``data`` is not CF Benchmarks' JSON object or has no ``value``, a value is
+            not a plain decimal (or finer than 1e-8, or out of 64-bit range), an empty index id.
+    """
+    if isinstance(frame, KalshiPythValue):
+        pyth = frame.msg
+        return IndexPrice(
+            index_instrument(pyth.underlying_ticker),
+            pyth.underlying_ticker,
+            "pyth",
+            "kalshi",
+            parse_index_value(pyth.value_usd),
+            _ms_to_ns(pyth.source_ts_ms, _ms_to_ns(pyth.received_at, ts_recv)),
+            ts_recv,
+        )
+    cf = frame.msg
+    try:
+        data = _decode_cf_data(cf.data)
+    except msgspec.DecodeError as exc:
+        raise DecodeError(f"cfbenchmarks_value data is not CF Benchmarks' frame: {exc}") from None
+    if not data.value:
+        raise DecodeError(f"cfbenchmarks_value {cf.index_id!r} carries no value in data")
+    if data.id and data.id != cf.index_id:
+        raise DecodeError(f"cfbenchmarks_value index_id {cf.index_id!r} but data is for {data.id!r}")
+    average = cf.avg_60s_data
+    return IndexPrice(
+        index_instrument(cf.index_id),
+        cf.index_id,
+        "cfbenchmarks",
+        "kalshi",
+        parse_index_value(data.value),
+        _ms_to_ns(data.time, _ms_to_ns(cf.received_at, ts_recv)),
+        ts_recv,
+        parse_index_value(average.value) if average is not None and average.value else None,
+    )
+
+
+FEE_SCOPE_PREFIX = "kalshi:event:"
+"""The instrument id prefix of Kalshi fee overrides (:class:`FeeUpdate`): ``kalshi:event:<event ticker>``."""
+
+
+def normalize_fee_update(frame: KalshiEventFeeUpdate, ts_recv: int) -> FeeUpdate:
+    """Turn ``event_fee_update`` (Kalshi AsyncAPI ``eventFeeUpdate``) into a :class:`FeeUpdate`.
+
+    The override applies to every market of ``event_ticker``; ``fee_type_override`` and
+    ``fee_multiplier_override`` are kept as sent (``None``: that override was cleared). The frame
+    has no venue time, so ``ts_event`` is ``ts_recv``. Whether Hadron can price the fee type is
+    decided where it is applied (:class:`hadron.arb.fees.FeeRegistry`), not here.
+
+    Raises:
+        DecodeError: an empty event ticker.
+    """
+    msg = frame.msg
+    if not msg.event_ticker:
+        raise DecodeError("event_fee_update without event_ticker")
+    return FeeUpdate(
+        FEE_SCOPE_PREFIX + msg.event_ticker,
+        "event",
+        msg.event_ticker,
+        "kalshi",
+        msg.fee_type_override or None,
+        msg.fee_multiplier_override,
+        ts_recv,
+        ts_recv,
     )

@@ -8,6 +8,8 @@ cdef class KalshiStream(StreamBase):
     cdef public object on_event
     cdef public object on_resync
     cdef public object on_private
+    cdef public object on_venue
+    cdef public object on_list
     cdef public object active_sids
     cdef public dict last_seq
     cdef public dict channels

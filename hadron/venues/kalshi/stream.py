@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import unquote
 
 import msgspec
@@ -33,6 +33,7 @@ from hadron.venues.common import StreamBase
 from hadron.venues.kalshi.messages import (
     CAPTURE_DECODER,
     FRAME_DECODER,
+    INDEX_MESSAGES,
     MAX_FRAME_BYTES,
     MAX_TICKER_LENGTH,
     PRIVATE_MESSAGES,
@@ -42,10 +43,12 @@ from hadron.venues.kalshi.messages import (
     KalshiEventLifecycle,
     KalshiMarketLifecycle,
     KalshiMessage,
+    KalshiMultivariateLifecycle,
     KalshiOk,
     KalshiOrderbookDelta,
     KalshiOrderbookSnapshot,
     KalshiSubscribed,
+    KalshiSubscriptionInfo,
     KalshiTicker,
     KalshiTrade,
     KalshiUnsubscribed,
@@ -54,6 +57,9 @@ from hadron.venues.kalshi.messages import (
 from hadron.venues.kalshi.normalize import (
     VENUE_PREFIX,
     normalize_delta,
+    normalize_event_lifecycle,
+    normalize_fee_update,
+    normalize_index,
     normalize_lifecycle,
     normalize_snapshot,
     normalize_ticker,
@@ -66,23 +72,16 @@ log = structlog.get_logger("hadron.kalshi")
 
 _STRICT = SeqMode.STRICT  # an enum member read through its class costs a metaclass look-up (per gap here)
 
-_TYPE_NAMES: dict[type, str] = {
-    cls: str(cls.__struct_config__.tag)
-    for cls in (
-        KalshiOrderbookSnapshot,
-        KalshiOrderbookDelta,
-        KalshiTrade,
-        KalshiTicker,
-        KalshiMarketLifecycle,
-        KalshiEventLifecycle,
-        KalshiEventFeeUpdate,
-        KalshiSubscribed,
-        KalshiOk,
-        KalshiUnsubscribed,
-        KalshiError,
-        *PRIVATE_MESSAGES,
-    )
-}
+_MarketData = KalshiTrade | KalshiTicker | KalshiMarketLifecycle | KalshiEventLifecycle | KalshiMultivariateLifecycle
+_MARKET_DATA = (KalshiTrade, KalshiTicker, KalshiMarketLifecycle, KalshiEventLifecycle, KalshiMultivariateLifecycle)
+"""Messages normalized into market events (trades, tops, and the market structure the registry reads)."""
+
+_NOTICES = (*INDEX_MESSAGES, KalshiEventFeeUpdate)
+"""Messages normalized into events that touch no book: reference prices (:class:`IndexPrice`) and
+fee rule changes (:class:`FeeUpdate`, the fee registry's input)."""
+
+_TYPE_NAMES: dict[type, str] = {cls: str(cls.__struct_config__.tag) for cls in get_args(KalshiMessage)}
+"""Every message type of the decoder's union → its ``type`` tag (the key of ``frames_by_type``)."""
 
 _DELTA = "orderbook_delta"
 _decode_frame = FRAME_DECODER.decode  # bound once: the hot paths call them per frame
@@ -108,7 +107,32 @@ ResyncHook = Callable[[int, list[str], str], None]
 ``"gap"`` (ask ``get_snapshot`` on the same sid) or ``"terminal"`` (the subscription is dead:
 subscribe again)."""
 
-PrivateHook = Callable[[KalshiMessage], None]
+PrivateHook = Callable[[KalshiMessage, int], None]
+"""``on_private(msg, recv_ns)``: a private-channel message (:data:`~hadron.venues.kalshi.messages.PRIVATE_MESSAGES`)
+with its local receive time in ns (normalized by :mod:`hadron.venues.kalshi.account`)."""
+
+VenueHook = Callable[[KalshiMessage, int], None]
+"""``on_venue(msg, recv_ns)``: a typed Kalshi message the stream does not turn into a market event,
+passed on as it is (venue-native), with its local receive time in ns (venue times are in ``msg``).
+
+Called, in frame order and after sequencing (duplicates and stale sids are not passed), for:
+the list answers ``cfbenchmarks_value_indexlist`` / ``pyth_value_underlying_list``,
+the ``communications`` messages (``rfq_*``, ``quote_*``), the private ones (``fill``,
+``market_position``, ``user_order``, ``order_group_updates``) unless ``on_private`` is set, and
+``market_lifecycle_v2`` too, *after* its :class:`~hadron.model.events.MarketStatus` went to
+``on_event`` (the raw message, for consumers of the venue-native form). ``event_lifecycle`` and
+``multivariate_market_lifecycle`` are normalized (:class:`~hadron.model.events.EventStatus`,
+:class:`~hadron.model.events.MarketStatus`) for the instrument registry, not passed on;
+``cfbenchmarks_value`` and ``pyth_value`` are normalized to
+:class:`~hadron.model.events.IndexPrice` (``on_event``), not passed on either, and
+``event_fee_update`` to :class:`~hadron.model.events.FeeUpdate` (``on_event``; the fee registry's input).
+Each call is counted in ``FeedStats.passed_on``; a message of these types with no hook to take it
+is counted in ``FeedStats.unconsumed`` (every frame is also counted by type in ``frames_by_type``).
+The hook must not raise: an exception is contained as a fault of that frame (dead-lettered).
+"""
+
+ListHook = Callable[[list[KalshiSubscriptionInfo]], None]
+"""``on_list(subscriptions)``: the venue's answer to ``list_subscriptions`` (``{channel, sid}`` each)."""
 
 
 class KalshiStream(StreamBase):
@@ -124,6 +148,10 @@ class KalshiStream(StreamBase):
         on_event: called with every normalized event, in order.
         on_resync: called when books of a sid need fresh snapshots (gap, terminal error).
         on_private: called with private-channel messages (fills, orders, positions).
+        on_venue: called with every other typed message not normalized into a market event
+            (see :data:`VenueHook`: fee overrides, event and multivariate lifecycles, index
+            prices and their lists, RFQs and quotes, private ones without ``on_private``).
+        on_list: called with the answer to ``list_subscriptions`` (see :data:`ListHook`).
 
     Attributes:
         active_sids: when not ``None`` (a live session sets it), frames of any other sid are
@@ -143,6 +171,8 @@ class KalshiStream(StreamBase):
         on_event: EventSink | None = None,
         on_resync: ResyncHook | None = None,
         on_private: PrivateHook | None = None,
+        on_venue: VenueHook | None = None,
+        on_list: ListHook | None = None,
     ) -> None:
         super().__init__("kalshi", books, conn, stats=stats, dead_letter=dead_letter, delta_kind=_DELTA)
         self.seq_mode = seq_mode
@@ -150,6 +180,8 @@ class KalshiStream(StreamBase):
         self.on_event = on_event
         self.on_resync = on_resync
         self.on_private = on_private
+        self.on_venue = on_venue
+        self.on_list = on_list
         self.active_sids: set[int] | None = None
         self.last_seq: dict[int, int] = {}
         self.channels: dict[int, str] = {}
@@ -318,31 +350,75 @@ class KalshiStream(StreamBase):
         sid = getattr(msg, "sid", None)
         if seq is not None and sid is not None and not self._sequence(sid, seq):
             return
-        if isinstance(msg, KalshiTrade | KalshiTicker | KalshiMarketLifecycle):
+        if isinstance(msg, _MARKET_DATA):
             self._on_market_data(msg, recv_ns)
+            if type(msg) is KalshiMarketLifecycle:
+                self._pass_on(msg, recv_ns)
         elif isinstance(msg, KalshiSubscribed):
             self._on_subscribed(msg.msg.channel, msg.msg.sid)
         elif isinstance(msg, KalshiUnsubscribed):
-            if msg.sid is not None:
-                self.channels.pop(msg.sid, None)
-                if self.active_sids is not None:
-                    self.active_sids.discard(msg.sid)
-                self._unbind(msg.sid, f"unsubscribed sid {msg.sid}", resync=None)
+            self._on_unsubscribed(msg)
         elif isinstance(msg, KalshiError):
             self._on_error(msg)
+        elif isinstance(msg, KalshiOk):
+            self._on_ok(msg)
         elif isinstance(msg, PRIVATE_MESSAGES) and self.on_private is not None:
-            self.on_private(msg)
+            self.stats.passed_on += 1
+            self.on_private(msg, recv_ns)
+        elif isinstance(msg, _NOTICES):  # reference prices (IndexPrice), fee rules (FeeUpdate): not passed on
+            notice = (
+                normalize_fee_update(msg, recv_ns)
+                if type(msg) is KalshiEventFeeUpdate
+                else normalize_index(msg, recv_ns)  # type: ignore[arg-type]
+            )
+            if self.on_event is not None:
+                self.on_event(notice)
+            else:
+                self.stats.unconsumed += 1
+        else:  # every other type: venue-native, passed on as it is (see VenueHook)
+            self._pass_on(msg, recv_ns)
 
-    def _on_market_data(self, msg: KalshiTrade | KalshiTicker | KalshiMarketLifecycle, recv_ns: int) -> None:
+    def _on_unsubscribed(self, msg: KalshiUnsubscribed) -> None:
+        if msg.sid is not None:
+            self.forget_sid(msg.sid, f"unsubscribed sid {msg.sid}")
+
+    def forget_sid(self, sid: int, reason: str) -> None:
+        """Forget subscription ``sid`` (unsubscribed, or not listed by the venue): its channel
+        entry goes, its later frames are stale (when ``active_sids`` is kept) and its books wait
+        for a snapshot on another sid."""
+        self.channels.pop(sid, None)
+        if self.active_sids is not None:
+            self.active_sids.discard(sid)
+        self._unbind(sid, reason, resync=None)
+
+    def _on_ok(self, msg: KalshiOk) -> None:
+        # An ack; the answer to list_subscriptions (a list of {channel, sid}) goes to on_list
+        if isinstance(msg.msg, list) and self.on_list is not None:
+            self.on_list(msg.msg)
+
+    def _pass_on(self, msg: KalshiMessage, recv_ns: int) -> None:
+        # A venue-native message to on_venue, or counted as unconsumed (never silently dropped)
+        if self.on_venue is not None:
+            self.stats.passed_on += 1
+            self.on_venue(msg, recv_ns)
+        else:
+            self.stats.unconsumed += 1
+
+    def _on_market_data(self, msg: _MarketData, recv_ns: int) -> None:
         if isinstance(msg, KalshiTrade):
             trade = normalize_trade(msg, recv_ns)
             self.stats.trades += 1
             if self.on_event is not None:
                 self.on_event(trade)
-        elif self.on_event is not None:
-            self.on_event(
-                normalize_ticker(msg, recv_ns) if isinstance(msg, KalshiTicker) else normalize_lifecycle(msg, recv_ns)
-            )
+        elif self.on_event is None:
+            if not isinstance(msg, KalshiTicker | KalshiMarketLifecycle):
+                self.stats.unconsumed += 1  # a structure message nobody takes: counted, as _pass_on does
+        elif isinstance(msg, KalshiTicker):
+            self.on_event(normalize_ticker(msg, recv_ns))
+        elif isinstance(msg, KalshiEventLifecycle):
+            self.on_event(normalize_event_lifecycle(msg, recv_ns))
+        else:  # market_lifecycle_v2, multivariate_market_lifecycle: the instrument registry's input
+            self.on_event(normalize_lifecycle(msg, recv_ns))
 
     def _on_subscribed(self, channel: str, sid: int) -> None:
         # One live sid per channel: a newer one replaces (and makes stale) the older
@@ -390,9 +466,12 @@ class KalshiAdapter:
         dead_letter: DeadLetterSink,
         seq_mode: SeqMode = SeqMode.STRICT,
         on_event: EventSink | None = None,
+        on_venue: VenueHook | None = None,
     ) -> KalshiStream:
-        """Return a :class:`KalshiStream` for connection ``conn``."""
-        return KalshiStream(books, conn, stats=stats, dead_letter=dead_letter, seq_mode=seq_mode, on_event=on_event)
+        """Return a :class:`KalshiStream` for connection ``conn`` (``on_venue``: see :data:`VenueHook`)."""
+        return KalshiStream(
+            books, conn, stats=stats, dead_letter=dead_letter, seq_mode=seq_mode, on_event=on_event, on_venue=on_venue
+        )
 
     async def record(self, **options: Any) -> dict[str, Any]:
         """Record live frames; see :func:`hadron.venues.kalshi.app.record`."""
@@ -417,6 +496,13 @@ class KalshiAdapter:
         from hadron.venues.kalshi.app import market_results
 
         return await market_results(tickers, **options)
+
+    async def fee_rules(self, events: list[str], **options: Any) -> Any:
+        """The events' fee rules from REST (series rule, event override); see
+        :func:`hadron.venues.kalshi.app.fee_rules`."""
+        from hadron.venues.kalshi.app import fee_rules
+
+        return await fee_rules(events, **options)
 
     def live_feed(self, books: BookManager, instruments: list[str], **options: Any) -> Any:
         """The runtime's live feed; see :func:`hadron.venues.kalshi.app.live_feed`."""

@@ -24,7 +24,7 @@ import asyncio
 import itertools
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -48,14 +48,17 @@ from hadron.venues.common import (
     watch_session,
 )
 from hadron.venues.kalshi.auth import KalshiSigner, mask_key_id
+from hadron.venues.kalshi.indices import PARAMS as INDEX_PARAMS
 from hadron.venues.kalshi.messages import MAX_FRAME_BYTES
 from hadron.venues.kalshi.normalize import VENUE_PREFIX
-from hadron.venues.kalshi.stream import KalshiStream, PrivateHook
+from hadron.venues.kalshi.stream import KalshiStream, PrivateHook, VenueHook
 
 log = structlog.get_logger("hadron.kalshi.ws")
 
 PUBLIC_CHANNELS = ("orderbook_delta", "trade", "ticker", "market_lifecycle_v2")
 PRIVATE_CHANNELS = ("fill", "market_positions", "user_orders", "order_group_updates")
+COMMUNICATIONS_CHANNELS = ("communications",)
+"""RFQs and quotes (authenticated; no market tickers: AsyncAPI ``communications``)."""
 DEFAULT_CHANNELS = ("orderbook_delta", "trade")
 TICKER_CHANNELS = frozenset({"orderbook_delta", "trade", "ticker", "fill", "market_positions", "user_orders"})
 """Channels that take ``market_tickers`` (the others are firehoses)."""
@@ -85,6 +88,15 @@ class ConnectionStats:
     resubscribes: int = 0
     commands: int = 0
     last_error: str = ""
+    unsubscribes: int = 0
+    """``unsubscribe`` commands sent (by sid: markets all removed, a sid the venue has and Hadron
+    does not want)."""
+    reconciles: int = 0
+    """``list_subscriptions`` answers compared with the subscriptions the client believes it has."""
+    reconcile_missing: int = 0
+    """Subscriptions the client believed in, or wanted, that the venue did not list (subscribed again)."""
+    reconcile_extra: int = 0
+    """Subscriptions the venue listed that the client did not know (unsubscribed)."""
 
 
 RecorderFactory = Callable[[str], AsyncFrameRecorder]
@@ -102,6 +114,13 @@ class KalshiConnection:
         channels: channels to subscribe (each gets its own sid).
         stats: counters shared by every Kalshi stream.
         dead_letter: where rejected frames go.
+        on_event: every normalized market event.
+        on_private: private-channel messages (see :data:`~hadron.venues.kalshi.stream.PrivateHook`).
+        on_venue: venue-native messages (see :data:`~hadron.venues.kalshi.stream.VenueHook`).
+        indices: reference-price subscriptions, channel → ids (``{"pyth_value":
+            ["Metal.XAU/USD"]}``, see :func:`hadron.venues.kalshi.indices.index_subscriptions`),
+            each subscribed with its ``index_ids`` / ``underlying_tickers`` on every dial;
+            their values come out of ``on_event`` as :class:`~hadron.model.events.IndexPrice`.
         yes_price: the ``use_yes_price`` value sent with ``orderbook_delta`` subscriptions.
         recorder: makes an :class:`AsyncFrameRecorder` per dial (``None``: no recording).
         silence_timeout: seconds without any frame before the connection is recycled.
@@ -122,6 +141,8 @@ class KalshiConnection:
         dead_letter: DeadLetterSink,
         on_event: EventSink | None = None,
         on_private: PrivateHook | None = None,
+        on_venue: VenueHook | None = None,
+        indices: Mapping[str, Sequence[str]] | None = None,
         yes_price: bool = False,
         recorder: RecorderFactory | None = None,
         backoff: Backoff | None = None,
@@ -129,6 +150,7 @@ class KalshiConnection:
         healthy_after: float = 30.0,
         resync_retry: float = 3.0,
         open_timeout: float = 10.0,
+        reconcile_every: float = 60.0,
     ) -> None:
         self.name = name
         self.url = url
@@ -140,6 +162,8 @@ class KalshiConnection:
         self.dead_letter = dead_letter
         self.on_event = on_event
         self.on_private = on_private
+        self.on_venue = on_venue
+        self.indices = {channel: list(ids) for channel, ids in (indices or {}).items() if ids}
         self.yes_price = yes_price
         self.recorder = recorder
         self.backoff = backoff or Backoff()
@@ -147,6 +171,9 @@ class KalshiConnection:
         self.healthy_after = healthy_after
         self.resync_retry = resync_retry
         self.open_timeout = open_timeout
+        self.reconcile_every = reconcile_every
+        """Seconds between ``list_subscriptions`` reconciliations (one also follows every connect)."""
+        self._listed_at = 0.0
         self.stats = ConnectionStats()
         self.latency = FrameLatency()
         self.fatal: HadronError | None = None
@@ -197,6 +224,8 @@ class KalshiConnection:
             on_event=self.on_event,
             on_resync=self._on_resync,
             on_private=self.on_private,
+            on_venue=self.on_venue,
+            on_list=self._on_list,
         )
         stream.active_sids = set()
         recorder = self.recorder(conn) if self.recorder is not None else None
@@ -209,6 +238,7 @@ class KalshiConnection:
         latency, stats = self.latency, self.stats
         try:
             await self._subscribe_all()
+            await self.list_subscriptions()  # answered after every subscribe above: reconciles
             while True:  # the watchdog closes the socket on stop or silence
                 try:
                     raw = await ws.recv(decode=False)
@@ -246,6 +276,9 @@ class KalshiConnection:
             log.warning("kalshi connection silent: recycling", conn=self.name, seconds=self.silence_timeout)
             return True
         self._sweep_waiting()
+        if now - self._listed_at >= self.reconcile_every and self._ws is not None:
+            self._listed_at = now
+            self._spawn(self._send_quietly("list_subscriptions"))
         return False
 
     # -- commands ----------------------------------------------------------------------------
@@ -273,6 +306,8 @@ class KalshiConnection:
             params["market_tickers"] = list(self.markets)
         if channel == "orderbook_delta":
             params["use_yes_price"] = self.yes_price
+        if channel in self.indices:  # AsyncAPI subscribeCFBenchmarksValue / subscribePythValue
+            params[INDEX_PARAMS[channel]] = self.indices[channel]
         return params
 
     async def _subscribe_all(self) -> None:
@@ -282,6 +317,8 @@ class KalshiConnection:
                 # firehose: a connection with no markets yet (a spare key's) subscribes them when
                 # markets move to it (add_markets)
                 continue
+            await self.send("subscribe", self._subscribe_params(channel))
+        for channel in self.indices:
             await self.send("subscribe", self._subscribe_params(channel))
 
     async def add_markets(self, tickers: Sequence[str]) -> None:
@@ -312,13 +349,89 @@ class KalshiConnection:
         for channel in self.channels:
             sid = stream.sid_of(channel) if channel in TICKER_CHANNELS else None
             if sid is not None:
-                await self.send(
-                    "update_subscription", {"sids": [sid], "market_tickers": gone, "action": "delete_markets"}
-                )
+                if self.markets:
+                    await self.send(
+                        "update_subscription", {"sids": [sid], "market_tickers": gone, "action": "delete_markets"}
+                    )
+                else:  # no market left on this channel: end the subscription (AsyncAPI unsubscribeCommand)
+                    await self.unsubscribe([sid])
+
+    async def unsubscribe(self, sids: Sequence[int]) -> int | None:
+        """End subscriptions by sid (``{"cmd": "unsubscribe", "params": {"sids": [...]}}``, AsyncAPI
+        ``unsubscribeCommand``); the venue answers ``unsubscribed`` per sid (the stream then forgets
+        the sid and unbinds its books). Return the command id, or ``None`` when ``sids`` is empty.
+
+        Raises:
+            TransportError: not connected.
+        """
+        if not sids:
+            return None
+        self.stats.unsubscribes += 1
+        return await self.send("unsubscribe", {"sids": list(sids)})
+
+    async def unsubscribe_channels(self, channels: Sequence[str]) -> int | None:
+        """End the live subscriptions of ``channels`` (by their sids) and stop wanting them: they
+        are not subscribed again on the next dial nor by reconciliation."""
+        self.channels = tuple(c for c in self.channels if c not in channels)
+        stream = self._stream
+        sids = [sid for sid, name in (stream.channels.items() if stream is not None else ()) if name in channels]
+        return await self.unsubscribe(sids) if self._ws is not None else None
 
     async def list_subscriptions(self) -> int:
-        """Ask for the live subscriptions (the ``ok`` reply lists ``{channel, sid}``)."""
+        """Ask for the live subscriptions (AsyncAPI ``listSubscriptionsCommand``); the ``ok`` reply
+        lists ``{channel, sid}`` and is reconciled with what the client believes (:meth:`_on_list`)."""
+        self._listed_at = time.monotonic()
         return await self.send("list_subscriptions")
+
+    def wanted_channels(self) -> list[str]:
+        """The channels this connection should have live now: its channels (those taking market
+        tickers only while it has markets) and its reference-price subscriptions."""
+        wanted = [c for c in self.channels if c not in TICKER_CHANNELS or self.markets]
+        return [*wanted, *(c for c in getattr(self, "indices", {}) if c not in wanted)]
+
+    def _on_list(self, listed: list[Any]) -> None:
+        # The venue's list_subscriptions answer against the stream's beliefs. The venue answers
+        # commands in order, so every subscribe/unsubscribe sent before the list is already
+        # reflected on both sides: a difference is a lost reply or a venue-side drop. Fixed by
+        # forgetting what the venue no longer has and subscribing again to what is wanted, and by
+        # unsubscribing what the venue has and the client does not know.
+        stream = self._stream
+        if stream is None:
+            return
+        self.stats.reconciles += 1
+        venue = {entry.sid: entry.channel for entry in listed}
+        believed = dict(stream.channels)
+        wanted = self.wanted_channels()
+        missing = [sid for sid in believed if sid not in venue]
+        extra = [sid for sid in venue if sid not in believed]
+        for sid in missing:
+            stream.forget_sid(sid, f"sid {sid} not listed by the venue")
+        live = {believed[sid] for sid in believed if sid in venue}
+        resubscribe = [c for c in wanted if c not in live]
+        if not (missing or extra or resubscribe):
+            return
+        self.stats.reconcile_missing += len(resubscribe)
+        self.stats.reconcile_extra += len(extra)
+        log.warning(
+            "kalshi subscriptions differ from the venue's list",
+            conn=self.name,
+            believed={sid: believed[sid] for sid in missing},
+            unknown={sid: venue[sid] for sid in extra},
+            resubscribe=resubscribe,
+        )
+        if extra:
+            self._spawn(self._send_quietly("unsubscribe", {"sids": extra}))
+            self.stats.unsubscribes += 1
+        for channel in resubscribe:
+            self.stats.resubscribes += 1
+            self._spawn(self._resubscribe(channel))
+
+    async def _send_quietly(self, cmd: str, params: dict[str, Any] | None = None) -> None:
+        # A command from a task (watchdog, reconciliation): a closed socket is the next dial's business
+        try:
+            await self.send(cmd, params)
+        except (TransportError, ConnectionClosed) as exc:
+            log.info("command not sent", conn=self.name, cmd=cmd, error=str(exc))
 
     # -- resync ------------------------------------------------------------------------------
 
@@ -388,7 +501,9 @@ class KalshiPool:
         give_up_after: when every connection has failed this many dials in a row, :meth:`run`
             stops and raises TransportError (so a caller can fall back to REST); ``None``: never.
         stale_after: seconds without an update after which a LIVE book goes STALE.
-        **kwargs: passed to every :class:`KalshiConnection` (channels, recorder, timeouts…).
+        **kwargs: passed to every :class:`KalshiConnection` (channels, recorder, timeouts…), but
+            ``indices`` (the reference-price subscriptions) to the first connection only (one copy
+            of each index stream).
     """
 
     def __init__(
@@ -418,9 +533,17 @@ class KalshiPool:
         self.stale_after = stale_after
         self._gave_up: TransportError | None = None
         self.moves = 0
+        indices = kwargs.pop("indices", None)
         self.connections = [
             KalshiConnection(
-                f"kalshi-{i}", url, signer_list[i % len(signer_list)], books, shard, stats=self.stats, **kwargs
+                f"kalshi-{i}",
+                url,
+                signer_list[i % len(signer_list)],
+                books,
+                shard,
+                stats=self.stats,
+                indices=indices if i == 0 else None,
+                **kwargs,
             )
             for i, shard in enumerate(shards)
         ]
@@ -542,6 +665,7 @@ def recorder_factory(out_dir: Path) -> RecorderFactory:
 
 
 __all__ = [
+    "COMMUNICATIONS_CHANNELS",
     "DEFAULT_CHANNELS",
     "PRIVATE_CHANNELS",
     "PUBLIC_CHANNELS",

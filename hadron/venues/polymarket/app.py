@@ -20,10 +20,11 @@ import uvicorn
 
 from hadron.book.manager import BookManager
 from hadron.config import HadronConfig, load_config
-from hadron.errors import AuthError, ConfigError, RequestError, TransportError, VenueError
+from hadron.errors import AuthError, ConfigError, HadronError, RequestError, TransportError, VenueError
 from hadron.store.deadletter import DeadLetterFile
 from hadron.store.recorder import Recordings, mark_health
-from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
+from hadron.venues.account_script import ScriptedOrder, play_timed
+from hadron.venues.base import AccountSink, DeadLetterSink, EventSink, FeedStats, VenueSink
 from hadron.venues.common import latency_summary, measure_until_idle, pool_health
 from hadron.venues.polymarket.fake import FakePolymarketVenue, load_capture, parse_faults
 from hadron.venues.polymarket.poll import PolymarketPoller
@@ -33,6 +34,7 @@ from hadron.venues.polymarket.rest import (
     PolymarketInstrumentProvider,
 )
 from hadron.venues.polymarket.stream import MarketMeta
+from hadron.venues.polymarket.user import PolymarketUserChannel
 from hadron.venues.polymarket.ws import MARKET_URL, PolymarketPool
 
 CLOB_URL = "https://clob.polymarket.com"
@@ -188,12 +190,17 @@ async def fake_venue(
     loop: bool = False,
     shift: int = 0,
     signals: bool = True,
+    account_script: Sequence[ScriptedOrder] = (),
+    user_auth: tuple[str, str, str] | None = None,
     **_: Any,
 ) -> FakePolymarketVenue:
     """Serve the loopback Polymarket venue (market channel on ``port``, REST ``/book`` on
     ``rest_port``) until ``stop`` or SIGINT/SIGTERM (``signals``: install the handlers).
     ``loop`` plays the capture again and again; ``shift`` (int, 1/10,000 USD) moves a
     transcoded Kalshi capture's YES prices (see :func:`~hadron.venues.polymarket.fake.dislocate`).
+    ``user_auth``: the (api key, secret, passphrase) the user channel ``/ws/user`` accepts (none:
+    it refuses every client); ``account_script``: orders played there (see
+    :mod:`hadron.venues.account_script`), the clock started by the first authenticated client.
 
     Raises:
         ConfigError: a bad fault spec, or nothing playable in the captures.
@@ -202,6 +209,7 @@ async def fake_venue(
     if not timeline:
         raise ConfigError("--capture: no Polymarket frames (or Kalshi frames to transcode) in the given files")
     venue = FakePolymarketVenue(timeline, speed=speed, faults=parse_faults(faults), loop=loop)
+    venue.user_auth = user_auth
     await venue.start(host, port)
     server: uvicorn.Server | None = None
     task: asyncio.Task[None] | None = None
@@ -222,9 +230,14 @@ async def fake_venue(
         started(venue)
     if ready is not None:
         ready(venue.url, rest_url)
+    player = asyncio.create_task(
+        play_timed(venue, account_script, "polymarket", stop, ready=lambda: bool(venue._user_clients))
+    )
     try:
         await stop.wait()
     finally:
+        player.cancel()
+        await asyncio.gather(player, return_exceptions=True)
         await venue.stop()
         if server is not None and task is not None:
             server.should_exit = True
@@ -323,6 +336,8 @@ class PolymarketLiveFeed:
         self.poller: PolymarketPoller | None = None
         self.fallback = ""
         """Why the market channel was given up for REST polling (``""``: it was not)."""
+        self.user: PolymarketUserChannel | None = None
+        """The authenticated user channel (our orders and trades), when credentials are set."""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fetch metadata (when a Gamma host is set), then stream (and, per ``transport``, poll)
@@ -333,6 +348,23 @@ class PolymarketLiveFeed:
                 channel (with ``ws``), or the channel and then the REST fallback (one line naming
                 both), or REST polling alone (with ``rest``).
         """
+        user = asyncio.create_task(self._user(stop)) if self.user is not None else None
+        try:
+            await self._run(stop)
+        finally:
+            if user is not None:
+                user.cancel()
+                await asyncio.gather(user, return_exceptions=True)
+
+    async def _user(self, stop: asyncio.Event) -> None:
+        # The user channel beside the market data: a failure is logged, never the feed's end
+        assert self.user is not None
+        try:
+            await self.user.run(stop)
+        except HadronError as exc:
+            log.error("polymarket user channel failed: account events stop", error=str(exc))
+
+    async def _run(self, stop: asyncio.Event) -> None:
         cfg = self.config
         transport = cfg.transport
         meta, groups = await _metadata(cfg.gamma_url or None, self.tokens) if transport != "rest" else (None, {})
@@ -413,6 +445,8 @@ class PolymarketLiveFeed:
                 }
             )
         health["fallback"] = self.fallback or None
+        if self.user is not None:
+            health["user"] = self.user.health()
         return mark_health(health, self.recordings)
 
 
@@ -424,8 +458,13 @@ def live_feed(
     on_event: EventSink | None = None,
     record_dir: Path | None = None,
     dead_letter: DeadLetterSink | None = None,
+    on_venue: VenueSink | None = None,
+    on_account: AccountSink | None = None,
 ) -> PolymarketLiveFeed:
     """The runtime's Polymarket feed for token ids ``instruments`` (see :class:`PolymarketLiveFeed`).
+    ``on_venue`` takes venue-native messages (none from the market channel yet); with
+    ``on_account``, ``polymarket.account`` and the three ``polymarket.api_*`` credentials the feed also
+    reads the user channel (:class:`~hadron.venues.polymarket.user.PolymarketUserChannel`).
 
     Raises:
         ConfigError: a token id is not a decimal string.
@@ -433,7 +472,7 @@ def live_feed(
     bad = [t for t in instruments if not t.isdigit()]
     if bad:
         raise ConfigError(f"Polymarket token ids are decimal strings, not {', '.join(bad[:3])}")
-    return PolymarketLiveFeed(
+    feed = PolymarketLiveFeed(
         books,
         list(instruments),
         config,
@@ -441,3 +480,14 @@ def live_feed(
         recorder=Recordings(record_dir, "polymarket") if record_dir is not None else None,
         on_event=on_event,
     )
+    pm = config.polymarket
+    if on_account is not None and pm.account and pm.has_credentials:
+        feed.user = PolymarketUserChannel(
+            pm.user_ws_url,
+            pm.api_key.reveal(),
+            pm.api_secret.reveal(),
+            pm.api_passphrase.reveal(),
+            on_account,
+            dead_letter=dead_letter,
+        )
+    return feed

@@ -49,9 +49,11 @@ from websockets.http11 import Response as WsResponse
 
 from hadron.model.units import PRICE_ONE, parse_price, parse_size
 from hadron.store.replay import LineReader, RecordingFormat, detect, json_frames, read_all
+from hadron.venues.account_script import ScriptedOrder
 from hadron.venues.faults import Fault
 from hadron.venues.faults import parse_faults as parse_spec
 from hadron.venues.loopback import send_text_frames, take_batch
+from hadron.venues.polymarket.fake_account import PolymarketAccountScript
 from hadron.venues.polymarket.hash import book_hash
 
 log = structlog.get_logger("hadron.polymarket.fake")
@@ -580,6 +582,8 @@ class FakePolyStats:
     """Frames (``PONG`` included) lost to a ``mute`` fault."""
     refused: dict[int, int] = field(default_factory=dict)
     """Handshakes refused, by HTTP status (403: ``forbid``; 404: an unknown path)."""
+    user_auth_failures: int = 0
+    """User-channel clients closed (1008) for a missing or wrong ``auth``."""
     faults: list[str] = field(default_factory=list)
 
 
@@ -619,6 +623,11 @@ class FakePolymarketVenue:
         if not start_on_subscribe:
             self._go.set()
         self._clients: list[_Client] = []
+        self.user_auth: tuple[str, str, str] | None = None
+        """The user channel's credentials ``(apiKey, secret, passphrase)`` (``None``: refuse all)."""
+        self.account = PolymarketAccountScript()
+        self._user_clients: list[ServerConnection] = []
+        self._user_sends: set[asyncio.Future[None]] = set()
         self._forbid = 0  # handshakes still to refuse with 403 (``forbid``)
         self._server: Server | None = None
         self._player: asyncio.Task[None] | None = None
@@ -669,7 +678,8 @@ class FakePolymarketVenue:
 
     def _check_request(self, connection: ServerConnection, request: WsRequest) -> WsResponse | None:
         # The handshake: 404 off the market channel's path, 403 while a ``forbid`` fault lasts
-        status = 404 if urlsplit(request.path).path != "/ws/market" else 403 if self._forbid > 0 else 0
+        path = urlsplit(request.path).path
+        status = 404 if path not in ("/ws/market", "/ws/user") else 403 if self._forbid > 0 else 0
         if not status:
             return None
         if status == 403:
@@ -678,6 +688,9 @@ class FakePolymarketVenue:
         return connection.respond(HTTPStatus(status), "forbidden\n" if status == 403 else "not found\n")
 
     async def _handle(self, ws: ServerConnection) -> None:
+        if ws.request is not None and urlsplit(ws.request.path).path == "/ws/user":
+            await self._handle_user(ws)
+            return
         client = _Client(ws)
         client.writer = asyncio.create_task(self._write(client))
         self._clients.append(client)
@@ -691,6 +704,48 @@ class FakePolymarketVenue:
         finally:
             self._clients.remove(client)
             client.writer.cancel()
+
+    # -- the user channel ------------------------------------------------------------------------
+
+    async def _handle_user(self, ws: ServerConnection) -> None:
+        # /ws/user: the first frame must be {"type":"user","auth":{apiKey,secret,passphrase}} with
+        # this venue's credentials (user_auth), else 1008; then PING/PONG and play_account's frames
+        try:
+            first = await ws.recv()
+            cmd = msgspec.json.decode(first) if first != "PING" else None
+            auth = cmd.get("auth") if isinstance(cmd, dict) else None
+            given = (auth.get("apiKey"), auth.get("secret"), auth.get("passphrase")) if isinstance(auth, dict) else None
+            if self.user_auth is None or given != self.user_auth or str(cmd.get("type", "")).lower() != "user":  # type: ignore[union-attr]
+                self.stats.user_auth_failures += 1
+                await ws.close(1008, "invalid authentication")
+                return
+            self._user_clients.append(ws)
+            try:
+                async for message in ws:
+                    if message == "PING":
+                        await ws.send("PONG")
+            finally:
+                self._user_clients.remove(ws)
+        except (ConnectionClosed, msgspec.DecodeError):
+            return
+
+    def play_account(self, orders: Iterable[ScriptedOrder]) -> int:
+        """Play scripted orders (see :mod:`hadron.venues.account_script`) on the user channel:
+        each becomes an ``order`` PLACEMENT, then (when it fills) a ``trade`` MATCHED and
+        CONFIRMED with the order's UPDATE, to every authenticated client. Return frames sent."""
+        sent = 0
+        for order in orders:
+            for msg in self.account.frames(order, int(time.time() * 1000)):  # the operator's clock, as Kalshi's
+                frame = msgspec.json.encode(msg).decode()
+                for ws in list(self._user_clients):
+                    self._spawn_send(ws, frame)
+                    sent += 1
+        return sent
+
+    def _spawn_send(self, ws: ServerConnection, frame: str) -> None:
+        task = asyncio.ensure_future(ws.send(frame))
+        self._user_sends.add(task)
+        task.add_done_callback(self._user_sends.discard)
 
     async def _write(self, client: _Client) -> None:
         try:

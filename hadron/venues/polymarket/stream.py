@@ -356,8 +356,10 @@ class PolymarketAdapter:
         dead_letter: DeadLetterSink,
         seq_mode: SeqMode = SeqMode.STRICT,
         on_event: EventSink | None = None,
+        on_venue: Callable[[Any, int], None] | None = None,
     ) -> PolymarketStream:
-        """Return a :class:`PolymarketStream` (``seq_mode`` is moot: no sequence numbers)."""
+        """Return a :class:`PolymarketStream` (``seq_mode`` is moot: no sequence numbers;
+        ``on_venue`` is accepted for the protocol: the market channel has no venue-native messages)."""
         return PolymarketStream(books, conn, stats=stats, dead_letter=dead_letter, on_event=on_event)
 
     async def record(self, **options: Any) -> dict[str, Any]:
