@@ -16,7 +16,8 @@ if _pure_requested():
 
 _API_NAMES = frozenset(
     {
-        "MONEY_SCALE", "PRICE_ONE", "PRICE_SCALE", "SIZE_SCALE", "TABLES", "AggressorSide", "ArbConfig", "ArbDetector",
+        "MONEY_SCALE", "PRICE_ONE", "PRICE_SCALE", "SIZE_SCALE", "TABLES", "AccountFill", "AggressorSide", "ArbConfig",
+        "ArbDetector", "EventStatus", "FeeUpdate", "IndexPrice", "OrderGroupUpdate", "OrderUpdate", "PositionUpdate",
         "BookAction", "BookDelta", "BookError", "BookInvalidated", "BookManager", "BookSide", "BookSnapshot",
         "BookState", "ConfigError", "Feed", "HadronConfig", "HadronError", "InputError", "Leg", "Level", "Loopback",
         "ManagedBook", "MarketEvent", "MarketState", "MarketStatus", "MissingExtra", "Opportunity", "Pair",

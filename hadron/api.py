@@ -60,6 +60,7 @@ from hadron.errors import BookError, ConfigError, HadronError, InputError
 from hadron.extras import MissingExtra, require
 from hadron.match.pairs import Pair
 from hadron.match.pairs import read_pairs as _read_pairs
+from hadron.model.account import AccountFill, OrderGroupUpdate, OrderUpdate, PositionUpdate
 from hadron.model.events import (
     AggressorSide,
     BookAction,
@@ -67,6 +68,9 @@ from hadron.model.events import (
     BookInvalidated,
     BookSide,
     BookSnapshot,
+    EventStatus,
+    FeeUpdate,
+    IndexPrice,
     Level,
     MarketEvent,
     MarketState,
@@ -99,6 +103,7 @@ __all__ = [
     "PRICE_SCALE",
     "SIZE_SCALE",
     "TABLES",
+    "AccountFill",
     "AggressorSide",
     "ArbConfig",
     "ArbDetector",
@@ -111,9 +116,12 @@ __all__ = [
     "BookSnapshot",
     "BookState",
     "ConfigError",
+    "EventStatus",
+    "FeeUpdate",
     "Feed",
     "HadronConfig",
     "HadronError",
+    "IndexPrice",
     "InputError",
     "Leg",
     "Level",
@@ -124,7 +132,10 @@ __all__ = [
     "MarketStatus",
     "MissingExtra",
     "Opportunity",
+    "OrderGroupUpdate",
+    "OrderUpdate",
     "Pair",
+    "PositionUpdate",
     "ReplayFeed",
     "Thresholds",
     "TickSizeChange",

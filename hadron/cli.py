@@ -238,9 +238,10 @@ def _print_summary(r: dict[str, Any], report: Path | None, dump_books: Path | No
         f"venue bbo checks {r['bbo_checks']}, mismatches {r['bbo_mismatches']}",
         markup=False,
     )
+    routed = f"; passed on {r['passed_on']:,}, unconsumed {r['unconsumed']:,}" if "passed_on" in r else ""
     stdout.print(
         f"seq: {r['seq_gaps']} gaps, {r['seq_resets']} resets, {r['seq_jumps']:,} tolerated jumps "
-        f"(--seq-check {r['seq_check']}); trades {r['trades']:,}; decode errors {r['decode_errors']}",
+        f"(--seq-check {r['seq_check']}); trades {r['trades']:,}; decode errors {r['decode_errors']}{routed}",
         markup=False,
     )
     if r["dead_letter"]:

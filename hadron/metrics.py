@@ -186,11 +186,12 @@ REJECT_REASONS = ("decode", "invalid", "unsupported", "oversize", "fault", *BAD_
 
 SUPPRESS_REASONS = (
     "no_book", "no_snapshot", "resyncing", "stale", "crossed", "too_old",
-    "market_paused", "market_closed", "market_determined", "market_settled",
+    "market_paused", "market_closed", "market_determined", "market_settled", "fee_unpriced",
 )  # fmt: skip
 """Why the detector suppressed a qualifying candidate (``ArbDetector.suppressed``: a leg's book
 missing, never LIVE, re-syncing, STALE, crossed, or older than ``max_age_s``; its market paused,
-closed (by the venue or past its close time), determined or settled: :mod:`hadron.book.registry`)."""
+closed (by the venue or past its close time), determined or settled: :mod:`hadron.book.registry`;
+a leg's fee rule Hadron cannot price: ``fee_unpriced``, :mod:`hadron.arb.fees`)."""
 
 RISK_REASONS = (
     "kill_switch",

@@ -209,6 +209,7 @@ class StrategyPipeline:
                 rows, _ = load_settlements(options.settlements, arb.pairs if arb else [])
                 for row in rows:
                     self.trader.settle_at(row.instrument, row.result, row.ts_ns)
+        self._pairs = list(arb.pairs) if arb is not None else []
         self.registry = InstrumentRegistry(books)
         """Market structure and status (:mod:`hadron.book.registry`): halts the books of markets that
         stop trading, re-evaluates the detector there and settles paper positions on a result."""
@@ -252,6 +253,12 @@ class StrategyPipeline:
             self.detector.on_market_status(info.instrument, ts_recv)
         if self.trader is not None and info.result in ("yes", "no") and info.halted in _SETTLING:
             self.trader.settle_at(info.instrument, info.result, ts_recv)
+            # a Kalshi result also settles the approved pairs' Polymarket tokens (each once: a
+            # token's own market_resolved finds it settled already)
+            from hadron.paper.settlement import Settlement, derived_settlements
+
+            for row in derived_settlements([Settlement(info.instrument, info.result, ts_recv)], self._pairs):
+                self.trader.settle_at(row.instrument, row.result, row.ts_ns)
 
     @property
     def wants_events(self) -> bool:

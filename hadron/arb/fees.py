@@ -26,7 +26,10 @@ A fee type Hadron cannot price (Kalshi ``flat``, Specific Trading Fees table; or
 not know) is refused: counted in :attr:`FeeRegistry.refused`, logged (one warning line), never an
 exception; the event's markets are then **not** traded (the detector suppresses their candidates
 as ``fee_unpriced``) until a rule Hadron can price (or a cleared override) arrives: a pair is never
-traded at an assumed fee. Orders already on their way keep the last rule Hadron could price.
+traded at an assumed fee. Orders already on their way keep the last rule Hadron could price. So
+is a multiplier outside 0..10 (:data:`hadron.venues.kalshi.fees.MAX_MULTIPLIER`: Kalshi's
+published multipliers are about 1 or below, so a negative one, ``1e308`` or the like is a typo
+or a corrupt value, never applied).
 """
 
 from __future__ import annotations

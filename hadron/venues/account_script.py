@@ -29,11 +29,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import structlog
+
+from hadron.errors import DecodeError
+from hadron.model.units import PRICE_ONE, SIZE_SCALE, parse_price, parse_size
+
+log = structlog.get_logger("hadron.account_script")
 
 
 class ScriptedOrder(msgspec.Struct, frozen=True):
@@ -67,19 +74,74 @@ class ScriptedOrder(msgspec.Struct, frozen=True):
     cancel: bool = False
 
 
+SIDES = {"kalshi": ("yes", "no"), "polymarket": ("BUY", "SELL")}
+"""The sides each venue plays (Kalshi: the outcome bought; Polymarket: the order's side)."""
+
+
+def _check_sizes(i: int, order: ScriptedOrder) -> None:
+    # count a positive, fill a non-negative size (2 decimals at most on Kalshi); fill <= count
+    sizes: dict[str, int] = {}
+    for name, text in (("count", order.count), ("fill", order.fill)):
+        try:
+            sizes[name] = parse_size(text)
+        except DecodeError:
+            sizes[name] = -1
+        if sizes[name] < 0 or (name == "count" and sizes[name] == 0):
+            kind = "a positive" if name == "count" else "a non-negative"
+            raise ValueError(f"order {i}: {name} {text!r} must be {kind} decimal (at most 6 decimals), e.g. '10.00'")
+        if order.venue == "kalshi" and sizes[name] % (SIZE_SCALE // 100):
+            raise ValueError(f"order {i}: {name} {text!r} is finer than Kalshi's 0.01 contract; round it to 2 decimals")
+    if sizes["fill"] > sizes["count"]:
+        raise ValueError(f"order {i}: fill {order.fill!r} is more than count {order.count!r}; fill at most the count")
+
+
+def _check_order(i: int, order: ScriptedOrder) -> None:
+    """Raise a one-line ``ValueError`` naming order ``i``'s bad field and the fix."""
+    if order.venue not in ("", *SIDES):
+        raise ValueError(f"order {i}: venue {order.venue!r} is not kalshi or polymarket (or empty: any)")
+    sides = SIDES.get(order.venue) or SIDES["kalshi"] + SIDES["polymarket"]
+    if order.side not in sides:
+        raise ValueError(f"order {i}: side {order.side!r} must be one of {', '.join(sides)}")
+    if not order.instrument:
+        raise ValueError(f"order {i}: instrument is empty; give the Kalshi ticker or the Polymarket token id")
+    try:
+        price = parse_price(order.price)
+    except DecodeError:
+        price = -1
+    if not 0 < price < PRICE_ONE:
+        raise ValueError(
+            f"order {i}: price {order.price!r} must be a decimal in (0, 1) on a 0.0001 tick, e.g. '0.4800'"
+        )
+    _check_sizes(i, order)
+    if not math.isfinite(order.at) or order.at < 0:
+        raise ValueError(f"order {i}: at {order.at!r} must be a number of seconds >= 0")
+    if order.cancel_at is not None and not (math.isfinite(order.cancel_at) and order.cancel_at > order.at):
+        raise ValueError(f"order {i}: cancel_at {order.cancel_at!r} must be after at ({order.at!r}), or left out")
+
+
+def check_script(orders: Sequence[ScriptedOrder]) -> None:
+    """Check every field of every order (see :func:`load_script`).
+
+    Raises:
+        ValueError: one line naming the order index, the field and the fix.
+    """
+    for i, order in enumerate(orders):
+        _check_order(i, order)
+
+
 def load_script(path: Path) -> list[ScriptedOrder]:
-    """Read a script file (a JSON list of :class:`ScriptedOrder` objects).
+    """Read a script file (a JSON list of :class:`ScriptedOrder` objects) and check every field:
+    ``venue`` known, ``side`` one of the venue's (:data:`SIDES`; either venue's when ``venue`` is
+    empty), ``price`` a decimal in (0, 1) on a 0.0001 tick (the finest price unit Hadron keeps),
+    ``count`` a positive and ``fill`` a non-negative decimal of at most 6 decimals (2 on Kalshi),
+    ``fill`` ≤ ``count``, ``at`` ≥ 0 and ``cancel_at`` after ``at``.
 
     Raises:
         msgspec.ValidationError / msgspec.DecodeError: not such a list.
-        ValueError: a bad venue, a negative ``at``, or a ``cancel_at`` not after ``at``.
+        ValueError: a bad field (one line naming the order index and the field).
     """
     orders = msgspec.json.decode(path.read_bytes(), type=list[ScriptedOrder])
-    for i, order in enumerate(orders):
-        if order.venue not in ("", "kalshi", "polymarket"):
-            raise ValueError(f"order {i}: venue {order.venue!r} is not kalshi or polymarket")
-        if order.at < 0 or (order.cancel_at is not None and order.cancel_at <= order.at):
-            raise ValueError(f"order {i}: at must be >= 0 and cancel_at after at")
+    check_script(orders)
     return orders
 
 
@@ -136,5 +198,9 @@ async def play_timed(
                 await asyncio.wait_for(stop.wait(), wait)
         if stop.is_set():
             break
-        sent += int(venue.play_account([order]))
+        try:
+            sent += int(venue.play_account([order]))
+        except Exception as exc:  # a bad order must not end the script: log it, play the next one
+            log.warning("account script order not played", venue=name, order_id=order.order_id,
+                        instrument=order.instrument, error=f"{type(exc).__name__}: {exc}")  # fmt: skip
     return sent

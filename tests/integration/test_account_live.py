@@ -86,8 +86,8 @@ async def test_scripted_orders_reach_the_account_view(tmp_path: Path) -> None:
         (Outcome.YES, 10_000_000, 10_000_000),
         (Outcome.NO, 1_500_000, 8_500_000),
     ]
-    fee = view.fills[0].fee  # 0.07 × 10 × 0.48 × 0.52 = 0.17472 → 0.1747
-    assert fee == 174_700
+    fee = view.fills[0].fee  # 0.07 × 10 × 0.48 × 0.52 = 0.17472 → 0.18: rounded up to the cent, as Kalshi does
+    assert fee == 180_000
     snap = view.snapshot()
     assert snap["positions"][0]["position"] == "8.50" and len(snap["open_orders"]) == 2
 

@@ -157,6 +157,9 @@ async def test_hadron_record_keeps_recording_past_a_frame_nested_a_thousand_deep
     assert proc.returncode == 0, stderr.decode()[-2000:]  # died with a RecursionError traceback before
     summary = json.loads((out / "record-summary.json").read_text())
     assert summary["decode_errors"] == 1 and summary["frames"] > 300
+    by_type = summary["frames_by_type"]  # as docs/protocols/kalshi.md says (and the replay report has)
+    assert by_type["orderbook_delta"] > 300 and sum(by_type.values()) <= summary["frames"]
+    assert isinstance(summary["passed_on"], int) and isinstance(summary["unconsumed"], int)
     run = Replay(dead_letter=tmp_path / "replayed.deadletter.ndjson")
     run.run([out / "kalshi"])
     assert run.report()["decode_errors"] == 1  # the recording kept it; its replay dead-letters it too

@@ -94,6 +94,18 @@ def test_the_package_re_exports_exactly_the_api() -> None:
         _ = hadron.nope  # type: ignore[attr-defined]
 
 
+def test_every_event_a_feed_or_the_account_gives_is_exported_and_documented() -> None:
+    from hadron.model import account, events
+
+    doc = (Path(hadron.__file__).parents[1] / "docs" / "API.md").read_text()
+    names = ["IndexPrice", "FeeUpdate", "EventStatus", "AccountFill", "OrderUpdate", "PositionUpdate",
+             "OrderGroupUpdate"]  # fmt: skip
+    for name in names:
+        assert name in hadron.api.__all__ and f"`{name}`" in doc, name
+        assert getattr(hadron, name) is (getattr(events, name, None) or getattr(account, name))
+    assert "1/100,000,000 USD" in doc and "1/1,000,000 USD" in doc
+
+
 def test_without_the_extras_replay_works_and_tables_name_the_install() -> None:
     out = _run(
         f"""

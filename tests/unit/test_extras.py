@@ -77,6 +77,8 @@ def test_replay_runs_on_a_core_install(tmp_path: Path) -> None:
     out = _cli(["replay", str(FIXTURE)], tmp_path)
     assert out.returncode == 0, out.stderr
     assert "decode errors 0" in out.stdout
+    seq_line = next(line for line in out.stdout.splitlines() if line.startswith("seq: "))
+    assert seq_line.endswith("; decode errors 0; passed on 0, unconsumed 0"), seq_line  # the report's routing
 
 
 def test_a_missing_extra_is_one_line_naming_the_install(tmp_path: Path) -> None:

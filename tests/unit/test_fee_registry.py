@@ -146,6 +146,23 @@ def test_a_fee_type_hadron_cannot_price_is_refused_and_stops_trading(caplog: pyt
     assert registry.refused == 4 and registry.unfollowed == 1 and det.open
 
 
+@pytest.mark.parametrize("multiplier", ["1e308", "10.0001", "-0.5"])
+def test_a_multiplier_outside_0_to_10_is_refused_logged_and_never_applied(multiplier: str) -> None:
+    from structlog.testing import capture_logs
+
+    books, det, registry, _ = _setup()
+    _cross(books, 1)
+    assert det.open
+    with capture_logs() as logs:
+        registry.on_event(_update("quadratic", multiplier, 10))
+    refused = [e for e in logs if e["event"] == "fee rule refused"]
+    assert registry.refused == 1 and not registry.priced(K) and not det.open
+    assert len(refused) == 1 and "fee_multiplier" in refused[0]["reason"] and "0..10" in refused[0]["reason"]
+    assert "\n" not in refused[0]["reason"]
+    registry.on_event(_update("quadratic", "10", 20))  # the bound itself is accepted
+    assert registry.refused == 1 and registry.priced(K)
+
+
 def test_paper_orders_pay_the_fee_in_force_when_they_reach_the_venue() -> None:
     books, _det, registry, trader = _setup(trader=True)
     assert trader is not None

@@ -210,3 +210,22 @@ def test_a_feed_that_fails_unexpectedly_is_down_then_runs_again(tmp_path: Any) -
     assert 'hadron_feed_up{venue="polymarket"} 1.0' in seen["metrics_up"]
     assert 'hadron_feed_restarts_total{venue="polymarket"} 1.0' in seen["metrics_up"]
     assert runtime.errors == []  # recovered: not a failure for good, the run goes on
+
+
+def test_a_lifecycle_time_beyond_64_bit_ns_is_dead_lettered_and_the_book_stays_live() -> None:
+    # close_ts 99,999,999,999,999 s is ~3 million years: in ns it does not fit the books' 64-bit fields
+    books, dead, stats = BookManager(), ListDeadLetter(), FeedStats()
+    events: list[object] = []
+    kalshi = KalshiStream(books, "k", stats=stats, dead_letter=dead, on_event=events.append)
+    kalshi.on_frame(KALSHI_SNAPSHOT, 1)
+    for close_ts in (99_999_999_999_999, -1):
+        frame = (
+            '{"type":"market_lifecycle_v2","sid":3,"seq":1,"msg":{"market_ticker":"T",'
+            f'"event_type":"close_date_updated","close_ts":{close_ts}}}}}'
+        )
+        kalshi.on_frame(frame.encode(), 2)
+    ok = b'{"type":"market_lifecycle_v2","sid":3,"seq":2,"msg":{"market_ticker":"T","event_type":"close_date_updated","close_ts":1900000000}}'
+    kalshi.on_frame(ok, 3)
+    assert [b.state for b in books] == [BookState.LIVE]
+    assert len(dead.items) == 2 and stats.decode_errors == 2
+    assert [getattr(e, "close_ns", None) for e in events[1:]] == [1_900_000_000 * 10**9]

@@ -218,3 +218,26 @@ def test_a_paper_order_arriving_after_the_close_is_rejected_and_a_result_settles
     assert trader.stats.settlements == 1 and trader.portfolio.payouts > 0
     assert books.get(N) is not None and books.get(N).halted == "market_determined"  # type: ignore[union-attr]
     assert books.get(Y).close_ns == NEVER  # type: ignore[union-attr]
+
+
+def test_a_kalshi_result_settles_both_legs_of_the_hedged_pair() -> None:
+    # the pair's Kalshi leg and its Polymarket token settle from the one Kalshi result (the token
+    # through the approved pair), so a hedged set pays $1 and its P&L is locked, not lost
+    books, pipeline = _pipeline(paper=True)
+    trader = pipeline.trader
+    assert trader is not None
+    _open(books, pipeline, T0)
+    trader.advance(T0 + 500 * MS)  # both legs filled
+    held = {h.instrument for h in trader.portfolio.holdings.values() if h.size}
+    assert held == {K, N}, held
+    determined = normalize_lifecycle(
+        _frame(
+            {"market_ticker": "K", "event_type": "determined", "result": "yes", "determination_ts": T0 // 10**9 + 1}
+        ),
+        T0 + 10**9,
+    )
+    _feed(books, pipeline, determined)
+    trader.advance(T0 + 2 * 10**9)
+    assert not [h for h in trader.portfolio.holdings.values() if h.size and not h.settled]
+    assert trader.stats.settlements == 2
+    assert trader.portfolio.payouts > 0  # the Kalshi YES paid; the Polymarket NO token settled at 0

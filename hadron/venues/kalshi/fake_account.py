@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from hadron.model.units import PRICE_SCALE, parse_price, parse_size
 from hadron.venues.account_script import ScriptedOrder
+from hadron.venues.kalshi.fees import taker_fee
 
 CHANNEL_TYPES = {
     "user_orders": "user_order",
@@ -38,11 +40,20 @@ class KalshiAccountScript:
 
     positions: dict[str, _Position] = field(default_factory=dict)
     played: int = 0
+    client_ids: dict[str, str] = field(default_factory=dict)
+    """order id → the ``client_order_id`` it was placed with (a cancel reports the same)."""
 
     def frames(self, order: ScriptedOrder, now_ms: int) -> list[tuple[str, dict[str, Any]]]:
         """The private messages of one scripted order (``msg`` objects; the venue adds type and sid)."""
+        if order.side not in ("yes", "no"):
+            raise ValueError(f"Kalshi scripted order side {order.side!r} must be yes or no")
+        # checked as load_script does (a ValueError / DecodeError here: the player logs and goes on)
+        price_units, count_units, fill_units = parse_price(order.price), parse_size(order.count), parse_size(order.fill)
+        if not 0 < price_units < PRICE_SCALE or count_units <= 0 or not 0 <= fill_units <= count_units:
+            raise ValueError(f"Kalshi scripted order needs 0 < price < 1 and 0 <= fill <= count > 0, got {order}")
         self.played += 1
         order_id = order.order_id or f"fake-order-{self.played}"
+        client_id = self.client_ids.setdefault(order_id, f"script-{self.played}")
         price, count, filled = Decimal(order.price), Decimal(order.count), Decimal(order.fill)
         yes = order.side == "yes"
         base = {
@@ -53,7 +64,7 @@ class KalshiAccountScript:
             "book_side": "bid" if yes else "ask",
             "yes_price_dollars": f"{price:.4f}",
             "initial_count_fp": f"{count:.2f}",
-            "client_order_id": f"script-{self.played}",
+            "client_order_id": client_id,
             "created_ts_ms": now_ms,
         }
         if order.cancel:  # the rest of an order placed earlier is canceled
@@ -65,7 +76,8 @@ class KalshiAccountScript:
         ]  # fmt: skip
         if filled <= 0:
             return out
-        fee = (Decimal("0.07") * filled * price * (1 - price)).quantize(Decimal("0.0001"))
+        # Kalshi's taker fee, rounded up to the cent (hadron.venues.kalshi.fees)
+        fee = Decimal(taker_fee(fill_units, price_units)) / PRICE_SCALE
         pos = self.positions.setdefault(order.instrument, _Position())
         pos.position += filled if yes else -filled
         pos.cost += filled * (price if yes else 1 - price)

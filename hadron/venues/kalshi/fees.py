@@ -55,9 +55,18 @@ def _check_fee_type(fee_type: str) -> None:
         )
 
 
+MAX_MULTIPLIER = Decimal(10)
+"""The largest fee multiplier accepted. Kalshi's published multipliers are about 1 or below
+(1 on most series, less on some); 10 leaves ample room for a new schedule while refusing a
+typo or a corrupt value (``1e308`` would price every order at an absurd fee, or overflow)."""
+
+
 def _check_multiplier(multiplier: Decimal) -> None:
-    if not multiplier.is_finite() or multiplier < 0:
-        raise ConfigError(f"Kalshi fee_multiplier {multiplier} must be a finite number ≥ 0")
+    if not multiplier.is_finite() or not 0 <= multiplier <= MAX_MULTIPLIER:
+        raise ConfigError(
+            f"Kalshi fee_multiplier {multiplier} must be a finite number within 0..{MAX_MULTIPLIER} "
+            "(Kalshi's published multipliers are about 1 or below)"
+        )
 
 
 def _fee(rate: tuple[int, int], multiplier: Decimal, contracts: int, price: int) -> int:

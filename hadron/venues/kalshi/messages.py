@@ -71,6 +71,13 @@ Millis = Annotated[int, msgspec.Meta(ge=0, le=MAX_MS)]
 """Unix milliseconds, 0 to :data:`MAX_MS`: the decoder rejects anything else (the compiled hot path
 computes nanoseconds as 64-bit integers)."""
 
+MAX_S = (2**63 - 1) // 1_000_000_000
+"""The latest Unix time in seconds whose nanoseconds fit a signed 64-bit integer (in 2262)."""
+
+Seconds = Annotated[int, msgspec.Meta(ge=0, le=MAX_S)]
+"""Unix seconds, 0 to :data:`MAX_S` (lifecycle times: ``open_ts``, ``close_ts``…): the decoder rejects
+anything else, so a time in ns always fits the books' 64-bit fields."""
+
 
 class KalshiOrderbookDeltaMsg(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """``msg`` of ``orderbook_delta``: a signed change ``delta_fp`` to the ``side`` bid ladder.
@@ -176,7 +183,7 @@ class KalshiMarketMetadata(msgspec.Struct, frozen=True, gc=False):
     rules_secondary: str = ""
     can_close_early: bool | None = None
     event_ticker: str = ""
-    expected_expiration_ts: int = 0
+    expected_expiration_ts: Seconds = 0
     strike_type: str = ""
     floor_strike: Decimal | None = None
     cap_strike: Decimal | None = None
@@ -193,10 +200,10 @@ class KalshiMarketLifecycleMsg(msgspec.Struct, frozen=True, gc=False):
 
     market_ticker: Ticker
     event_type: str
-    open_ts: int | None = None
-    close_ts: int | None = None
-    determination_ts: int | None = None
-    settled_ts: int | None = None
+    open_ts: Seconds | None = None
+    close_ts: Seconds | None = None
+    determination_ts: Seconds | None = None
+    settled_ts: Seconds | None = None
     result: str = ""
     settlement_value: str | None = None
     is_deactivated: bool | None = None
@@ -228,7 +235,7 @@ class KalshiEventLifecycleMsg(msgspec.Struct, frozen=True, gc=False):
     series_ticker: str = ""
     collateral_return_type: str = ""
     exchange_index: int = 0
-    strike_date: int | None = None
+    strike_date: Seconds | None = None
     """Unix seconds (spec: optional)."""
     strike_period: str = ""
 
@@ -358,7 +365,7 @@ class KalshiMultivariateMetadata(msgspec.Struct, frozen=True, gc=False):
     rules_secondary: str = ""
     can_close_early: bool | None = None
     event_ticker: str = ""
-    expected_expiration_ts: int = 0
+    expected_expiration_ts: Seconds = 0
 
 
 class KalshiMultivariateLifecycleMsg(msgspec.Struct, frozen=True, gc=False):
@@ -369,10 +376,10 @@ class KalshiMultivariateLifecycleMsg(msgspec.Struct, frozen=True, gc=False):
     market_ticker: Ticker
     event_type: str
     exchange_index: int = 0
-    open_ts: int | None = None
-    close_ts: int | None = None
-    determination_ts: int | None = None
-    settled_ts: int | None = None
+    open_ts: Seconds | None = None
+    close_ts: Seconds | None = None
+    determination_ts: Seconds | None = None
+    settled_ts: Seconds | None = None
     result: str = ""
     additional_metadata: KalshiMultivariateMetadata | None = None
     settlement_value: str | None = None

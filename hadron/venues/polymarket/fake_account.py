@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from hadron.model.units import PRICE_ONE, parse_price, parse_size
 from hadron.venues.account_script import ScriptedOrder
 
 OWNER = "fake-api-key-owner"
@@ -24,6 +25,12 @@ class PolymarketAccountScript:
 
     def frames(self, order: ScriptedOrder, now_ms: int) -> list[dict[str, Any]]:
         """The user-channel messages of one scripted order."""
+        if order.side not in ("BUY", "SELL"):
+            raise ValueError(f"Polymarket scripted order side {order.side!r} must be BUY or SELL")
+        # checked as load_script does (a ValueError / DecodeError here: the player logs and goes on)
+        price, count_units, fill_units = parse_price(order.price), parse_size(order.count), parse_size(order.fill)
+        if not 0 < price < PRICE_ONE or count_units <= 0 or not 0 <= fill_units <= count_units:
+            raise ValueError(f"Polymarket scripted order needs 0 < price < 1 and 0 <= fill <= count > 0, got {order}")
         self.played += 1
         order_id = order.order_id or f"0xfake{self.played:060x}"
         count, filled = Decimal(order.count), Decimal(order.fill)
