@@ -17,8 +17,8 @@ decoder) of each frame. Rows:
 Configurations run interleaved, ``--repeat`` rounds (best kept). Not part of the test suite; run it
 from a separate venv holding the candidate packages (see ``docs/bench-transport.md``)::
 
-    python3 -m venv /tmp/tbench && /tmp/tbench/bin/pip install picows uvloop aiohttp websockets msgspec
-    PYTHONPATH=. /tmp/tbench/bin/python bench/transport.py --frames 80000
+    python3 -m venv ../tbench && ../tbench/bin/pip install picows uvloop aiohttp websockets msgspec
+    PYTHONPATH=. ../tbench/bin/python bench/transport.py --frames 80000
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 KALSHI_CAPTURE = SHARED_DATA / "zkiihne__kalshi-gold15m-sample" / "events"
+KALSHI_ASYNCAPI = REPO.parent / "shared" / "kalshi-specs" / "asyncapi_docs-kalshi-com_2026-08-22.yaml"
+"""Kalshi's own AsyncAPI spec beside the repo (tests that read it skip when it is absent)."""
 
 
 def shared_data(path: Path) -> Path:

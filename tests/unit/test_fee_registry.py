@@ -23,8 +23,9 @@ from hadron.paper.trader import PaperTrader
 from hadron.venues.base import FeedStats, FeeModelVenue, get_venue
 from hadron.venues.kalshi.fees import KalshiOrderFee
 from hadron.venues.kalshi.stream import KalshiStream
+from tests.conftest import KALSHI_ASYNCAPI
 
-SPEC = Path("/work/shared/kalshi-specs/asyncapi_docs-kalshi-com_2026-08-22.yaml")
+SPEC = KALSHI_ASYNCAPI
 S = 1_000_000
 EVENT = "KXBTCD-26MAY2018"
 MARKET = f"{EVENT}-T100"

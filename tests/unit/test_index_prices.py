@@ -26,9 +26,9 @@ from hadron.venues.kalshi.indices import index_subscriptions, references, underl
 from hadron.venues.kalshi.messages import FRAME_DECODER, KalshiCfbenchmarksValue, KalshiPythValue
 from hadron.venues.kalshi.normalize import normalize_index
 from hadron.venues.kalshi.stream import KalshiStream
-from tests.conftest import ListDeadLetter
+from tests.conftest import KALSHI_ASYNCAPI, ListDeadLetter
 
-SPEC = Path("/work/shared/kalshi-specs/asyncapi_docs-kalshi-com_2026-08-22.yaml")
+SPEC = KALSHI_ASYNCAPI
 
 
 def spec_example(name: str) -> dict[str, Any]:

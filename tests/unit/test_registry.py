@@ -4,7 +4,6 @@ traded by the detector and the paper trader at that receive time."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -20,8 +19,9 @@ from hadron.match.pairs import Pair
 from hadron.model.events import BookSnapshot, EventStatus, MarketState, MarketStatus
 from hadron.venues.kalshi.messages import FRAME_DECODER
 from hadron.venues.kalshi.normalize import normalize_event_lifecycle, normalize_lifecycle
+from tests.conftest import KALSHI_ASYNCAPI
 
-SPEC = Path("/work/shared/kalshi-specs/asyncapi_docs-kalshi-com_2026-08-22.yaml")
+SPEC = KALSHI_ASYNCAPI
 S = 1_000_000
 MS = 1_000_000
 T0 = 1_786_000_000 * 10**9
