@@ -3,7 +3,6 @@ account events with exact fixed-point values, and the account view folding them.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -25,8 +24,9 @@ from hadron.model.account import (
 )
 from hadron.venues.kalshi.account import normalize_private
 from hadron.venues.kalshi.messages import FRAME_DECODER, PRIVATE_MESSAGES
+from tests.conftest import KALSHI_ASYNCAPI, SHARED_DATA
 
-SPEC = Path("/work/shared/kalshi-specs/asyncapi_docs-kalshi-com_2026-08-22.yaml")
+SPEC = KALSHI_ASYNCAPI
 RECV = 1_800_000_000_000_000_000
 
 
@@ -186,9 +186,8 @@ def test_view_derives_token_positions_once_per_trade() -> None:
     assert view.snapshot()["fills"][0]["status"] == "FAILED"
 
 
-NAUTILUS_TRADE = Path(
-    "/work/shared/data/nautechsystems__nautilus_trader/tests/integration_tests/adapters/polymarket/resources/"
-    "ws_messages/trades.json"
+NAUTILUS_TRADE = SHARED_DATA / (
+    "nautechsystems__nautilus_trader/tests/integration_tests/adapters/polymarket/resources/ws_messages/trades.json"
 )
 
 
@@ -246,3 +245,30 @@ def test_polymarket_subscribe_frame_holds_the_credentials_only_when_built() -> N
     assert cfg.polymarket.has_credentials
     shown = repr(cfg.polymarket)
     assert "s-2" not in shown and "p-3" not in shown and "k-1" not in shown
+
+
+def test_a_bad_user_channel_frame_is_kept_without_the_api_key_and_the_session_goes_on() -> None:
+    from hadron.venues.polymarket.user import PolymarketUserChannel
+    from tests.conftest import ListDeadLetter
+
+    key = "0f1e2d3c-aaaa-bbbb-cccc-123456789abc"
+    got: list[object] = []
+
+    def sink(event: object) -> None:
+        if len(got) == 0:
+            got.append(event)
+            raise RuntimeError("a consumer failed")  # not the frame's fault: still contained
+        got.append(event)
+
+    dead = ListDeadLetter()
+    channel = PolymarketUserChannel("ws://unused", key, "secret", "pass", sink, dead_letter=dead)
+    for frame in (
+        NAUTILUS_TRADE.read_bytes() if NAUTILUS_TRADE.is_file() else b"",
+        f'{{"event_type":"order","owner":"{key}"}}'.encode(),
+    ):
+        if frame:
+            channel.on_frame(frame, 1)
+    channel.on_frame(f'{{"event_type":"trade","id":"t","owner":"{key}","price":"abc"}}'.encode(), 2)
+    assert channel.stats.decode_errors >= 2
+    assert dead.items and all(key.encode() not in raw for raw, _, _ in dead.items)
+    assert all(key not in error for _, error, _ in dead.items)

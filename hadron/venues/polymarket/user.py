@@ -320,11 +320,14 @@ class PolymarketUserChannel:
                 self.stats.count(str(type(msg).__struct_config__.tag))
                 for event in normalize_user(msg, recv_ns, self._creds[0]):
                     self.on_account(event)
-        except (msgspec.DecodeError, DecodeError, UnicodeDecodeError) as exc:
+        except Exception as exc:  # no frame ends the session: counted, kept (key masked), logged
             self.stats.decode_errors += 1
-            log.warning("polymarket user frame rejected", error=str(exc)[:200])
+            key = self._creds[0].encode()
+            kept = raw.replace(key, b"***") if key else raw  # the frames name our API key as owner
+            reason = str(exc).replace(self._creds[0], "***") if self._creds[0] else str(exc)
+            log.warning("polymarket user frame rejected", error=reason[:200])
             if self.dead_letter is not None:
-                self.dead_letter.write(raw, f"user channel: {exc}", "polymarket-user")
+                self.dead_letter.write(kept, f"user channel: {type(exc).__name__}: {reason}", "polymarket-user")
 
     def health(self) -> dict[str, Any]:
         """A connection entry for the feed's health (no credentials in it)."""
