@@ -628,6 +628,9 @@ class Runtime:
         now = time.time_ns()
         out = []
         open_opportunities = self.detector.open if self.detector is not None else {}
+        from hadron.arb.edges import cross_fees
+
+        in_force = cross_fees(self.detector) if self.detector is not None else {}
         fees = self.strategy.fees  # the fee rule in force per Kalshi market (``quadratic ×1``)
         for pair in self.arb.pairs:
             if not pair.tradeable:
@@ -636,7 +639,7 @@ class Runtime:
                 {
                     "id": pair.id,
                     "relation": pair.relation,
-                    "cross": pair_costs(pair, self.arb.terms.get(pair.id), self.books, open_opportunities),
+                    "cross": pair_costs(pair, self.arb.terms.get(pair.id), self.books, open_opportunities, in_force),
                     "kalshi": _book_view(self.books, f"kalshi:{pair.kalshi_market}"),
                     "kalshi_fee": fees.rule_text(f"kalshi:{pair.kalshi_market}") if fees is not None else None,
                     "polymarket_yes": _book_view(self.books, f"polymarket:{pair.polymarket_yes_token}"),

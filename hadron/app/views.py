@@ -11,7 +11,7 @@ money with :func:`~hadron.arb.opportunity.money_text` (exact decimal strings: th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hadron.arb.opportunity import Opportunity, money_text
@@ -41,7 +41,11 @@ def _best_ask(books: BookManager, instrument: str, from_bids: bool) -> tuple[int
 
 
 def pair_costs(
-    pair: Pair, terms: PairTerms | None, books: BookManager, open_opportunities: Mapping[str, Opportunity]
+    pair: Pair,
+    terms: PairTerms | None,
+    books: BookManager,
+    open_opportunities: Mapping[str, Opportunity],
+    fees_in_force: Mapping[str, Sequence[FeeModel]] | None = None,
 ) -> list[dict[str, Any]]:
     """The two cross-venue directions of ``pair`` at the best asks, per contract.
 
@@ -55,7 +59,8 @@ def pair_costs(
     $1 − ``cost``; ``fees``: both legs' fees on a one-contract order (money); ``net_edge``:
     $1 − cost − fees, one contract (money); ``opportunity``: the detector's open opportunity in
     that direction (``size``, ``net``, ``net_per_contract``: its net edge after fees at that
-    size) or ``None``.
+    size) or ``None``. ``fees_in_force``: the detector's fee models per direction key
+    (:func:`hadron.arb.edges.cross_fees`: what the fee registry put in force), else ``terms``'.
     """
     kalshi = instrument_id("kalshi", pair.kalshi_market)
     yes = instrument_id("polymarket", pair.polymarket_yes_token)
@@ -71,10 +76,11 @@ def pair_costs(
     out = []
     for a, b in ((kalshi_yes, poly_no), (kalshi_no, poly_yes)):
         direction = f"kalshi_{a[1]}+polymarket_{b[1]}"
+        models = (fees_in_force or {}).get(f"{pair.id}/cross/{direction}") or (a[4], b[4])
         legs = []
         asks: list[int] = []
         fees = 0
-        for venue, outcome, instrument, from_bids, model in (a, b):
+        for (venue, outcome, instrument, from_bids, _), model in zip((a, b), models, strict=True):
             best = _best_ask(books, instrument, from_bids)
             legs.append(
                 {

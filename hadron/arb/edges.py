@@ -68,19 +68,31 @@ def candidate_edge(detector: ArbDetector, candidate: Any) -> float | None:
     return net * SIZE_SCALE / size / MONEY_SCALE
 
 
+def cross_fees(detector: ArbDetector) -> dict[str, list[Any]]:
+    """Each cross candidate's key (``<pair>/cross/<direction>``) → its legs' fee models in force
+    (the fee registry replaces a candidate when a venue's fee changes: read them when needed)."""
+    return {c.key: c.fees for candidates in _cross_candidates(detector).values() for c in candidates}
+
+
 class PairEdges:
-    """Each pair's best net edge from ``detector`` (its candidates, read once: they never change)."""
+    """Each pair's best net edge from ``detector`` (its candidates read at each call: a fee change
+    replaces them)."""
 
     def __init__(self, detector: ArbDetector) -> None:
         self.detector = detector
-        self.by_pair = _cross_candidates(detector)
+
+    @property
+    def by_pair(self) -> dict[str, list[Any]]:
+        """Pair id → its cross candidates, as the detector holds them now."""
+        return _cross_candidates(self.detector)
 
     def best(self, pairs: Iterable[str] | None = None) -> dict[str, float]:
         """``{pair id: best net edge, USD per contract}`` for those of ``pairs`` (default: every
         pair the detector watches) that have one."""
         out: dict[str, float] = {}
-        for pair in self.by_pair if pairs is None else pairs:
-            candidates = self.by_pair.get(pair, ())
+        by_pair = self.by_pair
+        for pair in by_pair if pairs is None else pairs:
+            candidates = by_pair.get(pair, ())
             edges = [e for c in candidates if (e := candidate_edge(self.detector, c)) is not None]
             if edges:
                 out[pair] = max(edges)

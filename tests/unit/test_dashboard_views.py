@@ -17,6 +17,7 @@ from hadron.app.dashboard import STATIC_FILES, STATIC_QUERY_PLACEHOLDER, page, s
 from hadron.app.views import pair_costs, pair_instruments, risk_usage
 from hadron.arb.detector import ArbDetector, PairTerms, Thresholds
 from hadron.arb.walk import MONEY_SCALE as USD
+from hadron.arb.walk import NoFee
 from hadron.book.manager import BookManager
 from hadron.match.pairs import Pair
 from hadron.model.events import BookSnapshot
@@ -169,3 +170,20 @@ def test_the_page_links_the_vendored_chart_and_the_static_route_serves_it_behind
     ]
     open_reads = ControlGuard(app, token="tok", port=80, allowed_hosts=["test"])
     assert [status for status, _ in asyncio.run(main(open_reads))] == [200, 200, 404, 404]
+
+
+def test_combined_cost_prices_the_fee_in_force_after_a_venue_fee_change() -> None:
+    from hadron.arb.edges import PairEdges, cross_fees
+
+    books = BookManager()
+    pair = _pair()
+    terms = PairTerms(kalshi_fee=CentPerOrder(), polymarket_fee=CentPerOrder())
+    detector = ArbDetector(books, [pair], {"p": terms}, Thresholds(max_age_ns=10**12), intra=False)
+    _books(books)
+    edges = PairEdges(detector)
+    before = edges.best()["p"]
+    detector.set_fee(K, NoFee(), T0 + 10)  # the venue's fee on the Kalshi market changes: free now
+    yes_no, no_yes = pair_costs(pair, terms, books, detector.open, cross_fees(detector))
+    assert (yes_no["fees"], yes_no["net_edge"]) == ("0.01", "0.04")  # only Polymarket's cent is left
+    assert no_yes["fees"] == "0.01"
+    assert edges.best()["p"] > before  # /metrics' best edge follows the same candidates
