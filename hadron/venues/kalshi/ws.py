@@ -31,27 +31,27 @@ from typing import Any
 
 import msgspec
 import structlog
-from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
 from hadron.book.manager import BookManager, BookState
 from hadron.errors import AuthError, HadronError, TransportError
 from hadron.metrics import FrameLatency
 from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
-from hadron.venues.common import (
-    Backoff,
+from hadron.venues.common import Backoff
+from hadron.venues.kalshi.auth import KalshiSigner, mask_key_id
+from hadron.venues.kalshi.indices import PARAMS as INDEX_PARAMS
+from hadron.venues.kalshi.messages import MAX_FRAME_BYTES
+from hadron.venues.kalshi.normalize import VENUE_PREFIX
+from hadron.venues.kalshi.stream import KalshiStream, PrivateHook, VenueHook
+from hadron.venues.wsclient import (
+    MessageHandler,
+    WsConnection,
     classify_failure,
     closed_by_client,
     is_retryable,
     reconnect_loop,
     watch_session,
 )
-from hadron.venues.kalshi.auth import KalshiSigner, mask_key_id
-from hadron.venues.kalshi.indices import PARAMS as INDEX_PARAMS
-from hadron.venues.kalshi.messages import MAX_FRAME_BYTES
-from hadron.venues.kalshi.normalize import VENUE_PREFIX
-from hadron.venues.kalshi.stream import KalshiStream, PrivateHook, VenueHook
 
 log = structlog.get_logger("hadron.kalshi.ws")
 
@@ -126,6 +126,8 @@ class KalshiConnection:
         silence_timeout: seconds without any frame before the connection is recycled.
         healthy_after: seconds connected after which the back-off starts again from its base.
         resync_retry: seconds after which a book still waiting for a snapshot is asked again.
+        client: the WebSocket client library (``"picows"`` or ``"websockets"``; ``None``:
+            :func:`hadron.venues.wsclient.default_client`).
     """
 
     def __init__(
@@ -151,6 +153,7 @@ class KalshiConnection:
         resync_retry: float = 3.0,
         open_timeout: float = 10.0,
         reconcile_every: float = 60.0,
+        client: str | None = None,
     ) -> None:
         self.name = name
         self.url = url
@@ -172,13 +175,18 @@ class KalshiConnection:
         self.resync_retry = resync_retry
         self.open_timeout = open_timeout
         self.reconcile_every = reconcile_every
+        self.client = client
         """Seconds between ``list_subscriptions`` reconciliations (one also follows every connect)."""
         self._listed_at = 0.0
         self.stats = ConnectionStats()
         self.latency = FrameLatency()
+        """Per-message processing time: decode → normalize → books → listeners."""
+        self.read_latency = FrameLatency()
+        """Per-message time from the socket read that brought it to its books updated (the
+        processing of the messages before it in the same read included)."""
         self.fatal: HadronError | None = None
         self.connected = asyncio.Event()
-        self._ws: ClientConnection | None = None
+        self._ws: WsConnection | None = None
         self._stream: KalshiStream | None = None
         self._ids: itertools.count[int] = itertools.count(1)
         self._asked: dict[str, float] = {}
@@ -207,12 +215,13 @@ class KalshiConnection:
                 headers=signer.ws_headers if signer is not None else None,
                 open_timeout=self.open_timeout,
                 max_size=MAX_FRAME_BYTES,
+                client=self.client,
             )
         except HadronError as err:
             self.fatal = err
             raise
 
-    async def _session(self, ws: ClientConnection, stop: asyncio.Event) -> None:
+    async def _session(self, ws: WsConnection, stop: asyncio.Event) -> None:
         conn = f"{self.name}.{self.stats.dials}"
         stream = KalshiStream(
             self.books,
@@ -234,25 +243,13 @@ class KalshiConnection:
         self._ws, self._stream, self._ids, self._asked = ws, stream, itertools.count(1), {}
         self.connected.set()
         self._heard = (self.stats.frames, time.monotonic())  # (frames seen, when that count changed)
+        ws.on_message(self._handler(stream, recorder))
         watchdog = asyncio.create_task(watch_session(ws, stop, self._unhealthy))
-        latency, stats = self.latency, self.stats
         try:
             await self._subscribe_all()
             await self.list_subscriptions()  # answered after every subscribe above: reconciles
-            while True:  # the watchdog closes the socket on stop or silence
-                try:
-                    raw = await ws.recv(decode=False)
-                except ConnectionClosed as exc:
-                    closed_by_client(exc, stream, self.stats, MAX_FRAME_BYTES)
-                    return
-                recv_ns = time.time_ns()
-                if recorder is not None:
-                    recorder.write(recv_ns, raw)
-                started = time.perf_counter_ns()
-                stream.on_frame(raw, recv_ns)
-                latency.observe(time.perf_counter_ns() - started)
-                stats.frames += 1
-                stats.last_frame_ns = recv_ns
+            await ws.wait_closed()  # the watchdog closes the socket on stop or silence
+            closed_by_client(ws, stream, self.stats, MAX_FRAME_BYTES)
         finally:
             watchdog.cancel()
             await asyncio.gather(watchdog, return_exceptions=True)
@@ -263,6 +260,27 @@ class KalshiConnection:
                 self.stats.recorder_dropped += recorder.dropped
             for ticker in self.markets:
                 self.books.invalidate(VENUE_PREFIX + ticker, f"connection {conn} ended")
+
+    def _handler(self, stream: KalshiStream, recorder: AsyncFrameRecorder | None) -> MessageHandler:
+        # The per-message work, called by the WebSocket client straight from the socket read:
+        # record (a queue append), then decode → sid/seq → normalize → books → listeners; the
+        # latency histogram counts from the socket read to the books updated
+        latency, read_latency, stats = self.latency, self.read_latency, self.stats
+        on_frame, perf = stream.on_frame, time.perf_counter_ns
+        write = recorder.write if recorder is not None else None
+
+        def handle(raw: bytes, recv_ns: int, read_ns: int) -> None:
+            if write is not None:
+                write(recv_ns, raw)
+            started = perf()
+            on_frame(raw, recv_ns)
+            done = perf()
+            latency.observe(done - started)
+            read_latency.observe(done - read_ns)
+            stats.frames += 1
+            stats.last_frame_ns = recv_ns
+
+        return handle
 
     def _unhealthy(self) -> bool:
         # Once a second (the session watchdog): silent for silence_timeout → recycle; else ask
@@ -430,7 +448,7 @@ class KalshiConnection:
         # A command from a task (watchdog, reconciliation): a closed socket is the next dial's business
         try:
             await self.send(cmd, params)
-        except (TransportError, ConnectionClosed) as exc:
+        except TransportError as exc:
             log.info("command not sent", conn=self.name, cmd=cmd, error=str(exc))
 
     # -- resync ------------------------------------------------------------------------------
@@ -463,13 +481,13 @@ class KalshiConnection:
     async def _get_snapshot(self, sid: int, tickers: list[str]) -> None:
         try:
             await self.send("update_subscription", {"sids": [sid], "market_tickers": tickers, "action": "get_snapshot"})
-        except (TransportError, ConnectionClosed) as exc:
+        except TransportError as exc:
             log.info("get_snapshot not sent", conn=self.name, error=str(exc))
 
     async def _resubscribe(self, channel: str) -> None:
         try:
             await self.send("subscribe", self._subscribe_params(channel))
-        except (TransportError, ConnectionClosed) as exc:
+        except TransportError as exc:
             log.info("resubscribe not sent", conn=self.name, error=str(exc))
 
     def _sweep_waiting(self) -> None:

@@ -27,20 +27,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import structlog
-from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
-from hadron.errors import DecodeError
+from hadron.errors import DecodeError, TransportError
 from hadron.model.account import AccountEvent, AccountFill, OrderSide, OrderStatus, OrderUpdate, Outcome
 from hadron.model.units import parse_price, parse_size
 from hadron.venues.base import AccountSink, DeadLetterSink, FeedStats
-from hadron.venues.common import Backoff, reconnect_loop
+from hadron.venues.common import Backoff
+from hadron.venues.wsclient import WsConnection, reconnect_loop
 
 log = structlog.get_logger("hadron.polymarket.user")
 
@@ -278,33 +276,22 @@ class PolymarketUserChannel:
             max_size=MAX_USER_FRAME_BYTES,
         )
 
-    async def _session(self, ws: ClientConnection, stop: asyncio.Event) -> None:
+    async def _session(self, ws: WsConnection, stop: asyncio.Event) -> None:
+        ws.on_message(lambda raw, recv_ns, _read_ns: self.on_frame(raw, recv_ns))
         await ws.send(subscribe_frame(*self._creds, self.markets))
         self.connected.set()
         pinger = asyncio.create_task(self._ping(ws, stop))
+        closer = asyncio.create_task(_close_on(stop, ws))
         try:
-            while not stop.is_set():
-                recv = asyncio.ensure_future(ws.recv(decode=False))
-                halt = asyncio.ensure_future(stop.wait())
-                done, _ = await asyncio.wait({recv, halt}, return_when=asyncio.FIRST_COMPLETED)
-                if recv not in done:
-                    recv.cancel()
-                    await ws.close()
-                    return
-                halt.cancel()
-                try:
-                    raw = recv.result()
-                except ConnectionClosed:
-                    return
-                self.on_frame(raw, time.time_ns())
+            await ws.wait_closed()
         finally:
             self.connected.clear()
-            pinger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pinger
+            for task in (pinger, closer):
+                task.cancel()
+            await asyncio.gather(pinger, closer, return_exceptions=True)
 
-    async def _ping(self, ws: ClientConnection, stop: asyncio.Event) -> None:
-        with contextlib.suppress(ConnectionClosed):
+    async def _ping(self, ws: WsConnection, stop: asyncio.Event) -> None:
+        with contextlib.suppress(TransportError):
             while not stop.is_set():
                 await asyncio.sleep(10)
                 await ws.send("PING")
@@ -339,3 +326,9 @@ class PolymarketUserChannel:
             "reconnects": self.dial_stats.reconnects,
             "decode_errors": self.stats.decode_errors,
         }
+
+
+async def _close_on(stop: asyncio.Event, ws: WsConnection) -> None:
+    # The session ends when ``stop`` is set: the socket is closed politely, then dropped
+    await stop.wait()
+    await ws.close(2.0)

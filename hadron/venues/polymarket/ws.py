@@ -32,18 +32,17 @@ from typing import Any, Protocol
 
 import msgspec
 import structlog
-from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
 from hadron.book.manager import BookManager, BookState
 from hadron.errors import TransportError, VenueError
 from hadron.metrics import FrameLatency
 from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
-from hadron.venues.common import Backoff, closed_by_client, reconnect_loop, watch_session
+from hadron.venues.common import Backoff
 from hadron.venues.polymarket.messages import MAX_FRAME_BYTES
 from hadron.venues.polymarket.normalize import VENUE_PREFIX
 from hadron.venues.polymarket.stream import MarketMeta, PolymarketStream
+from hadron.venues.wsclient import MessageHandler, WsConnection, closed_by_client, reconnect_loop, watch_session
 
 log = structlog.get_logger("hadron.polymarket.ws")
 
@@ -99,6 +98,8 @@ class PolymarketConnection:
         pong_timeout: seconds without ``PONG`` after which the connection is recycled.
         healthy_after: seconds connected after which the back-off starts again from its base.
         resync_retry: seconds before the same token is re-subscribed again.
+        client: the WebSocket client library (``"picows"`` or ``"websockets"``; ``None``:
+            :func:`hadron.venues.wsclient.default_client`).
     """
 
     def __init__(
@@ -119,9 +120,11 @@ class PolymarketConnection:
         healthy_after: float = 30.0,
         resync_retry: float = 2.0,
         open_timeout: float = 10.0,
+        client: str | None = None,
     ) -> None:
         self.name = name
         self.url = url
+        self.client = client
         self.books = books
         self.tokens = list(dict.fromkeys(tokens))
         self.feed_stats = stats
@@ -137,9 +140,13 @@ class PolymarketConnection:
         self.open_timeout = open_timeout
         self.stats = PolymarketConnectionStats()
         self.latency = FrameLatency()
+        """Per-message processing time: decode → normalize → books → listeners."""
+        self.read_latency = FrameLatency()
+        """Per-message time from the socket read that brought it to its books updated (the
+        processing of the messages before it in the same read included)."""
         self.connected = asyncio.Event()
         self.stream: PolymarketStream | None = None
-        self._ws: ClientConnection | None = None
+        self._ws: WsConnection | None = None
         self._initial_sent = False
         self._last_pong = 0.0
         self._asked: dict[str, float] = {}
@@ -163,9 +170,10 @@ class PolymarketConnection:
             open_timeout=self.open_timeout,
             max_size=MAX_FRAME_BYTES,
             public=True,  # the market channel takes no credentials: a 401/403 is retried
+            client=self.client,
         )
 
-    async def _session(self, ws: ClientConnection, stop: asyncio.Event) -> None:
+    async def _session(self, ws: WsConnection, stop: asyncio.Event) -> None:
         conn = f"{self.name}.{self.stats.dials}"
         stream = PolymarketStream(
             self.books,
@@ -184,29 +192,14 @@ class PolymarketConnection:
         self._ws, self.stream, self._initial_sent, self._asked = ws, stream, False, {}
         self._last_pong = time.monotonic()
         self.connected.set()
+        ws.on_message(self._handler(stream, recorder))
         pinger = asyncio.create_task(self._ping(ws))
         watchdog = asyncio.create_task(watch_session(ws, stop, self._unhealthy))
-        latency, stats = self.latency, self.stats
         try:
             if self.tokens:
                 await self._send_initial(self.tokens)
-            while True:  # the watchdog closes the socket on stop or when PONGs stop
-                try:
-                    raw = await ws.recv(decode=False)
-                except ConnectionClosed as exc:
-                    closed_by_client(exc, stream, self.stats, MAX_FRAME_BYTES)
-                    return
-                recv_ns = time.time_ns()
-                if raw == b"PONG":
-                    self._last_pong = time.monotonic()
-                    stats.pongs += 1
-                if recorder is not None:
-                    recorder.write(recv_ns, raw)
-                started = time.perf_counter_ns()
-                stream.on_frame(raw, recv_ns)
-                latency.observe(time.perf_counter_ns() - started)
-                stats.frames += 1
-                stats.last_frame_ns = recv_ns
+            await ws.wait_closed()  # the watchdog closes the socket on stop or when PONGs stop
+            closed_by_client(ws, stream, self.stats, MAX_FRAME_BYTES)
         finally:
             pinger.cancel()
             watchdog.cancel()
@@ -219,6 +212,30 @@ class PolymarketConnection:
             for token in self.tokens:
                 self.books.invalidate(VENUE_PREFIX + token, f"connection {conn} ended")
 
+    def _handler(self, stream: PolymarketStream, recorder: AsyncFrameRecorder | None) -> MessageHandler:
+        # The per-message work, called by the WebSocket client straight from the socket read:
+        # record (a queue append), then decode → normalize → books → listeners; the latency
+        # histogram counts from the socket read to the books updated
+        latency, read_latency, stats = self.latency, self.read_latency, self.stats
+        on_frame, perf = stream.on_frame, time.perf_counter_ns
+        write = recorder.write if recorder is not None else None
+
+        def handle(raw: bytes, recv_ns: int, read_ns: int) -> None:
+            if raw == b"PONG":
+                self._last_pong = time.monotonic()
+                stats.pongs += 1
+            if write is not None:
+                write(recv_ns, raw)
+            started = perf()
+            on_frame(raw, recv_ns)
+            done = perf()
+            latency.observe(done - started)
+            read_latency.observe(done - read_ns)
+            stats.frames += 1
+            stats.last_frame_ns = recv_ns
+
+        return handle
+
     def _unhealthy(self) -> bool:
         # Once a second (the session watchdog): no PONG for pong_timeout → recycle
         if self._initial_sent and time.monotonic() - self._last_pong > self.pong_timeout:
@@ -227,9 +244,9 @@ class PolymarketConnection:
             return True
         return False
 
-    async def _ping(self, ws: ClientConnection) -> None:
+    async def _ping(self, ws: WsConnection) -> None:
         # Text PING every ping_interval, only once the first subscription went out
-        with contextlib.suppress(ConnectionClosed, asyncio.CancelledError):
+        with contextlib.suppress(TransportError, asyncio.CancelledError):
             while True:
                 await asyncio.sleep(self.ping_interval)
                 if self._initial_sent:
@@ -294,7 +311,7 @@ class PolymarketConnection:
         task.add_done_callback(self._tasks.discard)
 
     async def _resubscribe_quietly(self, tokens: list[str]) -> None:
-        with contextlib.suppress(TransportError, ConnectionClosed):
+        with contextlib.suppress(TransportError):
             await self.resubscribe(tokens)
 
 
@@ -484,7 +501,7 @@ class PolymarketPool:
         for group in grouped.values():
             room = [c for c in healthy if len(c.tokens) + len(group) <= self.cap]
             target = min(room or healthy, key=lambda c: len(c.tokens))
-            with contextlib.suppress(TransportError, ConnectionClosed):
+            with contextlib.suppress(TransportError):
                 await target.subscribe(group)  # kept in its tokens either way: a redial subscribes them
 
     async def _watch(self, stop: asyncio.Event) -> None:
@@ -533,7 +550,7 @@ class PolymarketPool:
                 await conn.recycle()
             else:
                 self.freeze.resubscribed += len(tokens)
-                with contextlib.suppress(TransportError, ConnectionClosed):
+                with contextlib.suppress(TransportError):
                     await conn.resubscribe(tokens)
         return frozen
 
