@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from time import perf_counter_ns as _perf_ns
+
 FEED_COUNTERS = (
     "frames",
     "decode_errors",
@@ -88,3 +91,121 @@ class FeedStats:
         if not self.delta_kind:
             self.delta_frames = self._by_type.pop(kind, 0)
             self.delta_kind = kind
+
+
+class FrameSink:
+    """The per-message work of a live session, called by the WebSocket client straight from the
+    socket read (see :data:`hadron.venues.wsclient.MessageHandler`): ``sink(raw, recv_ns, read_ns)``.
+
+    In order: ``on_pong()`` when the message is exactly ``PONG`` (Polymarket's text keepalive
+    answer); ``write(recv_ns, raw)`` (the recorder's queue append) when recording; ``on_frame(raw,
+    recv_ns)`` (decode → sid/seq → normalize → books → listeners). Then it counts, in C when
+    compiled: the frame, its receive time, the processing time (``on_frame`` alone) and the time
+    from the socket read (``read_ns``, ``time.perf_counter_ns``) to the books updated, per bucket of
+    ``bounds`` (ns, ascending; a bucket holds the values up to its bound, the last one the rest).
+
+    :meth:`flush` adds what was counted to ``stats`` (``frames`` += n, ``last_frame_ns``) and to
+    the two :class:`hadron.metrics.FrameLatency` (``counts``, ``sum_ns``), then starts again; it
+    runs every :data:`FLUSH_EVERY` frames and whenever the session asks (its once-a-second
+    watchdog, its end), so readers of those objects are at most a second behind.
+    """
+
+    __slots__ = (
+        "_bounds",
+        "_lat",
+        "_lat_sum",
+        "_n_bounds",
+        "_read",
+        "_read_sum",
+        "frames",
+        "last_frame_ns",
+        "latency",
+        "on_frame",
+        "on_pong",
+        "read_latency",
+        "stats",
+        "write",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        on_frame: Callable[[bytes, int], object],
+        stats: object,
+        latency: object,
+        read_latency: object,
+        bounds: tuple[int, ...],
+        write: Callable[[int, bytes], object] | None = None,
+        on_pong: Callable[[], object] | None = None,
+    ) -> None:
+        if len(bounds) >= MAX_BOUNDS:
+            raise ValueError(f"fewer than {MAX_BOUNDS} latency bounds")
+        self.on_frame = on_frame
+        self.write = write
+        self.on_pong = on_pong
+        self.stats = stats
+        self.latency = latency
+        self.read_latency = read_latency
+        self.frames = 0
+        """Frames counted since the last :meth:`flush`."""
+        self.last_frame_ns = 0
+        self._n_bounds = len(bounds)
+        self._bounds = _padded(bounds)
+        self._lat = _padded(())
+        self._read = _padded(())
+        self._lat_sum = 0
+        self._read_sum = 0
+
+    def __call__(self, raw: bytes, recv_ns: int, read_ns: int) -> None:
+        if self.on_pong is not None and raw == b"PONG":
+            self.on_pong()
+        if self.write is not None:
+            self.write(recv_ns, raw)
+        started: int = _perf_ns()
+        self.on_frame(raw, recv_ns)
+        done: int = _perf_ns()
+        ns = done - started
+        self._lat[self._bucket(ns)] += 1
+        self._lat_sum += ns
+        ns = done - read_ns
+        self._read[self._bucket(ns)] += 1
+        self._read_sum += ns
+        self.last_frame_ns = recv_ns
+        self.frames += 1
+        if self.frames >= FLUSH_EVERY:
+            self.flush()
+
+    def _bucket(self, ns: int) -> int:
+        # the first bucket whose bound is ≥ ns (bisect_left), the last one past every bound
+        i = 0
+        while i < self._n_bounds and self._bounds[i] < ns:
+            i += 1
+        return i
+
+    def flush(self) -> None:
+        """Add the counts so far to ``stats``, ``latency`` and ``read_latency``; start again."""
+        if self.frames == 0:
+            return
+        stats, latency, read_latency = self.stats, self.latency, self.read_latency
+        stats.frames += self.frames  # type: ignore[attr-defined]
+        stats.last_frame_ns = self.last_frame_ns  # type: ignore[attr-defined]
+        counts, read_counts = latency.counts, read_latency.counts  # type: ignore[attr-defined]
+        for i in range(self._n_bounds + 1):
+            counts[i] += self._lat[i]
+            read_counts[i] += self._read[i]
+            self._lat[i] = 0
+            self._read[i] = 0
+        latency.sum_ns += self._lat_sum  # type: ignore[attr-defined]
+        read_latency.sum_ns += self._read_sum  # type: ignore[attr-defined]
+        self._lat_sum = self._read_sum = 0
+        self.frames = 0
+
+
+def _padded(values: tuple[int, ...]) -> list[int]:
+    # ``values`` then zeros, MAX_BOUNDS in all (a C array of that size once compiled)
+    return [*values, *(0 for _ in range(MAX_BOUNDS - len(values)))]
+
+
+FLUSH_EVERY = 4096
+"""Frames a :class:`FrameSink` counts before it adds them to its session's objects."""
+MAX_BOUNDS = 16
+"""Most histogram bucket bounds a :class:`FrameSink` takes."""

@@ -34,17 +34,17 @@ import structlog
 
 from hadron.book.manager import BookManager, BookState
 from hadron.errors import AuthError, HadronError, TransportError
-from hadron.metrics import FrameLatency
+from hadron.metrics import LATENCY_BOUNDS_NS, FrameLatency
 from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
 from hadron.venues.common import Backoff
+from hadron.venues.feedstats import FrameSink
 from hadron.venues.kalshi.auth import KalshiSigner, mask_key_id
 from hadron.venues.kalshi.indices import PARAMS as INDEX_PARAMS
 from hadron.venues.kalshi.messages import MAX_FRAME_BYTES
 from hadron.venues.kalshi.normalize import VENUE_PREFIX
 from hadron.venues.kalshi.stream import KalshiStream, PrivateHook, VenueHook
 from hadron.venues.wsclient import (
-    MessageHandler,
     WsConnection,
     classify_failure,
     closed_by_client,
@@ -185,6 +185,7 @@ class KalshiConnection:
         """Per-message time from the socket read that brought it to its books updated (the
         processing of the messages before it in the same read included)."""
         self.fatal: HadronError | None = None
+        self._sink: FrameSink | None = None
         self.connected = asyncio.Event()
         self._ws: WsConnection | None = None
         self._stream: KalshiStream | None = None
@@ -253,6 +254,9 @@ class KalshiConnection:
         finally:
             watchdog.cancel()
             await asyncio.gather(watchdog, return_exceptions=True)
+            if self._sink is not None:
+                self._sink.flush()
+                self._sink = None
             self.connected.clear()
             self._ws = None
             if recorder is not None:
@@ -261,30 +265,25 @@ class KalshiConnection:
             for ticker in self.markets:
                 self.books.invalidate(VENUE_PREFIX + ticker, f"connection {conn} ended")
 
-    def _handler(self, stream: KalshiStream, recorder: AsyncFrameRecorder | None) -> MessageHandler:
+    def _handler(self, stream: KalshiStream, recorder: AsyncFrameRecorder | None) -> FrameSink:
         # The per-message work, called by the WebSocket client straight from the socket read:
-        # record (a queue append), then decode → sid/seq → normalize → books → listeners; the
-        # latency histogram counts from the socket read to the books updated
-        latency, read_latency, stats = self.latency, self.read_latency, self.stats
-        on_frame, perf = stream.on_frame, time.perf_counter_ns
-        write = recorder.write if recorder is not None else None
-
-        def handle(raw: bytes, recv_ns: int, read_ns: int) -> None:
-            if write is not None:
-                write(recv_ns, raw)
-            started = perf()
-            on_frame(raw, recv_ns)
-            done = perf()
-            latency.observe(done - started)
-            read_latency.observe(done - read_ns)
-            stats.frames += 1
-            stats.last_frame_ns = recv_ns
-
-        return handle
+        # record (a queue append), then decode → sid/seq → normalize → books → listeners, counted
+        # (frames, processing and read-to-book latency) in C; flushed to stats once a second
+        self._sink = FrameSink(
+            stream.on_frame,
+            self.stats,
+            self.latency,
+            self.read_latency,
+            LATENCY_BOUNDS_NS,
+            write=recorder.write if recorder is not None else None,
+        )
+        return self._sink
 
     def _unhealthy(self) -> bool:
         # Once a second (the session watchdog): silent for silence_timeout → recycle; else ask
         # again for the books still waiting for a snapshot
+        if self._sink is not None:
+            self._sink.flush()
         now = time.monotonic()
         frames, since = self._heard
         if self.stats.frames != frames:

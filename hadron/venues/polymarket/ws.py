@@ -35,14 +35,15 @@ import structlog
 
 from hadron.book.manager import BookManager, BookState
 from hadron.errors import TransportError, VenueError
-from hadron.metrics import FrameLatency
+from hadron.metrics import LATENCY_BOUNDS_NS, FrameLatency
 from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
 from hadron.venues.common import Backoff
+from hadron.venues.feedstats import FrameSink
 from hadron.venues.polymarket.messages import MAX_FRAME_BYTES
 from hadron.venues.polymarket.normalize import VENUE_PREFIX
 from hadron.venues.polymarket.stream import MarketMeta, PolymarketStream
-from hadron.venues.wsclient import MessageHandler, WsConnection, closed_by_client, reconnect_loop, watch_session
+from hadron.venues.wsclient import WsConnection, closed_by_client, reconnect_loop, watch_session
 
 log = structlog.get_logger("hadron.polymarket.ws")
 
@@ -147,6 +148,7 @@ class PolymarketConnection:
         self.connected = asyncio.Event()
         self.stream: PolymarketStream | None = None
         self._ws: WsConnection | None = None
+        self._sink: FrameSink | None = None
         self._initial_sent = False
         self._last_pong = 0.0
         self._asked: dict[str, float] = {}
@@ -204,6 +206,9 @@ class PolymarketConnection:
             pinger.cancel()
             watchdog.cancel()
             await asyncio.gather(pinger, watchdog, return_exceptions=True)
+            if self._sink is not None:
+                self._sink.flush()
+                self._sink = None
             self.connected.clear()
             self._ws = None
             if recorder is not None:
@@ -212,32 +217,29 @@ class PolymarketConnection:
             for token in self.tokens:
                 self.books.invalidate(VENUE_PREFIX + token, f"connection {conn} ended")
 
-    def _handler(self, stream: PolymarketStream, recorder: AsyncFrameRecorder | None) -> MessageHandler:
+    def _handler(self, stream: PolymarketStream, recorder: AsyncFrameRecorder | None) -> FrameSink:
         # The per-message work, called by the WebSocket client straight from the socket read:
-        # record (a queue append), then decode → normalize → books → listeners; the latency
-        # histogram counts from the socket read to the books updated
-        latency, read_latency, stats = self.latency, self.read_latency, self.stats
-        on_frame, perf = stream.on_frame, time.perf_counter_ns
-        write = recorder.write if recorder is not None else None
+        # a PONG noted, record (a queue append), then decode → normalize → books → listeners,
+        # counted (frames, processing and read-to-book latency) in C; flushed once a second
+        self._sink = FrameSink(
+            stream.on_frame,
+            self.stats,
+            self.latency,
+            self.read_latency,
+            LATENCY_BOUNDS_NS,
+            write=recorder.write if recorder is not None else None,
+            on_pong=self._pong,
+        )
+        return self._sink
 
-        def handle(raw: bytes, recv_ns: int, read_ns: int) -> None:
-            if raw == b"PONG":
-                self._last_pong = time.monotonic()
-                stats.pongs += 1
-            if write is not None:
-                write(recv_ns, raw)
-            started = perf()
-            on_frame(raw, recv_ns)
-            done = perf()
-            latency.observe(done - started)
-            read_latency.observe(done - read_ns)
-            stats.frames += 1
-            stats.last_frame_ns = recv_ns
-
-        return handle
+    def _pong(self) -> None:
+        self._last_pong = time.monotonic()
+        self.stats.pongs += 1
 
     def _unhealthy(self) -> bool:
         # Once a second (the session watchdog): no PONG for pong_timeout → recycle
+        if self._sink is not None:
+            self._sink.flush()
         if self._initial_sent and time.monotonic() - self._last_pong > self.pong_timeout:
             log.warning("polymarket connection stopped answering PING: recycling", conn=self.name)
             self.stats.recycles += 1
