@@ -386,6 +386,11 @@ ACCOUNT_SCRIPT_HELP = (
     'Polymarket BUY/SELL), "price", "count", "fill", "market" (Polymarket condition id), "cancel_at"}; '
     "see account-script.example.json and hadron.venues.account_script."
 )
+BURST_HELP = (
+    "With --speed 0: build each subscriber's frames for the whole capture before sending any, framed "
+    "once, and write them in large chunks (same frames, sids, seqs and reply order), so the venue "
+    "outruns any client (the live-path benchmarks use it); replies to commands sent meanwhile wait."
+)
 
 
 def _load_account_script(path: Path | None) -> list[Any] | None:
@@ -418,6 +423,7 @@ def fake_venue_kalshi(
     metadata: Annotated[Path | None, typer.Option(help="Folder of real GET /events responses.")] = None,
     loop: Annotated[bool, typer.Option(help="Play the capture again and again.")] = False,
     account_script: Annotated[Path | None, typer.Option(help=ACCOUNT_SCRIPT_HELP)] = None,
+    burst: Annotated[bool, typer.Option(help=BURST_HELP)] = False,
     log_level: LogLevel = "info",
 ) -> None:
     """Serve a loopback Kalshi venue: signed WebSocket v2 (and REST v2) replaying a real capture.
@@ -431,6 +437,8 @@ def fake_venue_kalshi(
     from hadron.venues.base import FakeVenueHost
 
     _check_loopback_ports(port, rest_port)
+    if burst and speed != 0:
+        raise _fail("--burst needs --speed 0")
     logs.configure(log_level)
     adapter = _venue("kalshi", FakeVenueHost)
 
@@ -450,6 +458,7 @@ def fake_venue_kalshi(
                 ready=ready,
                 loop=loop,
                 account_script=_load_account_script(account_script) or (),
+                burst=burst,
             )
         )
     except (ConfigError, OSError) as exc:
@@ -476,6 +485,7 @@ def fake_venue_polymarket(
     loop: Annotated[bool, typer.Option(help="Play the capture again and again.")] = False,
     shift: Annotated[int, typer.Option(help="Move a transcoded Kalshi capture's YES prices by this many cents.")] = 0,
     account_script: Annotated[Path | None, typer.Option(help=ACCOUNT_SCRIPT_HELP)] = None,
+    burst: Annotated[bool, typer.Option(help=BURST_HELP)] = False,
     log_level: LogLevel = "info",
 ) -> None:
     """Serve a loopback Polymarket market channel (and REST /book) replaying a real capture.
@@ -490,6 +500,8 @@ def fake_venue_polymarket(
     from hadron.venues.base import FakeVenueHost
 
     _check_loopback_ports(port, rest_port)
+    if burst and speed != 0:
+        raise _fail("--burst needs --speed 0")
     logs.configure(log_level)
     adapter = _venue("polymarket", FakeVenueHost)
 
@@ -509,6 +521,7 @@ def fake_venue_polymarket(
                 shift=shift * 100,
                 account_script=_load_account_script(account_script) or (),
                 user_auth=_user_auth_from_env(),
+                burst=burst,
             )
         )
     except (ConfigError, OSError) as exc:
@@ -678,29 +691,58 @@ def bench_live(
     capture: Annotated[
         Path | None, typer.Argument(help="Capture file [default: the busiest KXGOLD15M market in ../shared/data].")
     ] = None,
-    venue: Annotated[str, typer.Option(help="Venue (kalshi).")] = "kalshi",
-    record_to: Annotated[Path | None, typer.Option(help="Also record the frames here.")] = None,
+    venue: Annotated[list[str] | None, typer.Option(help="kalshi or polymarket (repeat) [default: both].")] = None,
+    path: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="pool (the connection pool in this process), record (`hadron record` as a user runs it) or run "
+            "(`hadron run` with paper trading, dashboard and recording); repeat [default: pool]."
+        ),
+    ] = None,
+    record_to: Annotated[Path | None, typer.Option(help="pool: also record the frames here.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON.")] = None,
 ) -> None:
-    """Frames/s through the live path (loopback venue → socket → books) next to offline replay."""
+    """Frames/s through the live path (loopback venue process → socket → books) next to offline
+    replay of the same frames, with their ratio; the venue writes pre-built frames in large chunks
+    (`fake-venue --speed 0 --burst`) so it is never the bottleneck."""
     import asyncio
 
     from hadron.app.bench import default_capture
     from hadron.venues.base import LiveBenchVenue
 
     logs.configure("error")
-    adapter = _venue(venue, LiveBenchVenue)
+    venues = venue or ["kalshi", "polymarket"]
+    paths = path or ["pool"]
+    for name in paths:
+        if name not in ("pool", "record", "run"):
+            raise _fail(f"--path {name!r}: use pool, record or run")
+    adapters = {name: _venue(name, LiveBenchVenue) for name in venues}
     if capture is None:
         folder = default_capture()
         found = sorted(folder.glob("KXGOLD15M-26AUG102130-30/*.ndjson.gz")) if folder else []
         if not found:
             raise _fail("no capture given and the KXGOLD15M capture in ../shared/data was not found")
         capture = found[0]
-    results = asyncio.run(adapter.bench_live(capture, record_to=record_to))
-    for name, value in results.items():
-        stdout.print(f"{name:24s} {value}", markup=False)
+    results: list[dict[str, Any]] = []
+    for name, adapter in adapters.items():
+        for mode in paths:
+            try:
+                result = asyncio.run(adapter.bench_live(capture, record_to=record_to, path=mode))
+            except HadronError as exc:
+                raise _fail(f"{name} {mode}: {exc}") from exc
+            results.append({"venue": name, **result})
+            stdout.print(f"-- {name}, {result.get('path', mode)}", markup=False)
+            for key, value in result.items():
+                stdout.print(f"{key:24s} {value}", markup=False)
+    if len(results) > 1:
+        stdout.print("ratio live / offline, same frames:", markup=False)
+        for result in results:
+            stdout.print(
+                f"  {result['venue']:10s} {result.get('path', ''):16s} {result['ratio_live_vs_offline']:.3f}",
+                markup=False,
+            )
     if json_out is not None:
-        _write_json(json_out, results)
+        _write_json(json_out, results if len(results) > 1 else results[0])
 
 
 state_app = typer.Typer(

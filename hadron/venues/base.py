@@ -140,6 +140,10 @@ class LiveBenchVenue(Protocol):
     async def bench_live(self, capture: Any, **options: Any) -> dict[str, Any]:
         """Measure frames/s through the live path next to offline replay."""
 
+    def bench_plan(self, capture: Any, folder: Any, **options: Any) -> Any:
+        """The loopback venue and client settings for a capture (a
+        :class:`hadron.app.bench_live.BenchPlan`; ``burst=False``: the venue at the captured pace)."""
+
 
 BUILTIN_VENUES: dict[str, str] = {
     "kalshi": "hadron.venues.kalshi",

@@ -49,6 +49,10 @@ from hadron.errors import AuthError, ConfigError, HadronError, RequestError, Tra
 
 log = structlog.get_logger("hadron.feed")
 
+_TEXT = WSMsgType.TEXT
+_perf_ns = time.perf_counter_ns
+_time_ns = time.time_ns
+
 CLIENTS = ("picows", "websockets")
 """The WebSocket client libraries a session can run on."""
 CLIENT_ENV = "HADRON_WS_CLIENT"
@@ -171,24 +175,41 @@ class _PicowsListener(WSListener):
         self._recv_ns = 0
         self._in_read = False
         self._dead = False
+        self._fast = False
+        """A handler is set, no message is half received, nothing went wrong: a whole text
+        frame goes straight to the handler (the common case, one branch)."""
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
 
+    def _set_state(self) -> None:
+        self._fast = self.handler is not None and not self._dead and self._parts is None and self.error is None
+
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if not self._in_read:  # the first frame of this socket read
+            self._read_ns = _perf_ns()
+            self._recv_ns = _time_ns()
+            self._in_read = True
+        if frame.last_in_buffer:
+            self._in_read = False
+        if self._fast and frame.fin and frame.msg_type == _TEXT and frame.payload_size <= self.max_size:
+            try:
+                self.handler(frame.get_payload_as_bytes(), self._recv_ns, self._read_ns)  # type: ignore[misc]
+            except Exception as exc:  # a bug past the streams' containment: end the session, loudly
+                self._bug(exc)
+            return
+        self._frame(transport, frame)
+
+    def _frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        # Every frame but a whole text message on a healthy session
         if self._dead:  # closing: nothing after our CLOSE is handed on
             return
         if frame.payload_size > self.max_size:
             # picows closed with 1009 on this frame's header (it has delivered the frame before
             # it, parsed one ahead, and goes on parsing): drop it and everything after it
             self._dead = True
+            self._set_state()
             return
-        if not self._in_read:  # the first frame of this socket read
-            self._read_ns = time.perf_counter_ns()
-            self._recv_ns = time.time_ns()
-            self._in_read = True
-        if frame.last_in_buffer:
-            self._in_read = False
         kind = frame.msg_type
         if kind == WSMsgType.TEXT or kind == WSMsgType.BINARY:
             if frame.fin and self._parts is None:
@@ -196,22 +217,24 @@ class _PicowsListener(WSListener):
             else:
                 self._parts = [frame.get_payload_as_bytes()]
                 self._parts_size = frame.payload_size
+                self._set_state()
         elif kind == WSMsgType.CONTINUATION:
             if self._parts is None:
                 self._fail(transport, WSCloseCode.PROTOCOL_ERROR, "continuation frame without a message")
                 return
             self._parts_size += frame.payload_size
             if self._parts_size > self.max_size:
-                self._parts = None
                 self._fail(transport, WSCloseCode.MESSAGE_TOO_BIG, f"message over {self.max_size} bytes")
                 return
             self._parts.append(frame.get_payload_as_bytes())
             if frame.fin:
                 raw = b"".join(self._parts)
                 self._parts = None
+                self._set_state()
                 self._deliver(raw)
         elif kind == WSMsgType.CLOSE:
             self._dead = True
+            self._set_state()
             with contextlib.suppress(Exception):
                 transport.send_close(frame.get_close_code(), frame.get_close_message())
             transport.disconnect()
@@ -229,12 +252,18 @@ class _PicowsListener(WSListener):
         try:
             self.handler(raw, recv_ns, read_ns)
         except Exception as exc:  # a bug past the streams' containment: end the session, loudly
-            self.error = exc
-            if self.transport is not None:
-                self.transport.disconnect(graceful=False)
+            self._bug(exc)
+
+    def _bug(self, exc: BaseException) -> None:
+        self.error = exc
+        self._set_state()
+        if self.transport is not None:
+            self.transport.disconnect(graceful=False)
 
     def _fail(self, transport: WSTransport, code: Any, reason: str) -> None:
         self._dead = True
+        self._parts = None
+        self._set_state()
         transport.send_close(code, reason.encode())
         transport.disconnect()
 
@@ -249,6 +278,7 @@ class PicowsConnection:
     def on_message(self, handler: MessageHandler) -> None:
         listener = self.listener
         listener.handler = handler
+        listener._set_state()
         pending, listener.pending = listener.pending, []
         for raw, recv_ns, read_ns in pending:
             listener.deliver(raw, recv_ns, read_ns)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 import uvicorn
@@ -44,6 +44,9 @@ from hadron.venues.kalshi.ws import (
     KalshiPool,
     recorder_factory,
 )
+
+if TYPE_CHECKING:
+    from hadron.app.bench_live import BenchPlan
 
 log = structlog.get_logger("hadron.kalshi.app")
 
@@ -418,6 +421,7 @@ async def fake_venue(
     loop: bool = False,
     signals: bool = True,
     account_script: Sequence[ScriptedOrder] = (),
+    burst: bool = False,
     **_: Any,
 ) -> FakeKalshiVenue:
     """Serve the loopback Kalshi venue (WebSocket on ``port``, REST on ``rest_port``) until
@@ -426,6 +430,8 @@ async def fake_venue(
     file(s) of the keys whose signatures are accepted (several: a key pool; none: any client).
     ``account_script``: orders played on the private channels (see
     :mod:`hadron.venues.account_script`), the clock started by the first ``fill`` subscription.
+    ``burst``: at speed 0, frames built and framed ahead, written in large chunks (see
+    :class:`~hadron.venues.kalshi.fake.FakeKalshiVenue`).
 
     Raises:
         ConfigError: unreadable public key, bad fault spec, or no playable capture.
@@ -444,7 +450,9 @@ async def fake_venue(
     if metadata is not None:
         exchange.load_metadata(metadata)
     ws_faults, rest_faults = split_faults(faults)
-    venue = FakeKalshiVenue(timeline, exchange, public_key=keys, speed=speed, faults=parse_faults(ws_faults), loop=loop)
+    venue = FakeKalshiVenue(
+        timeline, exchange, public_key=keys, speed=speed, faults=parse_faults(ws_faults), loop=loop, burst=burst
+    )
     await venue.start(host, port)
     server: uvicorn.Server | None = None
     server_task: asyncio.Task[None] | None = None
@@ -480,9 +488,52 @@ async def fake_venue(
     return venue
 
 
-async def bench_live(capture: Path, *, record_to: Path | None = None, idle: float = 1.0) -> dict[str, Any]:
+def bench_plan(capture: Path, folder: Path, *, burst: bool = True) -> BenchPlan:
+    """How ``hadron bench live --path record|run`` measures Kalshi on ``capture``: the loopback
+    venue in burst mode checking a throwaway key (written to ``folder``), the client given that key
+    as a user gives it (``KALSHI_API_KEY_ID`` / ``KALSHI_PRIVATE_KEY_PATH``)."""
+    import os
+
+    from hadron.app.bench_live import BenchPlan, free_port
+    from hadron.venues.kalshi.auth import generate_test_key
+
+    _, private_pem, public_pem = generate_test_key()
+    key, pub = folder / "bench.key", folder / "venue.pub"
+    key.write_bytes(private_pem)
+    key.chmod(0o600)
+    pub.write_bytes(public_pem)
+    port = free_port()
+    tickers = sorted({e.ticker for e in load_capture([capture])})
+    return BenchPlan(
+        venue="kalshi",
+        venue_args=[
+            "--capture",
+            str(capture),
+            "--port",
+            str(port),
+            "--public-key",
+            str(pub),
+            "--speed",
+            "0",
+            "--burst",
+        ],
+        url=f"ws://127.0.0.1:{port}/trade-api/ws/v2",
+        env={**os.environ, "KALSHI_API_KEY_ID": "bench", "KALSHI_PRIVATE_KEY_PATH": str(key)},
+        instruments=tickers,
+        pair_market=tickers[0],
+        key_path=key,
+    )
+
+
+async def bench_live(
+    capture: Path, *, record_to: Path | None = None, idle: float = 1.0, path: str = "pool"
+) -> dict[str, Any]:
     """Frames/s through the live path (loopback venue → signed socket → stream → books) next
     to offline replay of the same capture.
+
+    ``path``: ``pool`` measures the connection pool in this process (below); ``record`` and
+    ``run`` measure ``hadron record`` / ``hadron run`` as users run them (see
+    :mod:`hadron.app.bench_live` and :func:`bench_plan`).
 
     The loopback venue runs in its own process (``hadron fake-venue kalshi --speed 0``), playing
     the capture as fast as the client takes it (frames written to the socket in batches of up to
@@ -498,6 +549,10 @@ async def bench_live(capture: Path, *, record_to: Path | None = None, idle: floa
     from hadron.app.replay import Replay
     from hadron.venues.kalshi.auth import KalshiSigner, generate_test_key
 
+    if path != "pool":
+        from hadron.app.bench_live import bench_path
+
+        return await bench_path(path, "kalshi", capture)
     key, _, public_pem = generate_test_key()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -508,7 +563,7 @@ async def bench_live(capture: Path, *, record_to: Path | None = None, idle: floa
         pub.write_bytes(public_pem)
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "hadron", "fake-venue", "kalshi", "--capture", str(capture), "--port", str(port),
-            "--public-key", str(pub), "--speed", "0", "--log-level", "error",
+            "--public-key", str(pub), "--speed", "0", "--burst", "--log-level", "error",
             stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         assert proc.stdout is not None
@@ -529,6 +584,7 @@ async def bench_live(capture: Path, *, record_to: Path | None = None, idle: floa
         task = asyncio.create_task(pool.run(stop))
         seen, live_s = await measure_until_idle(stats, idle)
         processing = latency_summary(pool.connections)
+        from_read = latency_summary(pool.connections, "read_latency")
         stop.set()
         await task
         proc.terminate()
@@ -537,11 +593,13 @@ async def bench_live(capture: Path, *, record_to: Path | None = None, idle: floa
     replay.run([capture])
     offline = replay.report()
     return {
+        "path": "connection pool",
         "capture": str(capture),
         "frames_live": seen,
         "live_s": round(live_s, 3),
         "live_frames_per_s": round(seen / live_s),
         "live_processing_us": processing,
+        "live_read_to_book_us": from_read,
         "offline_frames": offline["frames"],
         "offline_s": offline["elapsed_s"],
         "offline_frames_per_s": offline["frames_per_s"],

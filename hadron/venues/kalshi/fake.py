@@ -69,7 +69,7 @@ from hadron.venues.kalshi.messages import (
     KalshiOrderbookSnapshotMsg,
     KalshiTradeMsg,
 )
-from hadron.venues.loopback import send_text_frames, take_batch
+from hadron.venues.loopback import FramedStream, send_text_frames, take_batch, write_framed
 
 log = structlog.get_logger("hadron.kalshi.fake")
 
@@ -138,6 +138,8 @@ def communications_script(ticker: str) -> list[tuple[str, dict[str, Any]]]:
 
 BACKLOG = 2_000
 """Frames queued for the slowest client before playing at full speed waits for it."""
+BURST_BACKLOG = 256 * 2**20
+"""Bytes framed ahead for one client in burst mode before its frames go out as they are built."""
 MAX_QUEUE = 200_000
 """Frames queued for one client before the venue gives up on it (error 25, as Kalshi does)."""
 
@@ -245,6 +247,12 @@ class _Client:
     queue: asyncio.Queue[bytes] = field(default_factory=asyncio.Queue)
     writer: asyncio.Task[None] | None = None
     overflowed: bool = False
+    out: FramedStream | None = None
+    """Burst mode: the client's frames, framed ahead (its ``queue`` stays empty)."""
+
+    def pending(self) -> int:
+        """Frames built for the client and not handed to its socket yet."""
+        return self.queue.qsize() + (self.out.frames if self.out is not None else 0)
 
     def by_channel(self, channel: str) -> _Subscription | None:
         return next((s for s in self.subs.values() if s.channel == channel), None)
@@ -287,6 +295,14 @@ class FakeKalshiVenue:
         max_skew_ms: allowed distance of the signed timestamp from the venue's clock.
         loop: play the capture again and again (its first snapshot re-bases the book each time,
             sent as deltas like any snapshot mid-stream); faults apply to the first round only.
+        burst: at speed 0, build each subscriber's frames for a whole round of the capture before
+            sending any (up to :data:`BURST_BACKLOG` bytes a client, then as they are built), framed
+            as they are built, and write them in chunks of about 256 KiB
+            (:class:`~hadron.venues.loopback.FramedStream`): the same frames, sids and seqs, and
+            replies in the same order, but the client then sees the venue at socket speed.
+            Replies to commands sent while a round is being built wait behind it; a fault first
+            lets everything built so far out. Connections with a negotiated extension are served
+            as without ``burst``.
     """
 
     def __init__(
@@ -300,9 +316,12 @@ class FakeKalshiVenue:
         start_on_subscribe: bool = True,
         max_skew_ms: int = 5_000,
         loop: bool = False,
+        burst: bool = False,
     ) -> None:
         self.timeline = timeline
         self.loop = loop
+        self.burst = burst and speed == 0
+        self._burst_open = False  # burst mode: frames built may go out (else held while a round is built)
         self.drop_on_snapshot = False
         self.fault_times: list[tuple[str, float]] = []
         """``(kind@index, time.monotonic())`` of every fault injected."""
@@ -365,7 +384,7 @@ class FakeKalshiVenue:
     async def drained(self) -> None:
         """Wait until the capture is played and every client's queue is empty."""
         await self.finished.wait()
-        while any(not c.queue.empty() for c in self._clients):  # noqa: ASYNC110 - queues have no drain event
+        while any(c.pending() for c in self._clients):  # noqa: ASYNC110 - queues have no drain event
             await asyncio.sleep(0.01)
 
     @property
@@ -408,7 +427,9 @@ class FakeKalshiVenue:
 
     async def _handle(self, ws: ServerConnection) -> None:
         client = _Client(ws, f"client-{next(self._conn_ids)}")
-        client.writer = asyncio.create_task(self._write(client))
+        if self.burst and not ws.protocol.extensions:  # frames framed here: only with no extension
+            client.out = FramedStream()
+        client.writer = asyncio.create_task(self._write(client) if client.out is None else self._write_burst(client))
         self._clients.append(client)
         self.stats.connections += 1
         try:
@@ -432,10 +453,44 @@ class FakeKalshiVenue:
         except (ConnectionClosed, asyncio.CancelledError):
             return
 
+    @property
+    def _holding(self) -> bool:
+        # Burst mode: a round of the capture is being built (from the first subscription on)
+        return self.burst and self._go.is_set() and not self._burst_open
+
+    def _gate(self, is_open: bool) -> None:
+        # Burst mode: let the frames built go out (and wake the writers), or hold them again
+        self._burst_open = is_open
+        if is_open:
+            for client in self._clients:
+                if client.out is not None and client.out.frames:
+                    client.out.wake.set()
+
+    async def _write_burst(self, client: _Client) -> None:
+        # Burst mode: chunks of framed frames, one socket write each, while the gate is open
+        out = client.out
+        assert out is not None
+        try:
+            while True:
+                await out.wake.wait()
+                out.wake.clear()
+                while not self._holding and (taken := out.take()) is not None:
+                    await write_framed(client.ws, taken[0])
+                    self.stats.sent += taken[1]
+        except (ConnectionClosed, asyncio.CancelledError):
+            return
+
     def _send(self, client: _Client, frame: dict[str, Any] | bytes) -> None:
         if client.overflowed:
             return
         data = frame if isinstance(frame, bytes) else msgspec.json.encode(frame)
+        if client.out is not None:  # burst mode: framed now, written in chunks
+            client.out.append(data)
+            if self.transcript is not None:
+                self.transcript.append(data)
+            if not self._holding:
+                client.out.wake.set()
+            return
         if client.queue.qsize() >= MAX_QUEUE:
             client.overflowed = True
             for sub in client.subs.values():
@@ -700,13 +755,19 @@ class FakeKalshiVenue:
         await self._go.wait()
         faults = list(self.faults)
         while True:
+            if self.burst and self.stats.rounds:  # the last round out before this one is held
+                while any(c.pending() for c in self._clients):  # noqa: ASYNC110 - no drain event
+                    await asyncio.sleep(0.005)
+            self._gate(False)
             previous: int | None = None
             for index, entry in enumerate(self.timeline):
-                while self.hold:  # noqa: ASYNC110 - a test/soak switch, polled
+                while self.hold:  # a test/soak switch, polled; what was built meanwhile goes out
+                    self._gate(True)
                     await asyncio.sleep(0.01)
                 while faults and faults[0].at <= index:
                     await self._settle()
                     await self._fault(faults.pop(0))
+                    self._gate(False)
                 if self.speed > 0 and previous is not None and entry.recv_ms > previous:
                     await asyncio.sleep((entry.recv_ms - previous) / 1000 / self.speed)
                 elif index % 256 == 0:
@@ -714,6 +775,7 @@ class FakeKalshiVenue:
                 previous = entry.recv_ms
                 self._apply(entry)
                 self.stats.played += 1
+            self._gate(True)
             for fault in faults:
                 await self._fault(fault)
             faults = []
@@ -728,14 +790,19 @@ class FakeKalshiVenue:
         await asyncio.sleep(0)
         while any(c.queue.qsize() > BACKLOG for c in self._clients):  # noqa: ASYNC110
             await asyncio.sleep(0.001)
+        if self.burst and any(c.out is not None and c.out.size > BURST_BACKLOG for c in self._clients):
+            self._gate(True)  # too much to hold: the rest of the round goes out as it is built
+            while any(c.out is not None and c.out.size > BURST_BACKLOG for c in self._clients):  # noqa: ASYNC110
+                await asyncio.sleep(0.001)
 
     async def _settle(self, patience: float = 10.0) -> None:
         # Before a fault: a subscribed client is connected and has received everything so far,
         # so the fault lands at that point of its stream
+        self._gate(True)
         deadline = time.monotonic() + patience
         while time.monotonic() < deadline:
             live = [c for c in self._clients if c.subs]
-            if live and all(c.queue.empty() for c in live):
+            if live and all(not c.pending() for c in live):
                 return
             await asyncio.sleep(0.005)
 

@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 import uvicorn
@@ -38,6 +38,9 @@ from hadron.venues.polymarket.user import PolymarketUserChannel
 from hadron.venues.polymarket.ws import MARKET_URL, PolymarketPool
 
 CLOB_URL = "https://clob.polymarket.com"
+
+if TYPE_CHECKING:
+    from hadron.app.bench_live import BenchPlan
 
 log = structlog.get_logger("hadron.polymarket.app")
 
@@ -195,6 +198,7 @@ async def fake_venue(
     signals: bool = True,
     account_script: Sequence[ScriptedOrder] = (),
     user_auth: tuple[str, str, str] | None = None,
+    burst: bool = False,
     **_: Any,
 ) -> FakePolymarketVenue:
     """Serve the loopback Polymarket venue (market channel on ``port``, REST ``/book`` on
@@ -204,6 +208,8 @@ async def fake_venue(
     ``user_auth``: the (api key, secret, passphrase) the user channel ``/ws/user`` accepts (none:
     it refuses every client); ``account_script``: orders played there (see
     :mod:`hadron.venues.account_script`), the clock started by the first authenticated client.
+    ``burst``: at speed 0, frames built and framed ahead, written in large chunks (see
+    :class:`~hadron.venues.polymarket.fake.FakePolymarketVenue`).
 
     Raises:
         ConfigError: a bad fault spec, or nothing playable in the captures.
@@ -211,7 +217,7 @@ async def fake_venue(
     timeline = await asyncio.to_thread(load_capture, captures, shift=shift)
     if not timeline:
         raise ConfigError("--capture: no Polymarket frames (or Kalshi frames to transcode) in the given files")
-    venue = FakePolymarketVenue(timeline, speed=speed, faults=parse_faults(faults), loop=loop)
+    venue = FakePolymarketVenue(timeline, speed=speed, faults=parse_faults(faults), loop=loop, burst=burst)
     venue.user_auth = user_auth
     await venue.start(host, port)
     server: uvicorn.Server | None = None
@@ -248,9 +254,65 @@ async def fake_venue(
     return venue
 
 
-async def bench_live(capture: Path, *, idle: float = 1.0, **_: Any) -> dict[str, Any]:
+def bench_plan(capture: Path, folder: Path, *, burst: bool = True) -> BenchPlan:
+    """How ``hadron bench live --path record|run`` measures Polymarket on ``capture`` (a Kalshi
+    capture, transcoded by the loopback venue into the market channel): the venue in burst mode,
+    the client subscribing the capture's tokens; ``hadron run`` trades the pair of the capture's
+    Kalshi market (``folder`` gets the throwaway key its config names)."""
+    import os
+
+    import msgspec
+
+    from hadron.app.bench_live import BenchPlan, free_port
+    from hadron.store.replay import LineReader
+
+    tokens = sorted({a for item in load_capture([capture]) for a in item.assets})
+    market = ""
+    for line in LineReader(capture):  # the Kalshi market the tokens mirror
+        event = msgspec.json.decode(line).get("event") or {}
+        market = str((event.get("msg") or {}).get("market_ticker") or "")
+        if market:
+            break
+    key = folder / "bench.key"
+    key.write_bytes(_throwaway_key())
+    key.chmod(0o600)
+    port = free_port()
+    return BenchPlan(
+        venue="polymarket",
+        venue_args=[
+            "--capture",
+            str(capture),
+            "--port",
+            str(port),
+            *(["--speed", "0", "--burst"] if burst else ["--speed", "1"]),
+        ],
+        url=f"ws://127.0.0.1:{port}/ws/market",
+        env=dict(os.environ),
+        instruments=tokens,
+        pair_market=market,
+        key_path=key,
+        record_args=["--gamma-url", "", "--rest-url", ""],
+    )
+
+
+def _throwaway_key() -> bytes:
+    # hadron run's config names a Kalshi key even when only Polymarket streams
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+async def bench_live(capture: Path, *, idle: float = 1.0, path: str = "pool", **_: Any) -> dict[str, Any]:
     """Frames/s through the live path (loopback venue process → socket → stream → books) next to
     offline replay of the same messages (the capture, transcoded when it is a Kalshi capture).
+
+    ``path``: ``pool`` measures the connection pool in this process (below); ``record`` and
+    ``run`` measure ``hadron record`` / ``hadron run`` as users run them (see
+    :mod:`hadron.app.bench_live` and :func:`bench_plan`).
 
     The venue writes frames to the socket in batches of up to 256 (see
     :mod:`hadron.venues.loopback`): the figure is the client's, not the venue's."""
@@ -260,6 +322,10 @@ async def bench_live(capture: Path, *, idle: float = 1.0, **_: Any) -> dict[str,
 
     from hadron.app.replay import Replay
 
+    if path != "pool":
+        from hadron.app.bench_live import bench_path
+
+        return await bench_path(path, "polymarket", capture)
     timeline = await asyncio.to_thread(load_capture, [capture])
     tokens = sorted({a for item in timeline for a in item.assets})
     with socket.socket() as probe:
@@ -272,7 +338,7 @@ async def bench_live(capture: Path, *, idle: float = 1.0, **_: Any) -> dict[str,
                 fh.write(msgspec.json.encode({"recv_ms": item.recv_ms, "event": item.msg}) + b"\n")
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "hadron", "fake-venue", "polymarket", "--capture", str(capture),
-            "--port", str(port), "--speed", "0", "--log-level", "error", stdout=asyncio.subprocess.PIPE,
+            "--port", str(port), "--speed", "0", "--burst", "--log-level", "error", stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         assert proc.stdout is not None
         await asyncio.wait_for(proc.stdout.readline(), timeout=120)
@@ -285,6 +351,7 @@ async def bench_live(capture: Path, *, idle: float = 1.0, **_: Any) -> dict[str,
         task = asyncio.create_task(pool.run(stop))
         seen, live_s = await measure_until_idle(stats, idle)
         processing = latency_summary(pool.connections)
+        from_read = latency_summary(pool.connections, "read_latency")
         stop.set()
         await task
         proc.terminate()
@@ -293,11 +360,13 @@ async def bench_live(capture: Path, *, idle: float = 1.0, **_: Any) -> dict[str,
         replay.run([offline_file])
         offline = replay.report()
     return {
+        "path": "connection pool",
         "capture": str(capture),
         "frames_live": seen,
         "live_s": round(live_s, 3),
         "live_frames_per_s": round(seen / live_s),
         "live_processing_us": processing,
+        "live_read_to_book_us": from_read,
         "offline_frames": offline["frames"],
         "offline_s": offline["elapsed_s"],
         "offline_frames_per_s": offline["frames_per_s"],

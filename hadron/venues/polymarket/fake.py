@@ -52,7 +52,7 @@ from hadron.store.replay import LineReader, RecordingFormat, detect, json_frames
 from hadron.venues.account_script import ScriptedOrder
 from hadron.venues.faults import Fault
 from hadron.venues.faults import parse_faults as parse_spec
-from hadron.venues.loopback import send_text_frames, take_batch
+from hadron.venues.loopback import FramedStream, send_text_frames, take_batch, write_framed
 from hadron.venues.polymarket.fake_account import PolymarketAccountScript
 from hadron.venues.polymarket.hash import book_hash
 
@@ -61,6 +61,8 @@ log = structlog.get_logger("hadron.polymarket.fake")
 MIN_ORDER_SIZE = "5"
 ZERO_HASH = "0" * 40
 BACKLOG = 2_000
+BURST_BACKLOG = 256 * 2**20
+"""Bytes framed ahead for one client in burst mode before its frames go out as they are built."""
 FAULT_KINDS: dict[str, float] = {
     "drop": 0.0,
     "malformed": 0.0,
@@ -566,6 +568,12 @@ class _Client:
     """Until then nothing reaches the client, PONG included (a dead path, the socket open)."""
     queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     writer: asyncio.Task[None] | None = None
+    out: FramedStream | None = None
+    """Burst mode: the client's frames, framed ahead (its ``queue`` stays empty)."""
+
+    def pending(self) -> int:
+        """Frames built for the client and not handed to its socket yet."""
+        return self.queue.qsize() + (self.out.frames if self.out is not None else 0)
 
 
 @dataclass
@@ -597,6 +605,14 @@ class FakePolymarketVenue:
         start_on_subscribe: hold the capture until the first subscription arrives.
         loop: play the capture again and again, its timestamps moved on by the capture's span
             each round (so every ``book`` is newer than the last); faults apply to round one.
+        burst: at speed 0, build each subscriber's frames for a whole round of the capture before
+            sending any (up to :data:`BURST_BACKLOG` bytes a client, then as they are built), framed
+            as they are built, and write them in chunks of about 256 KiB
+            (:class:`~hadron.venues.loopback.FramedStream`): the same frames in the same order,
+            but the client then sees the venue at socket speed. Replies (``PONG`` included) to
+            frames sent while a round is being built wait behind it; a fault first lets
+            everything built so far out. Connections with a negotiated extension are served as
+            without ``burst``.
     """
 
     def __init__(
@@ -607,9 +623,12 @@ class FakePolymarketVenue:
         faults: Iterable[Fault] = (),
         start_on_subscribe: bool = True,
         loop: bool = False,
+        burst: bool = False,
     ) -> None:
         self.timeline = timeline
         self.loop = loop
+        self.burst = burst and speed == 0
+        self._burst_open = False  # burst mode: frames built may go out (else held while a round is built)
         self.fault_times: list[tuple[str, float]] = []
         """``(kind@index, time.monotonic())`` of every fault injected."""
         self.hold = False
@@ -671,7 +690,7 @@ class FakePolymarketVenue:
     async def drained(self) -> None:
         """Wait until the capture is played and every client's queue is empty."""
         await self.finished.wait()
-        while any(not c.queue.empty() for c in self._clients):  # noqa: ASYNC110 - queues have no drain event
+        while any(c.pending() for c in self._clients):  # noqa: ASYNC110 - queues have no drain event
             await asyncio.sleep(0.01)
 
     # -- connections -------------------------------------------------------------------------
@@ -692,7 +711,9 @@ class FakePolymarketVenue:
             await self._handle_user(ws)
             return
         client = _Client(ws)
-        client.writer = asyncio.create_task(self._write(client))
+        if self.burst and not ws.protocol.extensions:  # frames framed here: only with no extension
+            client.out = FramedStream()
+        client.writer = asyncio.create_task(self._write(client) if client.out is None else self._write_burst(client))
         self._clients.append(client)
         self.stats.connections += 1
         try:
@@ -759,6 +780,45 @@ class FakePolymarketVenue:
         except (ConnectionClosed, asyncio.CancelledError):
             return
 
+    @property
+    def _holding(self) -> bool:
+        # Burst mode: a round of the capture is being built (from the first subscription on)
+        return self.burst and self._go.is_set() and not self._burst_open
+
+    def _gate(self, is_open: bool) -> None:
+        # Burst mode: let the frames built go out (and wake the writers), or hold them again
+        self._burst_open = is_open
+        if is_open:
+            for client in self._clients:
+                if client.out is not None and client.out.frames:
+                    client.out.wake.set()
+
+    async def _write_burst(self, client: _Client) -> None:
+        # Burst mode: chunks of framed frames, one socket write each, while the gate is open
+        out = client.out
+        assert out is not None
+        try:
+            while True:
+                await out.wake.wait()
+                out.wake.clear()
+                while not self._holding and (taken := out.take()) is not None:
+                    if client.muted_until and time.monotonic() < client.muted_until:
+                        self.stats.muted += taken[1]  # lost on the way: the client never sees them
+                        continue
+                    await write_framed(client.ws, taken[0])
+                    self.stats.sent += taken[1]
+        except (ConnectionClosed, asyncio.CancelledError):
+            return
+
+    def _put(self, client: _Client, frame: str | bytes) -> None:
+        # One text frame to the client, after every frame put before
+        if client.out is not None:  # burst mode: framed now, written in chunks
+            client.out.append(frame if isinstance(frame, bytes) else frame.encode())
+            if not self._holding:
+                client.out.wake.set()
+            return
+        client.queue.put_nowait(frame if isinstance(frame, str) else frame.decode())
+
     async def _command(self, client: _Client, text: str) -> None:
         if text == "PING":
             self.stats.pings += 1
@@ -766,7 +826,7 @@ class FakePolymarketVenue:
                 self.stats.closed_1008 += 1
                 await client.ws.close(1008, "invalid subscription payload")
                 return
-            client.queue.put_nowait("PONG")
+            self._put(client, "PONG")
             return
         try:
             cmd = msgspec.json.decode(text)
@@ -789,7 +849,7 @@ class FakePolymarketVenue:
             client.assets.difference_update(assets)
         else:
             self.stats.invalid_operations += 1
-            client.queue.put_nowait("INVALID OPERATION")
+            self._put(client, "INVALID OPERATION")
 
     def _subscribe(self, client: _Client, assets: list[str]) -> None:
         client.assets.update(assets)
@@ -813,7 +873,7 @@ class FakePolymarketVenue:
                 )
             else:
                 books.append(book.message(asset))
-        client.queue.put_nowait(msgspec.json.encode(books).decode())
+        self._put(client, msgspec.json.encode(books))
 
     # -- playing -----------------------------------------------------------------------------
 
@@ -823,20 +883,24 @@ class FakePolymarketVenue:
         span = self.timeline[-1].recv_ms - self.timeline[0].recv_ms + 1_000 if self.timeline else 0
         rounds = 0
         while True:
+            if self.burst and rounds:  # the last round out before this one is held
+                while any(c.pending() for c in self._clients):  # noqa: ASYNC110 - no drain event
+                    await asyncio.sleep(0.005)
+            self._gate(False)
             offset = rounds * span
             previous: int | None = None
             for index, played in enumerate(self.timeline):
-                while self.hold:  # noqa: ASYNC110 - a test/soak switch, polled
+                while self.hold:  # a test/soak switch, polled; what was built meanwhile goes out
+                    self._gate(True)
                     await asyncio.sleep(0.01)
                 while faults and faults[0].at <= index:
                     await self._settle()
                     self._fault(faults.pop(0))
+                    self._gate(False)
                 if self.speed > 0 and previous is not None and played.recv_ms > previous:
                     await asyncio.sleep((played.recv_ms - previous) / 1000 / self.speed)
                 elif index % 256 == 0:
-                    await asyncio.sleep(0)
-                    while any(c.queue.qsize() > BACKLOG for c in self._clients):  # noqa: ASYNC110
-                        await asyncio.sleep(0.001)
+                    await self._backpressure()
                 previous = played.recv_ms
                 item = _later(played, offset) if offset else played
                 self._clock_ms = max(self._clock_ms, item.recv_ms)
@@ -845,6 +909,7 @@ class FakePolymarketVenue:
                     continue
                 self.exchange.apply(item.msg)
                 self._broadcast(item)
+            self._gate(True)
             for fault in faults:
                 self._fault(fault)
             faults = []
@@ -854,11 +919,22 @@ class FakePolymarketVenue:
             await asyncio.sleep(0.2)
         self.finished.set()
 
+    async def _backpressure(self) -> None:
+        # as fast as possible, but never more than a bounded backlog per client
+        await asyncio.sleep(0)
+        while any(c.queue.qsize() > BACKLOG for c in self._clients):  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+        if self.burst and any(c.out is not None and c.out.size > BURST_BACKLOG for c in self._clients):
+            self._gate(True)  # too much to hold: the rest of the round goes out as it is built
+            while any(c.out is not None and c.out.size > BURST_BACKLOG for c in self._clients):  # noqa: ASYNC110
+                await asyncio.sleep(0.001)
+
     async def _settle(self, patience: float = 10.0) -> None:
+        self._gate(True)
         deadline = time.monotonic() + patience
         while time.monotonic() < deadline:
             live = [c for c in self._clients if c.subscribed]
-            if live and all(c.queue.empty() for c in live):
+            if live and all(not c.pending() for c in live):
                 return
             await asyncio.sleep(0.005)
 
@@ -874,7 +950,7 @@ class FakePolymarketVenue:
             msg = item.msg
             if msg.get("event_type") == "price_change" and wanted != item.assets:
                 msg = {**msg, "price_changes": [c for c in msg["price_changes"] if c.get("asset_id") in wanted]}
-            client.queue.put_nowait(msgspec.json.encode(msg).decode())
+            self._put(client, msgspec.json.encode(msg))
 
     def _fault(self, fault: Fault) -> None:
         self.fault_times.append((f"{fault.kind}@{fault.at}", time.monotonic()))
@@ -887,7 +963,7 @@ class FakePolymarketVenue:
             if fault.kind == "drop":
                 client.ws.transport.abort()
             elif fault.kind == "malformed":
-                client.queue.put_nowait('{"event_type":"price_change","market":')
+                self._put(client, '{"event_type":"price_change","market":')
             elif fault.kind == "freeze":
                 client.frozen = set(client.assets)
                 client.frozen_until = time.monotonic() + fault.arg
@@ -895,7 +971,7 @@ class FakePolymarketVenue:
                 client.muted_until = time.monotonic() + fault.arg
             elif fault.kind == "huge":
                 pad = "x" * int(fault.arg * 2**20)
-                client.queue.put_nowait(f'{{"event_type":"book","asset_id":"1","pad":"{pad}"}}')
+                self._put(client, f'{{"event_type":"book","asset_id":"1","pad":"{pad}"}}')
             elif fault.kind == "deep":
                 depth = int(fault.arg)
-                client.queue.put_nowait('{"event_type":"book","x":' + "[" * depth + "]" * depth + "}")
+                self._put(client, '{"event_type":"book","x":' + "[" * depth + "]" * depth + "}")
