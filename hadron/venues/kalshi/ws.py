@@ -175,15 +175,12 @@ class KalshiConnection:
         self.resync_retry = resync_retry
         self.open_timeout = open_timeout
         self.reconcile_every = reconcile_every
-        self.client = client
         """Seconds between ``list_subscriptions`` reconciliations (one also follows every connect)."""
+        self.client = client
         self._listed_at = 0.0
-        self.stats = ConnectionStats()
-        self.latency = FrameLatency()
-        """Per-message processing time: decode → normalize → books → listeners."""
-        self.read_latency = FrameLatency()
-        """Per-message time from the socket read that brought it to its books updated (the
-        processing of the messages before it in the same read included)."""
+        self._stats = ConnectionStats()
+        self._latency = FrameLatency()
+        self._read_latency = FrameLatency()
         self.fatal: HadronError | None = None
         self._sink: FrameSink | None = None
         self.connected = asyncio.Event()
@@ -194,6 +191,30 @@ class KalshiConnection:
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
+
+    def _counted(self) -> None:
+        # The session's sink counts in C: what it counted so far is added before anyone reads
+        if self._sink is not None:
+            self._sink.flush()
+
+    @property
+    def stats(self) -> ConnectionStats:
+        """What this connection has been through (the frames counted up to now included)."""
+        self._counted()
+        return self._stats
+
+    @property
+    def latency(self) -> FrameLatency:
+        """Per-message processing time: decode → normalize → books → listeners."""
+        self._counted()
+        return self._latency
+
+    @property
+    def read_latency(self) -> FrameLatency:
+        """Per-message time from the socket read that brought it to its books updated (the
+        processing of the messages before it in the same read included)."""
+        self._counted()
+        return self._read_latency
 
     async def run(self, stop: asyncio.Event) -> None:
         """Dial, subscribe and read until ``stop`` is set; reconnect on retryable failures.
@@ -271,9 +292,9 @@ class KalshiConnection:
         # (frames, processing and read-to-book latency) in C; flushed to stats once a second
         self._sink = FrameSink(
             stream.on_frame,
-            self.stats,
-            self.latency,
-            self.read_latency,
+            self._stats,
+            self._latency,
+            self._read_latency,
             LATENCY_BOUNDS_NS,
             write=recorder.write if recorder is not None else None,
         )

@@ -139,12 +139,9 @@ class PolymarketConnection:
         self.healthy_after = healthy_after
         self.resync_retry = resync_retry
         self.open_timeout = open_timeout
-        self.stats = PolymarketConnectionStats()
-        self.latency = FrameLatency()
-        """Per-message processing time: decode → normalize → books → listeners."""
-        self.read_latency = FrameLatency()
-        """Per-message time from the socket read that brought it to its books updated (the
-        processing of the messages before it in the same read included)."""
+        self._stats = PolymarketConnectionStats()
+        self._latency = FrameLatency()
+        self._read_latency = FrameLatency()
         self.connected = asyncio.Event()
         self.stream: PolymarketStream | None = None
         self._ws: WsConnection | None = None
@@ -153,6 +150,30 @@ class PolymarketConnection:
         self._last_pong = 0.0
         self._asked: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def _counted(self) -> None:
+        # The session's sink counts in C: what it counted so far is added before anyone reads
+        if self._sink is not None:
+            self._sink.flush()
+
+    @property
+    def stats(self) -> PolymarketConnectionStats:
+        """What this connection has been through (the frames counted up to now included)."""
+        self._counted()
+        return self._stats
+
+    @property
+    def latency(self) -> FrameLatency:
+        """Per-message processing time: decode → normalize → books → listeners."""
+        self._counted()
+        return self._latency
+
+    @property
+    def read_latency(self) -> FrameLatency:
+        """Per-message time from the socket read that brought it to its books updated (the
+        processing of the messages before it in the same read included)."""
+        self._counted()
+        return self._read_latency
 
     async def run(self, stop: asyncio.Event) -> None:
         """Dial, subscribe, ping and read until ``stop`` is set; reconnect on retryable failures.
@@ -223,9 +244,9 @@ class PolymarketConnection:
         # counted (frames, processing and read-to-book latency) in C; flushed once a second
         self._sink = FrameSink(
             stream.on_frame,
-            self.stats,
-            self.latency,
-            self.read_latency,
+            self._stats,
+            self._latency,
+            self._read_latency,
             LATENCY_BOUNDS_NS,
             write=recorder.write if recorder is not None else None,
             on_pong=self._pong,
