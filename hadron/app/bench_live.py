@@ -161,6 +161,16 @@ async def _start_venue(plan: BenchPlan, cwd: Path) -> asyncio.subprocess.Process
     return proc
 
 
+def _recorder_dropped(summary: Path) -> int | None:
+    # Frames hadron record's recorders dropped (a full queue), from its record-summary.json
+    try:
+        data = msgspec.json.decode(summary.read_bytes())
+    except (OSError, msgspec.DecodeError):
+        return None
+    connections = ((data.get("pool") or {}).get("connections") or {}).values()
+    return sum(int(c.get("recorder_dropped", 0)) for c in connections)
+
+
 async def _replay_strategy(recording: Path, tmp: Path) -> dict[str, Any]:
     # `hadron replay` of a run's recording with its pairs, paper trading and a state store, as a
     # user replays a day: its report's frames and frames/s
@@ -274,6 +284,7 @@ async def bench_path(
         if not out.exists():
             raise ConfigError(f"hadron {path} recorded nothing: {stderr.decode(errors='replace')[-400:]}")
         live = await asyncio.to_thread(recording_rate, out / venue)
+        dropped = _recorder_dropped(out / "record-summary.json")
         if path == "record":  # hadron replay of the same recording, in this process
             replay = Replay(dead_letter=tmp / "offline.deadletter.ndjson")
             await asyncio.to_thread(replay.run, [out / venue])
@@ -286,6 +297,7 @@ async def bench_path(
         "live_frames": live["frames"],
         "live_s": live["seconds"],
         "live_frames_per_s": live["frames_per_s"],
+        "recorder_dropped": dropped,
         "offline_frames": offline["frames"],
         "offline_frames_per_s": offline["frames_per_s"],
         "offline": "hadron replay" + (" --pairs --paper --state (the same strategy)" if path == "run" else ""),

@@ -507,15 +507,8 @@ def bench_plan(capture: Path, folder: Path, *, burst: bool = True) -> BenchPlan:
     return BenchPlan(
         venue="kalshi",
         venue_args=[
-            "--capture",
-            str(capture),
-            "--port",
-            str(port),
-            "--public-key",
-            str(pub),
-            "--speed",
-            "0",
-            "--burst",
+            *("--capture", str(capture), "--port", str(port), "--public-key", str(pub)),
+            *(["--speed", "0", "--burst"] if burst else ["--speed", "1"]),
         ],
         url=f"ws://127.0.0.1:{port}/trade-api/ws/v2",
         env={**os.environ, "KALSHI_API_KEY_ID": "bench", "KALSHI_PRIVATE_KEY_PATH": str(key)},

@@ -479,6 +479,13 @@ class KalshiAdapter:
 
         return await record(**options)
 
+    def bench_plan(self, capture: Any, folder: Any, **options: Any) -> Any:
+        """The loopback set-up ``hadron bench live --path record|run`` measures; see
+        :func:`hadron.venues.kalshi.app.bench_plan`."""
+        from hadron.venues.kalshi.app import bench_plan
+
+        return bench_plan(capture, folder, **options)
+
     async def bench_live(self, capture: Any, **options: Any) -> dict[str, Any]:
         """Live-path throughput; see :func:`hadron.venues.kalshi.app.bench_live`."""
         from hadron.venues.kalshi.app import bench_live
