@@ -700,6 +700,15 @@ def bench_live(
         ),
     ] = None,
     record_to: Annotated[Path | None, typer.Option(help="pool: also record the frames here.")] = None,
+    speed: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="pool: 0 = the venue as fast as the client reads (throughput); N = the venue at N × the captured "
+            "rate for --limit seconds (latency at a pace the client keeps up with).",
+        ),
+    ] = 0.0,
+    limit: Annotated[float, typer.Option(min=1, help="pool with --speed N: seconds measured.")] = 10.0,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON.")] = None,
 ) -> None:
     """Frames/s through the live path (loopback venue process → socket → books) next to offline
@@ -727,7 +736,8 @@ def bench_live(
     for name, adapter in adapters.items():
         for mode in paths:
             try:
-                result = asyncio.run(adapter.bench_live(capture, record_to=record_to, path=mode))
+                options: dict[str, Any] = {"speed": speed, "limit_s": limit} if mode == "pool" else {}
+                result = asyncio.run(adapter.bench_live(capture, record_to=record_to, path=mode, **options))
             except HadronError as exc:
                 raise _fail(f"{name} {mode}: {exc}") from exc
             results.append({"venue": name, **result})

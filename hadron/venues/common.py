@@ -152,9 +152,10 @@ def pool_health(connections: Sequence[Any], *, shard: str, frozen: int = 0) -> d
     }
 
 
-async def measure_until_idle(stats: FeedStats, idle: float) -> tuple[int, float]:
-    """Watch ``stats.frames`` until no frame arrived for ``idle`` seconds (after the first one);
-    return ``(frames, seconds from the first frame seen to the last)`` (live-path benchmarks)."""
+async def measure_until_idle(stats: FeedStats, idle: float, limit: float | None = None) -> tuple[int, float]:
+    """Watch ``stats.frames`` until no frame arrived for ``idle`` seconds (after the first one), or
+    ``limit`` seconds passed since the first one; return ``(frames, seconds from the first frame
+    seen to the last)`` (live-path benchmarks)."""
     first = last = 0.0
     seen = 0
     while True:
@@ -164,6 +165,8 @@ async def measure_until_idle(stats: FeedStats, idle: float) -> tuple[int, float]
             first = first or now
             seen, last = stats.frames, now
         elif seen and now - last > idle:
+            return seen, max(last - first, 1e-9)
+        if limit is not None and seen and now - first >= limit:
             return seen, max(last - first, 1e-9)
 
 

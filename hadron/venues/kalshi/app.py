@@ -519,7 +519,13 @@ def bench_plan(capture: Path, folder: Path, *, burst: bool = True) -> BenchPlan:
 
 
 async def bench_live(
-    capture: Path, *, record_to: Path | None = None, idle: float = 1.0, path: str = "pool"
+    capture: Path,
+    *,
+    record_to: Path | None = None,
+    idle: float = 1.0,
+    path: str = "pool",
+    speed: float = 0.0,
+    limit_s: float = 10.0,
 ) -> dict[str, Any]:
     """Frames/s through the live path (loopback venue → signed socket → stream → books) next
     to offline replay of the same capture.
@@ -546,6 +552,8 @@ async def bench_live(
         from hadron.app.bench_live import bench_path
 
         return await bench_path(path, "kalshi", capture)
+    if speed < 0:
+        raise ConfigError(f"--speed {speed}: use 0 (as fast as the client takes it) or a positive pace")
     key, _, public_pem = generate_test_key()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -556,7 +564,7 @@ async def bench_live(
         pub.write_bytes(public_pem)
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "hadron", "fake-venue", "kalshi", "--capture", str(capture), "--port", str(port),
-            "--public-key", str(pub), "--speed", "0", "--burst", "--log-level", "error",
+            "--public-key", str(pub), *_pace(speed), "--log-level", "error",
             stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         assert proc.stdout is not None
@@ -575,7 +583,7 @@ async def bench_live(
         )
         stop = asyncio.Event()
         task = asyncio.create_task(pool.run(stop))
-        seen, live_s = await measure_until_idle(stats, idle)
+        seen, live_s = await measure_until_idle(stats, idle, limit_s if speed > 0 else None)
         processing = latency_summary(pool.connections)
         from_read = latency_summary(pool.connections, "read_latency")
         stop.set()
@@ -586,7 +594,8 @@ async def bench_live(
     replay.run([capture])
     offline = replay.report()
     return {
-        "path": "connection pool",
+        "path": "connection pool"
+        + (f", venue paced at {speed:g}× the captured rate for {limit_s:g} s" if speed else ""),
         "capture": str(capture),
         "frames_live": seen,
         "live_s": round(live_s, 3),
@@ -821,3 +830,8 @@ async def fee_rules(events: list[str], *, config: HadronConfig, transport: Any =
             error=f"{first[0]}: {first[1]}",
         )
     return rules
+
+
+def _pace(speed: float) -> list[str]:
+    # the loopback venue's pace: 0 is burst mode (as fast as the client reads), else × captured rate
+    return ["--speed", "0", "--burst"] if speed <= 0 else ["--speed", f"{speed:g}"]

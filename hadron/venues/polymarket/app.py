@@ -306,7 +306,9 @@ def _throwaway_key() -> bytes:
     )
 
 
-async def bench_live(capture: Path, *, idle: float = 1.0, path: str = "pool", **_: Any) -> dict[str, Any]:
+async def bench_live(
+    capture: Path, *, idle: float = 1.0, path: str = "pool", speed: float = 0.0, limit_s: float = 10.0, **_: Any
+) -> dict[str, Any]:
     """Frames/s through the live path (loopback venue process → socket → stream → books) next to
     offline replay of the same messages (the capture, transcoded when it is a Kalshi capture).
 
@@ -326,6 +328,8 @@ async def bench_live(capture: Path, *, idle: float = 1.0, path: str = "pool", **
         from hadron.app.bench_live import bench_path
 
         return await bench_path(path, "polymarket", capture)
+    if speed < 0:
+        raise ConfigError(f"--speed {speed}: use 0 (as fast as the client takes it) or a positive pace")
     timeline = await asyncio.to_thread(load_capture, [capture])
     tokens = sorted({a for item in timeline for a in item.assets})
     with socket.socket() as probe:
@@ -338,7 +342,7 @@ async def bench_live(capture: Path, *, idle: float = 1.0, path: str = "pool", **
                 fh.write(msgspec.json.encode({"recv_ms": item.recv_ms, "event": item.msg}) + b"\n")
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "hadron", "fake-venue", "polymarket", "--capture", str(capture),
-            "--port", str(port), "--speed", "0", "--burst", "--log-level", "error", stdout=asyncio.subprocess.PIPE,
+            "--port", str(port), *_pace(speed), "--log-level", "error", stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         assert proc.stdout is not None
         await asyncio.wait_for(proc.stdout.readline(), timeout=120)
@@ -349,7 +353,7 @@ async def bench_live(capture: Path, *, idle: float = 1.0, path: str = "pool", **
         )
         stop = asyncio.Event()
         task = asyncio.create_task(pool.run(stop))
-        seen, live_s = await measure_until_idle(stats, idle)
+        seen, live_s = await measure_until_idle(stats, idle, limit_s if speed > 0 else None)
         processing = latency_summary(pool.connections)
         from_read = latency_summary(pool.connections, "read_latency")
         stop.set()
@@ -360,7 +364,8 @@ async def bench_live(capture: Path, *, idle: float = 1.0, path: str = "pool", **
         replay.run([offline_file])
         offline = replay.report()
     return {
-        "path": "connection pool",
+        "path": "connection pool"
+        + (f", venue paced at {speed:g}× the captured rate for {limit_s:g} s" if speed else ""),
         "capture": str(capture),
         "frames_live": seen,
         "live_s": round(live_s, 3),
@@ -563,3 +568,8 @@ def live_feed(
             dead_letter=dead_letter,
         )
     return feed
+
+
+def _pace(speed: float) -> list[str]:
+    # the loopback venue's pace: 0 is burst mode (as fast as the client reads), else × captured rate
+    return ["--speed", "0", "--burst"] if speed <= 0 else ["--speed", f"{speed:g}"]
