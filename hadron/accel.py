@@ -7,8 +7,11 @@ declares its classes as extension types with typed attributes and typed locals f
 methods, and compiles the unchanged ``.py`` file. Python imports the compiled module when it
 exists and the ``.py`` otherwise, so the two builds run the same code and the same tests, except
 where a normalizer tests ``cython.compiled`` (true only in the compiled build) to read decimals
-character by character (:func:`hadron.model.units.scan_fixed`); property tests check the scanners
-against the parsers, and ``tests/unit/test_accel.py`` compares both builds event by event.
+character by character (:func:`hadron.model.units.scan_fixed`) and where the Kalshi stream reads
+delta frames in place instead of decoding them (:meth:`hadron.venues.kalshi.stream.KalshiStream.scan`,
+on by default in the compiled build only); property tests check the scanners against the parsers
+and the decoder (``tests/integration/test_kalshi_scan.py`` in either build), and
+``tests/unit/test_accel.py`` compares both builds event by event.
 
 Where the compiled modules come from:
 

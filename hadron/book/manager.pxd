@@ -49,5 +49,8 @@ cdef class BookManager:
     @cython.locals(book=ManagedBook, bb=Py_ssize_t, ba=Py_ssize_t, tick=Py_ssize_t, listeners=list, price=cython.longlong,
                    said_bid=cython.longlong, said_ask=cython.longlong)
     cpdef bint apply_delta(self, object delta, object source=*, bint in_order=*)
+    @cython.locals(book=ManagedBook, bb=Py_ssize_t, ba=Py_ssize_t, tick=Py_ssize_t, listeners=list)
+    cpdef bint apply_change(self, object instrument, bint bid, long long price, object change, object ts_event,
+                            object ts_recv, object source=*)
     @cython.locals(bb=Py_ssize_t, ba=Py_ssize_t, tick=Py_ssize_t, bid=bint, ask=bint)
     cpdef _emit_top(self, ManagedBook book, object ts_event, object ts_recv)

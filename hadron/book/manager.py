@@ -46,6 +46,7 @@ NEVER = 1 << 62
 """How many examples of each integrity failure the stats keep (for reports)."""
 
 _SIDE_BID = BookSide.BID
+_SIDE_ASK = BookSide.ASK
 _ACTION_CHANGE = BookAction.CHANGE
 _ONE = PRICE_ONE  # a C constant once compiled (book/manager.pxd)
 
@@ -399,6 +400,55 @@ class BookManager:
                     book.bbo_misses = 0
                 else:
                     self._bbo_mismatch(book, delta)
+        self.stats.deltas_applied += 1
+        book.ts_event = ts_event
+        book.ts_recv = ts_recv
+        if book._bb >= book._ba or book.crossed:  # crossed or locked now, or just uncrossed
+            self._after_update(book, ts_event, ts_recv)  # emits the top itself
+        elif listeners and (
+            book.tick != tick
+            or book._bb != bb
+            or book._ba != ba
+            or (bb >= 0 and book._bids[bb] != bid_size)
+            or (ba < book._n and book._asks[ba] != ask_size)
+        ):
+            self._emit_top(book, ts_event, ts_recv)
+        return True
+
+    def apply_change(
+        self, instrument: str, bid: bool, price: int, change: int, ts_event: int, ts_recv: int, source: object = None
+    ) -> bool:
+        """:meth:`apply_delta` of ``BookDelta(instrument, BID if bid else ASK, price, change, CHANGE,
+        ts_event, ts_recv)`` (no venue best bid/ask, not ``in_order``) without the event object:
+        the same effects, result and exceptions. For venue streams that read a delta's fields
+        straight from the frame (:mod:`hadron.venues.kalshi.stream`) and need no event.
+
+        Only a LIVE book of ``source`` with an on-grid price inside (0, 1) and no ``clock`` is
+        updated here; anything else (the rare cases) goes through :meth:`apply_delta` itself.
+        """
+        book = self._books.get(instrument)
+        if (
+            book is None
+            or book.state is not _LIVE
+            or book.source is not source
+            or self.clock is not None
+            or not 0 < price < _ONE
+            or price % book.tick
+        ):
+            side = _SIDE_BID if bid else _SIDE_ASK
+            return self.apply_delta(
+                BookDelta(instrument, side, price, change, _ACTION_CHANGE, ts_event, ts_recv), source
+            )
+        listeners = self._top_listeners
+        if listeners:  # note the top before, compare after: a change emits a TopOfBook (as apply_delta)
+            bb, ba, tick = book._bb, book._ba, book.tick
+            bid_size = book._bids[bb] if bb >= 0 else 0
+            ask_size = book._asks[ba] if ba < book._n else 0
+        size = book.change_bid(price, change) if bid else book.change_ask(price, change)
+        if size < 0:
+            side = _SIDE_BID if bid else _SIDE_ASK
+            self._negative(book, BookDelta(instrument, side, price, change, _ACTION_CHANGE, ts_event, ts_recv), size)
+            return False
         self.stats.deltas_applied += 1
         book.ts_event = ts_event
         book.ts_recv = ts_recv

@@ -22,9 +22,10 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("atheris") is None, rea
 
 def _corpus(venue: str, folder: Path) -> Path:
     folder.mkdir()
-    if venue == "kalshi":
+    if venue.startswith("kalshi"):
+        compact = {"separators": (",", ":")} if venue == "kalshi-scan" else {}  # as Kalshi sends them
         with gzip.open(FIXTURES / "kalshi" / "KXGOLD15M-26AUG102130-30_reconnect.ndjson.gz", "rt") as capture:
-            frames = [json.dumps(json.loads(line)["event"]) for line in capture][:60]
+            frames = [json.dumps(json.loads(line)["event"], **compact) for line in capture][:60]
     else:
         frames = [
             json.dumps(f)
@@ -36,12 +37,13 @@ def _corpus(venue: str, folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("venue", ["kalshi", "polymarket"])
+@pytest.mark.parametrize("venue", ["kalshi", "polymarket", "kalshi-scan"])
 def test_atheris_finds_no_crash(venue: str, tmp_path: Path) -> None:
     corpus = _corpus(venue, tmp_path / "corpus")
+    pure = {"HADRON_PURE": "1"} if venue == "kalshi-scan" else {}  # the scanner as Python: instrumented
     result = subprocess.run(
         [sys.executable, str(HARNESS), str(corpus), f"-runs={RUNS}", "-max_len=4096", "-rss_limit_mb=2048"],
-        env={**os.environ, "HADRON_FUZZ_VENUE": venue},
+        env={**os.environ, "HADRON_FUZZ_VENUE": venue, **pure},
         capture_output=True,
         text=True,
         timeout=600,

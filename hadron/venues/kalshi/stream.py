@@ -14,6 +14,13 @@ last seq and which books were snapshotted on it:
 
 A delta only applies to a book whose snapshot arrived on the same sid of this connection: a
 book last built on another connection (or before a reset) waits for a fresh snapshot.
+
+Deltas, nearly every frame, are scanned (once compiled, see :mod:`hadron.accel`): a frame of the
+usual shape, byte for byte (:meth:`KalshiStream.scan`), is read straight into the book update,
+without the typed decoder's objects; any other frame (another key order or key, an escape, a
+space, a number out of range, a price that is not a plain decimal...) goes through the decoder as
+before. Both give the same events, counters, dead letters and books
+(``tests/integration/test_kalshi_scan.py`` checks every real frame and mutated ones).
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ import structlog
 
 from hadron.book.manager import BookManager
 from hadron.errors import BookError, DecodeError
+from hadron.model.events import BookAction, BookDelta, BookSide
+from hadron.model.units import NOT_PLAIN, PRICE_DECIMALS, PRICE_ONE, SCAN_MAX_CHARS, SIZE_DECIMALS
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
 from hadron.venues.common import StreamBase
 from hadron.venues.kalshi.messages import (
@@ -35,6 +44,7 @@ from hadron.venues.kalshi.messages import (
     FRAME_DECODER,
     INDEX_MESSAGES,
     MAX_FRAME_BYTES,
+    MAX_MS,
     MAX_TICKER_LENGTH,
     PRIVATE_MESSAGES,
     TERMINAL_ERROR_CODES,
@@ -56,6 +66,7 @@ from hadron.venues.kalshi.messages import (
 )
 from hadron.venues.kalshi.normalize import (
     VENUE_PREFIX,
+    instrument_of,
     normalize_delta,
     normalize_event_lifecycle,
     normalize_fee_update,
@@ -67,6 +78,11 @@ from hadron.venues.kalshi.normalize import (
 )
 from hadron.venues.kalshi.poll import POLLED
 from hadron.venues.kalshi.rest import decode_orderbook, normalize_rest_orderbook
+
+try:
+    import cython
+except ImportError:  # no Cython here: plain Python
+    from hadron import _nocython as cython
 
 log = structlog.get_logger("hadron.kalshi")
 
@@ -89,6 +105,177 @@ _decode_capture_line = CAPTURE_DECODER.decode
 _REST_ORDERBOOK = re.compile(rf"GET /trade-api/v2/markets/([^/?]{{1,{3 * MAX_TICKER_LENGTH}}})/orderbook")
 """A recorded REST orderbook request; the ticker (percent-encoded: 3 characters a byte at most)
 bounded as the WebSocket's."""
+
+
+# -- the delta scanner ---------------------------------------------------------------------------
+# An ``orderbook_delta`` frame as Kalshi sends it, read in place (see KalshiStream.scan): each
+# piece below must follow the previous one exactly; the keys in brackets may be absent.
+#   {"type":"orderbook_delta","sid":<int>,"seq":<int>,"msg":{"market_ticker":"<ticker>"
+#   [,"market_id":"<text>"],"price_dollars":"<price>","delta_fp":"<size>","side":"yes"|"no"
+#   [,"ts":"<text>"][,"ts_ms":<int>]}}
+# and a capture line is {"recv_ms":<int>,"event":<that frame>}. Integers are JSON integers of 1 to
+# 18 digits (no sign, no leading zero), times at most MAX_MS; texts are printable ASCII without
+# quotes or escapes; the ticker is 1 to MAX_TICKER_LENGTH of them; the price a plain decimal inside
+# (0, 1) and the size a signed one (units.scan_fixed's rules). Nothing else is taken: not a space.
+
+_CAPTURE_HEAD = b'{"recv_ms":'
+_EVENT_KEY = b',"event":'
+_DELTA_HEAD = b'{"type":"orderbook_delta","sid":'
+_SEQ_KEY = b',"seq":'
+_TICKER_KEY = b',"msg":{"market_ticker":"'
+_MARKET_ID_KEY = b',"market_id":"'
+_PRICE_KEY = b',"price_dollars":"'
+_SIZE_KEY = b',"delta_fp":"'
+_SIDE_KEY = b',"side":"'
+_YES = b'yes"'
+_NO = b'no"'
+_TS_KEY = b',"ts":"'
+_TS_MS_KEY = b',"ts_ms":'
+_FRAME_END = b"}}"
+_LINE_END = b"}"
+_MAX_DIGITS = 18  # 18 decimal digits always fit a signed 64-bit integer
+_MAX_TICKER = MAX_TICKER_LENGTH
+_MAX_MILLIS = MAX_MS
+_MAX_FIXED = SCAN_MAX_CHARS
+_NOT_FIXED = NOT_PLAIN
+_PRICE_PLACES = PRICE_DECIMALS
+_SIZE_PLACES = SIZE_DECIMALS
+_ONE = PRICE_ONE
+_MS = 1_000_000
+_BID = BookSide.BID
+_ASK = BookSide.ASK
+_CHANGE = BookAction.CHANGE
+
+# The helpers read the frame's bytes ``p`` (a C pointer into them once compiled, so every index is
+# checked against ``n``, the frame's length, before it is read), eight bytes at a time where they
+# can once compiled (_word: one 64-bit load), one by one otherwise.
+
+_ONES = 0x0101010101010101  # eight bytes at once (SWAR): the constants of the byte tests
+_HIGH_BITS = 0x8080808080808080
+_SPACES = 0x2020202020202020
+_QUOTES = 0x2222222222222222
+_BACKSLASHES = 0x5C5C5C5C5C5C5C5C
+
+
+def _word(u: bytes) -> int:
+    # The eight bytes at ``u`` as one integer (once compiled: ``u`` a pointer, one 64-bit load)
+    return (  # type: ignore[no-any-return]
+        cython.cast(cython.ulonglong, u[0])
+        | cython.cast(cython.ulonglong, u[1]) << 8
+        | cython.cast(cython.ulonglong, u[2]) << 16
+        | cython.cast(cython.ulonglong, u[3]) << 24
+        | cython.cast(cython.ulonglong, u[4]) << 32
+        | cython.cast(cython.ulonglong, u[5]) << 40
+        | cython.cast(cython.ulonglong, u[6]) << 48
+        | cython.cast(cython.ulonglong, u[7]) << 56
+    )
+
+
+def _after(p: bytes, n: int, i: int, lit: bytes) -> int:
+    # The index after ``lit`` when the frame holds it at ``i``, else -1
+    m = len(lit)
+    if i < 0 or i + m > n:
+        return -1
+    if cython.compiled:  # eight bytes at a time, then one by one
+        u = p + i  # type: ignore[operator]
+        q = lit
+        k = 0
+        while k + 8 <= m:
+            if _word(u + k) != _word(q + k):  # type: ignore[operator]
+                return -1
+            k += 8
+        while k < m:
+            if u[k] != q[k]:
+                return -1
+            k += 1
+        return i + m
+    else:
+        return i + m if p.startswith(lit, i) else -1
+
+
+def _text_end(p: bytes, n: int, i: int) -> int:
+    # The index of the quote closing a text that starts at ``i``, else -1: the text must be
+    # printable ASCII (or DEL), without escapes (a control character, \\ or a non-ASCII byte: -1)
+    if cython.compiled:  # eight bytes at a time until one of them is a quote or suspect
+        while i + 8 <= n:
+            w = _word(p + i)  # type: ignore[operator]
+            quotes = w ^ _QUOTES  # a zero byte where w has a quote
+            slashes = w ^ _BACKSLASHES
+            if (
+                w  # a byte from 0x80 (non-ASCII)
+                | ((w - _SPACES) & ~w)  # a byte below 0x20 (a control character)
+                | ((quotes - _ONES) & ~quotes)
+                | ((slashes - _ONES) & ~slashes)
+            ) & _HIGH_BITS:
+                break  # the byte loop below finds which
+            i += 8
+    while i < n:
+        c = p[i]
+        if c == 34:  # "
+            return i
+        if c < 32 or c > 127 or c == 92:  # a control character, non-ASCII, or \\ (an escape)
+            return -1
+        i += 1
+    return -1
+
+
+def _int_end(p: bytes, n: int, i: int) -> int:
+    # The index after a JSON integer of 1 to _MAX_DIGITS digits at ``i`` (no sign, no leading zero), else -1
+    start = i
+    while i < n and 48 <= p[i] <= 57:
+        i += 1
+        if i - start > _MAX_DIGITS:
+            return -1
+    if i == start or (p[start] == 48 and i - start > 1):
+        return -1
+    return i
+
+
+def _int_value(p: bytes, i: int, end: int) -> int:
+    # The value of the digits p[i:end] (checked by _int_end)
+    value = 0
+    while i < end:
+        value = value * 10 + (p[i] - 48)
+        i += 1
+    return value
+
+
+def _fixed(p: bytes, i: int, end: int, decimals: int, signed: bool) -> int:
+    # units.scan_fixed of the text p[i:end] (its ASCII checked by _text_end): the value in units of
+    # 10^-decimals, or _NOT_FIXED for anything parse_price / parse_size would not give the same for
+    if end - i > _MAX_FIXED:
+        return _NOT_FIXED
+    value = 0
+    digits = 0
+    places = 0
+    dot = False
+    negative = False
+    if signed and i < end and p[i] == 45:  # -
+        negative = True
+        i += 1
+    while i < end:
+        c = p[i]
+        if 48 <= c <= 57:
+            digits += 1
+            if dot:
+                if places == decimals:  # beyond Hadron's precision: only zeros may follow
+                    if c != 48:
+                        return _NOT_FIXED
+                    i += 1
+                    continue
+                places += 1
+            value = value * 10 + (c - 48)
+        elif c == 46 and not dot:  # .
+            dot = True
+        else:
+            return _NOT_FIXED
+        i += 1
+    if digits == 0:
+        return _NOT_FIXED
+    while places < decimals:
+        value *= 10
+        places += 1
+    return -value if negative else value
 
 
 def _where(msg: object) -> str:
@@ -157,6 +344,11 @@ class KalshiStream(StreamBase):
         active_sids: when not ``None`` (a live session sets it), frames of any other sid are
             stale (an unsubscribed or replaced subscription) and ignored, counted in
             ``stale_frames``.
+        scan_deltas: read ``orderbook_delta`` frames of the usual shape in place
+            (:meth:`scan`) instead of through the typed decoder; the same results either way. On
+            by default in the compiled build only (in plain Python the decoder, in C, is faster
+            than reading the bytes one by one).
+        scanned: frames :meth:`scan` took (the others went through the decoder).
     """
 
     def __init__(
@@ -188,6 +380,19 @@ class KalshiStream(StreamBase):
         """sid → channel name, from ``subscribed`` replies."""
         self._sources: dict[int, object] = {}
         """sid → the book source token of its current chain of seqs (see BookManager)."""
+        self.scan_deltas: bool = cython.compiled
+        self.scanned = 0
+        # the last delta scanned (see scan): its fields, the ticker's span in the frame
+        self._s_sid = 0
+        self._s_seq = 0
+        self._s_price = 0
+        self._s_size = 0
+        self._s_ts_ms = 0
+        self._s_yes = False
+        self._s_t0 = 0
+        self._s_t1 = 0
+        self._ticker_raw = b""  # the last ticker seen by the scanner, and its instrument
+        self._ticker_instrument = ""
 
     # -- input -------------------------------------------------------------------------------
 
@@ -201,6 +406,9 @@ class KalshiStream(StreamBase):
         a snapshot.
         """
         self.stats.frames += 1
+        if self.scan_deltas and type(raw) is bytes and self.scan(raw, 0) == len(raw):
+            self._on_scanned(raw, recv_ns)
+            return
         msg = None
         try:
             msg = _decode_frame(raw)
@@ -214,6 +422,18 @@ class KalshiStream(StreamBase):
         """Decode and process one capture line ``{"recv_ms": int, "event": <frame>}`` (never
         raises: as :meth:`on_frame`)."""
         self.stats.frames += 1
+        if self.scan_deltas and type(line) is bytes:
+            raw = line
+            p = raw
+            n = len(raw)
+            i = _after(p, n, 0, _CAPTURE_HEAD)
+            end = _int_end(p, n, i) if i >= 0 else -1
+            if end >= 0:
+                recv_ms = _int_value(p, i, end)
+                i = _after(p, n, end, _EVENT_KEY)
+                if recv_ms <= _MAX_MILLIS and i >= 0 and _after(p, n, self.scan(raw, i), _LINE_END) == n:
+                    self._on_scanned(raw, recv_ms * _MS)
+                    return
         msg = None
         try:
             cap = _decode_capture_line(line)
@@ -304,14 +524,12 @@ class KalshiStream(StreamBase):
 
     # -- handlers ----------------------------------------------------------------------------
 
-    def _on_delta(self, msg: KalshiOrderbookDelta, recv_ns: int, raw: bytes) -> None:
-        # The hot path: keep it flat
+    def _admit(self, sid: int, seq: int) -> bool:
+        # A delta's count, stale sid and sequence checks (both delta paths): whether to apply it
         self.stats.count(_DELTA)  # a typed counter for the delta kind (FeedStats.claim_deltas)
-        sid = msg.sid
         if self.active_sids is not None and sid not in self.active_sids:
             self.stats.stale_frames += 1
-            return
-        seq = msg.seq
+            return False
         last = self.last_seq.get(sid, -1)
         if seq > last >= 0:
             self.last_seq[sid] = seq
@@ -320,7 +538,13 @@ class KalshiStream(StreamBase):
                     self._gap(sid, last, seq)
                 else:
                     self.stats.seq_jumps += 1
-        elif not self._sequence(sid, seq):
+            return True
+        return self._sequence(sid, seq)
+
+    def _on_delta(self, msg: KalshiOrderbookDelta, recv_ns: int, raw: bytes) -> None:
+        # The decoded delta (the scanned one: _on_scanned)
+        sid = msg.sid
+        if not self._admit(sid, msg.seq):
             return
         try:
             delta = normalize_delta(msg, recv_ns, self.yes_price)
@@ -331,6 +555,127 @@ class KalshiStream(StreamBase):
             return
         if self.on_event is not None:
             self.on_event(delta)
+
+    def scan(self, raw: bytes, i: int) -> int:  # noqa: C901 (flat on purpose: the hot path, one pass)
+        """Read the ``orderbook_delta`` frame starting at ``raw[i]`` when it has the usual shape
+        (see the comment above :data:`_CAPTURE_HEAD`); return the index just after it (its fields
+        are kept for :meth:`_on_scanned`), or -1 for any other frame (nothing is changed: the
+        typed decoder handles it). One pass over the frame, bounded by its length; never raises."""
+        p = raw
+        n = len(raw)
+        i = _after(p, n, i, _DELTA_HEAD)
+        end = _int_end(p, n, i) if i >= 0 else -1
+        if end < 0:
+            return -1
+        sid = _int_value(p, i, end)
+        i = _after(p, n, end, _SEQ_KEY)
+        end = _int_end(p, n, i) if i >= 0 else -1
+        if end < 0:
+            return -1
+        seq = _int_value(p, i, end)
+        i = _after(p, n, end, _TICKER_KEY)
+        end = _text_end(p, n, i) if i >= 0 else -1
+        if not 0 < end - i <= _MAX_TICKER:
+            return -1
+        t0, t1 = i, end
+        i = _after(p, n, end + 1, _MARKET_ID_KEY)
+        if i >= 0:  # market_id: not read
+            end = _text_end(p, n, i)
+            if end < 0:
+                return -1
+        i = _after(p, n, end + 1, _PRICE_KEY)
+        end = _text_end(p, n, i) if i >= 0 else -1
+        if end < 0:
+            return -1
+        price = _fixed(p, i, end, _PRICE_PLACES, False)
+        if not 0 < price < _ONE:  # a price at or beyond the bounds is the book manager's to refuse
+            return -1
+        i = _after(p, n, end + 1, _SIZE_KEY)
+        end = _text_end(p, n, i) if i >= 0 else -1
+        if end < 0:
+            return -1
+        size = _fixed(p, i, end, _SIZE_PLACES, True)
+        if size == _NOT_FIXED:
+            return -1
+        i = _after(p, n, end + 1, _SIDE_KEY)
+        if i < 0:
+            return -1
+        yes = True
+        end = _after(p, n, i, _YES)
+        if end < 0:
+            yes = False
+            end = _after(p, n, i, _NO)
+            if end < 0:
+                return -1
+        i = _after(p, n, end, _TS_KEY)
+        if i >= 0:  # ts: not read (ts_ms is the same time)
+            end = _text_end(p, n, i)
+            if end < 0:
+                return -1
+            end += 1
+        ts_ms = 0
+        i = _after(p, n, end, _TS_MS_KEY)
+        if i >= 0:
+            end = _int_end(p, n, i)
+            if end < 0:
+                return -1
+            ts_ms = _int_value(p, i, end)
+            if ts_ms > _MAX_MILLIS:
+                return -1
+        end = _after(p, n, end, _FRAME_END)
+        if end >= 0:
+            self._s_sid = sid
+            self._s_seq = seq
+            self._s_price = price
+            self._s_size = size
+            self._s_ts_ms = ts_ms
+            self._s_yes = yes
+            self._s_t0 = t0
+            self._s_t1 = t1
+        return end
+
+    def _on_scanned(self, raw: bytes, recv_ns: int) -> None:
+        # The delta scan() read from ``raw``: what _on_delta does with the decoded one, the same
+        # effects (the book update without its event object unless on_event wants it); never raises
+        self.scanned += 1
+        sid, seq, price, size, ts_ms, bid = (  # read before any hook runs (one could feed this stream)
+            self._s_sid,
+            self._s_seq,
+            self._s_price,
+            self._s_size,
+            self._s_ts_ms,
+            self._s_yes,
+        )
+        instrument = self._scanned_instrument(raw)
+        try:
+            if not self._admit(sid, seq):
+                return
+            if not bid and not self.yes_price:
+                price = _ONE - price
+            ts_event = ts_ms * _MS if ts_ms else recv_ns
+            try:
+                self.books.apply_change(instrument, bid, price, size, ts_event, recv_ns, self._sources.get(sid))
+            except (DecodeError, BookError) as exc:
+                self.reject(raw, f"{_DELTA}: {exc}", instrument)
+                return
+            if self.on_event is not None:
+                self.on_event(BookDelta(instrument, _BID if bid else _ASK, price, size, _CHANGE, ts_event, recv_ns))
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # from a hook: as on_frame reports it
+            self.reject(raw, f"decode: {exc}")
+        except Exception as exc:  # contained, as in on_frame
+            self.fault(raw, _DELTA, exc, instrument)
+
+    def _scanned_instrument(self, raw: bytes) -> str:
+        # The instrument of the scanned delta's ticker (the last one's again without a new string)
+        p = raw
+        t0, t1 = self._s_t0, self._s_t1
+        if t1 - t0 == len(self._ticker_raw) and _after(p, t1, t0, self._ticker_raw) == t1:
+            return self._ticker_instrument
+        ticker = raw[t0:t1]
+        instrument = instrument_of(ticker.decode("ascii"))
+        self._ticker_raw = ticker
+        self._ticker_instrument = instrument
+        return instrument
 
     def _on_snapshot(self, msg: KalshiOrderbookSnapshot, recv_ns: int) -> None:
         if not self._sequence(msg.sid, msg.seq):
