@@ -65,6 +65,8 @@ class StreamBase:
         When the frame belonged to a known book, that book can no longer be trusted (a change
         was lost) and goes AWAITING_SNAPSHOT.
         """
+        if not isinstance(raw, bytes):  # a str or memoryview from an API caller: kept as bytes
+            raw = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)  # type: ignore[unreachable]
         self.stats.decode_errors += 1
         self._rejected += 1
         self.dead_letter.write(raw, error, self.conn)
