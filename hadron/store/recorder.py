@@ -64,6 +64,13 @@ from hadron.errors import RecordingError
 
 MANIFEST = "manifest.json"
 
+MAX_QUEUE = 2_000_000
+"""Frames an :class:`AsyncFrameRecorder` holds for its writer before it drops (a whole burst of a
+busy market's capture, ~200,000 frames, fits ten times)."""
+MAX_QUEUE_BYTES = 512 * 1024 * 1024
+"""Frame bytes an :class:`AsyncFrameRecorder` holds for its writer before it drops (the memory
+bound of a burst; frames and their tuples take about twice that in the process)."""
+
 QueuedFrame = tuple[int, bytes, str | None]
 """One frame waiting to be written: ``(recv_ns, raw frame, request or None)``."""
 
@@ -404,9 +411,11 @@ class AsyncFrameRecorder:
     ``write`` is all the read loop pays: it never blocks, never does I/O, never takes a lock and
     never raises; it appends ``(recv_ns, frame, request)`` to a deque, and the first frame after
     each writer pass schedules a wake-up of the writer (``loop.call_soon``: it runs once the loop
-    is done with the current burst of frames). When ``max_queue`` frames are waiting, or once the
-    recorder stopped on a storage fault, the frame is dropped and counted in :attr:`dropped` (the
-    books are unaffected; the recording has a hole, reported).
+    is done with the current burst of frames). When ``max_queue`` frames or ``max_queue_bytes``
+    bytes of frames are waiting (a burst the writer has not caught up with: the venue writing
+    faster than zstd compresses), or once the recorder stopped on a storage fault, the frame is
+    dropped and counted in :attr:`dropped` (the books are unaffected; the recording has a hole,
+    reported).
 
     The writer thread (started by :meth:`start`, one per recorder, ended by :meth:`close`) takes
     up to 2,048 queued frames per pass and writes them with :meth:`FrameRecorder.write_batch`
@@ -433,13 +442,17 @@ class AsyncFrameRecorder:
         self,
         recorder: FrameRecorder,
         *,
-        max_queue: int = 100_000,
+        max_queue: int = MAX_QUEUE,
         flush_interval: float = 1.0,
         on_error: Callable[[RecordingError], None] | None = None,
         batch_interval: float = 0.002,
+        max_queue_bytes: int = MAX_QUEUE_BYTES,
     ) -> None:
         self.recorder = recorder
         self.max_queue = max_queue
+        self.max_queue_bytes = max_queue_bytes
+        self._bytes_in = 0  # frame bytes queued so far (read loop only)
+        self._bytes_out = 0  # frame bytes taken so far (writer thread only)
         self.flush_interval = flush_interval
         self.batch_interval = batch_interval
         """Seconds the writer rests after a pass (at most one pass per interval while it keeps up;
@@ -476,9 +489,14 @@ class AsyncFrameRecorder:
 
     def write(self, recv_ns: int, frame: bytes, request: str | None = None) -> None:
         """Queue one frame; drops (and counts) it when the queue is full or the recorder stopped."""
-        if self.error is not None or len(self._queue) >= self.max_queue:
+        if (
+            self.error is not None
+            or len(self._queue) >= self.max_queue
+            or self._bytes_in - self._bytes_out >= self.max_queue_bytes
+        ):
             self.dropped += 1
             return
+        self._bytes_in += len(frame)
         self._queue.append((recv_ns, frame, request))
         if not self._kick_pending and self._loop is not None:  # once per writer pass
             self._kick_pending = True
@@ -507,7 +525,9 @@ class AsyncFrameRecorder:
         # append meanwhile; the lock keeps stop() from clearing between the count and the pops)
         queue = self._queue
         with self._lock:
-            return list(starmap(queue.popleft, repeat((), min(len(queue), self.BATCH_MAX))))
+            batch = list(starmap(queue.popleft, repeat((), min(len(queue), self.BATCH_MAX))))
+        self._bytes_out += sum(len(frame) for _, frame, _ in batch)
+        return batch
 
     def _call(self, callback: Callable[..., None], *args: Any) -> None:
         # Run ``callback(*args)`` on the event loop (from the writer thread)
@@ -612,7 +632,8 @@ class Recordings:
         out_dir: the recording folder (files go to ``out_dir/<venue>/``).
         venue: the venue name on every line.
         on_error: called once with the first :class:`~hadron.errors.RecordingError`.
-        max_queue: each recorder's queue bound (frames).
+        max_queue: each recorder's queue bound (frames; its bytes are bounded by
+            :data:`MAX_QUEUE_BYTES`).
     """
 
     def __init__(
@@ -621,7 +642,7 @@ class Recordings:
         venue: str,
         *,
         on_error: Callable[[RecordingError], None] | None = None,
-        max_queue: int = 100_000,
+        max_queue: int = MAX_QUEUE,
     ) -> None:
         self.out_dir = out_dir
         self.venue = venue

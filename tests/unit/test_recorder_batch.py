@@ -262,3 +262,14 @@ def test_a_recorder_whose_loop_ends_without_close_still_ends_its_file(tmp_path: 
     recorder.write(1, DELTA)  # never raises, even with its loop closed
     [entry] = _manifest(tmp_path / "kalshi").files
     assert entry.closed and entry.frames == entry.flushed_frames == 500
+
+
+def test_the_queue_is_bounded_in_bytes_too(tmp_path: Path) -> None:
+    recorder = AsyncFrameRecorder(FrameRecorder(tmp_path, "kalshi", "b1"), max_queue_bytes=10)
+    recorder.write(1, b"123456")
+    recorder.write(2, b"123456")  # 6 bytes queued, under 10: kept
+    recorder.write(3, b"1")  # 12 bytes queued: over the bound, dropped
+    assert recorder.dropped == 1 and len(recorder._queue) == 2
+    recorder._take()  # the writer took them: room again
+    recorder.write(4, b"123456")
+    assert recorder.dropped == 1 and len(recorder._queue) == 1
