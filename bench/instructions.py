@@ -33,17 +33,18 @@ IMPLEMENTATIONS = ("msgspec_decode", "hadron", "hadron_pure", "hobby")
 
 def _child(impl: str, flow: str, folder: Path) -> None:
     # Runs inside callgrind: load the frames, warm up once, then the counted pass inside sorted()
-    from hadron.app import bench_compare as bc
+    from hadron.bench import baseline
+    from hadron.bench import compare as bc
 
     lines = (folder / f"{flow}.ndjson").read_bytes().splitlines()
     pairs = folder / "pairs.toml"
     runners = {
         ("kalshi", "msgspec_decode"): lambda: bc._decode(lines),
         ("kalshi", "hadron"): lambda: bc._hadron_kalshi([(folder / "kalshi.ndjson", lines)], pairs),
-        ("kalshi", "hobby"): lambda: bc.hobby_kalshi(lines),
+        ("kalshi", "hobby"): lambda: baseline.hobby_kalshi(lines),
         ("polymarket", "msgspec_decode"): lambda: bc._decode(lines),
         ("polymarket", "hadron"): lambda: bc._hadron_polymarket(lines, pairs),
-        ("polymarket", "hobby"): lambda: bc.hobby_polymarket(lines),
+        ("polymarket", "hobby"): lambda: baseline.hobby_polymarket(lines),
     }
     run = runners[(flow, "hadron" if impl == "hadron_pure" else impl)]
     run()
@@ -51,16 +52,14 @@ def _child(impl: str, flow: str, folder: Path) -> None:
 
 
 def _prepare(folder: Path, frames: int) -> None:
-    from hadron.app.bench import _load, default_capture
-    from hadron.app.bench_arb import DEFAULT_MARKET
-    from hadron.app.bench_compare import polymarket_flow
+    from hadron.bench.capture import default_market_capture, load_capture
+    from hadron.bench.compare import polymarket_flow
     from hadron.venues.base import PairScenarioVenue, get_venue
 
-    root = default_capture()
-    market = root / DEFAULT_MARKET / "2026-08-11.ndjson.gz" if root is not None else None
-    if market is None or not market.is_file():
+    market = default_market_capture()
+    if market is None:
         raise SystemExit("skipped: the KXGOLD15M capture in ../shared/data was not found")
-    kalshi = _load(market)[0][1][:frames]
+    kalshi = load_capture(market)[0][1][:frames]
     (folder / "kalshi.ndjson").write_bytes(b"\n".join(kalshi) + b"\n")
     polymarket = get_venue("polymarket")
     assert isinstance(polymarket, PairScenarioVenue)

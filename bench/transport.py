@@ -228,7 +228,7 @@ async def client_raw(url: str, expected: int, total_bytes: int, decode: Any) -> 
 async def client_websockets(url: str, expected: int, total_bytes: int, decode: Any) -> Run:
     from websockets.asyncio.client import connect
 
-    # Hadron's settings (hadron/venues/common.py); compression is not negotiated by this server.
+    # Hadron's settings (hadron/venues/wsclient.py); compression is not negotiated by this server.
     async with connect(
         url, max_size=MAX_FRAME, ping_interval=20, ping_timeout=20, close_timeout=2, compression=None
     ) as ws:

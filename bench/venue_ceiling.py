@@ -75,12 +75,12 @@ class Run:
 def subscription(venue: str, capture: Path) -> tuple[str, bytes]:
     """The URL path and first command that subscribe every market of ``capture``."""
     if venue == "kalshi":
-        from hadron.venues.kalshi.fake import load_capture as kalshi_capture  # noqa: TID251 - the venue itself is measured
+        from hadron.venues.kalshi.fake_scenario import load_capture as kalshi_capture  # noqa: TID251 - the venue itself is measured
 
         tickers = sorted({e.ticker for e in kalshi_capture([capture])})
         params = {"channels": ["orderbook_delta", "trade"], "market_tickers": tickers}
         return "/trade-api/ws/v2", json.dumps({"id": 1, "cmd": "subscribe", "params": params}).encode()
-    from hadron.venues.polymarket.fake import load_capture as polymarket_capture  # noqa: TID251 - as above
+    from hadron.venues.polymarket.fake_scenario import load_capture as polymarket_capture  # noqa: TID251 - as above
 
     tokens = sorted({a for item in polymarket_capture([capture]) for a in item.assets})
     return "/ws/market", json.dumps({"assets_ids": tokens, "type": "market"}).encode()

@@ -4,11 +4,10 @@ from typing import TYPE_CHECKING, Any
 
 from hadron._pure import install_pure_finder as _install_pure_finder
 from hadron._pure import pure_requested as _pure_requested
+from hadron._version import __version__ as __version__
 
 if TYPE_CHECKING:  # the Python API's names for type checkers; at run time __getattr__ imports them
     from hadron.api import *  # noqa: F403
-
-__version__ = "0.2.0"
 
 if _pure_requested():
     # pure Python even where compiled hot modules exist (see hadron.accel)

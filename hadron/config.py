@@ -33,6 +33,7 @@ import structlog
 from dotenv import dotenv_values
 
 from hadron.errors import ConfigError
+from hadron.model.venue import venue_names
 
 
 class Secret:
@@ -226,7 +227,8 @@ class HadronConfig:
     """All of Hadron's settings; see the module docstring for the file format.
 
     ``tables`` keeps the raw ``[paper]``, ``[risk]`` and ``[thresholds]`` tables, parsed by their
-    own modules (:func:`hadron.paper.config.paper_config`, ...)."""
+    own modules (:func:`hadron.paper.config.paper_config`, ...), and the raw section of each other
+    registered venue (``[<venue>]``, :mod:`hadron.model.venue`), read by its adapter."""
 
     kalshi: KalshiConfig = field(default_factory=KalshiConfig)
     polymarket: PolymarketConfig = field(default_factory=PolymarketConfig)
@@ -401,10 +403,13 @@ def load_config(
     env = dict(os.environ if environ is None else environ)
     data, source = _read_file(path, env)
     where = source or "config"
-    unknown = sorted(set(data) - {"kalshi", "polymarket", "runtime", *_TABLES})
+    venues = venue_names()
+    unknown = sorted(set(data) - {*venues, "runtime", *_TABLES})
     if unknown:
-        known = ", ".join(["kalshi", "polymarket", "runtime", *_TABLES])
-        raise ConfigError(f"{where}: unknown section(s) {unknown} (known: {known})")
+        known = ", ".join(["runtime", *_TABLES])
+        raise ConfigError(
+            f"{where}: unknown section(s) {unknown} (known: {known}; venues, registered: {', '.join(venues)})"
+        )
     kalshi = _section(data, "kalshi", where)
     merged_env = (read_dotenv(dotenv) if dotenv is not None else {}) | env
     kalshi = _apply_env(kalshi, merged_env)
@@ -427,7 +432,7 @@ def load_config(
     if not 0 <= runtime.port < 65536:
         raise ConfigError(f"{where}: runtime.port is {runtime.port}: use 0 (no server) to 65535")
     tables = {}
-    for name in _TABLES:
+    for name in (*_TABLES, *(v for v in venues if v not in ("kalshi", "polymarket") and v in data)):
         table = data.get(name, {})
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: [{name}] must be a table")

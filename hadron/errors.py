@@ -14,11 +14,8 @@ translated at the boundary (inside the venue package that called the library)::
     │   ├── AuthError          the venue refused our credentials (401/403): fatal, never retried
     │   ├── RequestError       the venue refused the request itself (other 4xx): fatal
     │   ├── RateLimited        429: retried after a back-off
-    │   ├── TransportError     network failure, timeout, 5xx: retried
-    │   └── SubscriptionError  a subscription command failed (Kalshi error frames)
-    ├── BookError              a book integrity problem
-    │   ├── SequenceGap        a sequenced stream skipped numbers
-    │   └── NegativeLevel      a delta would take a level below zero
+    │   └── TransportError     network failure, timeout, 5xx: retried
+    ├── BookError              a book integrity problem (BadValue is one)
     ├── StoreError             the state store or its database refused an operation
     │   ├── SchemaVersionError the database is newer than the code (hadron.store.state)
     │   └── RecordingError     the recorder could not write its files (disk full, I/O error)
@@ -82,16 +79,13 @@ class TransportError(VenueError):
     """The network, a timeout, or a 5xx: worth retrying with back-off."""
 
 
-class SubscriptionError(VenueError):
-    """A subscription command failed; ``code`` is the venue's error code."""
-
-    def __init__(self, message: str, *, code: int = 0) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 class BookError(HadronError):
-    """A book integrity problem (see :class:`hadron.book.BookState`)."""
+    """A book was asked to hold something it cannot (a price outside its grid, a bad value).
+
+    A sequence gap, a reconnect or a delta that would take a level below zero is not raised: the
+    book manager counts it and puts the book back to AWAITING_SNAPSHOT (see
+    :class:`hadron.book.BookState`, ``BookStats``).
+    """
 
 
 BAD_VALUE_REASONS = ("negative_size", "zero_size", "price_range", "off_tick", "bad_tick")
@@ -115,20 +109,6 @@ class BadValue(DecodeError, BookError):
         super().__init__(f"{message} ({reason})")
         self.reason = reason
         self.instrument = instrument
-
-
-class SequenceGap(BookError):
-    """A sequenced stream skipped numbers: ``expected`` was due, ``received`` arrived."""
-
-    def __init__(self, stream: str, expected: int, received: int) -> None:
-        super().__init__(f"{stream}: expected seq {expected}, received {received}")
-        self.stream = stream
-        self.expected = expected
-        self.received = received
-
-
-class NegativeLevel(BookError):
-    """A delta would take a book level below zero: the local book has diverged from the venue."""
 
 
 class StoreError(HadronError):

@@ -5,9 +5,10 @@ counters); the Prometheus side reads them when ``/metrics`` is scraped (``promet
 custom collectors, see :func:`build_registry`), so scraping costs the feeds nothing. Every metric,
 its labels and the bound on their number are listed in ``docs/METRICS.md``.
 
-Label values stay short and bounded: ``venue`` is ``kalshi`` or ``polymarket``; ``instrument`` is
-a Kalshi market ticker, or for a Polymarket token the label of the pair it belongs to with
-``/yes`` or ``/no`` (see :func:`plan_series`), never a 77-digit token id; per-instrument and
+Label values stay short and bounded: ``venue`` is a registered venue name (``kalshi``,
+``polymarket``); ``instrument`` is a Kalshi market ticker, or for a Polymarket token the label of
+the pair it belongs to with ``/yes`` or ``/no`` (see :func:`plan_series`), never a 77-digit token
+id; per-instrument and
 per-pair series exist for at most ``runtime.metrics_max_instruments`` instruments and pairs (the
 rest are counted in ``hadron_book_series_dropped`` and ``hadron_pair_series_dropped``).
 """
@@ -134,8 +135,8 @@ def plan_series(
     """The :class:`SeriesPlan` of a run trading ``pairs`` (:class:`~hadron.match.pairs.Pair`, only
     the tradeable ones count) and ``outcome_sets`` (:class:`~hadron.arb.detector.OutcomeSet`).
 
-    Instruments, in order: each tradeable pair's (by pair id) Kalshi market, Polymarket YES token
-    and NO token, then each outcome set's tokens (by set id); only those in ``streamed`` (the
+    Instruments, in order: each tradeable pair's (by pair id) legs' books (a Kalshi market, a
+    Polymarket YES token and NO token), then each outcome set's tokens (by set id); only those in ``streamed`` (the
     instrument ids this process streams; ``None``: all of them); the first ``max_instruments``
     get series. Labels: a pair's, its id with long Polymarket ids cut (:func:`short_id`); a Kalshi
     market's, its ticker; a Polymarket token's, ``<pair label>/yes`` or ``<pair label>/no`` (the
@@ -157,15 +158,18 @@ def plan_series(
 
     for pair in tradeable:
         label = pair_labels[pair.id]
-        add("kalshi", pair.kalshi_market, pair.kalshi_market)
-        add("polymarket", pair.polymarket_yes_token, f"{label}/yes")
-        add("polymarket", pair.polymarket_no_token, f"{label}/no")
+        for leg in pair.legs:
+            if not leg.no:  # one book per market: its ticker
+                add(leg.venue, leg.yes, leg.yes)
+            else:
+                add(leg.venue, leg.yes, f"{label}/yes")
+                add(leg.venue, leg.no, f"{label}/no")
     for outcome_set in sorted(outcome_sets, key=lambda s: s.id):
         for token in outcome_set.tokens:
             add("polymarket", token, short_id(token))
     kept, omitted = order[:bound], tuple(order[bound:])
     instruments: dict[str, tuple[str, str]] = {}
-    for venue in ("kalshi", "polymarket"):
+    for venue in dict.fromkeys(candidates[i][0] for i in kept):
         mine = {i: candidates[i][1:] for i in kept if candidates[i][0] == venue}
         instruments.update((i, (venue, label)) for i, label in _unique(mine).items())
     instruments = {i: instruments[i] for i in kept}
@@ -212,7 +216,7 @@ DOWNSIZE_REASONS = ("max_notional_pair", "max_notional_market", "max_notional_ve
 """The limits that can shrink a paper trade (and not refuse it whole)."""
 
 ORDER_STATUSES = ("filled", "partially_filled", "cancelled", "rejected")
-"""How a paper order ends (:class:`~hadron.paper.trader.PaperOrder` ``status``)."""
+"""How a paper order ends (:class:`~hadron.paper.orders.PaperOrder` ``status``)."""
 
 
 def reject_reason(error: str) -> str:
@@ -478,14 +482,14 @@ def build_labels() -> dict[str, str]:
     """``hadron_build_info``'s labels: ``version`` (:data:`hadron.__version__`), ``python``
     (``3.11.9``), ``implementation`` (``CPython``), ``build`` (``compiled``: every hot module is
     the Cython build; ``pure``: none is; ``partial``) and ``compiled_modules`` (``9/9``)."""
-    import hadron
+    from hadron._version import __version__
     from hadron.accel import compiled
 
     flags = compiled()
     count = sum(flags.values())
     build = "pure" if not count else "compiled" if count == len(flags) else "partial"
     return {
-        "version": hadron.__version__,
+        "version": __version__,
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "build": build,

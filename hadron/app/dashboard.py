@@ -7,7 +7,7 @@ Routes:
 * ``GET /static/<name>``: the page's vendored files (:data:`STATIC_FILES`: uPlot, its CSS and
   licence; origin and versions in ``hadron/app/static/VENDORED.md``), package data. With
   ``runtime.control_token`` set the page links them with ``?token=``, like its WebSocket.
-* ``WS /ws``: a JSON snapshot (:meth:`~hadron.app.runtime.Runtime.snapshot`) twice a second.
+* ``WS /ws``: a JSON snapshot (:meth:`~hadron.app.service.RuntimeService.snapshot`) twice a second.
 * ``GET /api/status``, ``GET /api/snapshot``; ``POST /api/stop`` stops the runtime gracefully.
 * ``GET /api/paper/status``, ``POST /api/paper/kill``, ``POST /api/paper/resume`` (paper mode).
 * ``GET /metrics``: Prometheus text format (:func:`~hadron.metrics.build_registry`: the runtime's
@@ -29,7 +29,7 @@ import functools
 import html
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import msgspec
@@ -44,12 +44,10 @@ from starlette.types import ASGIApp
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hadron.app.control import ControlGuard, new_token, remove_token_file, write_token_file
+from hadron.app.service import RuntimeService
 from hadron.errors import ConfigError
 from hadron.metrics import build_registry
 from hadron.paper.control import routes as paper_routes
-
-if TYPE_CHECKING:
-    from hadron.app.runtime import Runtime
 
 log = structlog.get_logger("hadron.dashboard")
 
@@ -110,13 +108,13 @@ async def static(request: Request) -> Response:
     return Response(static_file(name), media_type=STATIC_FILES[name], headers=STATIC_HEADERS)
 
 
-def control_token(runtime: Runtime) -> str:
+def control_token(runtime: RuntimeService) -> str:
     """The token of ``runtime``'s server: ``runtime.control_token`` when configured, else a new one."""
     configured = runtime.config.runtime.control_token
     return configured.reveal() if configured else new_token()
 
 
-def build_app(runtime: Runtime, token: str | None = None) -> ASGIApp:
+def build_app(runtime: RuntimeService, token: str | None = None) -> ASGIApp:
     """The Starlette app serving ``runtime`` behind its :class:`~hadron.app.control.ControlGuard`
     (see the module docstring); ``token``: the control token (default :func:`control_token`)."""
     registry = build_registry(runtime.metrics_snapshot)
@@ -198,7 +196,7 @@ class DashboardServer:
             remove_token_file(self.token_file, self.token)
 
 
-async def serve(runtime: Runtime) -> DashboardServer:
+async def serve(runtime: RuntimeService) -> DashboardServer:
     """Start serving ``runtime`` on ``runtime.host:port``; return once listening, with the control
     token written to :func:`~hadron.app.control.token_file` (a file that cannot be written is
     logged and skipped: ``hadron stop`` then needs ``--token``, or SIGTERM stops the runtime).

@@ -32,6 +32,7 @@ import time
 import tomllib
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ from hadron.app.runtime import Runtime
 from hadron.arb.detector import load_arb_config
 from hadron.config import HadronConfig, KalshiConfig, PolymarketConfig, RuntimeConfig, Secret
 from hadron.errors import ConfigError
-from hadron.venues.base import FakeVenueHost, PairScenarioVenue, ScriptedOrder, get_venue
+from hadron.venues.base import FakeVenueHost, FakeVenueOptions, PairScenarioVenue, ScriptedOrder, get_venue
 
 DEMO_CAPTURE = "KXGOLD15M-26AUG102130-30_16k.ndjson.gz"
 DEMO_MARKET = "KXGOLD15M-26AUG102130-30"
@@ -153,29 +154,43 @@ async def _start_venues(
     urls: dict[str, tuple[str, str | None]] = {}
     ready = {name: asyncio.Event() for name in ("kalshi", "polymarket")}
 
-    def hooks(name: str) -> dict[str, Any]:
-        def mark(ws_url: str, rest_url: str | None) -> None:
+    def mark(name: str) -> Callable[[str, str | None], None]:
+        def ready_at(ws_url: str, rest_url: str | None) -> None:
             urls[name] = (ws_url, rest_url)
             ready[name].set()
 
-        def keep(venue: Any) -> None:
+        return ready_at
+
+    def keep(name: str) -> Callable[[Any], None]:
+        def started(venue: Any) -> None:
             if venues_out is not None:
                 venues_out[name] = venue
 
-        return {"ready": mark, "started": keep}
+        return started
 
-    common: dict[str, Any] = {"captures": [capture], "speed": speed, "loop": True, "stop": stop, "signals": False}
-    common["account_script"] = account_script
+    common = FakeVenueOptions(
+        captures=[capture], port=0, speed=speed, loop=True, stop=stop, signals=False, account_script=account_script
+    )
     kalshi_venue = kalshi.fake_venue(  # REST too: the run reads its events' fee rules from it
-        port=free_port(), rest_port=free_port(), public_key=public, **hooks("kalshi"), **common
+        replace(
+            common,
+            port=free_port(),
+            rest_port=free_port(),
+            public_key=public,
+            ready=mark("kalshi"),
+            started=keep("kalshi"),
+        )
     )
     poly_venue = polymarket.fake_venue(
-        port=free_port(),
-        rest_port=free_port(),
-        shift=shift_cents * 100,
-        user_auth=user_auth,
-        **hooks("polymarket"),
-        **common,
+        replace(
+            common,
+            port=free_port(),
+            rest_port=free_port(),
+            shift=shift_cents * 100,
+            user_auth=user_auth,
+            ready=mark("polymarket"),
+            started=keep("polymarket"),
+        )
     )
     venues = [asyncio.ensure_future(kalshi_venue), asyncio.ensure_future(poly_venue)]
     both = asyncio.ensure_future(asyncio.gather(*(e.wait() for e in ready.values())))

@@ -216,7 +216,7 @@ class StrategyPipeline:
         self.registry.add_listener(self._on_market_change)
         self.fees: FeeRegistry | None = None
         if arb is not None and self.detector is not None:
-            base = {pid: terms.kalshi_fee_params for pid, terms in arb.terms.items()}
+            base = {pid: [leg.fee_params for leg in terms.legs] for pid, terms in arb.terms.items()}
             self.fees = FeeRegistry(arb.pairs, base, detector=self.detector, trader=self.trader)
         self.ticks: Any = None
         if options.tick_store:

@@ -3,6 +3,16 @@
 :class:`Replay` owns one :class:`~hadron.book.BookManager`, opens one venue stream per recorded
 connection (through the venue registry, never a venue import), feeds it every frame in file
 order, and builds the report ``hadron replay`` prints and writes.
+
+Receive times. A Hadron recording gives each frame its ``recv_ns`` and a venue capture its
+``recv_ms``; a replay stamps the frame with it. Bare frames (``frames-ndjson``, ``frames-json``:
+raw venue frames with no receive time) are stamped by a fixed rule, never by the clock, so the
+same file always replays to the same events, ``ts_recv`` included. Within one file, in file
+order, a frame's receive time is the venue's own time the frame carries, when its venue adapter
+reads one (:class:`~hadron.venues.base.FrameClockVenue`) and it is later than the previous
+frame's; otherwise the previous frame's time plus :data:`BARE_STEP_NS` (1 µs), starting from 0
+(the first frame without a venue time is at 1 µs). For merging with other inputs a bare file keeps the time 0, as
+:meth:`Replay.steps` describes.
 """
 
 from __future__ import annotations
@@ -22,21 +32,18 @@ from hadron.errors import InputError
 from hadron.model.events import BookInvalidated, MarketEvent
 from hadron.model.units import format_price, format_size
 from hadron.store.deadletter import DeadLetterFile
+from hadron.store.reader import LineReader, OversizedHook, max_line_bytes, read_all
 from hadron.store.replay import (
     HADRON_LINE_DECODER,
     CorruptRecording,
-    LineReader,
-    OversizedHook,
     RecordingFile,
     RecordingFormat,
     capture_recv_ns,
     detect,
     expand_paths,
     json_frames,
-    max_line_bytes,
-    read_all,
 )
-from hadron.venues.base import EventSink, FeedStats, FeedStream, SeqMode, VenueSink, get_venue
+from hadron.venues.base import EventSink, FeedStats, FeedStream, FrameClockVenue, SeqMode, VenueSink, get_venue
 
 SEQ_CHECKS = ("auto", "strict", "monotonic")
 
@@ -55,6 +62,32 @@ _NO_LIMIT = 1 << 63
 _NOTED_LINES = 5
 """Over-long lines of one file named in its notes (every one is counted and dead-lettered)."""
 _RECV_MS_PREFIX = b'{"recv_ms":'
+
+BARE_STEP_NS = 1_000
+"""The step, in ns, between the receive times of two bare frames without a venue time: 1 µs."""
+
+
+class BareClock:
+    """The receive times of one file of bare frames, in file order (see the module docs).
+
+    Args:
+        venue: the registry name of the file's venue.
+        start_ns: the time before the file's first frame (0 for a file of its own).
+    """
+
+    __slots__ = ("last_ns", "venue_time")
+
+    def __init__(self, venue: str, start_ns: int = 0) -> None:
+        adapter = get_venue(venue)
+        self.venue_time = adapter.frame_time_ns if isinstance(adapter, FrameClockVenue) else None
+        self.last_ns = start_ns
+
+    def __call__(self, raw: bytes) -> int:
+        """The receive time of the next frame, ``raw``, in ns: never earlier than the last one."""
+        venue_ns = self.venue_time(raw) if self.venue_time is not None else None
+        last = self.last_ns
+        self.last_ns = venue_ns if venue_ns is not None and venue_ns > last else last + BARE_STEP_NS
+        return self.last_ns
 
 
 def _limit_bytes(limit: int) -> bytes:
@@ -209,7 +242,8 @@ class Replay:
         rotated files of one recorded connection are read one after the other as one input, and
         ties go to the input listed first (files named on the command line in their order, then
         the files found in folders, sorted): the same inputs always replay in the same order.
-        Files with no receive times (bare frames) have the time 0 and replay first, in order.
+        Files with no receive times (bare frames) have the time 0 and replay first, in order
+        (their frames are stamped as the module docs say).
         Only the inputs whose turn has come are open, each read through a small buffer: memory
         does not grow with the number of files.
         """
@@ -398,9 +432,11 @@ class Replay:
     def _play_frames(
         self, recording: RecordingFile, reader: LineReader, source: _Source, limit: int
     ) -> Generator[int, int, int]:
-        # Bare frames record no receive time: they keep the input's last one (0 at the start)
+        # Bare frames record no receive time: they are stamped by a BareClock, and merged at the
+        # input's last receive time (0 at the start)
         assert recording.venue is not None
-        on_frame, clock = self.stream(recording.venue, str(recording.path), recording.format).on_frame, time.time_ns
+        on_frame = self.stream(recording.venue, str(recording.path), recording.format).on_frame
+        clock = BareClock(recording.venue)
         if source.last_ns > limit:
             limit = yield source.last_ns
         n = 0
@@ -410,7 +446,7 @@ class Replay:
                 recording.frames += n
                 n = 0
                 limit = yield source.last_ns
-            on_frame(line, clock())
+            on_frame(line, clock(line))
             n += 1
         source.played += n
         recording.frames += n
@@ -468,8 +504,10 @@ class Replay:
             self.reader_errors += 1
             self.dead_letter.write(content, f"frames file: {exc}", stream.conn)
             return
+        clock = BareClock(recording.venue)
         for element in elements:
-            stream.on_frame(bytes(element), time.time_ns())
+            frame = bytes(element)
+            stream.on_frame(frame, clock(frame))
             recording.frames += 1
 
     # -- results -----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ Roles (``hadron run --config hadron.toml --role …``; the strategy half is alwa
 
 * ``all`` (the default): feeds → books → strategy in one process; with ``runtime.bus`` (or
   ``--bus``) every normalized event is also published on the bus.
-* ``ingest``: feeds → books → the bus (:class:`~hadron.app.roles.LivePublisher`), no strategy;
+* ``ingest``: feeds → books → the bus (:class:`~hadron.app.publisher.LivePublisher`), no strategy;
   ``--venue`` and ``--shard I/N`` split the markets between ingest processes.
 * ``strategy``: the bus → books (de-duplicated by source and seq) → strategy; no feeds.
 
@@ -39,118 +39,33 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import structlog
 
+from hadron.app import snapshot as snap
 from hadron.app.account import AccountView
 from hadron.app.control import is_loopback
 from hadron.app.memory import trim_memory
 from hadron.app.pipeline import StrategyOptions, build_strategy
-from hadron.app.replay import dump_books
-from hadron.app.roles import ROLES, LivePublisher, Strategy, consume, live_source_id
+from hadron.app.publisher import LivePublisher, live_source_id
+from hadron.app.roles import ROLES
+from hadron.app.runplan import stream_instruments, write_run_files
+from hadron.app.strategy import Strategy, consume
 from hadron.arb.detector import ArbConfig, load_arb_config
-from hadron.arb.opportunity import money_text
-from hadron.book.manager import BookManager, BookState
+from hadron.book.manager import BookManager
 from hadron.bus import Envelope, EventBus, open_bus
 from hadron.config import HadronConfig, effective, mask_url
 from hadron.errors import ConfigError, HadronError
-from hadron.metrics import CountingDeadLetter, FrameLatency, SeriesPlan, plan_series
+from hadron.metrics import CountingDeadLetter, SeriesPlan, plan_series
 from hadron.model.events import IndexPrice, MarketEvent, OpportunityUpdate
-from hadron.model.units import format_price, format_size
+from hadron.model.instrument import instrument_id
 from hadron.store.deadletter import DeadLetterFile
 from hadron.venues.base import LiveFeed, LiveVenue, VenueSink, get_venue
 
 log = structlog.get_logger("hadron.runtime")
 
-STATES = ("starting", "running", "stopping", "stopped")
-
 FEE_RULES_WAIT_S = 10.0
 """How long the start of a run waits for the venues' fee rules over REST before the feeds open;
 rules arriving later are applied when they arrive (the registry reprices at that moment)."""
-
-
-def _book_view(books: BookManager, instrument: str, depth: int = 5) -> dict[str, Any]:
-    book = books.get(instrument)
-    if book is None:
-        return {"instrument": instrument, "state": "none", "bids": [], "asks": [], "age_s": None}
-    now = time.time_ns()
-    return {
-        "instrument": instrument,
-        "state": book.state.value,
-        "bids": [[format_price(p), format_size(s)] for p, s in book.levels_bid(depth)],
-        "asks": [[format_price(p), format_size(s)] for p, s in book.levels_ask(depth)],
-        "age_s": round((now - book.ts_recv) / 1e9, 3) if book.ts_recv else None,
-    }
-
-
-def _write_run_files(folder: Path, config: HadronConfig, arb: ArbConfig, thresholds: dict[str, Any] | None) -> None:
-    """Beside a run's recording: ``pairs.toml`` as traded (the pairs file, its text kept, with the
-    configuration's ``[thresholds]`` written into it when they replace the file's), ``paper.toml``
-    (the ``[paper]`` and ``[risk]`` tables, for ``--paper-config``) and ``config.json``, the
-    effective configuration with secrets masked.
-
-    Raises:
-        ConfigError: the folder cannot be written.
-    """
-    import tomlkit
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        source = config.runtime.pairs
-        text = Path(source).read_text() if source and Path(source).is_file() else ""
-        document = tomlkit.parse(text) if text else tomlkit.document()
-        if not text:
-            document.add(tomlkit.comment(f"{len(arb.pairs)} pairs as traded; the pairs file itself was not available"))
-        if thresholds:
-            table = tomlkit.table()
-            table.comment("from the run's configuration, which replaces the pairs file's [thresholds]")
-            for key, value in thresholds.items():
-                table[key] = value
-            document["thresholds"] = table
-        (folder / "pairs.toml").write_text(tomlkit.dumps(document))
-        paper = tomlkit.document()
-        paper.add(tomlkit.comment("[paper] and [risk] as traded: hadron replay DIR --paper --paper-config paper.toml"))
-        for name in ("paper", "risk"):
-            table = tomlkit.table()
-            for key, value in config.tables.get(name, {}).items():
-                table[key] = value
-            paper[name] = table
-        (folder / "paper.toml").write_text(tomlkit.dumps(paper))
-        (folder / "config.json").write_bytes(msgspec.json.format(msgspec.json.encode(effective(config)), indent=2))
-    except OSError as exc:
-        raise ConfigError(f"runtime.record_dir {folder}: cannot write ({exc.strerror or exc})") from exc
-
-
-def _instruments(
-    arb: ArbConfig, role: str, venues: Sequence[str] | None, shard: tuple[int, int], pairs_file: str
-) -> tuple[list[str], list[str]]:
-    """The Kalshi markets and Polymarket tokens a streaming process follows: those of every
-    ``count``-th approved pair (and outcome set) from the ``index``-th, on the ``venues`` asked
-    (a market's YES and NO tokens, and a pair's legs, stay in one process).
-
-    Raises:
-        ConfigError: ``--venue``/``--shard`` outside ``--role ingest``, or nothing to stream.
-    """
-    index, count = shard
-    if role != "ingest" and (venues or count > 1):
-        raise ConfigError("--venue and --shard split the streaming between ingest processes: use --role ingest")
-    wanted = set(venues or ("kalshi", "polymarket"))
-    pairs = sorted((p for p in arb.pairs if p.tradeable), key=lambda p: p.id)[index::count]
-    sets = sorted(arb.outcome_sets, key=lambda s: s.id)[index::count]
-    kalshi = sorted({p.kalshi_market for p in pairs}) if "kalshi" in wanted else []
-    tokens = {t for p in pairs for t in (p.polymarket_yes_token, p.polymarket_no_token) if t}
-    tokens |= {t for s in sets for t in s.tokens}
-    polymarket = sorted(tokens) if "polymarket" in wanted else []
-    if not kalshi and not polymarket:
-        if count > 1 or venues:
-            raise ConfigError(
-                f"--shard {index}/{count} --venue {','.join(sorted(wanted))}: this share of "
-                f"{pairs_file or 'the pairs'} holds nothing to stream; use fewer shards"
-            )
-        raise ConfigError(
-            f"{pairs_file or 'pairs'}: no approved pairs to stream (review them with hadron markets review)"
-        )
-    return kalshi, polymarket
 
 
 class Runtime:
@@ -234,10 +149,9 @@ class Runtime:
         if self.consumer is not None:
             self.consumer.on_event.append(self._on_envelope)
         if role == "strategy":
-            self.kalshi_markets: list[str] = []
-            self.polymarket_tokens: list[str] = []
+            self.streamed: dict[str, list[str]] = {}
         else:
-            self.kalshi_markets, self.polymarket_tokens = _instruments(arb, role, venues, shard, rt.pairs)
+            self.streamed = stream_instruments(arb, role, venues, shard, rt.pairs)
         self.dead_letter = DeadLetterFile(Path(rt.dead_letter))
         self.feeds: list[LiveFeed] = []
         self.stop_event = asyncio.Event()
@@ -246,7 +160,8 @@ class Runtime:
         self.source_id = source_id
         self.durable = durable
         self.subjects = subjects
-        self._fps: dict[str, float] = {}
+        self.frame_rates: dict[str, float] = {}
+        """Connection name → frames a second over the last second."""
         self._last_frames: dict[str, tuple[int, float]] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self.errors: list[str] = []
@@ -260,7 +175,8 @@ class Runtime:
         self.index_prices: dict[str, IndexPrice] = {}
         """Instrument id (``kalshi:index:<id>``) → the latest :class:`IndexPrice` from the feeds
         (``kalshi.index_prices``): the dashboard shows it beside the pairs."""
-        self._edges: Any = None  # /metrics: hadron.arb.edges.PairEdges, made at the first scrape
+        self.edges: Any = None
+        """``/metrics``: the :class:`hadron.arb.edges.PairEdges` of the detector, made at the first scrape."""
         self.fee_rule_errors: list[str] = []
         """Why a venue's fee rules could not be read over REST at start (the pairs file's terms stay)."""
         self.venue_listeners: list[VenueSink] = []
@@ -273,7 +189,7 @@ class Runtime:
         user channel with ``polymarket.api_*``): shown beside the paper one, kept in the state store."""
         self.record_dir = Path(rt.record_dir) if rt.record_dir and role != "strategy" else None
         if self.record_dir is not None:
-            _write_run_files(self.record_dir, config, self.arb, thresholds)
+            write_run_files(self.record_dir, config, self.arb, thresholds)
 
     # -- wiring ------------------------------------------------------------------------------
 
@@ -297,9 +213,7 @@ class Runtime:
             listener(msg, recv_ns)
 
     def _open_feeds(self) -> None:
-        for venue, instruments in (("kalshi", self.kalshi_markets), ("polymarket", self.polymarket_tokens)):
-            if not instruments:
-                continue
+        for venue, instruments in self.streamed.items():
             adapter = get_venue(venue)
             if not isinstance(adapter, LiveVenue):
                 raise ConfigError(f"venue {venue} cannot stream live")
@@ -322,9 +236,7 @@ class Runtime:
             return
         self.bus = await open_bus(url)
         if self.consumer is None:
-            streams = (("kalshi", self.kalshi_markets), ("polymarket", self.polymarket_tokens))
-            venues = [venue for venue, instruments in streams if instruments]
-            self.publisher = LivePublisher(self.bus, live_source_id(self.source_id, venues))
+            self.publisher = LivePublisher(self.bus, live_source_id(self.source_id, list(self.streamed)))
             self.books.add_invalidation_listener(self.publisher.invalidated)
             self._tasks.append(asyncio.create_task(self.publisher.run()))
             log.info("publishing normalized events", bus=mask_url(url), source=self.publisher.source)
@@ -364,8 +276,8 @@ class Runtime:
             if self.trader is not None and self.config.runtime.settle_poll_s > 0:
                 self._tasks.append(asyncio.create_task(self._settlement_poller()))
             self.state = "running"
-            log.info("runtime running", role=self.role, kalshi=len(self.kalshi_markets),
-                     polymarket=len(self.polymarket_tokens), url=self.url)  # fmt: skip
+            counts = {venue: len(symbols) for venue, symbols in self.streamed.items()}
+            log.info("runtime running", role=self.role, url=self.url, **counts)
             await self.stop_event.wait()
         finally:
             self.state = "stopping"
@@ -558,238 +470,53 @@ class Runtime:
             for conn in feed.health()["connections"]:
                 frames, then = self._last_frames.get(conn["name"], (conn["frames"], now))
                 if now > then:
-                    self._fps[conn["name"]] = (conn["frames"] - frames) / (now - then)
+                    self.frame_rates[conn["name"]] = (conn["frames"] - frames) / (now - then)
                 self._last_frames[conn["name"]] = (conn["frames"], now)
 
-    # -- views -------------------------------------------------------------------------------
-
-    def arb_summary(self) -> dict[str, Any]:
-        """The detector's counts (zeros in an ingest process, which runs none)."""
-        if self.detector is None:
-            return {"opportunities": 0, "open": 0, "evaluations": 0, "suppressed": {}}
-        return dict(self.detector.summary())
+    # -- views (hadron.app.snapshot builds them) ---------------------------------------------
 
     @property
     def url(self) -> str:
-        """The dashboard's URL."""
+        """The dashboard's URL (``""`` without ``runtime.port``)."""
         rt = self.config.runtime
         return f"http://{rt.host}:{rt.port}/" if rt.port else ""
 
+    def arb_summary(self) -> dict[str, Any]:
+        """The detector's counts (zeros in an ingest process, which runs none)."""
+        return snap.arb_summary(self)
+
     def feeds_view(self) -> dict[str, Any]:
         """Feed health per venue and connection."""
-        now = time.time_ns()
-        out: dict[str, Any] = {}
-        for feed in self.feeds:
-            health = feed.health()
-            stats = feed.stats
-            connections = [
-                {
-                    **c,
-                    "fps": round(self._fps.get(c["name"], 0.0), 1),
-                    "last_frame_age_s": round((now - c["last_frame_ns"]) / 1e9, 2) if c["last_frame_ns"] else None,
-                }
-                for c in health["connections"]
-            ]
-            latency: FrameLatency = health["latency"]
-            out[feed.venue] = {
-                "state": "down" if feed.venue in self.feed_down else "up",
-                "down_reason": self.feed_down.get(feed.venue),
-                "restarts": self.feed_restarts.get(feed.venue, 0),
-                "connected": sum(1 for c in connections if c["connected"]),
-                "connections": connections,
-                "frames": stats.frames,
-                "decode_errors": stats.decode_errors,
-                "gaps": stats.seq_gaps,
-                "resyncs": stats.resync_requests,
-                "reconnects": sum(c["reconnects"] for c in connections),
-                "frozen": health["frozen"],
-                "latency_p50_us": latency.quantile(0.5),
-                "latency_p99_us": latency.quantile(0.99),
-            }
-        return out
-
-    def _pair_instruments(self) -> list[str]:
-        # The instruments of the tradeable pairs: the registry's status of these is on the dashboard
-        out: list[str] = []
-        for pair in self.arb.pairs:
-            if pair.tradeable:
-                out.append(f"kalshi:{pair.kalshi_market}")
-                out += [f"polymarket:{t}" for t in (pair.polymarket_yes_token, pair.polymarket_no_token) if t]
-        return out
+        return snap.feeds_view(self)
 
     def pairs_view(self) -> list[dict[str, Any]]:
         """Each tradeable pair with its books side by side (top 5 levels) and its combined cost
         both ways at the best asks (``cross``: :func:`hadron.app.views.pair_costs`)."""
-        from hadron.app.views import index_view, pair_costs
-
-        references: dict[str, list[str]] = {}
-        for feed in self.feeds:  # market ticker → its reference prices' instrument ids (Kalshi's feed says)
-            references.update(getattr(feed, "references", None) or {})
-        now = time.time_ns()
-        out = []
-        open_opportunities = self.detector.open if self.detector is not None else {}
-        from hadron.arb.edges import cross_fees
-
-        in_force = cross_fees(self.detector) if self.detector is not None else {}
-        fees = self.strategy.fees  # the fee rule in force per Kalshi market (``quadratic ×1``)
-        for pair in self.arb.pairs:
-            if not pair.tradeable:
-                continue
-            out.append(
-                {
-                    "id": pair.id,
-                    "relation": pair.relation,
-                    "cross": pair_costs(pair, self.arb.terms.get(pair.id), self.books, open_opportunities, in_force),
-                    "kalshi": _book_view(self.books, f"kalshi:{pair.kalshi_market}"),
-                    "kalshi_fee": fees.rule_text(f"kalshi:{pair.kalshi_market}") if fees is not None else None,
-                    "polymarket_yes": _book_view(self.books, f"polymarket:{pair.polymarket_yes_token}"),
-                    "polymarket_no": _book_view(self.books, f"polymarket:{pair.polymarket_no_token}")
-                    if pair.polymarket_no_token
-                    else None,
-                    "references": [
-                        index_view(self.index_prices.get(instrument), instrument, now)
-                        for instrument in references.get(pair.kalshi_market, [])
-                    ],
-                }
-            )
-        return out
+        return snap.pairs_view(self)
 
     def opportunities_view(self) -> dict[str, Any]:
         """Open opportunities and the last closed ones."""
-        now = time.time_ns()
-
-        def view(o: Any) -> dict[str, Any]:
-            return {
-                "id": o.id,
-                "pair": o.pair,
-                "kind": o.kind,
-                "direction": o.direction,
-                "legs": [leg.instrument for leg in o.legs],
-                "opened_ms": o.opened_ns // 1_000_000,  # ms since the epoch (a JS number holds it exactly)
-                "closed_ms": o.closed_ns // 1_000_000 if o.closed_ns is not None else None,
-                "size": format_size(o.size),
-                "net": money_text(o.net),
-                "edge": money_text(o.edge),
-                "peak": money_text(o.peak_net),
-                "cost": money_text(o.cost),
-                "age_s": round(((o.closed_ns or now) - o.opened_ns) / 1e9, 2),
-                "closed": o.closed_ns is not None,
-                "close_reason": o.close_reason,
-            }
-
-        return {
-            **self.arb_summary(),
-            "open": [view(o) for o in self.detector.open.values()] if self.detector else [],
-            "closed": [view(o) for o in list(self.detector.closed)[-10:]][::-1] if self.detector else [],
-        }
+        return snap.opportunities_view(self)
 
     def paper_view(self) -> dict[str, Any] | None:
         """The paper portfolio, its P&L and equity curve, risk state and recent fills."""
-        trader = self.trader
-        if trader is None:
-            return None
-        from hadron.app.views import pair_instruments, risk_usage
-        from hadron.paper.control import status
-
-        p = trader.portfolio
-        initial = sum(p.initial_cash.values())
-        curve = [[t // 1_000_000, round((e - initial) / 1e10, 4)] for t, e, _, _ in trader.equity[-300:]]
-        fills = [
-            {
-                "order_id": o.order_id,
-                "role": o.role,
-                "venue": o.venue,
-                "instrument": o.instrument,
-                "outcome": o.outcome,
-                "created_ms": o.created_ns // 1_000_000,
-                "done_ms": o.done_ns // 1_000_000 if o.done_ns else None,
-                "side": o.side,
-                "size": format_size(o.filled),
-                "price": format_price(o.cost // o.filled) if o.filled else "",
-                "fee": money_text(o.fee),
-                "status": o.status,
-            }
-            for o in trader.orders[-12:][::-1]
-        ]
-        limits = trader.limits
-        return {
-            **status(trader),
-            "cash": {v: money_text(c) for v, c in sorted(p.cash.items())},
-            "realized": money_text(p.realized()),
-            "positions": [
-                {
-                    "instrument": h.instrument,
-                    "outcome": h.outcome,
-                    "size": format_size(h.size),
-                    "cost": money_text(h.cost),
-                }
-                for h in p.holdings.values()
-                if h.size and not h.settled
-            ],
-            "equity_curve": curve,
-            "recent_orders": fills,
-            "risk": {
-                "max_notional_pair": money_text(limits.max_notional_pair) if limits.max_notional_pair else None,
-                "max_open_pairs": limits.max_open_pairs,
-                "daily_loss_limit": money_text(limits.daily_loss_limit) if limits.daily_loss_limit else None,
-                "max_data_age_ms": limits.max_data_age_ms,
-            },
-            "risk_usage": risk_usage(trader, self.books, pair_instruments(self.arb.pairs), time.time_ns()),
-        }
+        return snap.paper_view(self)
 
     def status(self) -> dict[str, Any]:
         """The runtime's state, for ``hadron status`` and the dashboard."""
-        return {
-            "state": self.state,
-            "run_id": self.run_id,
-            "uptime_s": round((time.time_ns() - self.started_ns) / 1e9, 1),
-            "url": self.url,
-            "errors": [mask_url(error) for error in self.errors],  # a venue's or the bus's URL, credentials masked
-            "books": self.books.states(),
-            "feeds": self.feeds_view(),
-            "role": self.role,
-            "opportunities": self.arb_summary(),
-            "bus": self.publisher.report() if self.publisher is not None else None,
-            "consumed": None
-            if self.consumer is None
-            else {
-                "events": sum(t.unique for t in self.consumer.sources.values()),
-                "duplicates": sum(t.duplicates for t in self.consumer.sources.values()),
-                "gaps": sum(t.gaps for t in self.consumer.sources.values()),
-                "last_seq": max((t.max_seq for t in self.consumer.sources.values()), default=-1),
-            },
-            "paper": None
-            if self.trader is None
-            else {"fills": self.trader.stats.fills, "orders": len(self.trader.orders)},
-        }
+        return snap.status(self)
 
     def final_report(self, status: dict[str, Any]) -> dict[str, Any]:
-        """What ``hadron run --report`` writes at the end: the final status, the books (every
-        book that was ever LIVE, best level first, as :meth:`hadron.app.replay.Replay.dump_books`),
-        the bus publisher's or consumer's report and the strategy's sections."""
-        return {
-            **status,
-            "books_dump": dump_books(self.books),
-            "book_states": {b.instrument: b.state.value for b in sorted(self.books, key=lambda b: b.instrument)},
-            "ingest": self.publisher.report() if self.publisher is not None else None,
-            "strategy": self.consumer.report() if self.consumer is not None else None,
-            **self.strategy.report(),
-        }
+        """What ``hadron run --report`` writes at the end (:func:`hadron.app.snapshot.final_report`)."""
+        return snap.final_report(self, status)
 
     def snapshot(self) -> dict[str, Any]:
         """Everything the dashboard shows, as JSON-ready builtins."""
-        from hadron.app.views import index_view
+        return snap.snapshot(self)
 
-        now = time.time_ns()
-        return {
-            "status": self.status(),
-            "pairs": self.pairs_view(),
-            "opportunities": self.opportunities_view(),
-            "paper": self.paper_view(),
-            "account": self.account.snapshot(),
-            "markets": self.strategy.registry.snapshot(now, self._pair_instruments()),
-            "index_prices": [index_view(p, p.instrument, now) for _, p in sorted(self.index_prices.items())],
-        }
+    def metrics_snapshot(self) -> dict[str, Any]:
+        """What ``/metrics`` exposes (see :class:`hadron.metrics.RuntimeCollector` and ``docs/METRICS.md``)."""
+        return snap.metrics_snapshot(self)
 
     def series_plan(self) -> SeriesPlan:
         """Which instruments and pairs ``/metrics`` gives series of their own, and their labels
@@ -798,8 +525,7 @@ class Runtime:
         if self._series is None:
             streamed = None
             if self.role != "strategy":  # a strategy streams nothing itself: its books come from the bus
-                streamed = {f"kalshi:{m}" for m in self.kalshi_markets}
-                streamed |= {f"polymarket:{t}" for t in self.polymarket_tokens}
+                streamed = {instrument_id(venue, s) for venue, symbols in self.streamed.items() for s in symbols}
             self._series = plan_series(
                 self.arb.pairs,
                 self.arb.outcome_sets,
@@ -807,86 +533,3 @@ class Runtime:
                 max_instruments=self.config.runtime.metrics_max_instruments,
             )
         return self._series
-
-    def metrics_snapshot(self) -> dict[str, Any]:
-        """What ``/metrics`` exposes (see :class:`hadron.metrics.RuntimeCollector` and ``docs/METRICS.md``)."""
-        feeds: dict[str, Any] = {}
-        latency: dict[str, FrameLatency] = {}
-        for feed in self.feeds:
-            health = feed.health()
-            counting = self.rejected.get(feed.venue)
-            feeds[feed.venue] = {
-                "frames": feed.stats.frames,
-                "decode_errors": feed.stats.decode_errors,
-                "seq_gaps": feed.stats.seq_gaps,
-                "resyncs": feed.stats.resync_requests,
-                "reconnects": sum(c["reconnects"] for c in health["connections"]),
-                "seq_duplicates": feed.stats.seq_duplicates,
-                "stale_frames": feed.stats.stale_frames,
-                "rejected": dict(counting.by_reason) if counting is not None else {},
-                "connected": sum(1 for c in health["connections"] if c["connected"]),
-                "up": 0 if feed.venue in self.feed_down else 1,
-                "restarts": self.feed_restarts.get(feed.venue, 0),
-            }
-            latency[feed.venue] = health["latency"]
-        plan = self.series_plan()
-        book_counts: dict[str, dict[str, int]] = {}
-        dropped: dict[str, int] = {venue: 0 for venue in ("kalshi", "polymarket")}
-        seen: dict[str, tuple[str, float | None]] = {}
-        for book in self.books:
-            venue = book.instrument.partition(":")[0]
-            state = book.state.value
-            by_state = book_counts.setdefault(venue, {})
-            by_state[state] = by_state.get(state, 0) + 1
-            if book.instrument in plan.instruments:
-                seen[book.instrument] = (state, book.ts_recv / 1e9 if book.ts_recv else None)
-            else:
-                dropped[venue] = dropped.get(venue, 0) + 1
-        for instrument in plan.omitted:  # followed, over the bound, no book yet
-            if self.books.get(instrument) is None:
-                venue = instrument.partition(":")[0]
-                dropped[venue] = dropped.get(venue, 0) + 1
-        books = []
-        for instrument, (venue, label) in plan.instruments.items():
-            state, updated = seen.get(instrument, (BookState.AWAITING_SNAPSHOT.value, None))
-            books.append({"venue": venue, "instrument": label, "state": state, "updated_s": updated})
-        pairs: dict[str, float] = {}
-        if self.detector is not None:
-            if self._edges is None:
-                from hadron.arb.edges import PairEdges
-
-                self._edges = PairEdges(self.detector)
-            edges = self._edges.best(plan.pairs)
-            pairs = {plan.pairs[pair]: value for pair, value in edges.items()}
-        paper: dict[str, Any] = {}
-        if self.trader is not None:
-            t = self.trader
-            equity = t.equity[-1][1] if t.equity else t.portfolio.total_cash()
-            parts = t.pnl()
-            paper = {
-                "orders": len(t.orders),
-                "fills": t.stats.fills,
-                "pnl": (equity - sum(t.portfolio.initial_cash.values())) / 1e10,
-                "pnl_parts": {
-                    "realized": parts.realized / 1e10,
-                    "locked": parts.locked / 1e10,
-                    "mark_to_market": parts.mark_to_market / 1e10,
-                },
-                "killed": 1 if t.kill.engaged else 0,
-                "rejections": dict(t.stats.rejections),
-                "downsized": dict(t.stats.downsized),
-                "orders_done": dict(t.stats.orders_done),
-            }
-        return {
-            "state": self.state,
-            "states": STATES,
-            "feeds": feeds,
-            "latency": latency,
-            "books": books,
-            "book_counts": book_counts,
-            "books_dropped": dropped,
-            "arb": self.arb_summary(),
-            "pairs": pairs,
-            "pairs_dropped": plan.pairs_dropped,
-            "paper": paper,
-        }

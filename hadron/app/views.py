@@ -4,7 +4,7 @@ Computed when a snapshot is taken (twice a second, for ``/ws`` and ``/api/snapsh
 the hot path: each reads the top of a few books and the paper trader's state.
 
 Units, as everywhere in Hadron: prices int 1/10,000 USD, sizes int 1/1,000,000 contract, money
-int 1/10,000,000,000 USD (:data:`~hadron.arb.walk.MONEY_SCALE`); the views send prices with
+int 1/10,000,000,000 USD (:data:`~hadron.model.fees.MONEY_SCALE`); the views send prices with
 :func:`~hadron.model.units.format_price`, sizes with :func:`~hadron.model.units.format_size` and
 money with :func:`~hadron.arb.opportunity.money_text` (exact decimal strings: the page rounds).
 """
@@ -15,10 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hadron.arb.opportunity import Opportunity, money_text
-from hadron.arb.walk import MONEY_SCALE, FeeModel, NoFee
 from hadron.book.manager import BookManager
-from hadron.match.pairs import Pair
+from hadron.match.pairs import Pair, PairLeg
 from hadron.model.events import IndexPrice
+from hadron.model.fees import MONEY_SCALE, FeeModel, NoFee
 from hadron.model.instrument import instrument_id
 from hadron.model.units import PRICE_ONE, SIZE_SCALE, format_index_value, format_price, format_size
 
@@ -40,6 +40,18 @@ def _best_ask(books: BookManager, instrument: str, from_bids: bool) -> tuple[int
     return (PRICE_ONE - price, size) if from_bids else (price, size)
 
 
+_Outcome = tuple[str, str, str, bool, FeeModel]
+"""(venue, outcome label, instrument, ask read from the bids, fee model)"""
+
+
+def _outcomes(leg: PairLeg, fee: FeeModel, *, flip: bool) -> tuple[_Outcome, _Outcome]:
+    # A leg's YES and NO outcomes; ``flip``: the labels swapped (a complement pair's second leg)
+    yes_label, no_label = ("no", "yes") if flip else ("yes", "no")
+    yes = instrument_id(leg.venue, leg.yes)
+    no = instrument_id(leg.venue, leg.no) if leg.no else yes
+    return (leg.venue, yes_label, yes, False, fee), (leg.venue, no_label, no, not leg.no, fee)
+
+
 def pair_costs(
     pair: Pair,
     terms: PairTerms | None,
@@ -49,10 +61,11 @@ def pair_costs(
 ) -> list[dict[str, Any]]:
     """The two cross-venue directions of ``pair`` at the best asks, per contract.
 
-    ``kalshi_yes+polymarket_…``: Kalshi YES (its ask) with the Polymarket outcome that pays when
-    Kalshi's NO does (the NO token's ask, or 1 − the YES token's bid); ``kalshi_no+polymarket_…``:
-    Kalshi NO (1 − its YES bid) with the Polymarket YES token's ask. Direction names and opportunity
-    keys are the detector's (:class:`~hadron.arb.detector.ArbDetector`).
+    ``<venue A>_yes+<venue B>_…`` (``kalshi_yes+polymarket_no``): leg A's YES (its ask) with the
+    leg B outcome that pays when leg A's NO does (its NO book's ask, or 1 − its YES book's bid);
+    ``<venue A>_no+<venue B>_…``: leg A's NO (its NO book's ask, or 1 − its YES bid) with leg B's
+    YES. Direction names and opportunity keys are the detector's
+    (:class:`~hadron.arb.detector.ArbDetector`).
 
     Each: ``direction``; ``legs`` (``venue``, ``outcome``, ``instrument``, ``ask``, ``ask_size``);
     ``cost``: the asks' sum (a price, USD; ``None`` when a leg has no ask); ``gross_edge``:
@@ -62,20 +75,14 @@ def pair_costs(
     size) or ``None``. ``fees_in_force``: the detector's fee models per direction key
     (:func:`hadron.arb.edges.cross_fees`: what the fee registry put in force), else ``terms``'.
     """
-    kalshi = instrument_id("kalshi", pair.kalshi_market)
-    yes = instrument_id("polymarket", pair.polymarket_yes_token)
-    no = instrument_id("polymarket", pair.polymarket_no_token) if pair.polymarket_no_token else ""
-    yes_label, no_label = ("no", "yes") if pair.relation == "complement" else ("yes", "no")
-    kalshi_fee: FeeModel = terms.kalshi_fee if terms is not None else NoFee()
-    poly_fee: FeeModel = terms.polymarket_fee if terms is not None else NoFee()
-    # (venue, outcome label, instrument, ask read from the bids, fee model)
-    kalshi_yes = ("kalshi", "yes", kalshi, False, kalshi_fee)
-    kalshi_no = ("kalshi", "no", kalshi, True, kalshi_fee)
-    poly_yes = ("polymarket", yes_label, yes, False, poly_fee)
-    poly_no = ("polymarket", no_label, no, False, poly_fee) if no else ("polymarket", no_label, yes, True, poly_fee)
+    leg_a, leg_b = pair.legs[:2]
+    fee_a: FeeModel = terms.leg(0).fee if terms is not None else NoFee()
+    fee_b: FeeModel = terms.leg(1).fee if terms is not None else NoFee()
+    a_yes, a_no = _outcomes(leg_a, fee_a, flip=False)
+    b_yes, b_no = _outcomes(leg_b, fee_b, flip=pair.relation == "complement")
     out = []
-    for a, b in ((kalshi_yes, poly_no), (kalshi_no, poly_yes)):
-        direction = f"kalshi_{a[1]}+polymarket_{b[1]}"
+    for a, b in ((a_yes, b_no), (a_no, b_yes)):
+        direction = f"{a[0]}_{a[1]}+{b[0]}_{b[1]}"
         models = (fees_in_force or {}).get(f"{pair.id}/cross/{direction}") or (a[4], b[4])
         legs = []
         asks: list[int] = []
@@ -167,12 +174,12 @@ def risk_usage(
 
 
 def pair_instruments(pairs: Iterable[Pair]) -> list[str]:
-    """The book instruments of the tradeable ``pairs``' legs: Kalshi markets and Polymarket tokens."""
+    """The book instruments of the tradeable ``pairs``' legs, in leg order (a Kalshi market, a
+    Polymarket YES token and NO token)."""
     out: list[str] = []
     for pair in pairs:
         if pair.tradeable:
-            out.append(instrument_id("kalshi", pair.kalshi_market))
-            out += [instrument_id("polymarket", t) for t in (pair.polymarket_yes_token, pair.polymarket_no_token) if t]
+            out += [instrument_id(leg.venue, symbol) for leg in pair.legs for symbol in (leg.yes, leg.no) if symbol]
     return out
 
 

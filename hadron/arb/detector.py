@@ -3,15 +3,20 @@
 For every tradeable pair (see :attr:`hadron.match.pairs.Pair.tradeable`) it checks, whenever the
 top of one of the pair's books changes (or one of them stops being trustworthy):
 
-* ``cross``: buy Kalshi YES (the Kalshi book's asks, which are 1 − NO bids) and the Polymarket
-  token that pays when Kalshi NO pays (``polymarket_no_token``'s asks), and the reverse: Kalshi NO
-  (asks ``1 − YES bid``, derived from the bid ladder) with ``polymarket_yes_token``. The pair's
-  tokens are named by what they pay in Kalshi terms, so a ``complement`` pair flips the outcome
-  labels of the Polymarket legs (the token paying with Kalshi YES is its own market's NO).
-* ``kalshi_yes_no``: Kalshi YES ask + NO ask < $1 on one market (``intra``).
-* ``polymarket_outcomes``: both Polymarket tokens' asks < $1 together (``intra``), and for each
-  :class:`OutcomeSet` (a neg-risk event's YES tokens, every outcome listed) the YES asks of all
-  outcomes < $1 together: exactly one outcome pays, so one share of each pays $1.
+Each pair has two legs (:attr:`hadron.match.pairs.Pair.legs`, leg A on the venue registered
+first: Kalshi for a Kalshi–Polymarket pair), each a YES book and a NO book (its own, or ``1 −`` the
+YES book's bids on a venue with one book per market, :mod:`hadron.model.venue`):
+
+* ``cross``: buy leg A YES and leg B NO, and the reverse, leg A NO with leg B YES; directions are
+  named ``<venue>_<outcome>+<venue>_<outcome>`` (``kalshi_yes+polymarket_no``). Leg B's books are
+  named by what they pay in leg A's terms, so a ``complement`` pair flips leg B's outcome labels
+  (the Polymarket token paying with Kalshi YES is its own market's NO).
+* ``<venue>_yes_no``: one market's YES ask + NO ask < $1 on a venue with one book per market
+  (``kalshi_yes_no``; ``intra``).
+* ``<venue>_outcomes``: both outcome books' asks < $1 together (``polymarket_outcomes``;
+  ``intra``), and for each :class:`OutcomeSet` (a Polymarket neg-risk event's YES tokens, every
+  outcome listed) the YES asks of all outcomes < $1 together: exactly one outcome pays, so one
+  share of each pays $1.
 
 Each candidate goes through :func:`hadron.arb.walk.best_size_legs` with its legs' fee models and
 the :class:`Thresholds`; each leg's ladder is read from its book only down to the price where the
@@ -37,13 +42,15 @@ from typing import Any
 from msgspec.structs import astuple
 
 from hadron.arb.opportunity import Leg, Opportunity
-from hadron.arb.walk import MONEY_SCALE, FeeModel, Limits, NoFee, WalkResult, best_size_legs, no_ladder
+from hadron.arb.walk import Limits, WalkResult, best_size_legs, no_ladder
 from hadron.book.manager import BookManager, BookState, ManagedBook
 from hadron.errors import ConfigError, DecodeError
-from hadron.match.pairs import FEE_TERMS, Pair, missing_fee_terms, read_pair_tables
+from hadron.match.pairs import Pair, PairLeg, fee_terms, missing_fee_terms, read_pair_tables
 from hadron.model.events import Level, TopOfBook
+from hadron.model.fees import MONEY_SCALE, FeeModel, NoFee
 from hadron.model.instrument import instrument_id
 from hadron.model.units import PRICE_ONE, SIZE_SCALE, parse_price, parse_size
+from hadron.model.venue import is_venue, venue_info, venue_names
 from hadron.venues.base import FeeModelVenue, get_venue
 
 
@@ -69,23 +76,40 @@ class Thresholds:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PairTerms:
-    """What the detector needs to know about one pair beyond :class:`Pair`.
+class LegTerms:
+    """What the detector needs to know about one leg of a pair.
 
     Attributes:
-        kalshi_fee / polymarket_fee: the markets' taker :class:`FeeModel` (money units).
-        polymarket_min_size: the Polymarket market's minimum order, int, 1/1,000,000 share.
-        settle_ns: the later of the two settlements, ns since the epoch, when known.
-        kalshi_fee_params: the Kalshi venue's ``fee_model`` params ``kalshi_fee`` was built from
+        fee: the leg's market's taker :class:`~hadron.model.fees.FeeModel` (money units).
+        min_size: the venue market's minimum order, int, 1/1,000,000 share (0: none).
+        fee_params: the venue adapter's ``fee_model`` params ``fee`` was built from
             (``{"multiplier": "1"}``), the base a venue fee override applies to
             (:class:`hadron.arb.fees.FeeRegistry`).
     """
 
-    kalshi_fee: FeeModel
-    polymarket_fee: FeeModel
-    polymarket_min_size: int = 0
+    fee: FeeModel
+    min_size: int = 0
+    fee_params: dict[str, str] = field(default_factory=dict)
+
+
+_FREE = LegTerms(fee=NoFee())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PairTerms:
+    """What the detector needs to know about one pair beyond :class:`Pair`.
+
+    Attributes:
+        legs: per leg of :attr:`Pair.legs` (same order), its :class:`LegTerms`.
+        settle_ns: the later of the two settlements, ns since the epoch, when known.
+    """
+
+    legs: tuple[LegTerms, ...] = (_FREE, _FREE)
     settle_ns: int | None = None
-    kalshi_fee_params: dict[str, str] = field(default_factory=dict)
+
+    def leg(self, index: int) -> LegTerms:
+        """The terms of leg ``index`` (no fee and no minimum when not given)."""
+        return self.legs[index] if index < len(self.legs) else _FREE
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +124,8 @@ class _Side:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OutcomeSet:
-    """The YES tokens of every outcome of one Polymarket neg-risk (mutually exclusive) event.
+    """The YES tokens of every outcome of one mutually exclusive event on one venue (a Polymarket
+    neg-risk event).
 
     Exactly one outcome resolves YES, so buying one YES share of each pays $1. The set must list
     every outcome of the event (an unlisted outcome that wins pays nothing).
@@ -109,6 +134,7 @@ class OutcomeSet:
         id: a name for the set (the event slug or id). tokens: the outcomes' YES token ids.
         fee: the markets' taker :class:`FeeModel`. min_size: the largest minimum order, int,
             1/1,000,000 share. settle_ns: settlement time, ns since the epoch, when known.
+        venue: the registered venue of the tokens (opportunities of kind ``<venue>_outcomes``).
     """
 
     id: str
@@ -116,6 +142,7 @@ class OutcomeSet:
     fee: FeeModel
     min_size: int = 0
     settle_ns: int | None = None
+    venue: str = "polymarket"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,57 +200,55 @@ def _untrusted(book: ManagedBook | None, now_ns: int, max_age_ns: int) -> str | 
     return None
 
 
-def _ids(pair: Pair) -> tuple[str, str, str]:
-    # Book instrument ids of the Kalshi market and the two Polymarket tokens ("" when unknown)
-    no = instrument_id("polymarket", pair.polymarket_no_token) if pair.polymarket_no_token else ""
-    return instrument_id("kalshi", pair.kalshi_market), instrument_id("polymarket", pair.polymarket_yes_token), no
+def _sides(leg: PairLeg, terms: LegTerms, flip: bool = False) -> tuple[_Side, _Side]:
+    # The leg's YES and NO sides (book instrument ids); ``flip``: the outcome labels swapped
+    yes_label, no_label = ("no", "yes") if flip else ("yes", "no")
+    yes = instrument_id(leg.venue, leg.yes)
+    if leg.no:
+        no = _Side(leg.venue, instrument_id(leg.venue, leg.no), no_label, terms.fee, False)
+    else:
+        no = _Side(leg.venue, yes, no_label, terms.fee, True)
+    return _Side(leg.venue, yes, yes_label, terms.fee, False), no
 
 
 def _cross(pair: Pair, terms: PairTerms) -> list[_Candidate]:
-    k, yes, no = _ids(pair)
-    flip = pair.relation == "complement"
-    yes_label, no_label = ("no", "yes") if flip else ("yes", "no")
-    kalshi_yes = _Side("kalshi", k, "yes", terms.kalshi_fee, False)
-    kalshi_no = _Side("kalshi", k, "no", terms.kalshi_fee, True)
-    poly_yes = _Side("polymarket", yes, yes_label, terms.polymarket_fee, False)
-    poly_no = (
-        _Side("polymarket", no, no_label, terms.polymarket_fee, False)
-        if no
-        else _Side("polymarket", yes, no_label, terms.polymarket_fee, True)
-    )
+    leg_a, leg_b = pair.legs[:2]
+    a_yes, a_no = _sides(leg_a, terms.leg(0))
+    b_yes, b_no = _sides(leg_b, terms.leg(1), flip=pair.relation == "complement")
+    min_size = max(terms.leg(0).min_size, terms.leg(1).min_size)
     out = []
-    for a, b in ((kalshi_yes, poly_no), (kalshi_no, poly_yes)):
-        direction = f"kalshi_{a.outcome}+polymarket_{b.outcome}"
+    for a, b in ((a_yes, b_no), (a_no, b_yes)):
+        direction = f"{a.venue}_{a.outcome}+{b.venue}_{b.outcome}"
         key = f"{pair.id}/cross/{direction}"
-        out.append(_Candidate(key, pair.id, "cross", direction, (a, b), terms.polymarket_min_size, terms.settle_ns))
+        out.append(_Candidate(key, pair.id, "cross", direction, (a, b), min_size, terms.settle_ns))
     return out
 
 
+def intra_kind(venue: str, *, one_book: bool) -> str:
+    """The opportunity kind of buying both outcomes of one market on ``venue``:
+    ``<venue>_yes_no`` (YES ask + NO ask of one book, ``one_book``) or ``<venue>_outcomes`` (the
+    outcomes' own books)."""
+    return f"{venue}_yes_no" if one_book else f"{venue}_outcomes"
+
+
 def _intra(pair: Pair, terms: PairTerms) -> list[_Candidate]:
-    k, yes, no = _ids(pair)
-    out = [
-        _Candidate(
-            f"{k}/kalshi_yes_no",
-            k,
-            "kalshi_yes_no",
-            "kalshi_yes+kalshi_no",
-            (_Side("kalshi", k, "yes", terms.kalshi_fee, False), _Side("kalshi", k, "no", terms.kalshi_fee, True)),
-            0,
-            terms.settle_ns,
-        )
-    ]
-    if no:
+    out = []
+    for index, leg in enumerate(pair.legs[:2]):
+        one_book = venue_info(leg.venue).one_book_per_market
+        if not one_book and not leg.no:  # an outcome book's own NO is not known
+            continue
+        leg_terms = terms.leg(index)
+        yes, no = _sides(leg, leg_terms)
+        kind = intra_kind(leg.venue, one_book=one_book)
+        name = yes.instrument if one_book else leg.market or yes.instrument
         out.append(
             _Candidate(
-                f"{pair.polymarket_market or yes}/polymarket_outcomes",
-                pair.polymarket_market or yes,
-                "polymarket_outcomes",
-                "polymarket_yes+polymarket_no",
-                (
-                    _Side("polymarket", yes, "yes", terms.polymarket_fee, False),
-                    _Side("polymarket", no, "no", terms.polymarket_fee, False),
-                ),
-                terms.polymarket_min_size,
+                f"{name}/{kind}",
+                name,
+                kind,
+                f"{leg.venue}_yes+{leg.venue}_no",
+                (yes, no),
+                leg_terms.min_size,
                 terms.settle_ns,
             )
         )
@@ -231,15 +256,16 @@ def _intra(pair: Pair, terms: PairTerms) -> list[_Candidate]:
 
 
 def _outcomes(outcome_set: OutcomeSet) -> _Candidate:
+    venue = outcome_set.venue
     legs = tuple(
-        _Side("polymarket", instrument_id("polymarket", token), "yes", outcome_set.fee, False)
-        for token in outcome_set.tokens
+        _Side(venue, instrument_id(venue, token), "yes", outcome_set.fee, False) for token in outcome_set.tokens
     )
+    kind = intra_kind(venue, one_book=False)
     return _Candidate(
-        f"{outcome_set.id}/polymarket_outcomes",
+        f"{outcome_set.id}/{kind}",
         outcome_set.id,
-        "polymarket_outcomes",
-        "+".join(f"polymarket_yes[{n}]" for n in range(len(legs))),
+        kind,
+        "+".join(f"{venue}_yes[{n}]" for n in range(len(legs))),
         legs,
         outcome_set.min_size,
         outcome_set.settle_ns,
@@ -259,7 +285,7 @@ class ArbDetector:
         terms: fee models and settlement per pair id; a pair without terms is charged no fee.
         thresholds: reporting thresholds and book age limit.
         clock: returns "now" in ns; ``None`` uses the triggering update's ``ts_recv`` (replay time).
-        intra: also check ``kalshi_yes_no`` and ``polymarket_outcomes`` on each pair.
+        intra: also check each leg's own market (``kalshi_yes_no``, ``polymarket_outcomes``).
         outcome_sets: Polymarket neg-risk events to check as ``polymarket_outcomes``.
         keep_closed: keep only this many closed opportunities in memory (``None``: all, for replays).
 
@@ -301,7 +327,7 @@ class ArbDetector:
         for pair in pairs:
             if not pair.tradeable:
                 continue
-            pair_terms = (terms or {}).get(pair.id) or PairTerms(kalshi_fee=NoFee(), polymarket_fee=NoFee())
+            pair_terms = (terms or {}).get(pair.id) or PairTerms()
             for candidate in _cross(pair, pair_terms) + (_intra(pair, pair_terms) if intra else []):
                 self._watch(candidate, seen)
         for outcome_set in outcome_sets:
@@ -571,11 +597,11 @@ def _money(value: object) -> int:
     return units * (MONEY_SCALE // 10_000)
 
 
-def _fee_venues() -> tuple[FeeModelVenue, FeeModelVenue]:
-    kalshi, polymarket = get_venue("kalshi"), get_venue("polymarket")
-    if not isinstance(kalshi, FeeModelVenue) or not isinstance(polymarket, FeeModelVenue):
-        raise ConfigError("the venues do not provide fee models")
-    return kalshi, polymarket
+def _fee_venue(venue: str) -> FeeModelVenue:
+    adapter = get_venue(venue)
+    if not isinstance(adapter, FeeModelVenue):
+        raise ConfigError(f"venue {venue} does not provide fee models")
+    return adapter
 
 
 _FEE_HINTS = {
@@ -584,14 +610,31 @@ _FEE_HINTS = {
 }
 
 
+def _fee_hint(name: str) -> str:
+    return _FEE_HINTS.get(name, f'{name} = "<the venue\'s fee parameter, a decimal string>"')
+
+
+def leg_terms(leg: PairLeg) -> LegTerms:
+    """The :class:`LegTerms` of ``leg``: its fee model built by its venue adapter from its fee
+    params (:class:`~hadron.venues.base.FeeModelVenue`), and its minimum size.
+
+    Raises:
+        ConfigError: the venue has no fee models, or a fee param is invalid.
+    """
+    return LegTerms(
+        fee=_fee_venue(leg.venue).fee_model(leg.fee_params), min_size=leg.min_size, fee_params=leg.fee_params
+    )
+
+
 def load_pairs(path: Path) -> tuple[list[Pair], dict[str, PairTerms]]:
     """Read the tradeable pairs of a pairs file and their :class:`PairTerms`.
 
-    Per-pair fields beyond :class:`Pair`: ``kalshi_fee_multiplier`` and ``polymarket_fee_rate``
-    (decimal strings, required on every tradeable pair: ``"0"`` states a fee-free market, a
-    missing value is an error, never a fee of 0), ``polymarket_min_size`` (shares, decimal string)
-    [``"0"``], ``settles_at`` (ISO 8601, the later settlement) [unknown]. Fee models come from the
-    venues through :func:`hadron.venues.base.get_venue`.
+    Per-pair fields beyond the legs' locators, for each leg's venue: ``<venue>_fee_<param>`` for
+    each of the venue's registered fee params (Kalshi ``kalshi_fee_multiplier``, Polymarket
+    ``polymarket_fee_rate``; decimal strings, required on every tradeable pair: ``"0"`` states a
+    fee-free market, a missing value is an error, never a fee of 0), ``<venue>_min_size`` (shares,
+    decimal string) [``"0"``]; and ``settles_at`` (ISO 8601, the later settlement) [unknown]. Fee
+    models come from the venues through :func:`hadron.venues.base.get_venue`.
 
     Raises:
         ConfigError: unreadable file, invalid pair, a tradeable pair without its fee terms (the
@@ -604,8 +647,8 @@ def load_pairs(path: Path) -> tuple[list[Pair], dict[str, PairTerms]]:
         raw.setdefault(pair.id, table)
     unpriced = {pair.id: missing for pair in pairs if (missing := missing_fee_terms(raw[pair.id]))}
     if unpriced:
-        names = [name for name in FEE_TERMS if any(name in missing for missing in unpriced.values())]
-        add = " and ".join(_FEE_HINTS[name] for name in names)
+        names = list(dict.fromkeys(name for missing in unpriced.values() for name in missing))
+        add = " and ".join(_fee_hint(name) for name in names)
         if len(unpriced) == 1:
             ((pid, missing),) = unpriced.items()
             raise ConfigError(
@@ -617,18 +660,12 @@ def load_pairs(path: Path) -> tuple[list[Pair], dict[str, PairTerms]]:
             f"pairs file {path}: {len(unpriced)} approved pairs without fee terms: {listed}; add {add} to each "
             "[[pair]] table (a pair is never traded at an assumed fee)"
         )
-    kalshi, polymarket = _fee_venues()
     terms: dict[str, PairTerms] = {}
     for pair in pairs:
-        extra = raw[pair.id]
         try:
-            kalshi_params = {"multiplier": str(extra["kalshi_fee_multiplier"])}
             terms[pair.id] = PairTerms(
-                kalshi_fee=kalshi.fee_model(**kalshi_params),
-                kalshi_fee_params=kalshi_params,
-                polymarket_fee=polymarket.fee_model(rate=str(extra["polymarket_fee_rate"])),
-                polymarket_min_size=parse_size(str(extra.get("polymarket_min_size", "0"))),
-                settle_ns=_settle_ns(extra.get("settles_at")),
+                legs=tuple(leg_terms(leg) for leg in pair.legs),
+                settle_ns=_settle_ns(raw[pair.id].get("settles_at")),
             )
         except (ValueError, DecodeError, InvalidOperation) as exc:
             raise ConfigError(f"pairs file {path}, pair {pair.id}: {exc}") from exc
@@ -671,7 +708,6 @@ def _thresholds(table: dict[str, Any], path: Path) -> Thresholds:
 
 
 def _outcome_sets(tables: list[Any], path: Path) -> list[OutcomeSet]:
-    _, polymarket = _fee_venues()
     out = []
     for n, table in enumerate(tables):
         name = table.get("id") if isinstance(table, dict) else None
@@ -680,19 +716,28 @@ def _outcome_sets(tables: list[Any], path: Path) -> list[OutcomeSet]:
             raise ConfigError(
                 f"pairs file {path}: [[outcome_set]] #{n + 1} needs an id and tokens = [at least two YES token ids]"
             )
-        if str(table.get("polymarket_fee_rate", "")).strip() == "":
+        venue = str(table.get("venue", "polymarket"))
+        if not is_venue(venue):
+            known = ", ".join(venue_names())
+            raise ConfigError(f"pairs file {path}, outcome set {name}: unknown venue {venue!r} (registered: {known})")
+        missing = [term for term in fee_terms(venue) if str(table.get(term, "")).strip() == ""]
+        if missing:
+            add = " and ".join(_fee_hint(term) for term in missing)
             raise ConfigError(
-                f"pairs file {path}, outcome set {name}: without polymarket_fee_rate; add "
-                f"{_FEE_HINTS['polymarket_fee_rate']} to its [[outcome_set]] table (never traded at an assumed fee)"
+                f"pairs file {path}, outcome set {name}: without {' and '.join(missing)}; add "
+                f"{add} to its [[outcome_set]] table (never traded at an assumed fee)"
             )
+        prefix = f"{venue}_fee_"
+        params = {k[len(prefix) :]: str(v) for k, v in table.items() if k.startswith(prefix)}
         try:
             out.append(
                 OutcomeSet(
                     id=str(name),
                     tokens=tuple(tokens),
-                    fee=polymarket.fee_model(rate=str(table["polymarket_fee_rate"])),
-                    min_size=parse_size(str(table.get("polymarket_min_size", "0"))),
+                    fee=_fee_venue(venue).fee_model(params),
+                    min_size=parse_size(str(table.get(f"{venue}_min_size", "0"))),
                     settle_ns=_settle_ns(table.get("settles_at")),
+                    venue=venue,
                 )
             )
         except (ValueError, DecodeError, InvalidOperation) as exc:
@@ -708,9 +753,10 @@ def load_arb_config(path: Path) -> ArbConfig:
     * ``[thresholds]``: ``min_edge`` (USD per contract), ``min_profit`` (USD), ``min_size``
       (shares), ``max_capital`` (USD, cost including fees), ``max_age_s`` (a leg's book age),
       ``lot`` (shares); money and sizes as decimal strings.
-    * ``[[outcome_set]]``: a Polymarket neg-risk event, ``id``, ``tokens`` (the YES token of every
-      outcome), ``polymarket_fee_rate`` (required, ``"0"`` when fee-free), ``polymarket_min_size``,
-      ``settles_at``.
+    * ``[[outcome_set]]``: a mutually exclusive event (a Polymarket neg-risk event), ``id``,
+      ``tokens`` (the YES token of every outcome), ``venue`` [``"polymarket"``], the venue's fee
+      terms (``polymarket_fee_rate``: required, ``"0"`` when fee-free), ``<venue>_min_size``
+      (``polymarket_min_size``), ``settles_at``.
 
     Raises:
         ConfigError: unreadable file, invalid pair, a tradeable pair or outcome set without its fee

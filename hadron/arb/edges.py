@@ -22,8 +22,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from hadron.arb.detector import ArbDetector
-from hadron.arb.walk import MONEY_SCALE, net_for_legs, no_ladder
+from hadron.arb.walk import net_for_legs, no_ladder
 from hadron.book.manager import BookState
+from hadron.model.fees import MONEY_SCALE
 from hadron.model.units import SIZE_SCALE
 
 DEPTH = 20

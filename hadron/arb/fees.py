@@ -1,6 +1,6 @@
 """Fees follow the venue: the fee rule in force for each traded market, updated at run time.
 
-A pair's Kalshi leg is priced from its pairs-file terms (``kalshi_fee_multiplier``: the series'
+A pair's leg is priced from its pairs-file terms (``kalshi_fee_multiplier``: the series'
 multiplier as a person wrote it in) until the venue says otherwise. The venue says so with a
 :class:`~hadron.model.events.FeeUpdate` (Kalshi ``event_fee_update``, Kalshi AsyncAPI
 ``eventFeeUpdate``: an event's ``fee_type_override`` / ``fee_multiplier_override`` set, or
@@ -9,9 +9,9 @@ cleared with ``null``) or, at start, from REST (OpenAPI ``Series.fee_type`` /
 through :meth:`FeeRegistry.set_base` and :meth:`FeeRegistry.set_override`).
 
 :class:`FeeRegistry` keeps, per ``(venue, event id)``, the override in force and, per market, its
-base rule; when either changes it builds the market's new :class:`~hadron.arb.walk.FeeModel`
-through the venue adapter (:class:`~hadron.venues.base.FeeModelVenue` ``fee_model(multiplier=…,
-fee_type=…)``), once, and hands it to
+base rule; when either changes it builds the market's new :class:`~hadron.model.fees.FeeModel`
+through the venue adapter (:class:`~hadron.venues.base.FeeModelVenue` ``fee_model({"multiplier": …,
+"fee_type": …})``), once, and hands it to
 
 * the detector (:meth:`~hadron.arb.detector.ArbDetector.set_fee`): every candidate with a leg on
   that market is priced with it from that moment (the override's ``ts_recv``; replays are clocked
@@ -19,8 +19,8 @@ fee_type=…)``), once, and hands it to
 * the paper trader (:meth:`~hadron.paper.trader.PaperTrader.set_fee_model`): every order that
   reaches the venue from that moment on is charged with it (orders due before it ran first).
 
-A market's event: the pair's ``kalshi_event`` when the pairs file gives it, else the market
-ticker without its last ``-`` segment (Kalshi's standard ``<event>-<market>`` form).
+A market's event: the leg's ``<venue>_event`` when the pairs file gives it, else the market
+id without its last ``-`` segment (Kalshi's standard ``<event>-<market>`` form; :func:`event_of`).
 
 A fee type Hadron cannot price (Kalshi ``flat``, Specific Trading Fees table; or a name it does
 not know) is refused: counted in :attr:`FeeRegistry.refused`, logged (one warning line), never an
@@ -34,17 +34,17 @@ or a corrupt value, never applied).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from hadron.arb.walk import FeeModel
 from hadron.errors import ConfigError, DecodeError
-from hadron.match.pairs import Pair
+from hadron.match.pairs import Pair, PairLeg
 from hadron.model.events import FeeUpdate
+from hadron.model.fees import FeeModel, FeeRule
 from hadron.model.instrument import instrument_id
 from hadron.venues.base import FeeModelVenue, get_venue
 
@@ -55,12 +55,13 @@ if TYPE_CHECKING:
 log = structlog.get_logger("hadron.fees")
 
 
-def kalshi_event_of(pair: Pair) -> str:
-    """The Kalshi event ticker of ``pair``'s market: ``kalshi_event`` when given, else the market
-    ticker without its last ``-`` segment (``KXGOLD-26AUG10-T3400`` → ``KXGOLD-26AUG10``)."""
-    if pair.kalshi_event:
-        return pair.kalshi_event
-    return pair.kalshi_market.rsplit("-", 1)[0]
+def event_of(leg: PairLeg) -> str:
+    """The event id of ``leg``'s market: its ``<venue>_event`` when the pairs file gives it, else the
+    market id without its last ``-`` segment (Kalshi's ``<event>-<market>`` form:
+    ``KXGOLD-26AUG10-T3400`` → ``KXGOLD-26AUG10``)."""
+    if leg.event:
+        return leg.event
+    return leg.market.rsplit("-", 1)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,28 +74,6 @@ class Override:
     multiplier: Decimal | None
     since_ns: int
     source: str = "ws"
-
-
-@dataclass(frozen=True, slots=True)
-class FeeRule:
-    """One fee rule a venue reports over REST at start (venue-neutral; see
-    :meth:`hadron.venues.base.FeeRulesVenue.fee_rules` and :meth:`FeeRegistry.apply_rules`).
-
-    Attributes:
-        venue / event: the venue and the event id the rule applies to (Kalshi event ticker).
-        kind: ``"base"``: the series' own rule (Kalshi ``Series.fee_type`` / ``fee_multiplier``);
-            ``"override"``: the event's override (``Event.fee_type_override`` /
-            ``fee_multiplier_override``; only reported when set).
-        fee_type / multiplier: the rule (``None``: not given; the multiplier is exact).
-        source: where it came from, for reports (``"series:KXGOLD"``, ``"event:KXGOLD-26AUG10"``).
-    """
-
-    venue: str
-    event: str
-    kind: str
-    fee_type: str | None
-    multiplier: Decimal | None
-    source: str = ""
 
 
 @dataclass(slots=True)
@@ -111,9 +90,10 @@ class FeeRegistry:
     """The fee rule in force per market (see the module docstring).
 
     Args:
-        pairs: the tradeable pairs (their Kalshi markets are the ones followed).
-        base: pair id → the Kalshi fee_model params of its pairs-file terms
-            (``{"multiplier": "1"}``; see :attr:`hadron.arb.detector.PairTerms.kalshi_fee_params`).
+        pairs: the tradeable pairs (the YES books of their legs are the markets followed).
+        base: pair id → per leg (in :attr:`Pair.legs` order), the venue's ``fee_model`` params of
+            its pairs-file terms (``[{"multiplier": "1"}, {"rate": "0.04"}]``; see
+            :attr:`hadron.arb.detector.LegTerms.fee_params`).
         detector / trader: told of every change (either may be ``None``).
 
     Attributes:
@@ -127,7 +107,7 @@ class FeeRegistry:
     def __init__(
         self,
         pairs: Iterable[Pair],
-        base: Mapping[str, Mapping[str, str]],
+        base: Mapping[str, Sequence[Mapping[str, str]]],
         *,
         detector: ArbDetector | None = None,
         trader: PaperTrader | None = None,
@@ -148,12 +128,16 @@ class FeeRegistry:
         for pair in pairs:
             if not pair.tradeable:
                 continue
-            instrument = instrument_id("kalshi", pair.kalshi_market)
-            if instrument in self._markets:
-                continue
-            market = _Market("kalshi", instrument, kalshi_event_of(pair), dict(base.get(pair.id, {})))
-            self._markets[instrument] = market
-            self._by_event.setdefault(("kalshi", market.event), []).append(market)
+            params = base.get(pair.id, ())
+            for index, leg in enumerate(pair.legs):
+                instrument = instrument_id(leg.venue, leg.yes)
+                if instrument in self._markets:
+                    continue
+                market = _Market(
+                    leg.venue, instrument, event_of(leg), dict(params[index] if index < len(params) else {})
+                )
+                self._markets[instrument] = market
+                self._by_event.setdefault((leg.venue, market.event), []).append(market)
 
     def events(self, venue: str = "kalshi") -> list[str]:
         """The event ids whose markets are followed on ``venue`` (what to ask REST about at start)."""
@@ -261,11 +245,11 @@ class FeeRegistry:
                 params["multiplier"] = str(override.multiplier)
         return params
 
-    def _build(self, venue: str, params: Mapping[str, Any]) -> FeeModel:
+    def _build(self, venue: str, params: Mapping[str, str]) -> FeeModel:
         adapter = get_venue(venue)
         if not isinstance(adapter, FeeModelVenue):
             raise ConfigError(f"venue {venue} does not price fees")
-        return adapter.fee_model(**params)
+        return adapter.fee_model(params)
 
     def _check(self, venue: str, event: str, fee_type: str | None, multiplier: Decimal | None, now_ns: int) -> None:
         # An override for an event Hadron does not trade: still refuse (count) a rule it could not price

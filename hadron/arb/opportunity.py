@@ -1,6 +1,6 @@
 """Opportunity records and their NDJSON file.
 
-Money is int, 1/10,000,000,000 USD (:data:`~hadron.arb.walk.MONEY_SCALE`) inside Hadron and a
+Money is int, 1/10,000,000,000 USD (:data:`~hadron.model.fees.MONEY_SCALE`) inside Hadron and a
 plain decimal string (``"1.2345"``) in the file; sizes are int, 1/1,000,000 share, written as
 decimal strings too.
 """
@@ -14,11 +14,14 @@ from typing import Any
 
 import msgspec
 
-from hadron.arb.walk import MONEY_SCALE, FeeModel
+from hadron.model.fees import MONEY_SCALE, FeeModel
 from hadron.model.units import SIZE_SCALE, format_size
 
-KINDS = ("cross", "kalshi_yes_no", "polymarket_outcomes")
-"""Opportunity kinds: across venues, YES + NO of one Kalshi market, both outcomes of one Polymarket market."""
+CROSS = "cross"
+"""The kind of an opportunity across two venues. The other kinds are one venue's own market,
+named after the venue: ``<venue>_yes_no`` (YES + NO of one book, ``kalshi_yes_no``) and
+``<venue>_outcomes`` (the outcomes' own books, ``polymarket_outcomes``; see
+:func:`hadron.arb.detector.intra_kind`)."""
 
 _PRICE_QUANTUM = Decimal("0.00000001")
 
@@ -45,14 +48,14 @@ class Leg:
     """One leg: ``size`` bought on ``venue`` of ``instrument`` paying on ``outcome``.
 
     Attributes:
-        venue: ``"kalshi"`` or ``"polymarket"``.
-        instrument: Kalshi market ticker or Polymarket token id.
+        venue: the registered venue name (``"kalshi"``, ``"polymarket"``).
+        instrument: the book's instrument id (``kalshi:<ticker>``, ``polymarket:<token id>``).
         outcome: ``"yes"`` or ``"no"``, in the instrument's own market's terms.
         fills: ``(price, size)`` fills, price int 1/10,000 USD, size int 1/1,000,000 share.
         cost: int, money units, fills only. fee: int, money units, the order's fee.
         from_bids: the leg's asks are ``1 −`` the instrument book's bids (Kalshi NO, or a
             Polymarket NO bought through the YES token's book); selling it hits ``1 −`` the asks.
-        fee_model: the venue market's taker :class:`~hadron.arb.walk.FeeModel` (for execution).
+        fee_model: the venue market's taker :class:`~hadron.model.fees.FeeModel` (for execution).
     """
 
     venue: str
@@ -89,7 +92,8 @@ class Opportunity:
     Attributes:
         id: unique within a detector (``"<pair>/<kind>/<direction>/<n>"``).
         pair: the pair id (or, intra-venue, the instrument).
-        kind: one of :data:`KINDS`. direction: which legs, e.g. ``"kalshi_yes+polymarket_no"``.
+        kind: :data:`CROSS` or a venue's own-market kind (``kalshi_yes_no``).
+        direction: which legs, e.g. ``"kalshi_yes+polymarket_no"``.
         opened_ns / last_ns / closed_ns: ns since the epoch (``closed_ns`` ``None`` while open).
         legs: the two :class:`Leg` records; size: shares per leg (int, 1/1,000,000).
         cost / payout / fees / net: int, money units; ``cost`` includes fees.

@@ -7,9 +7,10 @@ level, costs the sum of the fills plus each leg's fees; the net profit is
 
     net(q) = q × $1 − Σ_legs cost_i(q) − Σ_legs fee_i(fills_i(q))
 
-Money in this module is an int in :data:`MONEY_SCALE` units per USD (1/10,000,000,000 USD), which
-is exactly price (1/10,000 USD) × size (1/1,000,000 share): a fill's cost ``price × size`` needs
-no rounding, and every venue fee (whole cents, or 1/1,000,000 USD) converts exactly.
+Money in this module is an int in :data:`~hadron.model.fees.MONEY_SCALE` units per USD
+(1/10,000,000,000 USD), which is exactly price (1/10,000 USD) × size (1/1,000,000 share): a
+fill's cost ``price × size`` needs no rounding, and every venue fee (whole cents, or 1/1,000,000
+USD) converts exactly.
 
 What :func:`best_size` (two legs) and :func:`best_size_legs` (any number) implement: among the
 sizes ``q`` that are multiples of ``lot``, at least ``min_size``, within every ladder's depth and
@@ -24,7 +25,7 @@ with size, so ``net`` can only fall and ``net / q`` with it), when the cost woul
 ``max_cost`` (cost only grows), or when a ladder runs out. Within a *segment* (the sizes over
 which every leg stays on one price level) prices are constant and a fee's exact value grows
 linearly; only its rounding wanders, within a bound the fee model states
-(:class:`SegmentFee`). So per segment the walk solves the thresholds as linear inequalities in
+(:class:`~hadron.model.fees.SegmentFee`). So per segment the walk solves the thresholds as linear inequalities in
 the lot count, and evaluates exactly (real fills, real fee calls) only the sizes whose upper
 bound can still beat the best so far: typically one or two per segment, instead of every lot.
 Fee models that do not state their bound are walked lot by lot (same result, slower).
@@ -34,76 +35,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, cast, runtime_checkable
+from typing import cast
 
 from hadron.model.events import Level
-from hadron.model.units import PRICE_ONE, PRICE_SCALE, SIZE_SCALE
-
-MONEY_SCALE = PRICE_SCALE * SIZE_SCALE
-"""Money units per USD: money is int, 1/10,000,000,000 USD (= price unit × size unit)."""
-
-
-@runtime_checkable
-class FeeModel(Protocol):
-    """The taker fee of one order on one venue.
-
-    ``fee(fills)``: ``fills`` are the order's ``(price, size)`` fills (price int, 1/10,000 USD;
-    size int, 1/1,000,000 share), in the order they fill. Returns the whole order's fee, int,
-    money units (:data:`MONEY_SCALE` per USD), never negative and never smaller for more fills.
-    """
-
-    def fee(self, fills: Sequence[Level]) -> int:
-        """Return the fee of an order filled as ``fills``, in money units."""
-
-
-@runtime_checkable
-class SegmentFee(FeeModel, Protocol):
-    """A :class:`FeeModel` made of additive per-fill amounts, linear within a price level.
-
-    ``fee(fills) == order_fee(Σ fill_raw(price, size))``: each fill contributes a raw amount (an
-    int in the model's own units) and the order's fee settles their sum (e.g. rounds it up to the
-    cent). For an order whose last fill grows at one price ``p`` (earlier fills fixed), the fee's
-    exact (unrounded) value grows by ``marginal(p) / marginal_den`` money units per size unit
-    (1/1,000,000 share), and the settled fee differs from ``fee(start) + exact growth`` by at most
-    ``rounding`` money units either way; ``p + marginal(p) / marginal_den`` never falls as ``p``
-    rises. Kalshi (rounded up to the cent once per order): ``rounding`` is one cent; Polymarket
-    (each fill rounded half up to $0.00001, zero below it): 1.5 steps of $0.00001.
-    """
-
-    marginal_den: int
-    rounding: int
-
-    def marginal(self, price: int) -> int:
-        """Numerator of the exact fee per size unit at ``price`` (1/10,000 USD), over ``marginal_den``."""
-
-    def fill_raw(self, price: int, size: int) -> int:
-        """The raw amount one fill adds (model units)."""
-
-    def order_fee(self, raw: int) -> int:
-        """The order's fee, money units, from the sum of its fills' raw amounts."""
-
-
-class NoFee:
-    """A :class:`FeeModel` that charges nothing (fee-free markets, tests)."""
-
-    marginal_den = 1
-    rounding = 0
-
-    def fee(self, fills: Sequence[Level]) -> int:
-        """Return 0."""
-        return 0
-
-    def marginal(self, price: int) -> int:
-        """Return 0: no fee grows with size."""
-        return 0
-
-    def fill_raw(self, price: int, size: int) -> int:
-        """Return 0."""
-        return 0
-
-    def order_fee(self, raw: int) -> int:
-        """Return 0."""
-        return 0
+from hadron.model.fees import FeeModel, SegmentFee
+from hadron.model.units import PRICE_ONE, SIZE_SCALE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,7 +67,7 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class WalkResult:
-    """The chosen size and its figures (money in money units, see :data:`MONEY_SCALE`).
+    """The chosen size and its figures (money in money units, see :data:`~hadron.model.fees.MONEY_SCALE`).
 
     Attributes:
         size: shares bought on each leg, int, 1/1,000,000 share.
@@ -249,7 +185,7 @@ def _first_size(limits: Limits) -> int:
 class _Cursor:
     """Fills an ask ladder a step at a time, keeping the fills and cost so far (O(1) per level).
 
-    With a :class:`SegmentFee` it also keeps the raw fee of the levels it has used up, so the
+    With a :class:`~hadron.model.fees.SegmentFee` it also keeps the raw fee of the levels it has used up, so the
     order's fee at any point of the current level costs O(1).
     """
 
@@ -451,7 +387,7 @@ def best_size(
 
     Args:
         ladder_a / ladder_b: the two legs' ask ladders ``(price, size)``, best (lowest) first.
-        fee_a / fee_b: each leg's :class:`FeeModel`.
+        fee_a / fee_b: each leg's :class:`~hadron.model.fees.FeeModel`.
         limits: lot, minimum size, capital and profit thresholds (:class:`Limits`).
 
     Returns:
@@ -468,7 +404,8 @@ def best_size_legs(ladders: Sequence[Sequence[Level]], fees: Sequence[FeeModel],
 
     Args:
         ladders: each leg's ask ladder ``(price, size)``, best (lowest) first.
-        fees: each leg's :class:`FeeModel` (:class:`SegmentFee` ones are walked a level at a time).
+        fees: each leg's :class:`~hadron.model.fees.FeeModel` (:class:`~hadron.model.fees.SegmentFee`
+            ones are walked a level at a time).
         limits: lot, minimum size, capital and profit thresholds (:class:`Limits`).
 
     Returns:
@@ -651,11 +588,7 @@ def no_ladder(bids: Sequence[Level]) -> list[Level]:
 
 
 __all__ = [
-    "MONEY_SCALE",
-    "FeeModel",
     "Limits",
-    "NoFee",
-    "SegmentFee",
     "WalkResult",
     "best_size",
     "best_size_legs",

@@ -15,13 +15,23 @@ from __future__ import annotations
 from math import gcd
 
 from hadron.errors import BookError
-from hadron.model.events import Level
+from hadron.model.events import Level, TopOfBook
 from hadron.model.units import PRICE_ONE
 
 DEFAULT_TICK = 100
 """One cent in 1/10,000 USD: the coarsest grid any binary venue uses."""
 
+TOP_MOVED = 1
+"""Bit of an update's result (:meth:`L2Book.set_bid` and the others): the best level of the
+updated side changed, its price or its size."""
+CROSSED = 2
+"""Bit of an update's result: the book is crossed or locked afterwards (best bid ≥ best ask)."""
+REFUSED = -1
+"""An update's result when a change would take a level below zero (the book is untouched)."""
+
 _ONE = PRICE_ONE  # a C constant once compiled (book/l2.pxd); level prices are 64-bit ints there
+_TOP = TOP_MOVED
+_CROSSED = CROSSED
 
 
 class L2Book:
@@ -75,56 +85,78 @@ class L2Book:
 
     # -- updates ---------------------------------------------------------------------------
 
-    def set_bid(self, price: int, size: int) -> None:
-        """Set the bid level at ``price`` to ``size`` (0 removes it)."""
+    def set_bid(self, price: int, size: int) -> int:
+        """Set the bid level at ``price`` to ``size`` (0 removes it).
+
+        Returns the update's bits: :data:`TOP_MOVED` when the best bid changed (price or size),
+        :data:`CROSSED` when the book is crossed or locked afterwards."""
         tick = self.tick
         if not 0 < price < _ONE or price % tick:
             tick = self._fit(price)
         i = price // tick
         ladder = self._bids
+        old = ladder[i]
         ladder[i] = size
+        moved = 0
         if size:
             if i > self._bb:
                 self._bb = i
+                moved = _TOP
+            elif i == self._bb and old != size:
+                moved = _TOP
         elif i == self._bb:
             i -= 1
             while i >= 0 and not ladder[i]:
                 i -= 1
             self._bb = i
+            moved = _TOP
+        return moved | _CROSSED if self._bb >= self._ba else moved
 
-    def set_ask(self, price: int, size: int) -> None:
-        """Set the ask level at ``price`` to ``size`` (0 removes it)."""
+    def set_ask(self, price: int, size: int) -> int:
+        """Set the ask level at ``price`` to ``size`` (0 removes it); returns the update's bits
+        as :meth:`set_bid` (:data:`TOP_MOVED`: the best ask changed)."""
         tick = self.tick
         if not 0 < price < _ONE or price % tick:
             tick = self._fit(price)
         i = price // tick
         ladder = self._asks
+        old = ladder[i]
         ladder[i] = size
+        moved = 0
         if size:
             if i < self._ba:
                 self._ba = i
+                moved = _TOP
+            elif i == self._ba and old != size:
+                moved = _TOP
         elif i == self._ba:
             n = self._n
             i += 1
             while i < n and not ladder[i]:
                 i += 1
             self._ba = i
+            moved = _TOP
+        return moved | _CROSSED if self._bb >= self._ba else moved
 
     def change_bid(self, price: int, change: int) -> int:
-        """Add the signed ``change`` to the bid at ``price`` and return the new size.
+        """Add the signed ``change`` to the bid at ``price``.
 
-        A result below 0 is returned without touching the book (the caller decides).
-        """
+        Returns the update's bits as :meth:`set_bid`, or :data:`REFUSED` when the level would go
+        below zero (the book is untouched: the caller decides)."""
         tick = self.tick
         if not 0 < price < _ONE or price % tick:
             tick = self._fit(price)
         i = price // tick
         ladder = self._bids
         size = ladder[i] + change
+        moved = 0
         if size > 0:
             ladder[i] = size
             if i > self._bb:
                 self._bb = i
+                moved = _TOP
+            elif i == self._bb and change:
+                moved = _TOP
         elif size == 0:
             ladder[i] = 0
             if i == self._bb:
@@ -132,23 +164,27 @@ class L2Book:
                 while i >= 0 and not ladder[i]:
                     i -= 1
                 self._bb = i
-        return size
+                moved = _TOP
+        else:
+            return REFUSED
+        return moved | _CROSSED if self._bb >= self._ba else moved
 
     def change_ask(self, price: int, change: int) -> int:
-        """Add the signed ``change`` to the ask at ``price`` and return the new size.
-
-        A result below 0 is returned without touching the book (the caller decides).
-        """
+        """Add the signed ``change`` to the ask at ``price``; returns as :meth:`change_bid`."""
         tick = self.tick
         if not 0 < price < _ONE or price % tick:
             tick = self._fit(price)
         i = price // tick
         ladder = self._asks
         size = ladder[i] + change
+        moved = 0
         if size > 0:
             ladder[i] = size
             if i < self._ba:
                 self._ba = i
+                moved = _TOP
+            elif i == self._ba and change:
+                moved = _TOP
         elif size == 0:
             ladder[i] = 0
             if i == self._ba:
@@ -157,7 +193,10 @@ class L2Book:
                 while i < n and not ladder[i]:
                     i += 1
                 self._ba = i
-        return size
+                moved = _TOP
+        else:
+            return REFUSED
+        return moved | _CROSSED if self._bb >= self._ba else moved
 
     def bid_size(self, price: int) -> int:
         """Return the size resting at bid ``price`` (0 when none)."""
@@ -219,6 +258,29 @@ class L2Book:
     def is_empty(self) -> bool:
         """True when neither side has a level."""
         return self._bb < 0 and self._ba >= self._n
+
+    def top_matches(self, bid: int, ask: int) -> bool:
+        """True when the best bid price is ``bid`` (0 for an empty side) and the best ask price
+        ``ask`` (:data:`PRICE_ONE` for an empty side); a side given as -1 is not compared.
+        Prices: int, 1/10,000 USD."""
+        if bid >= 0 and bid != (self._bb * self.tick if self._bb >= 0 else 0):
+            return False
+        return ask < 0 or ask == (self._ba * self.tick if self._ba < self._n else _ONE)
+
+    def top_of_book(self, ts_event: int, ts_recv: int) -> TopOfBook:
+        """The best bid and ask as a :class:`TopOfBook` stamped ``ts_event`` / ``ts_recv`` (ns)."""
+        bb, ba, tick = self._bb, self._ba, self.tick
+        bid = bb >= 0
+        ask = ba < self._n
+        return TopOfBook(
+            self.instrument,
+            bb * tick if bid else None,
+            self._bids[bb] if bid else 0,
+            ba * tick if ask else None,
+            self._asks[ba] if ask else 0,
+            ts_event,
+            ts_recv,
+        )
 
     def levels_bid(self, depth: int | None = None, above: int | None = None) -> list[Level]:
         """Bid levels best (highest) first: at most ``depth`` of them, only prices > ``above``

@@ -2,6 +2,7 @@ cimport cython
 from hadron.book.l2 cimport L2Book
 
 cdef long long _ONE
+cdef int _APPLIED, _BBO_MISMATCH, _STALE, _DROPPED, _NEGATIVE, _TOP, _CROSSED, _REFUSED
 
 cdef class ManagedBook(L2Book):
     cdef public Py_ssize_t bbo_misses
@@ -37,20 +38,19 @@ cdef class BookStats:
     cdef public dict examples
 
 cdef class BookManager:
-    cdef public dict _books
+    cdef dict _books
     cdef public BookStats stats
-    cdef public list _top_listeners
-    cdef public list _invalidation_listeners
-    cdef public object clock
-    cdef public dict _trading
+    cdef list _top_listeners
+    cdef list _invalidation_listeners
+    cdef public list _clock_listeners
+    cdef dict _trading
 
     cpdef get(self, instrument)
 
-    @cython.locals(book=ManagedBook, bb=Py_ssize_t, ba=Py_ssize_t, tick=Py_ssize_t, listeners=list, price=cython.longlong,
+    @cython.locals(book=ManagedBook, moved=cython.int, outcome=cython.int, price=cython.longlong,
                    said_bid=cython.longlong, said_ask=cython.longlong)
-    cpdef bint apply_delta(self, object delta, object source=*, bint in_order=*)
-    @cython.locals(book=ManagedBook, bb=Py_ssize_t, ba=Py_ssize_t, tick=Py_ssize_t, listeners=list)
-    cpdef bint apply_change(self, object instrument, bint bid, long long price, object change, object ts_event,
-                            object ts_recv, object source=*)
-    @cython.locals(bb=Py_ssize_t, ba=Py_ssize_t, tick=Py_ssize_t, bid=bint, ask=bint)
+    cpdef int apply_delta(self, object delta, object source=*, bint in_order=*) except -1
+    @cython.locals(book=ManagedBook, moved=cython.int)
+    cpdef int apply_change(self, object instrument, bint bid, long long price, object change, object ts_event,
+                           object ts_recv, object source=*) except -1
     cpdef _emit_top(self, ManagedBook book, object ts_event, object ts_recv)

@@ -22,12 +22,12 @@ The manager is venue-free. Venue streams feed it normalized events (:class:`Book
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from enum import StrEnum, unique
+from enum import IntEnum, StrEnum, unique
 from typing import Any
 
 from msgspec.structs import astuple
 
-from hadron.book.l2 import DEFAULT_TICK, L2Book
+from hadron.book.l2 import CROSSED, DEFAULT_TICK, REFUSED, TOP_MOVED, L2Book
 from hadron.errors import BadValue, BookError
 from hadron.model.events import (
     BookAction,
@@ -62,6 +62,37 @@ class BookState(StrEnum):
 
 _LIVE = BookState.LIVE
 _AWAITING = BookState.AWAITING_SNAPSHOT
+
+
+@unique
+class ApplyOutcome(IntEnum):
+    """What the manager did with one snapshot or delta: the result of its apply methods (a plain
+    ``int`` equal to the member once compiled, see :mod:`hadron.accel`: compare with ``==``)."""
+
+    APPLIED = 1
+    """Applied: the book is LIVE with it."""
+    BBO_MISMATCH = 2
+    """Applied, but the venue's best bid/ask the delta carried disagreed with the book after it
+    (counted in ``bbo_mismatches``; :attr:`ManagedBook.bbo_misses` counts them in a row)."""
+    STALE = 3
+    """Older (venue ``ts_event``) than the book's last update, with ``in_order``: dropped and
+    counted in ``stale_updates``."""
+    DROPPED = 4
+    """A delta for a book that was not LIVE for its source (AWAITING_SNAPSHOT, or built by
+    another stream): dropped and counted in ``deltas_dropped``."""
+    NEGATIVE = 5
+    """A change that would take a level below zero: not applied, counted in ``negative_levels``;
+    the book waits for a snapshot."""
+
+
+_APPLIED = ApplyOutcome.APPLIED  # C ints once compiled (book/manager.pxd)
+_BBO_MISMATCH = ApplyOutcome.BBO_MISMATCH
+_STALE = ApplyOutcome.STALE
+_DROPPED = ApplyOutcome.DROPPED
+_NEGATIVE = ApplyOutcome.NEGATIVE
+_TOP = TOP_MOVED
+_CROSSED = CROSSED
+_REFUSED = REFUSED
 
 
 _BOOK_COUNTERS = (
@@ -190,6 +221,8 @@ class ManagedBook(L2Book):
 
 TopListener = Callable[[TopOfBook], None]
 InvalidationListener = Callable[["ManagedBook", str], None]
+ClockListener = Callable[[int], None]
+"""Called with a book update's ``ts_recv`` (ns since the epoch) before it is applied."""
 
 
 def _levels_text(levels: list[Level] | tuple[Level, ...]) -> list[list[str]]:
@@ -207,9 +240,7 @@ class BookManager:
         self.stats = BookStats()
         self._top_listeners: list[TopListener] = []
         self._invalidation_listeners: list[InvalidationListener] = []
-        self.clock: Callable[[int], None] | None = None
-        """Called with an update's ``ts_recv`` *before* it is applied (an event-time clock: a
-        simulated order due by then fills against the book as it was). ``None``: no clock."""
+        self._clock_listeners: list[ClockListener] = []
         self._trading: dict[str, tuple[str | None, int]] = {}
         """instrument → (halted, close_ns) from :meth:`set_trading`, for books made later."""
 
@@ -251,6 +282,12 @@ class BookManager:
         """Call ``listener`` with a :class:`TopOfBook` whenever a LIVE book's top changes."""
         self._top_listeners.append(listener)
 
+    def add_clock_listener(self, listener: ClockListener) -> None:
+        """Call ``listener(ts_recv)`` with every book update's receive time (ns) *before* the update
+        is applied, in the order added: an event-time clock (a simulated order due by then fills
+        against the book as it was). With none, updates take the fast path."""
+        self._clock_listeners.append(listener)
+
     def add_invalidation_listener(self, listener: InvalidationListener) -> None:
         """Call ``listener(book, reason)`` whenever a LIVE or STALE book goes AWAITING_SNAPSHOT."""
         self._invalidation_listeners.append(listener)
@@ -266,8 +303,9 @@ class BookManager:
 
     def apply_snapshot(
         self, snap: BookSnapshot, source: object = None, *, polled: bool = False, in_order: bool = False
-    ) -> bool:
-        """Replace the book with ``snap`` and make it LIVE, bound to ``source``; return whether it was.
+    ) -> ApplyOutcome:
+        """Replace the book with ``snap`` and make it LIVE, bound to ``source``: :attr:`~ApplyOutcome.APPLIED`
+        (or :attr:`~ApplyOutcome.STALE`, see ``in_order``).
 
         ``source`` is an opaque token of the stream (connection and subscription) the snapshot
         came on; only deltas from the same source apply afterwards. ``polled`` marks a snapshot
@@ -289,10 +327,11 @@ class BookManager:
         book = self.book(snap.instrument)
         if in_order and snap.ts_event < book.ts_event and book.state is not _AWAITING:
             stats.stale_updates += 1
-            return False
+            return _STALE
         self._check_levels(snap)
-        if self.clock is not None:
-            self.clock(snap.ts_recv)
+        if self._clock_listeners:
+            for listener in self._clock_listeners:
+                listener(snap.ts_recv)
         stats.snapshots += 1
         if book.state is not BookState.AWAITING_SNAPSHOT and book.source is source:
             if not snap.bids and not snap.asks:
@@ -329,13 +368,13 @@ class BookManager:
         book.ts_event = snap.ts_event
         book.ts_recv = snap.ts_recv
         self._after_update(book, snap.ts_event, snap.ts_recv)
-        return True
+        return _APPLIED
 
     # kept as one flat function on purpose: it is the hot path of every venue (see hadron bench)
     def apply_delta(  # noqa: C901 (flat on purpose)
         self, delta: BookDelta, source: object = None, in_order: bool = False
-    ) -> bool:
-        """Apply one level change to a LIVE (or STALE) book; return whether it was applied.
+    ) -> ApplyOutcome:
+        """Apply one level change to a LIVE (or STALE) book; return what happened (:class:`ApplyOutcome`).
 
         With ``in_order`` (a feed without sequence numbers), a delta older (``ts_event``) than the
         book's last update is dropped and counted in ``stale_updates`` instead.
@@ -364,66 +403,52 @@ class BookManager:
         book = self._books.get(instrument)
         if in_order and book is not None and ts_event < book.ts_event and book.state is not _AWAITING:
             self.stats.stale_updates += 1  # the rule apply_snapshot applies too, inline here (per delta)
-            return False
-        if self.clock is not None:
-            self.clock(ts_recv)
+            return _STALE
+        if self._clock_listeners:
+            for listener in self._clock_listeners:
+                listener(ts_recv)
         if book is None or book.state is not _LIVE or book.source is not source:
             book = self._revive(book, delta, source)
             if book is None:
-                return False
-        listeners = self._top_listeners
+                return _DROPPED
         if not 0 < price < _ONE or price % book.tick:  # outside (0, 1) or between two ticks of the grid:
             self._check_price(book, delta)  # a bad value raises; else the grid refines (L2Book)
-        if listeners:  # note the top before, compare after: a change emits a TopOfBook
-            bb, ba, tick = book._bb, book._ba, book.tick
-            bid_size = book._bids[bb] if bb >= 0 else 0
-            ask_size = book._asks[ba] if ba < book._n else 0
+        outcome = _APPLIED
         if action is _ACTION_CHANGE:
-            size = book.change_bid(price, change) if side is _SIDE_BID else book.change_ask(price, change)
-            if size < 0:
-                self._negative(book, delta, size)
-                return False
+            moved = book.change_bid(price, change) if side is _SIDE_BID else book.change_ask(price, change)
+            if moved == _REFUSED:
+                self._negative(book, delta)
+                return _NEGATIVE
         else:
             if change < 0:  # a SET is the new total: below zero is not a size
-                self._negative(book, delta, change)
+                self._negative(book, delta)
                 self._bad(book.instrument, "negative_size", f"size {format_size(change)} set", delta.ts_recv)
-            if side is _SIDE_BID:
-                book.set_bid(price, change)
-            else:
-                book.set_ask(price, change)
-            if said_bid >= 0 or said_ask >= 0:  # the venue's best bid/ask after it,
-                # compared with the book's own (best_bid_price / best_ask_price, inline: per delta)
+            moved = book.set_bid(price, change) if side is _SIDE_BID else book.set_ask(price, change)
+            if said_bid >= 0 or said_ask >= 0:  # the venue's best bid/ask after it, compared with the book's
                 self.stats.bbo_checks += 1
-                if (said_bid < 0 or said_bid == (book._bb * book.tick if book._bb >= 0 else 0)) and (
-                    said_ask < 0 or said_ask == (book._ba * book.tick if book._ba < book._n else _ONE)
-                ):
+                if book.top_matches(said_bid, said_ask):
                     book.bbo_misses = 0
                 else:
                     self._bbo_mismatch(book, delta)
+                    outcome = _BBO_MISMATCH
         self.stats.deltas_applied += 1
         book.ts_event = ts_event
         book.ts_recv = ts_recv
-        if book._bb >= book._ba or book.crossed:  # crossed or locked now, or just uncrossed
+        if moved & _CROSSED or book.crossed:  # crossed or locked now, or just uncrossed
             self._after_update(book, ts_event, ts_recv)  # emits the top itself
-        elif listeners and (
-            book.tick != tick
-            or book._bb != bb
-            or book._ba != ba
-            or (bb >= 0 and book._bids[bb] != bid_size)
-            or (ba < book._n and book._asks[ba] != ask_size)
-        ):
+        elif moved & _TOP and self._top_listeners:
             self._emit_top(book, ts_event, ts_recv)
-        return True
+        return outcome
 
     def apply_change(
         self, instrument: str, bid: bool, price: int, change: int, ts_event: int, ts_recv: int, source: object = None
-    ) -> bool:
+    ) -> ApplyOutcome:
         """:meth:`apply_delta` of ``BookDelta(instrument, BID if bid else ASK, price, change, CHANGE,
         ts_event, ts_recv)`` (no venue best bid/ask, not ``in_order``) without the event object:
         the same effects, result and exceptions. For venue streams that read a delta's fields
         straight from the frame (:mod:`hadron.venues.kalshi.stream`) and need no event.
 
-        Only a LIVE book of ``source`` with an on-grid price inside (0, 1) and no ``clock`` is
+        Only a LIVE book of ``source`` with an on-grid price inside (0, 1) and no clock listener is
         updated here; anything else (the rare cases) goes through :meth:`apply_delta` itself.
         """
         book = self._books.get(instrument)
@@ -431,7 +456,7 @@ class BookManager:
             book is None
             or book.state is not _LIVE
             or book.source is not source
-            or self.clock is not None
+            or self._clock_listeners
             or not 0 < price < _ONE
             or price % book.tick
         ):
@@ -439,30 +464,19 @@ class BookManager:
             return self.apply_delta(
                 BookDelta(instrument, side, price, change, _ACTION_CHANGE, ts_event, ts_recv), source
             )
-        listeners = self._top_listeners
-        if listeners:  # note the top before, compare after: a change emits a TopOfBook (as apply_delta)
-            bb, ba, tick = book._bb, book._ba, book.tick
-            bid_size = book._bids[bb] if bb >= 0 else 0
-            ask_size = book._asks[ba] if ba < book._n else 0
-        size = book.change_bid(price, change) if bid else book.change_ask(price, change)
-        if size < 0:
+        moved = book.change_bid(price, change) if bid else book.change_ask(price, change)
+        if moved == _REFUSED:
             side = _SIDE_BID if bid else _SIDE_ASK
-            self._negative(book, BookDelta(instrument, side, price, change, _ACTION_CHANGE, ts_event, ts_recv), size)
-            return False
+            self._negative(book, BookDelta(instrument, side, price, change, _ACTION_CHANGE, ts_event, ts_recv))
+            return _NEGATIVE
         self.stats.deltas_applied += 1
         book.ts_event = ts_event
         book.ts_recv = ts_recv
-        if book._bb >= book._ba or book.crossed:  # crossed or locked now, or just uncrossed
+        if moved & _CROSSED or book.crossed:  # crossed or locked now, or just uncrossed
             self._after_update(book, ts_event, ts_recv)  # emits the top itself
-        elif listeners and (
-            book.tick != tick
-            or book._bb != bb
-            or book._ba != ba
-            or (bb >= 0 and book._bids[bb] != bid_size)
-            or (ba < book._n and book._asks[ba] != ask_size)
-        ):
+        elif moved & _TOP and self._top_listeners:
             self._emit_top(book, ts_event, ts_recv)
-        return True
+        return _APPLIED
 
     def _revive(self, book: ManagedBook | None, delta: BookDelta, source: object) -> ManagedBook | None:
         # A delta for a book that is not LIVE: a STALE book from the same source is LIVE again;
@@ -561,7 +575,13 @@ class BookManager:
         self.invalidate(instrument, f"bad value: {message}")
         raise BadValue(reason, f"{instrument}: {message}", instrument)
 
-    def _negative(self, book: ManagedBook, delta: BookDelta, size: int) -> None:
+    def _negative(self, book: ManagedBook, delta: BookDelta) -> None:
+        # The level ``delta`` would take below zero (the book still holds the level before it)
+        if delta.action is _ACTION_CHANGE:
+            held = book.bid_size(delta.price) if delta.side is _SIDE_BID else book.ask_size(delta.price)
+            size = held + delta.size
+        else:
+            size = delta.size
         self.stats.negative_levels += 1
         self.stats.example(
             "negative_level",
@@ -615,20 +635,9 @@ class BookManager:
             self._emit_top(book, ts_event, ts_recv)
 
     def _emit_top(self, book: ManagedBook, ts_event: int, ts_recv: int) -> None:
-        bb, ba, tick = book._bb, book._ba, book.tick
-        bid = bb >= 0
-        ask = ba < book._n
-        top = TopOfBook(
-            book.instrument,
-            bb * tick if bid else None,
-            book._bids[bb] if bid else 0,
-            ba * tick if ask else None,
-            book._asks[ba] if ask else 0,
-            ts_event,
-            ts_recv,
-        )
+        top = book.top_of_book(ts_event, ts_recv)
         for listener in self._top_listeners:
             listener(top)
 
 
-__all__ = ["NEVER", "BookError", "BookManager", "BookState", "BookStats", "ManagedBook"]
+__all__ = ["NEVER", "ApplyOutcome", "BookError", "BookManager", "BookState", "BookStats", "ManagedBook"]

@@ -229,7 +229,7 @@ def subject_for(event: BusEvent, prefix: str = DEFAULT_PREFIX) -> str:
     subject = _SUBJECT_CACHE.get(key)
     if subject is None:
         venue, symbol = split_instrument_id(instrument)
-        subject = f"{prefix}.{venue.value}.{kind}.{encode_token(symbol)}"
+        subject = f"{prefix}.{venue}.{kind}.{encode_token(symbol)}"
         if len(_SUBJECT_CACHE) >= _SUBJECT_CACHE_LIMIT:
             _SUBJECT_CACHE.clear()
         _SUBJECT_CACHE[key] = subject

@@ -12,7 +12,8 @@ message after its handler returns. A durable consumer (``durable=NAME``) starts 
 of the stream the first time and, because the server remembers what was acked, a restarted
 subscriber resumes where the last one stopped; without a name the consumer is ephemeral and sees
 only what is published after it starts. A message whose handler raised is redelivered after
-``nak_delay_s``, up to ``max_deliver`` times in all.
+``nak_delay_s``, up to ``max_deliver`` times in all (the consumer's task:
+:mod:`hadron.bus.nats_consumer`).
 
 URLs: ``nats://host:4222`` (or ``tls://…``; several servers comma-separated;
 ``nats://user:pass@host`` for credentials), optionally followed by bus options as a query, e.g.
@@ -23,9 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
-import secrets
-import time
 from collections import deque
 from collections.abc import Iterable
 from typing import Any, Literal
@@ -35,7 +33,6 @@ import nats.errors
 import nats.js.errors
 import structlog
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -50,167 +47,30 @@ from nats.js.api import (
 
 from hadron.bus.base import (
     DEFAULT_PREFIX,
-    BusDecodeError,
     Envelope,
     EventBus,
     Handler,
     PublishResult,
-    decode_envelope,
     encode_envelope,
-    make_envelope,
     subject_for,
     validate_durable,
     validate_filter,
 )
 from hadron.bus.memory import InProcessBus
+from hadron.bus.nats_consumer import NATS_ERRORS as _NATS_ERRORS
+from hadron.bus.nats_consumer import NatsSubscription
 from hadron.config import mask_url
 from hadron.errors import BusError, ConfigError
-from hadron.model.events import AggressorSide, BookAction, BookDelta, BookSide, MarketEvent, Trade
 
 MSG_ID_HEADER = "Nats-Msg-Id"
 """The JetStream header whose value it de-duplicates on."""
 
 log = structlog.get_logger("hadron.bus")
 
-_NATS_ERRORS = (nats.errors.Error, OSError, TimeoutError)
-
 
 def _mask(url: str) -> str:
     # A token (nats://tok@h), a password (nats://u:pw@h) or a token parameter, masked
     return mask_url(url)
-
-
-class NatsSubscription:
-    """One pull consumer and the task that fetches, hands each envelope to the handler, and acks.
-
-    Attributes:
-        consumer: the JetStream consumer name (the durable name, or a generated one).
-        durable: whether the consumer outlives this subscription.
-    """
-
-    def __init__(
-        self,
-        bus: NatsBus,
-        psub: JetStreamContext.PullSubscription,
-        handler: Handler,
-        *,
-        consumer: str,
-        durable: bool,
-        batch: int,
-        fetch_timeout_s: float,
-        nak_delay_s: float,
-    ) -> None:
-        self.bus = bus
-        self.consumer = consumer
-        self.durable = durable
-        self._psub = psub
-        self._handler = handler
-        self._batch = batch
-        self._fetch_timeout_s = fetch_timeout_s
-        self._nak_delay_s = nak_delay_s
-        self._delivered = 0
-        self._failed = 0
-        self._closing = False
-        self._closed = False
-        self._task = asyncio.create_task(self._run(), name=f"hadron-nats-sub-{consumer}")
-
-    @property
-    def delivered(self) -> int:
-        """Envelopes handled and acked."""
-        return self._delivered
-
-    @property
-    def failed(self) -> int:
-        """Envelopes whose handler raised (nak'd for redelivery) or that could not be decoded
-        (terminated: never redelivered)."""
-        return self._failed
-
-    async def pending(self) -> int:
-        """Messages of the stream this consumer has not had acked yet (waiting + in flight).
-
-        Raises:
-            BusError: the server did not answer.
-        """
-        try:
-            info = await self._psub.consumer_info()
-        except _NATS_ERRORS as exc:
-            raise BusError(f"consumer info of {self.consumer}: {exc!r}") from None
-        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
-
-    async def close(self) -> None:
-        """Finish the envelope in hand, nak the rest of the fetched batch (redelivered at once to
-        the next subscriber), stop fetching, and delete the consumer unless it is durable."""
-        if self._closed:
-            return
-        self._closed = True
-        self._closing = True
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), self._fetch_timeout_s + 5.0)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        with contextlib.suppress(*_NATS_ERRORS):
-            await self._psub.unsubscribe()
-        if not self.durable:
-            with contextlib.suppress(*_NATS_ERRORS):
-                await self.bus.js.delete_consumer(self.bus.stream, self.consumer)
-        self.bus._forget(self)
-
-    def _stopping(self) -> bool:
-        return self._closing
-
-    async def _run(self) -> None:
-        failures = 0
-        while not self._stopping():
-            try:
-                msgs = await self._psub.fetch(self._batch, timeout=self._fetch_timeout_s)
-            except TimeoutError:
-                failures = 0
-                continue
-            except Exception as exc:
-                if self._stopping():
-                    break
-                failures += 1
-                log.warning("bus fetch failed", consumer=self.consumer, error=repr(exc), failures=failures)
-                await asyncio.sleep(min(5.0, 0.1 * 2 ** min(failures, 6)))
-                continue
-            failures = 0
-            for i, msg in enumerate(msgs):
-                if self._stopping():
-                    await self._nak_all(msgs[i:])
-                    break
-                await self._handle(msg)
-
-    async def _handle(self, msg: Msg) -> None:
-        try:
-            envelope = decode_envelope(msg.data)
-        except BusDecodeError as exc:
-            self._failed += 1
-            log.error("bus message is not an envelope", subject=msg.subject, error=str(exc))
-            with contextlib.suppress(*_NATS_ERRORS):
-                await msg.term()
-            return
-        try:
-            result = self._handler(envelope)
-            if inspect.isawaitable(result):
-                await result
-        except Exception as exc:
-            self._failed += 1
-            log.exception("bus handler failed", msg_id=envelope.msg_id, error=str(exc))
-            with contextlib.suppress(*_NATS_ERRORS):
-                await msg.nak(delay=self._nak_delay_s)
-            return
-        try:
-            await msg.ack()
-        except _NATS_ERRORS as exc:
-            log.warning("bus ack failed (the message will be redelivered)", msg_id=envelope.msg_id, error=repr(exc))
-        self._delivered += 1
-
-    async def _nak_all(self, msgs: list[Msg]) -> None:
-        for msg in msgs:
-            with contextlib.suppress(*_NATS_ERRORS):
-                await msg.nak()
 
 
 class NatsBus:
@@ -694,97 +554,3 @@ async def open_bus(url: str | None, **options: Any) -> EventBus:
         return await NatsBus.connect(base, **merged)
     except TypeError as exc:
         raise ConfigError(f"NATS bus: {exc}") from None
-
-
-# -- benchmark -----------------------------------------------------------------------------------
-
-
-def _bench_events(n: int) -> list[MarketEvent]:
-    instruments = [
-        "kalshi:KXGOLD15M-26AUG102130-30",
-        "kalshi:KXHIGHNY-24DEC12-B45.5",
-        "polymarket:76670567130917723816490572615540605537878462672464291990940067659127658071111",
-    ]
-    ts = 1_786_410_000_000_000_000
-    events: list[MarketEvent] = []
-    for i in range(n):
-        instrument = instruments[i % len(instruments)]
-        if i % 20 == 19:
-            events.append(Trade(instrument, 4_800, 5_000_000, AggressorSide.BUY, f"t{i}", ts + i, ts + i + 1_000))
-        else:
-            side = BookSide.BID if i % 2 else BookSide.ASK
-            price = 3_000 + (i % 40) * 100
-            events.append(BookDelta(instrument, side, price, 1_000_000 * (i % 7 + 1), BookAction.SET, ts + i, ts + i))
-    return events
-
-
-def bench_publish(
-    url: str,
-    n: int = 50_000,
-    *,
-    storage: Literal["file", "memory"] = "file",
-    max_in_flight: int = 1_024,
-) -> dict[str, Any]:
-    """Measure publishing to JetStream: envelopes/s published and acknowledged, and their size.
-
-    Runs its own event loop (call it from synchronous code). A throw-away stream (unique name and
-    prefix) receives ``n`` synthetic envelopes (book deltas and trades over a Kalshi ticker with a
-    dot, another ticker and a Polymarket token), then the same ``n`` again to measure the
-    duplicate path; the stream is deleted afterwards.
-
-    Returns:
-        ``{"events", "events_per_s", "duplicate_events_per_s", "encode_events_per_s",
-        "bytes_per_event", "wire_bytes_per_event", "duplicates_dropped", "storage",
-        "max_in_flight"}``: rates in envelopes per second (publish through acknowledgement),
-        ``bytes_per_event`` the mean msgpack payload, ``wire_bytes_per_event`` adding subject and
-        ``Nats-Msg-Id`` header.
-
-    Raises:
-        BusError: the server could not be reached or did not acknowledge.
-    """
-    return asyncio.run(_bench_publish(url, n, storage, max_in_flight))
-
-
-async def _bench_publish(url: str, n: int, storage: Literal["file", "memory"], max_in_flight: int) -> dict[str, Any]:
-    tag = secrets.token_hex(4)
-    events = _bench_events(n)
-    source = f"bench-{tag}"
-    started = time.perf_counter()
-    envelopes = [make_envelope(source, seq, event) for seq, event in enumerate(events)]
-    payload_bytes = sum(len(encode_envelope(e)) for e in envelopes)
-    encode_s = time.perf_counter() - started
-    bus = await NatsBus.connect(
-        url,
-        stream=f"BENCH_{tag}",
-        prefix=f"bench{tag}.hadron.v1",
-        storage=storage,
-        max_in_flight=max_in_flight,
-        max_bytes=-1,
-    )
-    try:
-        started = time.perf_counter()
-        first = await bus.publish_many(envelopes)
-        publish_s = time.perf_counter() - started
-        started = time.perf_counter()
-        again = await bus.publish_many(envelopes)
-        duplicate_s = time.perf_counter() - started
-        wire = payload_bytes + sum(
-            len(subject_for(e.event, bus.prefix)) + len(MSG_ID_HEADER) + len(e.msg_id) for e in envelopes
-        )
-    finally:
-        with contextlib.suppress(BusError):
-            await bus.delete_stream()
-        await bus.close()
-    if first.stored != n or again.duplicates != n:
-        raise BusError(f"benchmark: stored {first.stored}/{n}, duplicates dropped {again.duplicates}/{n}")
-    return {
-        "events": n,
-        "events_per_s": round(n / publish_s),
-        "duplicate_events_per_s": round(n / duplicate_s),
-        "encode_events_per_s": round(n / encode_s) if encode_s > 0 else 0,
-        "bytes_per_event": round(payload_bytes / n, 1),
-        "wire_bytes_per_event": round(wire / n, 1),
-        "duplicates_dropped": again.duplicates,
-        "storage": storage,
-        "max_in_flight": max_in_flight,
-    }

@@ -1,6 +1,8 @@
 """Market listings from both venues, normalised for matching.
 
-Reads the venues' own REST responses, saved or live:
+Reads the venues' own REST responses, saved (``load_*``) or live (``fetch_*``: through each
+venue's REST client behind :class:`hadron.venues.base.CatalogVenue`, which hands its decoded
+pages back to the same normalisers):
 
 * Kalshi ``GET /events`` (with or without ``with_nested_markets``), ``GET /events/{ticker}``,
   ``GET /markets`` and ``GET /series``;
@@ -10,116 +12,33 @@ Reads the venues' own REST responses, saved or live:
 A saved file may hold the raw response body, a bare list of objects, a wrapper such as
 ``{"response": …}`` / ``{"body": …}`` (the zkiihne captures), or NDJSON (one object a line).
 
-Each Kalshi market becomes one :class:`KalshiMarketInfo`; an event listed without markets becomes
-one event-level record (``market_ticker == ""``). Likewise each Gamma market becomes one
-:class:`PolymarketMarketInfo`, and an event without markets an event-level record
-(``condition_id == ""``). Strikes are :class:`~decimal.Decimal`, never float.
+Each Kalshi market becomes one :class:`~hadron.model.catalog.KalshiMarketInfo`; an event listed
+without markets becomes one event-level record (``market_ticker == ""``). Likewise each Gamma
+market becomes one :class:`~hadron.model.catalog.PolymarketMarketInfo`, and an event without
+markets an event-level record (``condition_id == ""``). Strikes are :class:`~decimal.Decimal`,
+never float.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import msgspec
 
 from hadron.errors import ConfigError
+from hadron.model.catalog import KalshiMarketInfo, MarketInfo, PolymarketMarketInfo, parse_time
+
+if TYPE_CHECKING:
+    from hadron.config import HadronConfig
 
 KALSHI_BASE_URL = "https://api.elections.kalshi.com/trade-api/v2"
+"""The Kalshi REST root ``hadron markets match`` lists by default."""
 GAMMA_BASE_URL = "https://gamma-api.polymarket.com"
-
-
-class KalshiMarketInfo(msgspec.Struct, kw_only=True, frozen=True):
-    """One Kalshi market (or a whole event when ``market_ticker`` is empty).
-
-    Attributes:
-        event_ticker: e.g. ``KXNBAGAME-26JAN06ORLWAS``.
-        series_ticker: e.g. ``KXNBAGAME`` ("" when unknown).
-        market_ticker: e.g. ``KXNBAGAME-26JAN06ORLWAS-WAS``; "" for an event-level record.
-        event_title: the event's title ("" when only ``/markets`` was read).
-        title: the market's title (the event title for an event-level record).
-        yes_sub_title: what YES means, e.g. a team or a person ("" when unknown).
-        no_sub_title: what NO means.
-        strike_type: ``greater``, ``greater_or_equal``, ``less``, ``less_or_equal``, ``between``, … ("" if none).
-        floor_strike: lower strike in the market's unit (dollars, index points, …), or None.
-        cap_strike: upper strike, or None.
-        close_time: when trading stops (UTC), or None.
-        expiration_time: expected expiration / settlement time (UTC), or None.
-        settlement_sources: names or URLs of the settlement sources.
-        rules: ``rules_primary`` then ``rules_secondary``.
-        multi_outcome: the event is mutually exclusive with more than one market (e.g. an award or a nominee).
-        category: Kalshi's category ("" when unknown).
-    """
-
-    event_ticker: str
-    series_ticker: str = ""
-    market_ticker: str = ""
-    event_title: str = ""
-    title: str = ""
-    yes_sub_title: str = ""
-    no_sub_title: str = ""
-    strike_type: str = ""
-    floor_strike: Decimal | None = None
-    cap_strike: Decimal | None = None
-    close_time: datetime | None = None
-    expiration_time: datetime | None = None
-    settlement_sources: tuple[str, ...] = ()
-    rules: str = ""
-    multi_outcome: bool = False
-    category: str = ""
-
-    @property
-    def key(self) -> str:
-        """The market ticker, or the event ticker for an event-level record."""
-        return self.market_ticker or self.event_ticker
-
-
-class PolymarketMarketInfo(msgspec.Struct, kw_only=True, frozen=True):
-    """One Polymarket (Gamma) market, or a whole event when ``condition_id`` is empty.
-
-    Attributes:
-        event_id: Gamma event id ("" when only ``/markets`` was read and the market names no event).
-        event_slug: e.g. ``nba-orl-was-2026-01-06``.
-        event_title: the event's title.
-        condition_id: the market's condition id (``0x…``); "" for an event-level record.
-        slug: the market's slug (the event slug for an event-level record).
-        question: the market's question (the event title for an event-level record).
-        outcomes: outcome labels in token order, e.g. ``("Yes", "No")`` or ``("Magic", "Wizards")``.
-        token_ids: CLOB token ids, same order as ``outcomes``.
-        group_item_title: the outcome's short name inside a multi-outcome event, e.g. a person.
-        sports_market_type: ``moneyline``, ``spreads``, ``totals``, … ("" when not a sports market).
-        end_time: the market's end date (UTC), or None.
-        game_start_time: a sports market's start time (UTC), or None.
-        resolution_source: the stated resolution source ("" when none).
-        rules: the market's description (its resolution rules).
-        multi_outcome: the event holds more than one market, or is neg-risk.
-    """
-
-    event_id: str = ""
-    event_slug: str = ""
-    event_title: str = ""
-    condition_id: str = ""
-    slug: str = ""
-    question: str = ""
-    outcomes: tuple[str, ...] = ()
-    token_ids: tuple[str, ...] = ()
-    group_item_title: str = ""
-    sports_market_type: str = ""
-    end_time: datetime | None = None
-    game_start_time: datetime | None = None
-    resolution_source: str = ""
-    rules: str = ""
-    multi_outcome: bool = False
-
-    @property
-    def key(self) -> str:
-        """The condition id, or the event id/slug for an event-level record."""
-        return self.condition_id or self.event_id or self.event_slug
+"""The Polymarket Gamma root ``hadron markets match`` lists by default."""
 
 
 # ---------------------------------------------------------------------------------------------- wire
@@ -141,7 +60,7 @@ class _KMarket(msgspec.Struct):
     floor_strike: Decimal | None = None
     cap_strike: Decimal | None = None
     close_time: str = ""
-    expected_expiration_time: str = ""
+    expected_expiration_time: str | None = None
     expiration_time: str = ""
     rules_primary: str = ""
     rules_secondary: str = ""
@@ -198,21 +117,6 @@ class _GEvent(msgspec.Struct):
     endDate: str | None = None
     negRisk: bool | None = None
     markets: list[_GMarket] | None = None
-
-
-def _time(text: str | None) -> datetime | None:
-    if not text or text.startswith("0001-"):
-        return None
-    text = text.strip().replace(" ", "T", 1)
-    if text.endswith("+00"):
-        text += ":00"
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
 
 
 def _json_list(value: str | list[str] | None) -> tuple[str, ...]:
@@ -300,8 +204,8 @@ def _kalshi_market(market: _KMarket, event: _KEvent | None, sources: tuple[str, 
         strike_type=market.strike_type,
         floor_strike=market.floor_strike,
         cap_strike=market.cap_strike,
-        close_time=_time(market.close_time),
-        expiration_time=_time(market.expected_expiration_time) or _time(market.expiration_time),
+        close_time=parse_time(market.close_time),
+        expiration_time=parse_time(market.expected_expiration_time) or parse_time(market.expiration_time),
         settlement_sources=sources,
         rules="\n".join(r for r in (market.rules_primary, market.rules_secondary) if r),
         multi_outcome=multi,
@@ -349,7 +253,7 @@ def kalshi_records(objects: Iterable[dict[str, Any]], where: str = "input") -> l
                     event_title=event.title,
                     title=event.title,
                     yes_sub_title=event.sub_title,
-                    close_time=_time(event.strike_date),
+                    close_time=parse_time(event.strike_date),
                     settlement_sources=sources,
                     multi_outcome=event.mutually_exclusive,
                     category=event.category,
@@ -395,8 +299,8 @@ def _poly_market(market: _GMarket, event: _GEvent | None, siblings: int) -> Poly
         token_ids=_json_list(market.clobTokenIds),
         group_item_title=market.groupItemTitle or "",
         sports_market_type=market.sportsMarketType or "",
-        end_time=_time(market.endDate) or (_time(event.endDate) if event else None),
-        game_start_time=_time(market.gameStartTime),
+        end_time=parse_time(market.endDate) or (parse_time(event.endDate) if event else None),
+        game_start_time=parse_time(market.gameStartTime),
         resolution_source=market.resolutionSource or (event.resolutionSource or "" if event else ""),
         rules=market.description or (event.description or "" if event else ""),
         multi_outcome=neg_risk or siblings > 1,
@@ -429,7 +333,7 @@ def polymarket_records(objects: Iterable[dict[str, Any]], where: str = "input") 
                         event_title=event.title,
                         slug=event.slug,
                         question=event.title,
-                        end_time=_time(event.endDate),
+                        end_time=parse_time(event.endDate),
                         resolution_source=event.resolutionSource or "",
                         rules=event.description or "",
                         multi_outcome=bool(event.negRisk),
@@ -460,64 +364,42 @@ def load_polymarket(paths: Iterable[Path]) -> list[PolymarketMarketInfo]:
 
 
 async def fetch_kalshi(
-    base_url: str = KALSHI_BASE_URL, *, client: httpx.AsyncClient | None = None, max_pages: int = 50
+    base_url: str | None = KALSHI_BASE_URL, *, config: HadronConfig | None = None, max_pages: int = 50
 ) -> list[KalshiMarketInfo]:
-    """Open Kalshi events with nested markets, following ``cursor`` (200 a page, at most ``max_pages``).
+    """Open Kalshi events with nested markets (``GET /events``, 200 a page, at most ``max_pages``)
+    through the Kalshi venue's REST client: its read bucket (``kalshi.rate_tier``), retries and
+    error mapping apply. ``base_url``: the REST root (``None``: the configured one).
 
     Raises:
-        ConfigError: an HTTP error or a body that is not a Kalshi events page.
+        TransportError, RateLimited: Kalshi could not be reached, or kept refusing, after retries.
+        RequestError, AuthError, DecodeError: the URL answered, but not as Kalshi's REST API.
+            Each message names the venue, the URL and the fix.
+        ConfigError: a bad setting (``kalshi.rate_tier``).
     """
-    objects: list[dict[str, Any]] = []
-    own = client is None
-    http = client or httpx.AsyncClient(timeout=30.0)
-    try:
-        cursor = ""
-        for _ in range(max_pages):
-            params = {"with_nested_markets": "true", "status": "open", "limit": "200"}
-            if cursor:
-                params["cursor"] = cursor
-            body = await _get(http, f"{base_url.rstrip('/')}/events", params)
-            objects.extend(_objects(body, "kalshi /events"))
-            cursor = body.get("cursor") or "" if isinstance(body, dict) else ""
-            if not cursor:
-                break
-    finally:
-        if own:
-            await http.aclose()
-    return kalshi_records(objects, f"{base_url}/events")
+    records = await _catalog("kalshi", config=config, base_url=base_url, max_pages=max_pages)
+    return [record for record in records if isinstance(record, KalshiMarketInfo)]
 
 
 async def fetch_polymarket(
-    base_url: str = GAMMA_BASE_URL, *, client: httpx.AsyncClient | None = None, max_pages: int = 50, limit: int = 100
+    base_url: str | None = GAMMA_BASE_URL, *, config: HadronConfig | None = None, max_pages: int = 50
 ) -> list[PolymarketMarketInfo]:
-    """Active, open Gamma events (with their markets), paged by ``offset`` (``limit`` a page, at most ``max_pages``).
+    """Active, open Gamma events with their markets (``GET /events``, 100 a page, at most
+    ``max_pages``) through the Polymarket venue's Gamma client: its rate limits, retries and error
+    mapping apply. ``base_url``: the Gamma root (``None``: ``polymarket.gamma_url``).
 
     Raises:
-        ConfigError: an HTTP error or a body that is not a list of Gamma events.
+        TransportError, RateLimited: Gamma could not be reached, or kept refusing, after retries.
+        RequestError, AuthError, DecodeError: the URL answered, but not as the Gamma API. Each
+            message names the venue, the URL and the fix.
     """
-    objects: list[dict[str, Any]] = []
-    own = client is None
-    http = client or httpx.AsyncClient(timeout=30.0)
-    try:
-        for page in range(max_pages):
-            params = {"active": "true", "closed": "false", "limit": str(limit), "offset": str(page * limit)}
-            body = await _get(http, f"{base_url.rstrip('/')}/events", params)
-            batch = list(_objects(body, "gamma /events"))
-            objects.extend(batch)
-            if len(batch) < limit:
-                break
-    finally:
-        if own:
-            await http.aclose()
-    return polymarket_records(objects, f"{base_url}/events")
+    records = await _catalog("polymarket", config=config, base_url=base_url, max_pages=max_pages)
+    return [record for record in records if isinstance(record, PolymarketMarketInfo)]
 
 
-async def _get(http: httpx.AsyncClient, url: str, params: dict[str, str]) -> Any:
-    try:
-        response = await http.get(url, params=params)
-        response.raise_for_status()
-        return response.json()
-    except httpx.HTTPError as exc:
-        raise ConfigError(f"GET {url}: {exc}") from exc
-    except ValueError as exc:
-        raise ConfigError(f"GET {url}: body is not JSON ({exc})") from exc
+async def _catalog(name: str, *, config: HadronConfig | None, base_url: str | None, max_pages: int) -> list[MarketInfo]:
+    from hadron.venues.base import CatalogVenue, get_venue
+
+    venue = get_venue(name)
+    if not isinstance(venue, CatalogVenue):
+        raise ConfigError(f"venue {name!r} cannot list its markets: match saved responses instead")
+    return list(await venue.catalog(config=config, base_url=base_url, max_pages=max_pages))

@@ -16,7 +16,6 @@ from datetime import date, datetime
 
 from rapidfuzz import fuzz, process
 
-from hadron.match.inputs import KalshiMarketInfo, PolymarketMarketInfo
 from hadron.match.pairs import Pair
 from hadron.match.parsers import (
     Parsed,
@@ -27,6 +26,7 @@ from hadron.match.parsers import (
     parse_polymarket,
     same_person,
 )
+from hadron.model.catalog import KalshiMarketInfo, PolymarketMarketInfo
 
 _NEGATION = re.compile(r"\b(not|no|won t|wont|fail to|without)\b")
 _YEAR = re.compile(r"\b(20\d\d)\b")

@@ -1,4 +1,4 @@
-"""The reviewed pairs file: which Kalshi market is which Polymarket market, and who said so.
+"""The reviewed pairs file: which market on one venue is which market on another, and who said so.
 
 TOML, one ``[[pair]]`` per candidate, meant to be read and edited by a person::
 
@@ -23,6 +23,14 @@ Only ``approved`` pairs are traded (:func:`approved_pairs`), and only with their
 (:func:`hadron.arb.detector.load_pairs` refuses an approved pair without them). Event-level pairs (no markets known)
 leave ``kalshi_market``, ``polymarket_market`` and ``polymarket_yes_token`` empty.
 
+Each pair has two legs (:class:`PairLeg`), one per venue, read from fields named
+``<venue>_<field>`` for any registered venue (:mod:`hadron.model.venue`): ``<venue>_event``,
+``<venue>_market``, ``<venue>_yes_token`` / ``<venue>_no_token`` (a venue with a book per outcome;
+a venue whose market is its YES book, like Kalshi, needs only ``<venue>_market``),
+``<venue>_min_size`` (shares, decimal string) and ``<venue>_fee_<param>`` (the venue's fee
+parameters, decimal strings: ``kalshi_fee_multiplier``, ``polymarket_fee_rate``). The first leg is
+the venue registered first (Kalshi, then Polymarket, then venues registered at run time).
+
 The file belongs to the people who edit it: besides the fields above it holds what the detector
 needs (``kalshi_fee_multiplier``, ``polymarket_fee_rate``, ``polymarket_min_size``,
 ``settles_at`` per pair, ``[thresholds]``, ``[[outcome_set]]``; see
@@ -45,6 +53,8 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from hadron.errors import ConfigError
+from hadron.model.units import parse_size
+from hadron.model.venue import PAIR_FIELDS, is_venue, venue_info, venue_names
 
 RELATIONS = ("identity", "complement", "subset", "overlap", "disjoint")
 STATUSES = ("proposed", "approved", "rejected")
@@ -56,16 +66,67 @@ MATCH_FIELDS = (
 )  # fmt: skip
 """The fields the matcher owns: a new proposal refreshes them on a pair still ``proposed``."""
 FEE_TERMS = ("polymarket_fee_rate", "kalshi_fee_multiplier")
-"""The fee settings every tradeable pair must state (decimal strings; ``"0"`` is a valid rate)."""
+"""The fee settings every tradeable Kalshi–Polymarket pair must state (decimal strings; ``"0"`` is
+a valid rate); in general each leg's :func:`fee_terms`."""
+
+_LOCATORS = ("event", "market", "yes_token", "no_token")
+
+
+def fee_terms(venue: str) -> tuple[str, ...]:
+    """The pairs-file fee fields a tradeable pair's leg on ``venue`` must state:
+    ``<venue>_fee_<param>`` for each of the venue's registered ``fee_params``.
+
+    Raises:
+        KeyError: ``venue`` is not registered.
+    """
+    return tuple(f"{venue}_fee_{param}" for param in venue_info(venue).fee_params)
+
+
+def _venue_field(name: str) -> tuple[str, str] | None:
+    # ``"<venue>_<field>"`` of a registered venue → (venue, field), else None
+    venue, sep, rest = name.partition("_")
+    if not sep or not rest or not is_venue(venue):
+        return None
+    if rest in PAIR_FIELDS or rest.startswith("fee_"):
+        return venue, rest
+    return None
+
+
+class PairLeg(msgspec.Struct, frozen=True, kw_only=True):
+    """One venue's side of a pair.
+
+    Attributes:
+        venue: the registered venue name (``"kalshi"``).
+        event / market: the venue's event and market ids as the pairs file gives them.
+        yes: the venue symbol of the book that pays when the leg's YES pays (a Kalshi market
+            ticker; a Polymarket YES token id); ``""`` when unknown (an event-level pair).
+        no: the symbol of the book that pays when it does not, or ``""`` when NO is bought as
+            ``1 −`` the YES book's bids (a venue with one book per market, Kalshi).
+        fee_params: the venue's fee parameters (``<venue>_fee_<param>``; decimal strings).
+        min_size: the venue market's minimum order, int, 1/1,000,000 share (0: none).
+    """
+
+    venue: str
+    event: str = ""
+    market: str = ""
+    yes: str = ""
+    no: str = ""
+    fee_params: dict[str, str] = msgspec.field(default_factory=dict)
+    min_size: int = 0
 
 
 class Pair(msgspec.Struct, kw_only=True):
-    """One proposed (or reviewed) cross-venue pair; see the module docstring for the fields."""
+    """One proposed (or reviewed) cross-venue pair; see the module docstring for the fields.
 
-    kalshi_event: str
-    polymarket_event: str
+    The Kalshi and Polymarket locator fields are attributes; every other ``<venue>_<field>`` of
+    the pair's table (fee terms, minimum sizes, a registered third venue's fields) is kept, as
+    written, in ``venue_fields``. :attr:`legs` reads both.
+    """
+
     relation: str
     confidence: float
+    kalshi_event: str = ""
+    polymarket_event: str = ""
     kalshi_market: str = ""
     polymarket_market: str = ""
     polymarket_yes_token: str = ""
@@ -76,19 +137,88 @@ class Pair(msgspec.Struct, kw_only=True):
     reviewed_by: str = ""
     reviewed_at: str = ""
     id: str = ""
+    venue_fields: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.id:
-            self.id = f"{self.kalshi_market or self.kalshi_event}~{self.polymarket_market or self.polymarket_event}"
+            venues = self.venues
+            if len(venues) < 2:
+                venues = ("kalshi", "polymarket")
+            a, b = (self.value(f"{v}_market") or self.value(f"{v}_event") for v in venues[:2])
+            self.id = f"{a}~{b}"
+
+    def value(self, name: str) -> Any:
+        """The pair's field ``name`` (an attribute, or a ``<venue>_<field>`` of ``venue_fields``;
+        ``""`` when absent)."""
+        if name in _ATTRIBUTES:
+            return getattr(self, name)
+        return self.venue_fields.get(name, "")
+
+    @property
+    def venues(self) -> tuple[str, ...]:
+        """The registered venues the pair names (an event, market or token), in registry order."""
+        return tuple(v for v in venue_names() if any(self.value(f"{v}_{f}") for f in _LOCATORS))
+
+    @property
+    def legs(self) -> tuple[PairLeg, ...]:
+        """One :class:`PairLeg` per venue of :attr:`venues` (two for a tradeable pair).
+
+        Raises:
+            DecodeError: a ``<venue>_min_size`` that is not a decimal share count.
+        """
+        out = []
+        for venue in self.venues:
+            market = str(self.value(f"{venue}_market"))
+            if venue_info(venue).one_book_per_market:
+                yes, no = market, ""
+            else:
+                yes, no = str(self.value(f"{venue}_yes_token")), str(self.value(f"{venue}_no_token"))
+            prefix = f"{venue}_fee_"
+            fees = {k[len(prefix) :]: str(v) for k, v in self.venue_fields.items() if k.startswith(prefix)}
+            size = str(self.value(f"{venue}_min_size")).strip()
+            out.append(
+                PairLeg(
+                    venue=venue,
+                    event=str(self.value(f"{venue}_event")),
+                    market=market,
+                    yes=yes,
+                    no=no,
+                    fee_params=fees,
+                    min_size=parse_size(size) if size else 0,
+                )
+            )
+        return tuple(out)
 
     @property
     def tradeable(self) -> bool:
-        """Approved, market-level, and an identity or complement (so each leg has a hedge)."""
-        return (
-            self.status == "approved"
-            and bool(self.kalshi_market and self.polymarket_yes_token)
-            and self.relation in ("identity", "complement")
-        )
+        """Approved, market-level on two venues, and an identity or complement (so each leg has a
+        hedge)."""
+        if self.status != "approved" or self.relation not in ("identity", "complement"):
+            return False
+        venues = self.venues
+        if len(venues) != 2:
+            return False
+        return all(self._yes_symbol(v) for v in venues)
+
+    def _yes_symbol(self, venue: str) -> str:
+        field = "market" if venue_info(venue).one_book_per_market else "yes_token"
+        return str(self.value(f"{venue}_{field}"))
+
+
+_ATTRIBUTES = frozenset(Pair.__struct_fields__)
+
+
+def pair_from_table(table: Mapping[str, Any]) -> Pair:
+    """A :class:`Pair` from one ``[[pair]]`` table (its ``<venue>_<field>`` values that are not
+    attributes go to ``venue_fields``).
+
+    Raises:
+        msgspec.ValidationError: a missing or mistyped field.
+    """
+    extra = {k: v for k, v in table.items() if k not in _ATTRIBUTES and _venue_field(k) is not None}
+    data = {k: v for k, v in table.items() if k != "venue_fields"}
+    data["venue_fields"] = extra
+    return msgspec.convert(data, type=Pair)
 
 
 def _check(pair: Pair, where: str) -> None:
@@ -98,6 +228,10 @@ def _check(pair: Pair, where: str) -> None:
         raise ConfigError(f"{where}: status {pair.status!r} is not one of {', '.join(STATUSES)}")
     if not 0.0 <= pair.confidence <= 1.0:
         raise ConfigError(f"{where}: confidence {pair.confidence} is not between 0 and 1")
+    if not pair.venues:
+        raise ConfigError(
+            f"{where}: names no venue (<venue>_event or <venue>_market; venues: {', '.join(venue_names())})"
+        )
 
 
 def _load(path: Path) -> tuple[str, dict[str, Any], list[Pair]]:
@@ -115,7 +249,7 @@ def _load(path: Path) -> tuple[str, dict[str, Any], list[Pair]]:
     for index, raw in enumerate(data.get("pair", [])):
         where = f"pairs file {path}, pair {index + 1}"
         try:
-            pair = msgspec.convert(raw, type=Pair)
+            pair = pair_from_table(raw)
         except msgspec.ValidationError as exc:
             raise ConfigError(f"{where}: {exc}") from exc
         _check(pair, where)
@@ -144,11 +278,19 @@ def read_pair_tables(path: Path) -> list[tuple[Pair, dict[str, Any]]]:
 
 
 def missing_fee_terms(table: Mapping[str, Any]) -> list[str]:
-    """The :data:`FEE_TERMS` a pair's table does not state (absent or blank), in that order.
+    """The fee fields a pair's table does not state (absent or blank): each named venue's
+    :func:`fee_terms` (:data:`FEE_TERMS` for a Kalshi–Polymarket pair), in leg order.
 
     An explicit ``"0"`` is stated (a fee-free market); only a missing value is missing.
     """
-    return [name for name in FEE_TERMS if str(table.get(name, "")).strip() == ""]
+    try:
+        venues = pair_from_table(table).venues
+    except msgspec.ValidationError:
+        venues = ("kalshi", "polymarket")
+    names = [name for venue in venues for name in fee_terms(venue)]
+    if set(venues) == {"kalshi", "polymarket"}:
+        names = list(FEE_TERMS)
+    return [name for name in names if str(table.get(name, "")).strip() == ""]
 
 
 def _toml_value(value: object) -> str:
@@ -173,7 +315,9 @@ _HEADER = (
 
 
 def _pair_text(pair: Pair) -> str:
-    return "\n".join(["[[pair]]"] + [f"{name} = {_toml_value(getattr(pair, name))}" for name in _ORDER]) + "\n"
+    lines = [f"{name} = {_toml_value(getattr(pair, name))}" for name in _ORDER]
+    lines += [f"{name} = {_toml_value(value)}" for name, value in pair.venue_fields.items()]
+    return "\n".join(["[[pair]]", *lines]) + "\n"
 
 
 def dumps_pairs(pairs: Iterable[Pair]) -> str:
@@ -207,21 +351,21 @@ def _set_fields(table: Table, pair: Pair, fields: Sequence[str], expected: dict[
     # is added only when it is not empty); return whether anything changed
     changed = False
     for name in fields:
-        value = _written(getattr(pair, name))
+        value = _written(pair.value(name))
         if name in table:
             current = table[name]
             if (current.unwrap() if hasattr(current, "unwrap") else current) == value:
                 continue
         elif value in ("", []):
             continue
-        table[name] = tomlkit.value(_toml_value(getattr(pair, name)))  # a key's comment stays
+        table[name] = tomlkit.value(_toml_value(pair.value(name)))  # a key's comment stays
         expected[name] = value
         changed = True
     return changed
 
 
 def _table_id(table: Table) -> str:
-    return msgspec.convert(table.unwrap(), type=Pair).id
+    return pair_from_table(table.unwrap()).id
 
 
 def _aot_is_last(document: tomlkit.TOMLDocument) -> bool:
@@ -335,7 +479,7 @@ def merge_pairs(path: Path, proposed: Sequence[Pair]) -> dict[str, int]:
             new.append(pair)
             continue
         old = existing[index]
-        differs = any(_written(getattr(old, f)) != _written(getattr(pair, f)) for f in MATCH_FIELDS)
+        differs = any(_written(old.value(f)) != _written(pair.value(f)) for f in MATCH_FIELDS)
         if old.status != "proposed":
             counts["kept_reviewed"] += 1
             counts["reviewed_differs"] += differs

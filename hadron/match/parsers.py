@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 
 import msgspec
 
-from hadron.match.inputs import KalshiMarketInfo, PolymarketMarketInfo
+from hadron.model.catalog import KalshiMarketInfo, PolymarketMarketInfo
 
 MONTHS = {
     m: i for i, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1)

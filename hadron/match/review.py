@@ -19,7 +19,7 @@ from rich.panel import Panel
 from rich.prompt import Prompt
 from rich.table import Table
 
-from hadron.match.pairs import FEE_TERMS, Pair, missing_fee_terms, read_pair_tables, review, update_pairs
+from hadron.match.pairs import Pair, fee_terms, missing_fee_terms, read_pair_tables, review, update_pairs
 
 CHOICES = {"a": "approved", "r": "rejected"}
 
@@ -29,17 +29,20 @@ def render(pair: Pair, index: int, total: int, raw: Mapping[str, Any] | None = N
     table = Table.grid(padding=(0, 1))
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("Kalshi", f"{pair.kalshi_market or '(event)'}  [{pair.kalshi_event}]")
-    table.add_row("Polymarket", f"{pair.polymarket_market or '(event)'}  [{pair.polymarket_event}]")
-    table.add_row("Kalshi YES ≡", pair.polymarket_yes_token or "(unknown at event level)")
+    legs = pair.legs
+    for leg in legs:
+        table.add_row(leg.venue.capitalize(), f"{leg.market or '(event)'}  [{leg.event}]")
+    if len(legs) >= 2:
+        table.add_row(f"{legs[0].venue.capitalize()} YES ≡", legs[1].yes or "(unknown at event level)")
     table.add_row("relation", f"{pair.relation}   confidence {pair.confidence:.2f}")
     for reason in pair.reasons:
         table.add_row("reason", reason)
     for warning in pair.warnings:
         table.add_row("[yellow]warning[/yellow]", f"[yellow]{warning}[/yellow]")
-    if raw is not None and pair.kalshi_market:
+    if raw is not None and legs and legs[0].market:
         missing = missing_fee_terms(raw)
-        stated = ", ".join(f"{name} {raw[name]}" for name in FEE_TERMS if name not in missing)
+        names = [name for leg in legs for name in fee_terms(leg.venue)]
+        stated = ", ".join(f"{name} {raw[name]}" for name in names if name not in missing and name in raw)
         table.add_row("fees", stated or "–")
         if missing:
             table.add_row("[red]missing[/red]", f"[red]{', '.join(missing)}: add to the pair before it can trade[/red]")

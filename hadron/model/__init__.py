@@ -1,4 +1,5 @@
-"""Venue-free types: fixed-point units, instrument ids and the normalized event family."""
+"""Venue-free types: fixed-point units, money and fee models, instrument ids, the venue registry
+and the normalized event family."""
 
 from hadron.model.events import (
     AggressorSide,
@@ -18,7 +19,8 @@ from hadron.model.events import (
     TopOfBook,
     Trade,
 )
-from hadron.model.instrument import Venue, instrument_id, split_instrument_id
+from hadron.model.fees import MONEY_SCALE, FeeModel, FeeRule, NoFee, SegmentFee
+from hadron.model.instrument import instrument_id, split_instrument_id
 from hadron.model.units import (
     INDEX_SCALE,
     PRICE_ONE,
@@ -31,9 +33,11 @@ from hadron.model.units import (
     parse_price,
     parse_size,
 )
+from hadron.model.venue import VenueInfo, register_venue, venue_info, venue_names
 
 __all__ = [
     "INDEX_SCALE",
+    "MONEY_SCALE",
     "PRICE_ONE",
     "PRICE_SCALE",
     "SIZE_SCALE",
@@ -43,6 +47,8 @@ __all__ = [
     "BookInvalidated",
     "BookSide",
     "BookSnapshot",
+    "FeeModel",
+    "FeeRule",
     "FeeUpdate",
     "HadronTick",
     "IndexPrice",
@@ -50,10 +56,12 @@ __all__ = [
     "MarketEvent",
     "MarketState",
     "MarketStatus",
+    "NoFee",
+    "SegmentFee",
     "TickSizeChange",
     "TopOfBook",
     "Trade",
-    "Venue",
+    "VenueInfo",
     "format_index_value",
     "format_price",
     "format_size",
@@ -61,5 +69,8 @@ __all__ = [
     "parse_index_value",
     "parse_price",
     "parse_size",
+    "register_venue",
     "split_instrument_id",
+    "venue_info",
+    "venue_names",
 ]

@@ -12,14 +12,25 @@ they are not finer precision.
 
 The parsers are on the hot path, so each keeps a bounded cache of strings it has parsed: venue
 books reuse a few thousand price and size strings over and over. Once compiled (see
-:mod:`hadron.accel`), the venue normalizers read the digits directly instead
-(:func:`scan_fixed`, :func:`scan_digits`: a few nanoseconds, cheaper than hashing a fresh string
-for the cache) and fall back to the parsers for anything but a short plain decimal.
+:mod:`hadron.accel`), the digits are read directly instead (:func:`scan_fixed`,
+:func:`scan_digits`: a few nanoseconds, cheaper than hashing a fresh string for the cache), with
+the parsers behind them for anything but a short plain decimal. The venue normalizers call
+:func:`read_price`, :func:`read_size` and :func:`read_ms`, which take the faster way of the build
+they run in, and the venue byte scanners :func:`match_at` and :func:`text_end`; this module is the
+only one whose code differs between the two builds (:data:`COMPILED`).
 """
 
 from __future__ import annotations
 
 from hadron.errors import BadValue, DecodeError
+
+try:
+    import cython
+except ImportError:  # no Cython here: plain Python
+    from hadron import _nocython as cython
+
+COMPILED: bool = cython.compiled
+"""True in the compiled build of the hot modules (:mod:`hadron.accel`), False in plain Python."""
 
 PRICE_DECIMALS = 4
 SIZE_DECIMALS = 6
@@ -215,6 +226,56 @@ def price_of(text: str) -> int:
     return parse_price(text)
 
 
+def read_price(text: str) -> int:
+    """:func:`parse_price` by the faster way of this build: :func:`price_of` once compiled, a look-up
+    in :data:`PRICE_CACHE` first in plain Python. The same int (1/10,000 USD) or DecodeError."""
+    if cython.compiled:
+        value = price_of(text)
+    else:
+        cached = PRICE_CACHE.get(text)
+        value = parse_price(text) if cached is None else cached
+    return value
+
+
+def read_size(text: str) -> int:
+    """:func:`parse_size` by the faster way of this build: :func:`scan_fixed` once compiled, a
+    look-up in :data:`SIZE_CACHE` first in plain Python. The same int (1/1,000,000, signed) or
+    DecodeError."""
+    if cython.compiled:
+        size = scan_fixed(text, SIZE_DECIMALS, True)
+        value = parse_size(text) if size == _NOT_PLAIN else size
+    else:
+        cached = SIZE_CACHE.get(text)
+        value = parse_size(text) if cached is None else cached
+    return value
+
+
+_MAX_MS = (2**63 - 1) // 1_000_000  # the last millisecond whose ns fit a signed 64-bit integer
+_LAST_MS: list[tuple[str, int]] = [("", 0)]
+"""Plain Python: the last string :func:`read_ms` read and its ns, as one tuple swapped whole (safe
+to read from any thread; the list itself is never rebound)."""
+
+
+def read_ms(text: str) -> int:
+    """A venue's Unix milliseconds given as 1 to 18 ASCII digits → ns since the epoch, or
+    :data:`NOT_PLAIN` for anything else, or a time past 2262 (never an exception: the caller
+    parses the string itself then). Once compiled the digits are read in place; in plain Python
+    the last string's value is remembered (a burst of changes shares its timestamp)."""
+    if cython.compiled:
+        ms = scan_digits(text)
+        ns = ms * 1_000_000 if 0 <= ms <= _MAX_MS else _NOT_PLAIN
+    else:
+        last = _LAST_MS[0]
+        if text == last[0]:
+            ns = last[1]
+        else:
+            ms = scan_digits(text)
+            ns = ms * 1_000_000 if 0 <= ms <= _MAX_MS else _NOT_PLAIN
+            if ns >= 0:
+                _LAST_MS[0] = (text, ns)
+    return ns
+
+
 def scan_digits(text: str) -> int:
     """The value of a string of 1 to 18 ASCII digits (a venue's Unix milliseconds), or
     :data:`NOT_PLAIN` for anything else (never an exception)."""
@@ -226,6 +287,85 @@ def scan_digits(text: str) -> int:
             return _NOT_PLAIN
         value = value * 10 + (ord(ch) - 48)
     return value
+
+
+# -- byte scanners ------------------------------------------------------------------------------
+# A venue frame's bytes ``p`` of length ``n`` read in place (a C pointer into them once compiled, so
+# every index is checked against ``n`` before it is read), eight bytes at a time where they can
+# once compiled (_word: one 64-bit load), one by one otherwise.
+
+_ONES = 0x0101010101010101  # eight bytes at once (SWAR): the constants of the byte tests
+_HIGH_BITS = 0x8080808080808080
+_SPACES = 0x2020202020202020
+_QUOTES = 0x2222222222222222
+_BACKSLASHES = 0x5C5C5C5C5C5C5C5C
+
+
+def _word(u: bytes) -> int:
+    # The eight bytes at ``u`` as one integer (once compiled: ``u`` a pointer, one 64-bit load)
+    return (  # type: ignore[no-any-return]
+        cython.cast(cython.ulonglong, u[0])
+        | cython.cast(cython.ulonglong, u[1]) << 8
+        | cython.cast(cython.ulonglong, u[2]) << 16
+        | cython.cast(cython.ulonglong, u[3]) << 24
+        | cython.cast(cython.ulonglong, u[4]) << 32
+        | cython.cast(cython.ulonglong, u[5]) << 40
+        | cython.cast(cython.ulonglong, u[6]) << 48
+        | cython.cast(cython.ulonglong, u[7]) << 56
+    )
+
+
+def match_at(p: bytes, n: int, i: int, lit: bytes) -> int:
+    """The index after ``lit`` when the frame ``p`` (``n`` bytes) holds it at ``i``, else -1 (also
+    for ``i`` < 0: the result of a previous failed match can be passed on)."""
+    m = len(lit)
+    if i < 0 or i + m > n:
+        return -1
+    if cython.compiled:  # eight bytes at a time, then one by one
+        b = p  # a pointer to the bytes once compiled
+        u = b + i  # type: ignore[operator]
+        q = lit
+        k = 0
+        while k + 8 <= m:
+            if _word(u + k) != _word(q + k):  # type: ignore[operator]
+                return -1
+            k += 8
+        while k < m:
+            if u[k] != q[k]:
+                return -1
+            k += 1
+        end = i + m
+    else:
+        end = i + m if p.startswith(lit, i) else -1
+    return end
+
+
+def text_end(p: bytes, n: int, i: int) -> int:
+    """The index of the quote closing a JSON text that starts at ``p[i]``, else -1: the text must
+    be printable ASCII (or DEL), without escapes (a control character, a backslash or a non-ASCII
+    byte: -1)."""
+    b = p  # a pointer to the bytes once compiled
+    if cython.compiled:  # eight bytes at a time until one of them is a quote or suspect
+        while i + 8 <= n:
+            w = _word(b + i)  # type: ignore[operator]
+            quotes = w ^ _QUOTES  # a zero byte where w has a quote
+            slashes = w ^ _BACKSLASHES
+            if (
+                w  # a byte from 0x80 (non-ASCII)
+                | ((w - _SPACES) & ~w)  # a byte below 0x20 (a control character)
+                | ((quotes - _ONES) & ~quotes)
+                | ((slashes - _ONES) & ~slashes)
+            ) & _HIGH_BITS:
+                break  # the byte loop below finds which
+            i += 8
+    while i < n:
+        c = b[i]
+        if c == 34:  # "
+            return i
+        if c < 32 or c > 127 or c == 92:  # a control character, non-ASCII, or \\ (an escape)
+            return -1
+        i += 1
+    return -1
 
 
 def _format_fixed(value: int, decimals: int, min_decimals: int) -> str:

@@ -2,7 +2,7 @@
 
 Both come from TOML tables (``[paper]`` and ``[risk]`` in a paper config file or in
 ``hadron.toml``); money is a USD decimal string, held as int money units (1/10,000,000,000 USD,
-:data:`~hadron.arb.walk.MONEY_SCALE`), durations are milliseconds or seconds as named. Every
+:data:`~hadron.model.fees.MONEY_SCALE`), durations are milliseconds or seconds as named. Every
 error names the setting and what it accepts.
 """
 
@@ -15,13 +15,12 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
-from hadron.arb.walk import MONEY_SCALE
 from hadron.errors import ConfigError
+from hadron.model.fees import MONEY_SCALE
+from hadron.model.venue import venue_info, venue_names
 
 TimeInForce = Literal["IOC", "FOK"]
 UnwindPolicy = Literal["retry", "sell_back", "hold"]
-
-VENUES = ("kalshi", "polymarket")
 
 
 def money(value: object, setting: str) -> int:
@@ -58,30 +57,41 @@ class Latency:
         return int((self.fixed_ms + jitter) * 1_000_000)
 
 
+def _default_latency() -> dict[str, Latency]:
+    return {name: Latency(venue_info(name).paper_latency_ms) for name in venue_names()}
+
+
+def _default_cash() -> dict[str, int]:
+    return {name: venue_info(name).initial_cash_usd * MONEY_SCALE for name in venue_names()}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PaperConfig:
     """How the paper trader executes.
 
     Attributes:
-        latency: per venue, the order's travel time (:class:`Latency`).
+        latency: per venue, the order's travel time (:class:`Latency`); by default each
+            registered venue's ``paper_latency_ms`` (:mod:`hadron.model.venue`: Kalshi 50 ms,
+            Polymarket 150 ms).
         tif: ``IOC`` (fill what the book has at the limit, cancel the rest) or ``FOK`` (all or nothing).
         slippage_ticks: how many cents above the opportunity's worst price the limit may go.
         unwind: when one leg fills more than the other: ``retry`` the short leg (up to
             ``retry_attempts`` more orders, each ``retry_slippage_ticks`` cents further), then sell
             back what is still unhedged; ``sell_back`` at once; or ``hold`` the imbalance.
-        initial_cash: per venue, money units.
+        initial_cash: per venue, money units; by default each registered venue's
+            ``initial_cash_usd`` ($10,000).
         retake_ms: after taking an opportunity, wait this long (event time) before taking it again.
         seed: the random source of latency draws (same seed, same run).
         equity_interval_s: the equity curve gets a point at least this often (event time).
     """
 
-    latency: dict[str, Latency] = field(default_factory=lambda: {"kalshi": Latency(50.0), "polymarket": Latency(150.0)})
+    latency: dict[str, Latency] = field(default_factory=_default_latency)
     tif: TimeInForce = "IOC"
     slippage_ticks: int = 0
     unwind: UnwindPolicy = "retry"
     retry_attempts: int = 2
     retry_slippage_ticks: int = 1
-    initial_cash: dict[str, int] = field(default_factory=lambda: {v: 10_000 * MONEY_SCALE for v in VENUES})
+    initial_cash: dict[str, int] = field(default_factory=_default_cash)
     retake_ms: float = 1_000.0
     seed: int = 0
     equity_interval_s: float = 60.0
@@ -129,12 +139,13 @@ def _check_keys(table: dict[str, Any], known: set[str], name: str) -> None:
 
 def _per_venue(value: object, setting: str, parse: Any) -> dict[str, Any]:
     # A scalar applies to every venue; a table gives each its own
+    venues = venue_names()
     if isinstance(value, dict):
-        unknown = sorted(set(value) - set(VENUES))
+        unknown = sorted(set(value) - set(venues))
         if unknown:
-            raise ConfigError(f"{setting}: unknown venues {unknown} (use {', '.join(VENUES)})")
+            raise ConfigError(f"{setting}: unknown venues {unknown} (use {', '.join(venues)})")
         return {venue: parse(v, f"{setting}.{venue}") for venue, v in value.items()}
-    return {venue: parse(value, setting) for venue in VENUES}
+    return {venue: parse(value, setting) for venue in venues}
 
 
 def _number(value: object, setting: str) -> float:
@@ -178,7 +189,7 @@ def paper_config(table: dict[str, Any]) -> PaperConfig:
         venue: Latency(
             fixed.get(venue, defaults.latency[venue].fixed_ms), jitter.get(venue, 0.0), samples.get(venue, ())
         )
-        for venue in VENUES
+        for venue in venue_names()
     }
     tif = table.get("tif", defaults.tif)
     if tif not in ("IOC", "FOK"):

@@ -20,8 +20,9 @@ import structlog
 
 from hadron.errors import StoreError
 from hadron.model.events import Level
+from hadron.paper.orders import PaperOrder
 from hadron.paper.portfolio import Holding
-from hadron.paper.trader import PaperOrder, PaperTrader
+from hadron.paper.trader import PaperTrader
 from hadron.store import state
 
 log = structlog.get_logger("hadron.paper")

@@ -1,6 +1,6 @@
 """The paper portfolio: cash per venue, holdings per instrument side, P&L through settlement.
 
-Money is int, 1/10,000,000,000 USD (:data:`~hadron.arb.walk.MONEY_SCALE`); sizes int,
+Money is int, 1/10,000,000,000 USD (:data:`~hadron.model.fees.MONEY_SCALE`); sizes int,
 1/1,000,000 share; prices int, 1/10,000 USD. A holding is keyed by ``(instrument, from_bids)``:
 ``from_bids`` is the side bought through the complement of the instrument's book (Kalshi NO on
 the YES book, or a Polymarket NO bought through the YES token's book). At settlement an

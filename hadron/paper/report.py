@@ -17,7 +17,8 @@ import structlog
 from hadron.arb.opportunity import money_text
 from hadron.extras import MissingExtra, available, require
 from hadron.model.units import format_price, format_size
-from hadron.paper.trader import PaperOrder, PaperTrader
+from hadron.paper.orders import PaperOrder
+from hadron.paper.trader import PaperTrader
 
 log = structlog.get_logger("hadron.paper.report")
 

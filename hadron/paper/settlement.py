@@ -8,8 +8,9 @@ columns ``instrument`` (``kalshi:<ticker>``, ``polymarket:<token id>``), ``marke
 market not determined, voided or scalar) are skipped and counted. Kalshi's own market list
 (``GET /markets``, or the capture's ``MARKETS.csv``) is such a file as it is.
 
-With the approved pairs, a Kalshi result also settles the pair's Polymarket tokens that the file
-does not name: the pair's ``polymarket_yes_token`` pays exactly when Kalshi YES pays.
+With the approved pairs, a result of a pair's first leg also settles the second leg's books that
+the file does not name (:func:`derived_settlements`): a Kalshi result settles the pair's
+Polymarket tokens, ``polymarket_yes_token`` paying exactly when Kalshi YES pays.
 """
 
 from __future__ import annotations
@@ -112,22 +113,26 @@ def load_settlements(path: Path, pairs: Iterable[Pair] = ()) -> tuple[list[Settl
 
 
 def derived_settlements(settlements: Iterable[Settlement], pairs: Iterable[Pair]) -> list[Settlement]:
-    """The Polymarket token settlements implied by Kalshi results through approved pairs (only
-    for tokens that ``settlements`` does not name)."""
+    """The settlements of a pair's second leg implied by its first leg's result (a Polymarket
+    token's from its Kalshi market's), through approved pairs (only for instruments that
+    ``settlements`` does not name): the second leg's YES book pays exactly when the first leg's
+    YES pays, its NO book when it does not."""
     by_instrument = {s.instrument: s for s in settlements}
     out: list[Settlement] = []
     for pair in pairs:
-        if not pair.kalshi_market:
+        legs = pair.legs
+        if len(legs) < 2 or not legs[0].yes:
             continue
-        kalshi = by_instrument.get(instrument_id("kalshi", pair.kalshi_market))
-        if kalshi is None:
+        first = by_instrument.get(instrument_id(legs[0].venue, legs[0].yes))
+        if first is None:
             continue
-        for token, pays_with_yes in ((pair.polymarket_yes_token, True), (pair.polymarket_no_token, False)):
-            if not token:
+        other = legs[1]
+        for symbol, pays_with_yes in ((other.yes, True), (other.no, False)):
+            if not symbol:
                 continue
-            instrument = instrument_id("polymarket", token)
+            instrument = instrument_id(other.venue, symbol)
             if instrument in by_instrument:
                 continue
-            result = "yes" if (kalshi.result == "yes") == pays_with_yes else "no"
-            out.append(Settlement(instrument, result, kalshi.ts_ns, derived=True))
+            result = "yes" if (first.result == "yes") == pays_with_yes else "no"
+            out.append(Settlement(instrument, result, first.ts_ns, derived=True))
     return out

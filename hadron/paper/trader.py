@@ -29,124 +29,29 @@ from __future__ import annotations
 import heapq
 import random
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from hadron.arb.detector import ArbDetector
-from hadron.arb.opportunity import Leg, Opportunity
-from hadron.arb.walk import FeeModel, NoFee
+from hadron.arb.opportunity import Opportunity
 from hadron.book.manager import BookManager, BookState
 from hadron.model.events import Level, MarketStatus
+from hadron.model.fees import FeeModel, NoFee
 from hadron.model.units import PRICE_ONE, SIZE_SCALE
 from hadron.paper.config import PaperConfig, RiskLimits
+from hadron.paper.orders import FillListener, OrderListener, PairTrade, PaperOrder, PaperStats, Role
 from hadron.paper.portfolio import HoldingKey, PnLBreakdown, Portfolio
 from hadron.paper.risk import Exposure, KillSwitch, LegAsk, RiskManager
 
-Role = Literal["entry", "retry", "unwind"]
 CENT = 100
 DAY_NS = 86_400 * 10**9
 _END = 1 << 62  # settlements without a time are due when the run finishes
-
-
-@dataclass(slots=True)
-class PaperOrder:
-    """One simulated order and what happened to it.
-
-    Attributes:
-        order_id / trade_id / opportunity_id: ids (deterministic within a run).
-        role: ``entry`` (a leg of the trade), ``retry`` (the short leg again) or ``unwind`` (a sale).
-        leg: index of the trade's leg. venue / instrument / outcome / from_bids: see
-            :class:`~hadron.arb.opportunity.Leg`. side: ``buy`` or ``sell``.
-        limit: worst price accepted, 1/10,000 USD, in the outcome's terms. size: 1/1,000,000 share.
-        tif: ``IOC`` or ``FOK``. created_ns / arrival_ns: decision and venue arrival (event time).
-        status: ``working``, ``filled``, ``partially_filled``, ``cancelled`` (nothing filled) or
-            ``rejected``; reason says why when not filled.
-        filled / cost / fee: size filled, its cost (or proceeds) and fee, money units.
-        fills: ``(price, size)`` fills in the outcome's terms.
-    """
-
-    order_id: str
-    trade_id: str
-    opportunity_id: str
-    role: Role
-    leg: int
-    venue: str
-    instrument: str
-    outcome: str
-    from_bids: bool
-    side: Literal["buy", "sell"]
-    limit: int
-    size: int
-    tif: str
-    created_ns: int
-    arrival_ns: int
-    fee_model: FeeModel = field(repr=False)
-    status: str = "working"
-    reason: str = ""
-    filled: int = 0
-    cost: int = 0
-    fee: int = 0
-    fills: list[Level] = field(default_factory=list)
-    done_ns: int = 0
-
-
-@dataclass(slots=True)
-class PairTrade:
-    """One taken opportunity: its legs' orders and how the race ended.
-
-    ``state``: ``working``; ``hedged`` (every leg filled the same size, > 0); ``missed`` (nothing
-    filled); ``unwound`` (the imbalance was retried or sold back to zero); ``imbalanced`` (still
-    unequal after the policy ran). ``unwind_cost``: money lost (or, negative, gained) by retries
-    and sales compared with the planned prices.
-    """
-
-    trade_id: str
-    opportunity_id: str
-    pair: str
-    kind: str
-    legs: list[Leg]
-    size: int
-    planned_net: int
-    created_ns: int
-    orders: list[PaperOrder] = field(default_factory=list)
-    filled: list[int] = field(default_factory=list)
-    retries_left: int = 0
-    sold_back: bool = False
-    state: str = "working"
-    unwind_cost: int = 0
-    legs_failed: int = 0
-    exposure: int = 0
-
-
-@dataclass(slots=True)
-class PaperStats:
-    """Counts for the summary."""
-
-    opportunities_seen: int = 0
-    opportunities_taken: int = 0
-    decisions: int = 0
-    rejections: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    downsized: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    orders: int = 0
-    fills: int = 0
-    cancelled_by_kill: int = 0
-    settlements: int = 0
-    orders_done: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    """Orders finished, by status (``filled``, ``partially_filled``, ``cancelled``, ``rejected``)."""
-
-
-FillListener = Callable[[PaperOrder, Level, int, int], None]
-"""Called with ``(order, (price, size), fee, ts_ns)`` for every fill (reports, state store)."""
-OrderListener = Callable[[PaperOrder], None]
-"""Called with an order when it is placed and when it is done."""
 
 
 class PaperTrader:
     """Paper-trades a detector's opportunities on its books (see the module docstring).
 
     Args:
-        books: the book manager (the trader installs itself as its event-time clock).
+        books: the book manager (the trader listens to its event-time clock).
         detector: the arbitrage detector whose opportunities it takes.
         config: execution settings. limits: risk limits. kill: the kill switch (a new one by default).
     """
@@ -189,7 +94,7 @@ class PaperTrader:
         self._day_start_equity = 0
         self.kill.add_listener(self._on_kill)
         detector.add_listener(self.on_opportunity)
-        books.clock = self.advance
+        books.add_clock_listener(self.advance)
 
     # -- decisions ---------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """The seam between Hadron's core and its venues.
 
-The core (model, book, store, app) never imports a venue package; it asks this registry for a
-:class:`VenueAdapter` by name. A venue package registers one adapter; a third venue is one new
-package plus one line in :data:`BUILTIN_VENUES`.
+The core (model, book, store, app) never imports a venue package; it asks :func:`get_venue` for a
+:class:`VenueAdapter` by name, resolved through the venue registry (:mod:`hadron.model.venue`). A
+venue package gives one adapter; a third venue is one new package plus one
+:func:`~hadron.model.venue.register_venue` call (``docs/ADDING_A_VENUE.md``).
 
 A venue adapter opens :class:`FeedStream` objects: one per connection (or, in replay, one per
 recorded connection). A stream takes raw frames exactly as the socket delivered them, decodes
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum, unique
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -25,13 +27,15 @@ import msgspec
 from hadron.book.manager import BookManager
 from hadron.model.account import AccountEvent
 from hadron.model.events import MarketEvent
+from hadron.model.venue import VenueInfo, venue_info, venue_names
 from hadron.venues.account_script import ScriptedOrder as ScriptedOrder  # re-exported: the demo's script
 from hadron.venues.account_script import load_script as load_script  # re-exported: --account-script
 from hadron.venues.feedstats import FeedStats as FeedStats  # re-exported: the streams share it
 
 if TYPE_CHECKING:
-    from hadron.arb.fees import FeeRule
-    from hadron.arb.walk import FeeModel
+    from hadron.config import HadronConfig
+    from hadron.model.catalog import MarketInfo
+    from hadron.model.fees import FeeModel, FeeRule
 
 
 @unique
@@ -97,7 +101,7 @@ class VenueAdapter(Protocol):
     max_frame_bytes: int
     """The largest frame this venue's WebSocket accepts (``max_size``; a larger one closes the
     connection with 1009 and the session starts again); replay bounds a recording's lines by it
-    (:func:`hadron.store.replay.max_line_bytes`)."""
+    (:func:`hadron.store.reader.max_line_bytes`)."""
 
     def sniff(self, frame: object) -> bool:
         """Return True if ``frame`` (a JSON-decoded frame) looks like this venue's."""
@@ -118,68 +122,231 @@ class VenueAdapter(Protocol):
 
 
 @runtime_checkable
+class FrameClockVenue(Protocol):
+    """A venue adapter that reads the venue's own time off a raw frame (an optional capability:
+    replay stamps bare frames with it, :mod:`hadron.app.replay`)."""
+
+    def frame_time_ns(self, raw: bytes) -> int | None:
+        """The time the venue put in ``raw`` (one frame's text as the socket delivered it), in ns
+        since the Unix epoch; ``None`` when it carries none. Cheap (every field but the time
+        skipped, none built), and never raises: bytes that are not such a frame give ``None``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordOptions:
+    """What ``hadron record`` asks of a :class:`RecordingVenue`. ``None`` means the venue's setting
+    in ``config`` (or its default); a venue ignores what it has no use for, unless it names the
+    option in a :class:`~hadron.errors.ConfigError`."""
+
+    markets: Sequence[str]
+    """Venue symbols: Kalshi market tickers, Polymarket token ids."""
+    out: Path
+    """The recording's folder."""
+    channels: Sequence[str] = ()
+    """Kalshi channel names (Polymarket has one market channel)."""
+    duration: float | None = None
+    """Seconds; ``None``: until ``stop`` or SIGINT/SIGTERM."""
+    config: Path | None = None
+    url: str | None = None
+    """The WebSocket URL."""
+    rest_url: str | None = None
+    gamma_url: str | None = None
+    """Polymarket's market metadata host (``""``: not read)."""
+    transport: str | None = None
+    """``ws``, ``rest`` or ``auto`` (:data:`hadron.config.TRANSPORTS`)."""
+    connections: int | None = None
+    poll_interval: float | None = None
+    """Seconds between REST polling cycles."""
+    freeze_window: float | None = None
+    """Seconds without a change before a Polymarket book is checked over REST."""
+    store: str | None = None
+    """Also write normalized ticks (``parquet:DIR``)."""
+    stop: asyncio.Event | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FakeVenueOptions:
+    """How a :class:`FakeVenueHost` serves its loopback venue."""
+
+    captures: Sequence[Path]
+    """The recordings played (Polymarket also transcodes Kalshi captures)."""
+    port: int
+    """WebSocket port (0: any free one; ``ready`` gets the URL)."""
+    speed: float = 1.0
+    """× the captured pace; 0: as fast as the client reads."""
+    faults: str = ""
+    """The venue's fault spec (``--faults``)."""
+    rest_port: int | None = None
+    """Also serve REST on this port."""
+    host: str = "127.0.0.1"
+    loop: bool = False
+    """Play the captures again and again."""
+    burst: bool = False
+    """At speed 0: frames built and framed ahead, written in large chunks."""
+    signals: bool = True
+    """Stop on SIGINT/SIGTERM."""
+    stop: asyncio.Event | None = None
+    ready: Callable[[str, str | None], None] | None = None
+    """Called once listening, with the WebSocket URL and the REST one (``None``: no REST)."""
+    started: Callable[[Any], None] | None = None
+    """Called with the venue's server object once it started."""
+    account_script: Sequence[ScriptedOrder] = ()
+    """Orders played on the private channels (:mod:`hadron.venues.account_script`)."""
+    public_key: Path | Sequence[Path] | None = None
+    """Kalshi: the PEM file(s) of the keys whose signatures are accepted (none: any client)."""
+    metadata: Path | None = None
+    """Kalshi: a folder of real ``GET /events`` responses served over REST."""
+    shift: int = 0
+    """Polymarket: move a transcoded Kalshi capture's YES prices by this much (1/10,000 USD)."""
+    user_auth: tuple[str, str, str] | None = None
+    """Polymarket: the user channel's ``(key, secret, passphrase)`` (``None``: refuse every client)."""
+
+
+class BenchClient(Protocol):
+    """A venue's connection pool as ``hadron bench live --path pool`` runs it (e.g. Kalshi's
+    ``KalshiPool``, Polymarket's ``PolymarketPool``)."""
+
+    @property
+    def connections(self) -> Sequence[Any]:
+        """The pool's connections, each with its ``latency`` and ``read_latency`` histograms
+        (:class:`hadron.metrics.FrameLatency`, ns per frame)."""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Connect, subscribe and keep the books until ``stop``."""
+
+
+class BenchClientFactory(Protocol):
+    """Builds a :class:`BenchClient` connected to the loopback venue of a :class:`BenchPlan`."""
+
+    def __call__(
+        self, books: BookManager, *, stats: FeedStats, dead_letter: DeadLetterSink, record_to: Path | None
+    ) -> BenchClient:
+        """A client of every instrument of the plan feeding ``books`` and counting in ``stats``;
+        ``record_to``: also record its frames there (``None``, or a venue whose plan does not
+        record: no recording)."""
+
+
+BENCH_COUNTERS = ("seq_gaps", "bbo_mismatches")
+"""The consistency counters a :class:`BenchPlan` may ask to be reported after a pool run, each
+as ``live_<name>``: ``seq_gaps`` (:attr:`FeedStats.seq_gaps`, a sequenced feed) and
+``bbo_mismatches`` (the books' ``stats.bbo_mismatches``, a feed that sends its own best
+bid/offer)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BenchPlan:
+    """How ``hadron bench live`` measures a venue on a capture: its loopback venue
+    (``hadron fake-venue``) and the client's settings. The harness (:mod:`hadron.bench.live`)
+    starts the venue, runs the client or the user's command, and measures.
+
+    Attributes:
+        venue: the venue name (``hadron fake-venue``, ``hadron record --venue``, ``hadron run``).
+        venue_args: ``hadron fake-venue <venue>`` arguments (capture, port, key…), the pace
+            (``--speed``, ``--burst``) left to the harness.
+        url: the loopback venue's WebSocket URL.
+        env: environment for a client process (credentials as the user gives them).
+        instruments: market tickers or token ids to record (``hadron record --markets``).
+        pair_market: the Kalshi market of the pair ``hadron run`` trades.
+        key_path: a private key file a run's config names (``kalshi.private_key_path``).
+        client: builds the connection pool measured by ``--path pool``, in the harness's process.
+        offline: the file replayed offline next to the pool path, holding the frames the venue
+            sends (``None``: the capture itself; e.g. Polymarket's transcoding of a Kalshi
+            capture, written under the plan's folder).
+        record_args: more ``hadron record`` arguments.
+        counters: names from :data:`BENCH_COUNTERS` reported after a pool run.
+        records: the client honours ``record_to`` (the pool result says ``recorded``).
+    """
+
+    venue: str
+    venue_args: list[str]
+    url: str
+    env: dict[str, str]
+    instruments: list[str]
+    pair_market: str
+    key_path: Path
+    client: BenchClientFactory
+    offline: Path | None = None
+    record_args: list[str] = field(default_factory=list)
+    counters: tuple[str, ...] = ()
+    records: bool = False
+
+
+@runtime_checkable
 class RecordingVenue(Protocol):
     """A venue that can record its live frames (``hadron record``)."""
 
-    async def record(self, **options: Any) -> dict[str, Any]:
-        """Record until stopped; return a summary."""
+    async def record(self, options: RecordOptions) -> dict[str, Any]:
+        """Record until stopped; return a summary (``frames``, ``frames_per_s``, ``books``,
+        ``books_synced``, ``books_polled``, ``resyncs``, ``fallback``, ``failure``, ``files``...).
+
+        Raises:
+            ConfigError: a missing or bad setting (named). VenueError: the venue failed for good.
+        """
 
 
 @runtime_checkable
 class FakeVenueHost(Protocol):
     """A venue with a loopback server (``hadron fake-venue``)."""
 
-    async def fake_venue(self, **options: Any) -> object:
-        """Serve until stopped."""
+    async def fake_venue(self, options: FakeVenueOptions) -> object:
+        """Serve until ``options.stop`` (or a signal); return the venue's server object.
+
+        Raises:
+            ConfigError: an unreadable key, a bad fault spec, or no playable capture.
+        """
 
 
 @runtime_checkable
 class LiveBenchVenue(Protocol):
-    """A venue whose live path can be benchmarked against its loopback server."""
+    """A venue whose live path can be benchmarked against its loopback server
+    (``hadron bench live``)."""
 
-    async def bench_live(self, capture: Any, **options: Any) -> dict[str, Any]:
-        """Measure frames/s through the live path next to offline replay."""
+    def bench_plan(self, capture: Path, folder: Path) -> BenchPlan:
+        """The loopback venue and client settings for ``capture`` (throwaway keys and any
+        offline input go to ``folder``, which exists).
 
-    def bench_plan(self, capture: Any, folder: Any, **options: Any) -> Any:
-        """The loopback venue and client settings for a capture (a
-        :class:`hadron.app.bench_live.BenchPlan`; ``burst=False``: the venue at the captured pace)."""
+        Raises:
+            ConfigError: the capture holds nothing this venue can play.
+        """
 
 
-BUILTIN_VENUES: dict[str, str] = {
-    "kalshi": "hadron.venues.kalshi",
-    "polymarket": "hadron.venues.polymarket",
-}
-"""Venue name → module whose ``ADAPTER`` attribute is its :class:`VenueAdapter`."""
-
-_ADAPTERS: dict[str, VenueAdapter] = {}
+_ADAPTERS: dict[str, tuple[VenueInfo, VenueAdapter]] = {}
 
 
 def get_venue(name: str) -> VenueAdapter:
-    """Return the adapter registered as ``name`` (importing the built-in venue on first use).
+    """Return the adapter of the registered venue ``name`` (:mod:`hadron.model.venue`): the
+    adapter object it was registered with, or its module's ``ADAPTER`` (imported on first use).
 
     Raises:
-        KeyError: no such venue.
+        KeyError: no such venue (the message lists the registered ones).
     """
-    adapter = _ADAPTERS.get(name)
-    if adapter is None:
-        module = importlib.import_module(BUILTIN_VENUES[name])
-        adapter = module.ADAPTER
-        _ADAPTERS[name] = adapter
+    info = venue_info(name)
+    cached = _ADAPTERS.get(name)
+    if cached is not None and cached[0] is info:
+        return cached[1]
+    adapter: VenueAdapter = info.adapter if info.adapter is not None else importlib.import_module(info.module).ADAPTER
+    _ADAPTERS[name] = (info, adapter)
     return adapter
 
 
 def all_venues() -> list[VenueAdapter]:
-    """Return every built-in venue's adapter."""
-    return [get_venue(name) for name in BUILTIN_VENUES]
+    """Return every registered venue's adapter, in registration order (built-ins first)."""
+    return [get_venue(name) for name in venue_names()]
 
 
 @runtime_checkable
 class FeeModelVenue(Protocol):
     """A venue that prices taker orders for the arbitrage engine (:mod:`hadron.arb`)."""
 
-    def fee_model(self, **params: Any) -> FeeModel:
-        """Return the :class:`~hadron.arb.walk.FeeModel` of one market built from ``params``
-        (venue-specific: Kalshi ``multiplier``/``fee_type``, Polymarket ``rate``/``exponent``)."""
+    def fee_model(self, params: Mapping[str, str]) -> FeeModel:
+        """Return the :class:`~hadron.model.fees.FeeModel` of one market built from ``params``
+        (decimal strings by name: the venue's registered ``fee_params``, e.g. Kalshi
+        ``multiplier`` (and ``fee_type``), Polymarket ``rate`` (and ``exponent``); the pairs
+        file writes each ``<venue>_fee_<param>``).
+
+        Raises:
+            ConfigError: a parameter is missing or not a valid number (named).
+        """
 
 
 @runtime_checkable
@@ -263,4 +430,31 @@ class FeeRulesVenue(Protocol):
 
         Raises:
             HadronError: the venue could not be asked at all (a bad setting).
+        """
+
+
+@runtime_checkable
+class CatalogVenue(Protocol):
+    """A venue that can list its open markets over REST for the cross-venue matcher
+    (``hadron markets match``; :mod:`hadron.match.inputs`)."""
+
+    async def catalog(
+        self, *, config: HadronConfig | None = None, base_url: str | None = None, max_pages: int = 50
+    ) -> Sequence[MarketInfo]:
+        """Every open market of the venue as the matcher's records (an event without markets as
+        one event-level record), read through the venue's own REST client, so its rate limits,
+        retries and error mapping apply: Kalshi ``GET /events`` with nested markets →
+        :class:`~hadron.model.catalog.KalshiMarketInfo`; Polymarket Gamma ``GET /events`` →
+        :class:`~hadron.model.catalog.PolymarketMarketInfo`.
+
+        Args:
+            config: the settings (REST host, rate tier); ``None``: the defaults.
+            base_url: the REST root to ask instead of the configured one.
+            max_pages: the most listing pages to read.
+
+        Raises:
+            TransportError, RateLimited: the venue could not be reached, or kept refusing, after
+                retries. RequestError, AuthError, DecodeError: the URL answered, but not as the
+                venue's API. Each message names the venue, the URL (never credentials) and the fix.
+            ConfigError: a bad setting.
         """

@@ -7,4 +7,4 @@ cdef class StreamBase:
     cdef public object conn
     cdef public FeedStats stats
     cdef public object dead_letter
-    cdef public Py_ssize_t _rejected
+    cdef Py_ssize_t _rejected

@@ -1,29 +1,15 @@
-"""Pieces every venue stream shares: rejecting bad frames without losing them, back-off, pool
-health and live-path measurement. The connection loop itself (dialling, reconnecting, failure
-classification) is :mod:`hadron.venues.wsclient`, re-exported here."""
+"""What every venue stream does per frame beyond its own venue's rules: count, reject bad frames
+without losing them (dead letters), contain a failure to its frame. Compiled with the streams
+(:mod:`hadron.accel`); what a live session needs around them, none of it per frame, is
+:mod:`hadron.venues.session` and :mod:`hadron.venues.wsclient`."""
 
 from __future__ import annotations
-
-import asyncio
-import random
-import time
-from collections.abc import Callable, Sequence
-from typing import Any
 
 import structlog
 
 from hadron.book.manager import BookManager
-from hadron.metrics import FrameLatency
 from hadron.venues.base import DeadLetterSink
 from hadron.venues.feedstats import FeedStats
-from hadron.venues.wsclient import (  # re-exported: the sessions' connection code lives there
-    DialStats,
-    classify_failure,
-    closed_by_client,
-    is_retryable,
-    reconnect_loop,
-    watch_session,
-)
 
 _LOG_FIRST = 20
 _LOG_EVERY = 1000
@@ -101,102 +87,4 @@ def _describe(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__}: {exc}"
 
 
-class Backoff:
-    """Jittered exponential back-off: ``min(max, base × factor^n)`` plus up to 25 % jitter.
-
-    ``random`` is injectable so tests are deterministic.
-    """
-
-    def __init__(
-        self,
-        *,
-        base: float = 0.5,
-        factor: float = 2.0,
-        max_delay: float = 30.0,
-        random_fn: Callable[[], float] = random.random,
-    ) -> None:
-        self.base = base
-        self.factor = factor
-        self.max_delay = max_delay
-        self.random = random_fn
-        self.attempt = 0
-
-    def next(self) -> float:
-        """Return the next delay in seconds and move on."""
-        delay = min(self.max_delay, self.base * self.factor**self.attempt)
-        self.attempt += 1
-        return delay + delay * 0.25 * self.random()
-
-    def reset(self) -> None:
-        """Start again from ``base`` (after a healthy connection)."""
-        self.attempt = 0
-
-
-def pool_health(connections: Sequence[Any], *, shard: str, frozen: int = 0) -> dict[str, Any]:
-    """A pool's health for the runtime (see :meth:`hadron.venues.base.LiveFeed.health`):
-    per connection its state and counters, and ``shard`` (``"markets"``/``"tokens"``) as the size
-    of the connection's attribute of that name; the merged frame-latency histogram."""
-    return {
-        "connections": [
-            {
-                "name": c.name,
-                "connected": c.connected.is_set(),
-                "frames": c.stats.frames,
-                "last_frame_ns": c.stats.last_frame_ns,
-                "reconnects": c.stats.reconnects,
-                shard: len(getattr(c, shard)),
-                "last_error": c.stats.last_error,
-            }
-            for c in connections
-        ],
-        "frozen": frozen,
-        "latency": FrameLatency().merge(c.latency for c in connections),
-    }
-
-
-async def measure_until_idle(stats: FeedStats, idle: float, limit: float | None = None) -> tuple[int, float]:
-    """Watch ``stats.frames`` until no frame arrived for ``idle`` seconds (after the first one), or
-    ``limit`` seconds passed since the first one; return ``(frames, seconds from the first frame
-    seen to the last)`` (live-path benchmarks)."""
-    first = last = 0.0
-    seen = 0
-    while True:
-        await asyncio.sleep(0.005)
-        now = time.perf_counter()
-        if stats.frames != seen:
-            first = first or now
-            seen, last = stats.frames, now
-        elif seen and now - last > idle:
-            return seen, max(last - first, 1e-9)
-        if limit is not None and seen and now - first >= limit:
-            return seen, max(last - first, 1e-9)
-
-
-def latency_summary(connections: Sequence[Any], attribute: str = "latency") -> dict[str, float | None]:
-    """Per-frame time in the live path over ``connections``' histograms named ``attribute``:
-    ``latency``, the processing (decode → normalize → books → listeners), or ``read_latency``, from
-    the socket read that brought the frame to its books updated. Exact mean, and p50/p99/p99.9 as
-    their bucket's upper bound (µs)."""
-    merged = FrameLatency().merge(getattr(c, attribute) for c in connections)
-    frames = sum(merged.counts)
-    return {
-        "mean_us": round(merged.sum_ns / frames / 1000, 2) if frames else None,
-        "p50_le_us": merged.quantile(0.5),
-        "p99_le_us": merged.quantile(0.99),
-        "p99_9_le_us": merged.quantile(0.999),
-    }
-
-
-__all__ = [
-    "Backoff",
-    "DialStats",
-    "StreamBase",
-    "classify_failure",
-    "closed_by_client",
-    "is_retryable",
-    "latency_summary",
-    "measure_until_idle",
-    "pool_health",
-    "reconnect_loop",
-    "watch_session",
-]
+__all__ = ["StreamBase"]

@@ -1,6 +1,6 @@
 cdef class FeedStats:
     cdef public Py_ssize_t frames
-    cdef public dict _by_type
+    cdef dict _by_type
     cdef public object delta_kind
     cdef public Py_ssize_t delta_frames
     cdef public Py_ssize_t decode_errors

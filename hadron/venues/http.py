@@ -25,17 +25,22 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
+import msgspec
 import structlog
 
-from hadron import __version__
-from hadron.errors import AuthError, RateLimited, RequestError, TransportError
+from hadron._version import __version__
+from hadron.errors import AuthError, DecodeError, RateLimited, RequestError, TransportError, VenueError
 
 log = structlog.get_logger("hadron.http")
 
 Sleep = Callable[[float], Awaitable[None]]
+"""``await sleep(seconds)``; :func:`asyncio.sleep` unless a test injects its own."""
+Clock = Callable[[], float]
+"""Monotonic seconds; :func:`time.monotonic` unless a test injects its own."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,30 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return cap_retry_after(when.timestamp() - now)
+
+
+def display_url(url: str) -> str:
+    """Return ``url`` fit for a message or a log line: scheme, host, port and path only (any
+    ``user:password@``, query string and fragment dropped), e.g.
+    ``"https://api.elections.kalshi.com/trade-api/v2/events"``."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else f"{host}{parts.path}"
+
+
+_E = TypeVar("_E", bound=VenueError)
+_T = TypeVar("_T")
+
+
+def reworded(exc: _E, message: str) -> _E:
+    """Return a copy of ``exc`` (same class, same attributes such as ``status``, ``code`` or
+    ``retry_after``) whose message is ``message``; raise it ``from exc`` to keep the original."""
+    out = type(exc).__new__(type(exc))
+    out.__dict__.update(exc.__dict__)
+    out.args = (message,)
+    return out
 
 
 class RetryingHttpClient:
@@ -166,6 +195,18 @@ class RetryingHttpClient:
     def _parse_error(self, body: bytes) -> HttpFailure:
         """Read the venue's error body (default: nothing known)."""
         return HttpFailure()
+
+    @staticmethod
+    def _decode(what: str, decoder: msgspec.json.Decoder[_T], content: bytes) -> _T:
+        """Decode a 2xx body with the venue's decoder.
+
+        Raises:
+            DecodeError: a body of another shape, named by ``what`` (the request line).
+        """
+        try:
+            return decoder.decode(content)
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            raise DecodeError(f"{what}: unexpected response body: {exc}") from exc
 
     # -- the loop --------------------------------------------------------------------------------
 

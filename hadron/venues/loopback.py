@@ -9,16 +9,21 @@ ahead as they are built (:class:`FramedStream`: unmasked server text frames, RFC
 into chunks of whole frames) and each chunk goes to the socket in one write
 (:func:`write_framed`), bypassing websockets' per-frame framing; only for connections without a
 negotiated extension (the loopback servers never negotiate compression).
+
+:func:`free_port` picks the port of a loopback venue started in another process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 from collections import deque
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
 
 WRITE_BATCH = 256
 """Most frames written to a client's socket at once."""
@@ -26,6 +31,14 @@ BURST_CHUNK = 256 * 1024
 """Bytes of whole frames a :class:`FramedStream` gathers into one chunk (one socket write)."""
 
 T = TypeVar("T", bytes, str)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` now (bound and released at once: another process may still take
+    it before the loopback venue does)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def take_batch(queue: asyncio.Queue[T], first: T, limit: int = WRITE_BATCH) -> list[T]:
@@ -124,3 +137,59 @@ async def write_framed(ws: ServerConnection, chunk: bytes | bytearray) -> None:
     """
     async with ws.send_context():  # checks the state; on exit, flushes websockets' data and drains
         ws.transport.write(chunk)
+
+
+class BurstGate:
+    """Burst mode's gate over a loopback venue's clients: while a round of the capture is being
+    built (from the first subscription on) the frames built are held in each client's
+    :class:`FramedStream`; once open, they go out (:func:`write_burst`).
+
+    Args:
+        enabled: burst mode is on (off: never holding).
+        started: set once the capture started playing (the first subscription).
+    """
+
+    __slots__ = ("_open", "_started", "enabled")
+
+    def __init__(self, enabled: bool, started: asyncio.Event) -> None:
+        self.enabled = enabled
+        self._started = started
+        self._open = False
+
+    @property
+    def holding(self) -> bool:
+        """The frames built must wait (a round is being built)."""
+        return self.enabled and self._started.is_set() and not self._open
+
+    def set_open(self, is_open: bool, outs: Iterable[FramedStream | None]) -> None:
+        """Let the frames built go out (waking the writers of ``outs`` with frames pending), or
+        hold them again."""
+        self._open = is_open
+        if is_open:
+            for out in outs:
+                if out is not None and out.frames:
+                    out.wake.set()
+
+
+async def write_burst(
+    ws: ServerConnection,
+    out: FramedStream,
+    gate: BurstGate,
+    sent: Callable[[int], object],
+    lost: Callable[[int], bool] | None = None,
+) -> None:
+    """Burst mode's writer of one client: each time ``out.wake`` is set, the chunks ``out`` holds,
+    one socket write each (:func:`write_framed`), while ``gate`` is not holding; ``sent(frames)``
+    after each chunk. ``lost(frames)`` returning True drops a chunk instead (frames lost on the
+    way, counted by the caller). Returns when the connection closes or the task is cancelled."""
+    try:
+        while True:
+            await out.wake.wait()
+            out.wake.clear()
+            while not gate.holding and (taken := out.take()) is not None:
+                if lost is not None and lost(taken[1]):
+                    continue
+                await write_framed(ws, taken[0])
+                sent(taken[1])
+    except (ConnectionClosed, asyncio.CancelledError):
+        return

@@ -437,7 +437,7 @@ _NETWORK_ERRORS: tuple[type[BaseException], ...] = (
 
 
 class BackoffLike(Protocol):
-    """What :func:`reconnect_loop` asks of its back-off (:class:`hadron.venues.common.Backoff`)."""
+    """What :func:`reconnect_loop` asks of its back-off (:class:`hadron.venues.session.Backoff`)."""
 
     def next(self) -> float: ...
 

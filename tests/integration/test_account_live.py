@@ -20,9 +20,10 @@ from hadron.config import HadronConfig, KalshiConfig, PolymarketConfig, RuntimeC
 from hadron.model.account import OrderSide, OrderStatus, Outcome
 from hadron.venues.account_script import ScriptedOrder
 from hadron.venues.base import get_venue
-from hadron.venues.kalshi.app import live_feed
 from hadron.venues.kalshi.auth import generate_test_key
-from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture
+from hadron.venues.kalshi.fake import FakeKalshiVenue
+from hadron.venues.kalshi.fake_scenario import load_capture
+from hadron.venues.kalshi.live import live_feed
 from hadron.venues.polymarket.fake import FakePolymarketVenue
 from hadron.venues.polymarket.user import PolymarketUserChannel
 from tests.conftest import ListDeadLetter

@@ -17,7 +17,7 @@ from hadron.app.replay import dump_books
 from hadron.config import Secret
 from hadron.errors import AuthError
 from hadron.venues.kalshi.auth import generate_test_key
-from hadron.venues.polymarket.fake import pairs_toml, token_ids
+from hadron.venues.polymarket.fake_scenario import pairs_toml, token_ids
 from tests.conftest import FIXTURES
 
 EXCERPT = FIXTURES / "kalshi" / "KXGOLD15M-26AUG102130-30_reconnect.ndjson.gz"

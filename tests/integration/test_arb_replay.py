@@ -15,7 +15,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from hadron.cli import app
-from hadron.venues.polymarket.fake import pairs_toml, token_ids, write_pair_recording
+from hadron.venues.polymarket.fake_scenario import pairs_toml, token_ids, write_pair_recording
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "kalshi" / "KXGOLD15M-26AUG102130-30_reconnect.ndjson.gz"
 TICKER = "KXGOLD15M-26AUG102130-30"

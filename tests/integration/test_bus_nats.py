@@ -22,9 +22,10 @@ import pytest
 import pytest_asyncio
 
 from hadron.app.replay import Replay, collect_events
-from hadron.app.roles import TopPath
+from hadron.app.strategy import TopPath
+from hadron.bench.store import bench_publish
 from hadron.bus import EVENT_KINDS, BusError, Envelope, make_envelope, open_bus
-from hadron.bus.nats import NatsBus, bench_publish
+from hadron.bus.nats import NatsBus
 from hadron.errors import ConfigError
 from hadron.model.events import AggressorSide, BookAction, BookDelta, BookSide, Trade
 from tests.conftest import FIXTURES, REPO

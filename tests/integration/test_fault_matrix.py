@@ -20,8 +20,10 @@ from hadron.app.replay import Replay
 from hadron.book.manager import BookManager, BookState
 from hadron.model.units import format_price, format_size
 from hadron.venues.kalshi.auth import KalshiSigner, generate_test_key
-from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture, parse_faults
-from hadron.venues.kalshi.ws import Backoff, KalshiPool
+from hadron.venues.kalshi.fake import FakeKalshiVenue, parse_faults
+from hadron.venues.kalshi.fake_scenario import load_capture
+from hadron.venues.kalshi.pool import KalshiPool
+from hadron.venues.kalshi.ws import Backoff
 from tests.conftest import ListDeadLetter
 
 INSTRUMENT = f"kalshi:{DEMO_MARKET}"
@@ -231,9 +233,10 @@ POLY_FAULTS = {
 async def test_polymarket_fault_recovers_to_the_same_books(name: str, tmp_path: Path) -> None:
     import msgspec
 
-    from hadron.venues.polymarket.fake import FakePolymarketVenue, transcode_kalshi
-    from hadron.venues.polymarket.fake import load_capture as load_poly
+    from hadron.venues.polymarket.fake import FakePolymarketVenue
     from hadron.venues.polymarket.fake import parse_faults as poly_faults
+    from hadron.venues.polymarket.fake_scenario import load_capture as load_poly
+    from hadron.venues.polymarket.fake_scenario import transcode_kalshi
     from hadron.venues.polymarket.ws import PolymarketPool
 
     messages = tmp_path / "polymarket.ndjson"

@@ -19,10 +19,11 @@ from hadron.book.manager import BookManager, BookState
 from hadron.model.events import FeeUpdate
 from hadron.venues.base import FeedStats
 from hadron.venues.kalshi.auth import KalshiSigner, generate_test_key
-from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture
+from hadron.venues.kalshi.fake import FakeKalshiVenue
+from hadron.venues.kalshi.fake_scenario import load_capture
 from hadron.venues.kalshi.fees import KalshiOrderFee
 from hadron.venues.kalshi.ws import KalshiConnection
-from hadron.venues.polymarket.fake import pairs_toml
+from hadron.venues.polymarket.fake_scenario import pairs_toml
 from tests.conftest import FIXTURES, ListDeadLetter
 
 EXCERPT = FIXTURES / "kalshi" / "KXGOLD15M-26AUG102130-30_reconnect.ndjson.gz"

@@ -17,7 +17,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from hadron.cli import app
-from hadron.venues.polymarket.fake import pairs_toml, write_pair_recording
+from hadron.venues.polymarket.fake_scenario import pairs_toml, write_pair_recording
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "kalshi" / "KXGOLD15M-26AUG102130-30_reconnect.ndjson.gz"
 TICKER = "KXGOLD15M-26AUG102130-30"
@@ -25,7 +25,7 @@ EVENT = "KXGOLD15M-26AUG102130"
 
 
 def _kalshi_fee_order(fills: list[tuple[Decimal, Decimal]], multiplier: Decimal) -> Decimal:
-    # Kalshi's taker fee, rounded up to the cent once per order (docs/kalshi-protocol.md §8)
+    # Kalshi's taker fee, rounded up to the cent once per order (docs/protocols/kalshi.md#fees)
     exact = sum((Decimal("0.07") * multiplier * size * price * (1 - price) for price, size in fills), Decimal(0))
     return (exact * 100).to_integral_value(rounding="ROUND_CEILING") / 100
 

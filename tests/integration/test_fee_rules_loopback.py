@@ -14,7 +14,7 @@ from hadron.model.events import BookSnapshot
 from hadron.venues.kalshi.fake_exchange import FakeExchange
 from hadron.venues.kalshi.fake_rest import RestFaults, build_rest_app
 from hadron.venues.kalshi.fees import KalshiOrderFee
-from hadron.venues.polymarket.fake import pairs_toml, token_ids
+from hadron.venues.polymarket.fake_scenario import pairs_toml, token_ids
 from tests.integration.test_kalshi_rest_loopback import serve
 
 S = 1_000_000

@@ -12,7 +12,8 @@ import pytest
 
 from hadron.app.replay import Replay
 from hadron.book.manager import BookState
-from hadron.store.replay import LineReader, RecordingFormat
+from hadron.store.reader import LineReader
+from hadron.store.replay import RecordingFormat
 from tests.conftest import KALSHI_CAPTURE, shared_data
 
 pytestmark = pytest.mark.data

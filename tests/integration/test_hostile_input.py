@@ -22,11 +22,12 @@ from typer.testing import CliRunner
 from hadron.app.replay import Replay
 from hadron.book.manager import BookManager, BookState
 from hadron.cli import app
+from hadron.store.reader import max_line_bytes
 from hadron.store.recorder import FrameRecorder
-from hadron.store.replay import max_line_bytes
-from hadron.venues.common import Backoff
-from hadron.venues.polymarket.fake import FakePolymarketVenue, load_capture, parse_faults, transcode_kalshi
+from hadron.venues.polymarket.fake import FakePolymarketVenue, parse_faults
+from hadron.venues.polymarket.fake_scenario import load_capture, transcode_kalshi
 from hadron.venues.polymarket.ws import PolymarketPool
+from hadron.venues.session import Backoff
 from tests.conftest import FIXTURES, ListDeadLetter
 
 RECONNECT = FIXTURES / "kalshi" / "KXGOLD15M-26AUG102130-30_reconnect.ndjson.gz"
@@ -136,8 +137,8 @@ async def test_hadron_record_keeps_recording_past_a_frame_nested_a_thousand_deep
 
     from hadron.venues.kalshi.auth import generate_test_key
     from hadron.venues.kalshi.fake import FakeKalshiVenue
-    from hadron.venues.kalshi.fake import load_capture as load_kalshi
     from hadron.venues.kalshi.fake import parse_faults as kalshi_faults
+    from hadron.venues.kalshi.fake_scenario import load_capture as load_kalshi
 
     key, private_pem, _ = generate_test_key()
     (tmp_path / "k.pem").write_bytes(private_pem)

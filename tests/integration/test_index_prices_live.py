@@ -13,8 +13,9 @@ import pytest
 
 from hadron.app.replay import collect_events
 from hadron.model.events import IndexPrice
-from hadron.venues.kalshi.app import record
-from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture
+from hadron.venues.kalshi.fake import FakeKalshiVenue
+from hadron.venues.kalshi.fake_scenario import load_capture
+from hadron.venues.kalshi.record import record
 from tests.integration.test_kalshi_live_loopback import EXCERPT, key_files, slice_capture
 
 __all__ = ["key_files"]  # the fixture, re-used

@@ -17,7 +17,8 @@ from hadron.app.replay import Replay
 from hadron.book.manager import BookManager, BookState
 from hadron.venues.base import FeedStats
 from hadron.venues.kalshi.auth import KalshiSigner, generate_test_key
-from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture
+from hadron.venues.kalshi.fake import FakeKalshiVenue
+from hadron.venues.kalshi.fake_scenario import load_capture
 from hadron.venues.kalshi.messages import COMMUNICATIONS_MESSAGES
 from hadron.venues.kalshi.ws import KalshiConnection
 from tests.conftest import FIXTURES, ListDeadLetter

@@ -21,10 +21,12 @@ import pytest
 from hadron.app.replay import Replay
 from hadron.book.manager import BookManager, BookState
 from hadron.errors import AuthError
-from hadron.venues.kalshi.app import record
 from hadron.venues.kalshi.auth import KalshiSigner, generate_test_key
-from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture, parse_faults
-from hadron.venues.kalshi.ws import Backoff, KalshiPool
+from hadron.venues.kalshi.fake import FakeKalshiVenue, parse_faults
+from hadron.venues.kalshi.fake_scenario import load_capture
+from hadron.venues.kalshi.pool import KalshiPool
+from hadron.venues.kalshi.record import record
+from hadron.venues.kalshi.ws import Backoff
 from tests.conftest import FIXTURES, KALSHI_CAPTURE, ListDeadLetter, shared_data
 
 EXCERPT = FIXTURES / "kalshi" / "KXGOLD15M-26AUG102130-30_reconnect.ndjson.gz"

@@ -28,14 +28,15 @@ from hadron.config import load_config
 from hadron.errors import AuthError
 from hadron.model.events import BookSnapshot, MarketEvent
 from hadron.store.deadletter import DeadLetterFile
-from hadron.venues.common import Backoff
-from hadron.venues.kalshi.app import KalshiLiveFeed, live_feed
 from hadron.venues.kalshi.auth import generate_test_key
-from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture
+from hadron.venues.kalshi.fake import FakeKalshiVenue
 from hadron.venues.kalshi.fake_rest import build_rest_app
-from hadron.venues.polymarket.app import PolymarketLiveFeed
+from hadron.venues.kalshi.fake_scenario import load_capture
+from hadron.venues.kalshi.live import KalshiLiveFeed, live_feed
 from hadron.venues.polymarket.fake import FakePolymarketVenue
-from hadron.venues.polymarket.fake import load_capture as load_polymarket_capture
+from hadron.venues.polymarket.fake_scenario import load_capture as load_polymarket_capture
+from hadron.venues.polymarket.live import PolymarketLiveFeed
+from hadron.venues.session import Backoff
 from tests.conftest import FIXTURES
 
 EXCERPT = FIXTURES / "kalshi" / "KXGOLD15M-26AUG102130-30_reconnect.ndjson.gz"
@@ -419,7 +420,7 @@ async def test_record_whose_fallback_never_delivered_exits_1_naming_the_cause(tm
 
 @pytest.mark.asyncio
 async def test_run_whose_feed_failed_for_good_stops_by_itself_and_exits_1(tmp_path: Path) -> None:
-    from hadron.venues.polymarket.fake import pairs_toml
+    from hadron.venues.polymarket.fake_scenario import pairs_toml
 
     _, path = _key(tmp_path, "mine")
     other, _, _ = generate_test_key()

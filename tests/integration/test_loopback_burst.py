@@ -18,7 +18,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from hadron.venues.kalshi import fake as kalshi_fake
+from hadron.venues.kalshi.fake_scenario import load_capture as load_kalshi_capture
 from hadron.venues.polymarket import fake as polymarket_fake
+from hadron.venues.polymarket.fake_scenario import load_capture as load_polymarket_capture
 from tests.conftest import FIXTURES, KALSHI_CAPTURE, shared_data
 
 EXCERPT = FIXTURES / "kalshi" / "KXGOLD15M-26AUG102130-30_reconnect.ndjson.gz"
@@ -70,7 +72,7 @@ async def kalshi_stream(
 ) -> tuple[list[bytes], kalshi_fake.FakeVenueStats]:
     """What one client subscribed to every market's book and trades receives, then the reply to
     ``list_subscriptions`` sent once the venue has played everything."""
-    timeline = kalshi_fake.load_capture([capture])
+    timeline = load_kalshi_capture([capture])
     venue = kalshi_fake.FakeKalshiVenue(
         timeline, public_key=None, speed=0, burst=burst, faults=kalshi_fake.parse_faults(faults)
     )
@@ -125,7 +127,7 @@ async def test_kalshi_reply_to_a_command_sent_mid_round_is_in_sequence(burst: bo
     # get_snapshot sent while the venue is playing (in burst mode: building the round): its reply
     # lands where the round had got to, and on sid 1 every seq follows the one before, data
     # frames and reply alike
-    excerpt = kalshi_fake.load_capture([EXCERPT])
+    excerpt = load_kalshi_capture([EXCERPT])
     venue = kalshi_fake.FakeKalshiVenue(excerpt * 20, public_key=None, speed=0, burst=burst)
     await venue.start()
     ticker = BUSY
@@ -158,7 +160,7 @@ async def test_kalshi_reply_to_a_command_sent_mid_round_is_in_sequence(burst: bo
 async def polymarket_stream(captures: list[Path], *, burst: bool) -> tuple[list[bytes], polymarket_fake.FakePolyStats]:
     """What one client subscribed to every token receives, then the ``PONG`` to a ``PING`` sent
     once the venue has played everything."""
-    timeline = polymarket_fake.load_capture(captures)
+    timeline = load_polymarket_capture(captures)
     venue = polymarket_fake.FakePolymarketVenue(timeline, speed=0, burst=burst)
     await venue.start()
     try:

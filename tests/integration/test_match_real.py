@@ -6,10 +6,11 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hadron.match.inputs import KalshiMarketInfo, PolymarketMarketInfo, load_kalshi, load_polymarket, polymarket_records
+from hadron.match.inputs import load_kalshi, load_polymarket, polymarket_records
 from hadron.match.matcher import evaluate, match
 from hadron.match.pairs import read_pairs, write_pairs
 from hadron.match.parsers import parse_kalshi
+from hadron.model.catalog import KalshiMarketInfo, PolymarketMarketInfo
 from tests.conftest import SHARED_DATA, shared_data
 
 # SOURCES.md §2: Kalshi ticker ↔ Polymarket YES / NO token ids (from the author's feed code).

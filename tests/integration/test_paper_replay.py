@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from hadron.cli import app
 from hadron.venues.base import get_venue
-from hadron.venues.polymarket.fake import token_ids
+from hadron.venues.polymarket.fake_scenario import token_ids
 from tests.conftest import FIXTURES, SHARED_DATA
 
 SHARED = SHARED_DATA / "zkiihne__kalshi-gold15m-sample"

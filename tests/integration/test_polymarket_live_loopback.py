@@ -18,10 +18,11 @@ import websockets
 from hadron.app.replay import Replay
 from hadron.book.manager import BookManager, BookState
 from hadron.store.deadletter import DeadLetterFile
-from hadron.venues.common import Backoff
-from hadron.venues.polymarket.fake import FakePolymarketVenue, load_capture, parse_faults, transcode_kalshi
+from hadron.venues.polymarket.fake import FakePolymarketVenue, parse_faults
+from hadron.venues.polymarket.fake_scenario import load_capture, transcode_kalshi
 from hadron.venues.polymarket.rest import PolymarketClobClient
 from hadron.venues.polymarket.ws import PolymarketPool, recorder_factory
+from hadron.venues.session import Backoff
 from tests.conftest import FIXTURES, KALSHI_CAPTURE, shared_data
 
 BURST = FIXTURES / "polymarket" / "ws_market_price_change_crossing_burst.json"

@@ -14,10 +14,12 @@ import msgspec
 import pytest
 
 from hadron.app.replay import Replay
+from hadron.store.reader import LineReader
 from hadron.store.recorder import MANIFEST, Manifest
-from hadron.store.replay import HADRON_LINE_DECODER, LineReader
+from hadron.store.replay import HADRON_LINE_DECODER
 from hadron.venues.kalshi.auth import generate_test_key
-from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture
+from hadron.venues.kalshi.fake import FakeKalshiVenue
+from hadron.venues.kalshi.fake_scenario import load_capture
 from tests.conftest import KALSHI_CAPTURE, shared_data
 
 BUSY = "KXGOLD15M-26AUG102130-30"

@@ -19,7 +19,7 @@ from hadron.app.demo import DEMO_MARKET, demo_capture
 from hadron.app.replay import Replay
 from hadron.cli import app
 from hadron.model.events import MarketEvent
-from hadron.venues.polymarket.fake import pairs_toml, write_pair_recording
+from hadron.venues.polymarket.fake_scenario import pairs_toml, write_pair_recording
 
 
 def _split(merged: Path, out: Path) -> tuple[Path, Path]:

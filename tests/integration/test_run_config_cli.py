@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hadron.app.demo import DEMO_MARKET, demo_capture
 from hadron.venues.kalshi.auth import generate_test_key
-from hadron.venues.polymarket.fake import pairs_toml
+from hadron.venues.polymarket.fake_scenario import pairs_toml
 
 HADRON = [sys.executable, "-m", "hadron"]
 

@@ -137,7 +137,7 @@ def test_a_server_beyond_loopback_needs_a_token(tmp_path: Path) -> None:
     from hadron.app.runtime import Runtime
 
     pairs = tmp_path / "pairs.toml"
-    from hadron.venues.polymarket.fake import pairs_toml
+    from hadron.venues.polymarket.fake_scenario import pairs_toml
 
     pairs.write_text(pairs_toml(["KXGOLD15M-26AUG102130-30"]))
     config = tmp_path / "hadron.toml"
@@ -176,7 +176,7 @@ def test_the_token_guards_every_route(tmp_path: Path) -> None:
 
 
 def test_config_check_validates_the_example_and_masks_secrets(tmp_path: Path) -> None:
-    from hadron.venues.polymarket.fake import pairs_toml
+    from hadron.venues.polymarket.fake_scenario import pairs_toml
 
     (tmp_path / "pairs.toml").write_text(pairs_toml(["KXGOLD15M-26AUG102130-30"]))
     key = tmp_path / "key.pem"
@@ -204,7 +204,7 @@ def test_config_check_validates_the_example_and_masks_secrets(tmp_path: Path) ->
 
 
 def test_short_soak_loses_no_frame_and_ends_where_an_offline_replay_ends(tmp_path: Path) -> None:
-    from hadron.app.soak import run_soak
+    from hadron.bench.soak import run_soak
 
     result = asyncio.run(run_soak(duration_s=15, speed=10.0, workdir=tmp_path, warmup_s=5, sample_s=1))
     assert result["lost"] == {"kalshi": 0, "polymarket": 0}
@@ -216,7 +216,7 @@ def test_short_soak_loses_no_frame_and_ends_where_an_offline_replay_ends(tmp_pat
 def test_held_markets_settle_from_rest_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from hadron.app.runtime import Runtime
     from hadron.venues.base import get_venue
-    from hadron.venues.polymarket.fake import pairs_toml, token_ids
+    from hadron.venues.polymarket.fake_scenario import pairs_toml, token_ids
 
     ticker = "KXGOLD15M-26AUG102130-30"
     _, yes, _no = token_ids(ticker)

@@ -22,7 +22,7 @@ import pytest
 from hadron.app.demo import DEMO_MARKET, demo_capture
 from hadron.bus.nats import NatsBus
 from hadron.venues.kalshi.auth import generate_test_key
-from hadron.venues.polymarket.fake import pairs_toml
+from hadron.venues.polymarket.fake_scenario import pairs_toml
 from tests.integration.test_bus_nats import NATS_URL, _reachable
 from tests.integration.test_run_config_cli import HADRON, _port, _started
 

@@ -19,6 +19,7 @@ import psycopg
 import pytest
 import pytest_asyncio
 
+from hadron.bench.store import bench_state
 from hadron.errors import ConfigError
 from hadron.store.state import (
     MIGRATIONS,
@@ -33,7 +34,6 @@ from hadron.store.state import (
     SqliteStateStore,
     StateStore,
     StoreError,
-    bench_state,
     open_state_store,
     parse_state_url,
 )

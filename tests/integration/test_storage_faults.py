@@ -29,15 +29,19 @@ from hadron.errors import RecordingError, StoreError, TransportError, VenueError
 from hadron.store.deadletter import DeadLetterFile
 from hadron.store.recorder import MANIFEST, AsyncFrameRecorder, FrameRecorder, Recordings
 from hadron.venues.base import FeedStats
-from hadron.venues.common import Backoff
-from hadron.venues.kalshi.app import KalshiLiveFeed, KalshiRestPolling, record
 from hadron.venues.kalshi.auth import generate_test_key
-from hadron.venues.kalshi.fake import FakeKalshiVenue, load_capture
-from hadron.venues.kalshi.ws import KalshiPool
-from hadron.venues.polymarket.app import PolymarketLiveFeed
-from hadron.venues.polymarket.fake import FakePolymarketVenue, transcode_kalshi
-from hadron.venues.polymarket.fake import load_capture as load_poly_capture
+from hadron.venues.kalshi.fake import FakeKalshiVenue
+from hadron.venues.kalshi.fake_scenario import load_capture
+from hadron.venues.kalshi.fallback import KalshiRestPolling
+from hadron.venues.kalshi.live import KalshiLiveFeed
+from hadron.venues.kalshi.pool import KalshiPool
+from hadron.venues.kalshi.record import record
+from hadron.venues.polymarket.fake import FakePolymarketVenue
+from hadron.venues.polymarket.fake_scenario import load_capture as load_poly_capture
+from hadron.venues.polymarket.fake_scenario import transcode_kalshi
+from hadron.venues.polymarket.live import PolymarketLiveFeed
 from hadron.venues.polymarket.ws import PolymarketPool
+from hadron.venues.session import Backoff
 from tests.conftest import FIXTURES
 
 EXCERPT = FIXTURES / "kalshi" / "KXGOLD15M-26AUG102130-30_reconnect.ndjson.gz"
@@ -315,7 +319,7 @@ def test_feed_health_is_degraded_after_a_storage_fault(tmp_path: Path) -> None:
 
 
 def test_a_summary_that_cannot_be_written_leaves_no_empty_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hadron import cli
+    from hadron.cli._common import write_json
 
     target = tmp_path / "record-summary.json"
     target.write_text('{"frames": 1}\n')  # an earlier summary stays whole
@@ -327,7 +331,7 @@ def test_a_summary_that_cannot_be_written_leaves_no_empty_file(tmp_path: Path, m
 
     monkeypatch.setattr(Path, "write_bytes", full)
     with pytest.raises(OSError):
-        cli._write_json(target, {"frames": 2})
+        write_json(target, {"frames": 2})
     monkeypatch.undo()
     assert json.loads(target.read_text()) == {"frames": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["record-summary.json"]

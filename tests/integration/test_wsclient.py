@@ -14,7 +14,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from hadron.errors import AuthError, ConfigError, TransportError
-from hadron.venues.common import Backoff
+from hadron.venues.session import Backoff
 from hadron.venues.wsclient import CLIENTS, WsConnection, classify_failure, default_client, dial, reconnect_loop
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.parametrize("client", CLIENTS)]

@@ -9,16 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hadron.arb.walk import (
-    MONEY_SCALE,
-    FeeModel,
     Limits,
-    NoFee,
     best_size,
     best_size_legs,
     fills_for,
     net_for,
     net_for_legs,
 )
+from hadron.model.fees import MONEY_SCALE, FeeModel, NoFee
 from hadron.model.units import PRICE_ONE, SIZE_SCALE
 from hadron.venues.base import get_venue
 
@@ -31,8 +29,8 @@ def ladder() -> st.SearchStrategy[list[tuple[int, int]]]:
 
 
 FEE_MODELS: list[FeeModel] = [
-    *(get_venue("kalshi").fee_model(multiplier=m) for m in ("1", "0.5", "2")),
-    *(get_venue("polymarket").fee_model(rate=r) for r in ("0", "0.04", "0.07")),
+    *(get_venue("kalshi").fee_model({"multiplier": m}) for m in ("1", "0.5", "2")),
+    *(get_venue("polymarket").fee_model({"rate": r}) for r in ("0", "0.04", "0.07")),
     NoFee(),
 ]
 
@@ -99,12 +97,12 @@ def test_feeless_crossing_is_found(a: list[tuple[int, int]], b: list[tuple[int, 
 
 
 def test_published_fee_examples() -> None:
-    kalshi = get_venue("kalshi").fee_model()
+    kalshi = get_venue("kalshi").fee_model({})
     assert kalshi.fee([(5000, SIZE_SCALE)]) == MONEY_SCALE * 2 // 100
     assert kalshi.fee([(5000, 100 * SIZE_SCALE)]) == MONEY_SCALE * 175 // 100
     assert kalshi.fee([(5000, 50 * SIZE_SCALE), (5000, 50 * SIZE_SCALE)]) == MONEY_SCALE * 175 // 100
     for rate, dollars in (("0.07", "1.75"), ("0.05", "1.25"), ("0.04", "1.00"), ("0", "0")):
-        poly = get_venue("polymarket").fee_model(rate=rate)
+        poly = get_venue("polymarket").fee_model({"rate": rate})
         assert poly.fee([(5000, 100 * SIZE_SCALE)]) == int(Decimal(dollars) * MONEY_SCALE)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hadron.book.l2 import L2Book
-from hadron.book.manager import BookManager, BookState
+from hadron.book.l2 import CROSSED, REFUSED, TOP_MOVED, L2Book
+from hadron.book.manager import ApplyOutcome, BookManager, BookState
 from hadron.model.events import BookAction, BookDelta, BookSide, BookSnapshot
 from hadron.model.units import PRICE_ONE
 
@@ -57,11 +57,18 @@ def test_ladder_matches_naive_book(operations: list[tuple[str, bool, int, int]],
     for op, bid, price, amount in operations:
         if op == "set":
             size = abs(amount)
-            (book.set_bid if bid else book.set_ask)(price, size)
+            before = (book.best_bid, book.best_ask)
+            got = (book.set_bid if bid else book.set_ask)(price, size)
             ref.set(bid, price, size)
+            assert got & TOP_MOVED == (before[not bid] != (book.best_bid, book.best_ask)[not bid])
         else:
+            before = (book.best_bid, book.best_ask)
             got = (book.change_bid if bid else book.change_ask)(price, amount)
-            assert got == ref.change(bid, price, amount)
+            size = ref.change(bid, price, amount)
+            if size < 0:
+                assert got == REFUSED
+            else:
+                assert got & TOP_MOVED == (before[not bid] != (book.best_bid, book.best_ask)[not bid])
         assert book.levels_bid() == ref.levels(True)
         assert book.levels_ask() == ref.levels(False)
         best_bid = ref.levels(True)[:1]
@@ -69,6 +76,8 @@ def test_ladder_matches_naive_book(operations: list[tuple[str, bool, int, int]],
         assert book.best_bid == (best_bid[0] if best_bid else None)
         assert book.best_ask == (best_ask[0] if best_ask else None)
         assert book.is_crossed == bool(best_bid and best_ask and best_bid[0][0] >= best_ask[0][0])
+        if op == "set" or got != REFUSED:
+            assert bool(got & CROSSED) == book.is_crossed
 
 
 levels = st.lists(st.tuples(grid_prices, st.integers(1, 10**9)), max_size=30, unique_by=lambda lv: lv[0])
@@ -99,11 +108,12 @@ def test_manager_never_keeps_a_negative_level(
         ref.set(True, price, size)
     for bid, price, change in changes:
         delta = BookDelta("test:x", BookSide.BID if bid else BookSide.ASK, price, change, BookAction.CHANGE, 2, 2)
-        applied = books.apply_delta(delta)
+        outcome = books.apply_delta(delta)
         book = books.book("test:x")
         if book.state is not BookState.LIVE:
-            assert not applied
+            assert outcome == ApplyOutcome.NEGATIVE
             break
-        assert applied == (ref.change(bid, price, change) >= 0)
+        assert outcome == ApplyOutcome.APPLIED
+        assert ref.change(bid, price, change) >= 0
         assert all(size > 0 for _, size in book.levels_bid() + book.levels_ask())
     assert books.stats.negative_levels <= 1

@@ -81,7 +81,7 @@ def test_fees_are_zero_at_price_zero_and_one(c: int, m: Decimal, fee_type: str) 
 
 
 def test_worked_examples() -> None:
-    # docs/kalshi-protocol.md §8: $0.02, $1.75 taker, $0.44 maker
+    # docs/protocols/kalshi.md#fees: $0.02, $1.75 taker, $0.44 maker
     assert taker_fee(1 * SIZE_SCALE, 5_000) == 200
     assert taker_fee(100 * SIZE_SCALE, 5_000) == 17_500
     assert maker_fee(100 * SIZE_SCALE, 5_000, fee_type="quadratic_with_maker_fees") == 4_400

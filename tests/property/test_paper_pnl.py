@@ -9,11 +9,11 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hadron.arb.detector import ArbDetector, PairTerms, Thresholds
-from hadron.arb.walk import FeeModel
+from hadron.arb.detector import ArbDetector, LegTerms, PairTerms, Thresholds
 from hadron.book.manager import BookManager
 from hadron.match.pairs import Pair
 from hadron.model.events import BookSnapshot
+from hadron.model.fees import FeeModel
 from hadron.model.units import PRICE_ONE, SIZE_SCALE
 from hadron.paper.config import Latency, PaperConfig, RiskLimits
 from hadron.paper.portfolio import Portfolio
@@ -34,7 +34,7 @@ rates = st.decimals(min_value=0, max_value=Decimal("0.1"), places=3, allow_nan=F
 def _fees(multiplier: Decimal, rate: Decimal) -> tuple[FeeModel, FeeModel]:
     kalshi, polymarket = get_venue("kalshi"), get_venue("polymarket")
     assert isinstance(kalshi, FeeModelVenue) and isinstance(polymarket, FeeModelVenue)
-    return kalshi.fee_model(multiplier=multiplier), polymarket.fee_model(rate=rate)
+    return kalshi.fee_model({"multiplier": str(multiplier)}), polymarket.fee_model({"rate": str(rate)})
 
 
 @settings(max_examples=300, deadline=None)
@@ -96,7 +96,7 @@ def test_every_hedged_paper_trade_locks_its_size_times_a_dollar_less_what_it_pai
     pair = Pair(kalshi_event="E", polymarket_event="P", relation="identity", confidence=1.0, kalshi_market="K",
                 polymarket_yes_token="Y", polymarket_no_token="N", status="approved", id="p")  # fmt: skip
     books = BookManager()
-    terms = {"p": PairTerms(kalshi_fee=kalshi_fee, polymarket_fee=poly_fee)}
+    terms = {"p": PairTerms(legs=(LegTerms(fee=kalshi_fee), LegTerms(fee=poly_fee)))}
     detector = ArbDetector(books, [pair], terms, Thresholds(max_age_ns=10**12), intra=False)
     config = PaperConfig(latency={"kalshi": Latency(50.0), "polymarket": Latency(150.0)})
     trader = PaperTrader(books, detector, config, RiskLimits(max_data_age_ms=10**9))

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from hadron.arb.detector import ArbDetector, OutcomeSet, Thresholds, load_arb_config
-from hadron.arb.walk import MONEY_SCALE as MONEY
-from hadron.arb.walk import NoFee
 from hadron.book.manager import BookManager
 from hadron.errors import ConfigError
 from hadron.match.pairs import Pair
 from hadron.model.events import BookSnapshot
+from hadron.model.fees import MONEY_SCALE as MONEY
+from hadron.model.fees import NoFee
 from hadron.venues.base import get_venue
 
 S = 1_000_000
@@ -93,7 +93,7 @@ def test_listeners_see_open_update_close_in_order() -> None:
 
 def test_outcome_set_buys_every_outcome_once() -> None:
     books = BookManager()
-    fee = get_venue("polymarket").fee_model(rate="0.04")
+    fee = get_venue("polymarket").fee_model({"rate": "0.04"})
     tokens = ("A", "B", "C")
     det = ArbDetector(books, [], outcome_sets=[OutcomeSet(id="ev", tokens=tokens, fee=fee, min_size=5 * S)])
     for t, (token, ask) in enumerate(zip(tokens, (3000, 3000, 3500), strict=True)):
@@ -178,7 +178,7 @@ status = "approved"
         pair + 'kalshi_fee_multiplier = "1"\npolymarket_fee_rate = "0"\n\n' + second.replace("approved", "proposed")
     )
     config = load_arb_config(path)
-    assert [p.id for p in config.pairs] == ["gold"] and config.terms["gold"].polymarket_fee.fee([(5000, S)]) == 0
+    assert [p.id for p in config.pairs] == ["gold"] and config.terms["gold"].legs[1].fee.fee([(5000, S)]) == 0
     path.write_text('[[outcome_set]]\nid = "fed"\ntokens = ["1", "2"]\n')
     with pytest.raises(ConfigError, match="outcome set fed: without polymarket_fee_rate; add polymarket_fee_rate"):
         load_arb_config(path)

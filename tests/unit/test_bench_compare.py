@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from hadron import accel
-from hadron.app.bench_compare import markdown, run_compare
 from hadron.app.demo import demo_capture
+from hadron.bench.compare import markdown, run_compare
 
 DEMO_CAPTURE = demo_capture()
 

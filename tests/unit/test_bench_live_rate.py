@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hadron.app.bench_live import recording_rate
+from hadron.bench.live import recording_rate
 from hadron.errors import ConfigError
 from hadron.store.recorder import FrameRecorder
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hadron.book.manager import BookManager, BookState
+from hadron.book.manager import ApplyOutcome, BookManager, BookState
 from hadron.errors import BookError
 from hadron.model.events import BookAction, BookDelta, BookSide, BookSnapshot, TickSizeChange, TopOfBook
 
@@ -20,7 +20,7 @@ def change(side: BookSide, price: int, size: int, ts: int = 2) -> BookDelta:
 
 
 def test_deltas_before_the_first_snapshot_are_dropped(books: BookManager) -> None:
-    assert not books.apply_delta(change(BookSide.BID, 4000, 1))
+    assert books.apply_delta(change(BookSide.BID, 4000, 1)) == ApplyOutcome.DROPPED
     assert books.stats.deltas_dropped == 1
     assert books.book(X).state is BookState.AWAITING_SNAPSHOT
 
@@ -48,7 +48,7 @@ def test_resync_after_invalidation_counts_what_changed(books: BookManager) -> No
     books.apply_snapshot(snap(((4000, 10),)))
     books.invalidate(X, "seq gap")
     assert books.book(X).reason == "seq gap"
-    assert not books.apply_delta(change(BookSide.BID, 4000, 1))
+    assert books.apply_delta(change(BookSide.BID, 4000, 1)) == ApplyOutcome.DROPPED
     books.apply_snapshot(snap(((4000, 10), (3900, 1))))
     assert (books.stats.resyncs, books.stats.resync_levels_changed, books.stats.invalidations) == (1, 1, 1)
 
@@ -58,7 +58,7 @@ def test_stale_books_come_back_live_on_the_next_update(books: BookManager) -> No
     assert books.mark_stale(now_ns=5_000, max_age_ns=10_000) == []
     assert books.mark_stale(now_ns=20_000, max_age_ns=10_000) == [X]
     assert books.book(X).state is BookState.STALE
-    assert books.apply_delta(change(BookSide.BID, 4000, 1, ts=21_000))
+    assert books.apply_delta(change(BookSide.BID, 4000, 1, ts=21_000)) == ApplyOutcome.APPLIED
     assert books.book(X).state is BookState.LIVE
     assert books.states() == {"live": 1, "awaiting_snapshot": 0, "stale": 0}
 
@@ -121,8 +121,8 @@ def test_a_delta_price_beyond_64_bits_is_a_book_error(books: BookManager) -> Non
 
 
 def test_in_order_drops_updates_older_than_the_book(books: BookManager) -> None:
-    assert books.apply_snapshot(snap(((4000, 10),), ts=5), in_order=True)
-    assert not books.apply_snapshot(snap(((4100, 1),), ts=4), in_order=True)
-    assert not books.apply_delta(change(BookSide.BID, 4000, 1, ts=4), in_order=True)
+    assert books.apply_snapshot(snap(((4000, 10),), ts=5), in_order=True) == ApplyOutcome.APPLIED
+    assert books.apply_snapshot(snap(((4100, 1),), ts=4), in_order=True) == ApplyOutcome.STALE
+    assert books.apply_delta(change(BookSide.BID, 4000, 1, ts=4), in_order=True) == ApplyOutcome.STALE
     assert books.book(X).best_bid == (4000, 10) and books.stats.stale_updates == 2
-    assert books.apply_delta(change(BookSide.BID, 4000, 1, ts=4))  # without in_order: applied
+    assert books.apply_delta(change(BookSide.BID, 4000, 1, ts=4)) == ApplyOutcome.APPLIED  # without in_order

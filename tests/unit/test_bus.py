@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hadron.app.roles import SeqTracker, Strategy, default_source_id
+from hadron.app.publisher import default_source_id
+from hadron.app.sequence import SeqTracker
+from hadron.app.strategy import Strategy
 from hadron.bus import (
     EVENT_KINDS,
     BusDecodeError,

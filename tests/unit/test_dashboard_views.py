@@ -15,12 +15,12 @@ from starlette.routing import Route
 from hadron.app.control import ControlGuard
 from hadron.app.dashboard import STATIC_FILES, STATIC_QUERY_PLACEHOLDER, page, static, static_file
 from hadron.app.views import pair_costs, pair_instruments, risk_usage
-from hadron.arb.detector import ArbDetector, PairTerms, Thresholds
-from hadron.arb.walk import MONEY_SCALE as USD
-from hadron.arb.walk import NoFee
+from hadron.arb.detector import ArbDetector, LegTerms, PairTerms, Thresholds
 from hadron.book.manager import BookManager
 from hadron.match.pairs import Pair
 from hadron.model.events import BookSnapshot
+from hadron.model.fees import MONEY_SCALE as USD
+from hadron.model.fees import NoFee
 from hadron.paper.config import Latency, PaperConfig, RiskLimits
 from hadron.paper.trader import PaperTrader
 
@@ -58,7 +58,7 @@ def _books(books: BookManager, t: int = T0) -> None:
 def test_combined_cost_both_ways_at_the_best_asks_with_fees_and_the_open_opportunity() -> None:
     books = BookManager()
     pair = _pair()
-    terms = PairTerms(kalshi_fee=CentPerOrder(), polymarket_fee=CentPerOrder())
+    terms = PairTerms(legs=(LegTerms(fee=CentPerOrder()), LegTerms(fee=CentPerOrder())))
     detector = ArbDetector(books, [pair], {"p": terms}, Thresholds(max_age_ns=10**12), intra=False)
     _books(books)
     yes_no, no_yes = pair_costs(pair, terms, books, detector.open)
@@ -177,7 +177,7 @@ def test_combined_cost_prices_the_fee_in_force_after_a_venue_fee_change() -> Non
 
     books = BookManager()
     pair = _pair()
-    terms = PairTerms(kalshi_fee=CentPerOrder(), polymarket_fee=CentPerOrder())
+    terms = PairTerms(legs=(LegTerms(fee=CentPerOrder()), LegTerms(fee=CentPerOrder())))
     detector = ArbDetector(books, [pair], {"p": terms}, Thresholds(max_age_ns=10**12), intra=False)
     _books(books)
     edges = PairEdges(detector)

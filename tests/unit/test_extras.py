@@ -33,7 +33,7 @@ BLOCKER = textwrap.dedent(
 FIXTURE = REPO / "tests" / "fixtures" / "kalshi" / "KXGOLD15M-26AUG102130-30_reconnect.ndjson.gz"
 
 # modules that are the optional features themselves
-NEEDS_AN_EXTRA = {"hadron.store.parquet", "hadron.bus.nats"}
+NEEDS_AN_EXTRA = {"hadron.store.parquet", "hadron.bus.nats", "hadron.bus.nats_consumer"}
 
 
 def _core(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from hadron.arb.detector import ArbDetector, PairTerms, Thresholds
-from hadron.arb.fees import FeeRegistry, kalshi_event_of
+from hadron.arb.detector import ArbDetector, LegTerms, PairTerms, Thresholds
+from hadron.arb.fees import FeeRegistry, event_of
 from hadron.book.manager import BookManager
 from hadron.bus.base import EVENT_KINDS, Envelope, decode_envelope, encode_envelope, subject_for
 from hadron.match.pairs import Pair
@@ -47,7 +47,7 @@ def _spec_examples() -> list[dict[str, Any]]:
 def _kalshi(multiplier: str, fee_type: str = "quadratic") -> Any:
     venue = get_venue("kalshi")
     assert isinstance(venue, FeeModelVenue)
-    return venue.fee_model(multiplier=multiplier, fee_type=fee_type)
+    return venue.fee_model({"multiplier": multiplier, "fee_type": fee_type})
 
 
 def _pair() -> Pair:
@@ -64,13 +64,13 @@ def _update(fee_type: str | None, multiplier: str | None, t: int, event: str = E
 def _setup(*, trader: bool = False) -> tuple[BookManager, ArbDetector, FeeRegistry, PaperTrader | None]:
     books = BookManager()
     terms = {
-        "p": PairTerms(kalshi_fee=_kalshi("1"), polymarket_fee=_kalshi("0"), kalshi_fee_params={"multiplier": "1"})
+        "p": PairTerms(legs=(LegTerms(fee=_kalshi("1"), fee_params={"multiplier": "1"}), LegTerms(fee=_kalshi("0"))))
     }
     det = ArbDetector(books, [_pair()], terms, Thresholds(max_age_ns=10**12), intra=False)
     paper = None
     if trader:
         paper = PaperTrader(books, det)  # default latencies: Kalshi 50 ms, Polymarket 150 ms
-    registry = FeeRegistry([_pair()], {"p": {"multiplier": "1"}}, detector=det, trader=paper)
+    registry = FeeRegistry([_pair()], {"p": [{"multiplier": "1"}]}, detector=det, trader=paper)
     return books, det, registry, paper
 
 
@@ -103,10 +103,10 @@ def test_spec_examples_normalize_to_fee_updates_and_cross_the_bus() -> None:
 
 
 def test_event_of_a_market() -> None:
-    assert kalshi_event_of(_pair()) == EVENT
+    assert event_of(_pair().legs[0]) == EVENT
     bare = Pair(kalshi_event="", polymarket_event="P", relation="identity", confidence=1.0,
                 kalshi_market="KXGOLD15M-26AUG102130-30", polymarket_yes_token="Y")  # fmt: skip
-    assert kalshi_event_of(bare) == "KXGOLD15M-26AUG102130"
+    assert event_of(bare.legs[0]) == "KXGOLD15M-26AUG102130"
 
 
 def test_override_reprices_the_open_opportunity_then_clearing_restores_it() -> None:
@@ -182,8 +182,9 @@ def test_paper_orders_pay_the_fee_in_force_when_they_reach_the_venue() -> None:
 
 def test_the_bus_strategy_role_applies_fee_updates(tmp_path: Path) -> None:
     from hadron.app.pipeline import StrategyOptions, build_strategy
-    from hadron.app.roles import Strategy, _market_event
-    from hadron.venues.polymarket.fake import pairs_toml
+    from hadron.app.roles import _market_event
+    from hadron.app.strategy import Strategy
+    from hadron.venues.polymarket.fake_scenario import pairs_toml
 
     pairs = tmp_path / "pairs.toml"
     pairs.write_text(pairs_toml([MARKET], fee_rate="0.04"))

@@ -12,16 +12,17 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
-from hadron.arb.detector import ArbDetector, PairTerms, Thresholds
-from hadron.arb.fees import FeeRegistry, FeeRule
+from hadron.arb.detector import ArbDetector, LegTerms, PairTerms, Thresholds
+from hadron.arb.fees import FeeRegistry
 from hadron.book.manager import BookManager
 from hadron.config import HadronConfig, KalshiConfig, load_config
 from hadron.errors import TransportError
 from hadron.match.pairs import Pair
 from hadron.model.events import BookSnapshot, FeeUpdate
+from hadron.model.fees import FeeRule
 from hadron.venues.base import FeeModelVenue, FeeRulesVenue, get_venue
-from hadron.venues.kalshi.app import fee_rules
 from hadron.venues.kalshi.fees import KalshiOrderFee
+from hadron.venues.kalshi.live import fee_rules
 
 S = 1_000_000
 SERIES = "KXBTCD"
@@ -58,7 +59,7 @@ def _config() -> HadronConfig:
 def _kalshi(multiplier: str) -> Any:
     venue = get_venue("kalshi")
     assert isinstance(venue, FeeModelVenue)
-    return venue.fee_model(multiplier=multiplier)
+    return venue.fee_model({"multiplier": multiplier})
 
 
 def _setup() -> tuple[BookManager, ArbDetector, FeeRegistry]:
@@ -66,10 +67,10 @@ def _setup() -> tuple[BookManager, ArbDetector, FeeRegistry]:
                 polymarket_yes_token="Y", polymarket_no_token="N", status="approved", id="p")  # fmt: skip
     books = BookManager()
     terms = {
-        "p": PairTerms(kalshi_fee=_kalshi("1"), polymarket_fee=_kalshi("0"), kalshi_fee_params={"multiplier": "1"})
+        "p": PairTerms(legs=(LegTerms(fee=_kalshi("1"), fee_params={"multiplier": "1"}), LegTerms(fee=_kalshi("0"))))
     }
     det = ArbDetector(books, [pair], terms, Thresholds(max_age_ns=10**12), intra=False)
-    return books, det, FeeRegistry([pair], {"p": {"multiplier": "1"}}, detector=det)
+    return books, det, FeeRegistry([pair], {"p": [{"multiplier": "1"}]}, detector=det)
 
 
 def _cross(books: BookManager, t: int) -> None:
@@ -142,7 +143,7 @@ def test_a_loopback_ws_without_rest_is_not_asked() -> None:
 
 def test_the_runtime_keeps_going_when_the_venue_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from hadron.app.runtime import Runtime
-    from hadron.venues.polymarket.fake import pairs_toml
+    from hadron.venues.polymarket.fake_scenario import pairs_toml
 
     pairs = tmp_path / "pairs.toml"
     pairs.write_text(pairs_toml([MARKET]))

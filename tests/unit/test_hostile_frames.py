@@ -19,12 +19,12 @@ from websockets.http11 import Response
 from hadron.book.manager import BookManager, BookState
 from hadron.errors import AuthError, RequestError, TransportError
 from hadron.venues.base import FeedStats
-from hadron.venues.common import classify_failure, is_retryable
 from hadron.venues.http import MAX_RETRY_AFTER_S, RetryingHttpClient, retry_after_seconds
 from hadron.venues.kalshi.messages import MAX_TICKER_LENGTH
 from hadron.venues.kalshi.stream import KalshiStream
 from hadron.venues.polymarket.messages import MAX_ID_LENGTH
 from hadron.venues.polymarket.stream import PolymarketStream
+from hadron.venues.wsclient import classify_failure, is_retryable
 from tests.conftest import ListDeadLetter
 
 DEPTH = 1_000  # what the issue reported: valid JSON this deep raised RecursionError out of on_frame
@@ -169,7 +169,7 @@ class _FlakyFeed:
         await stop.wait()
 
     def health(self) -> dict[str, Any]:
-        from hadron.venues.common import pool_health
+        from hadron.venues.session import pool_health
 
         return pool_health([], shard="tokens")
 
@@ -178,7 +178,7 @@ def test_a_feed_that_fails_unexpectedly_is_down_then_runs_again(tmp_path: Any) -
     from hadron.app.runtime import Runtime
     from hadron.config import load_config
     from hadron.metrics import RuntimeCollector
-    from hadron.venues.polymarket.fake import pairs_toml
+    from hadron.venues.polymarket.fake_scenario import pairs_toml
 
     (tmp_path / "pairs.toml").write_text(pairs_toml(["KXGOLD15M-26AUG102130-30"]))
     (tmp_path / "hadron.toml").write_text(f'[runtime]\npairs = "{tmp_path / "pairs.toml"}"\nport = 0\n')

@@ -38,7 +38,7 @@ RECONNECT = FIXTURES / "kalshi" / "KXGOLD15M-26AUG102130-30_reconnect.ndjson.gz"
 TICKER = "KXGOLD15M-26AUG102130-30"
 INST = f"kalshi:{TICKER}"
 
-# Verbatim live frames quoted in docs/kalshi-protocol.md (demo, 2026-08-27) and the AsyncAPI examples
+# Verbatim live frames quoted in docs/protocols/kalshi.md#messages (demo, 2026-08-27) and the AsyncAPI examples
 SNAPSHOT = b'{"type":"orderbook_snapshot","sid":1,"seq":1,"msg":{"market_ticker":"KXGOLDH-26AUG2711-T4615.99","market_id":"ef793c45-beed-4096-8a3a-1c70af894be7","yes_dollars_fp":[["0.0100","1410.00"]],"no_dollars_fp":[["0.0100","100.00"],["0.0200","2500.00"]]}}'
 DELTA = b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"KXGOLDH-26AUG2711-T4615.99","market_id":"ef793c45-beed-4096-8a3a-1c70af894be7","price_dollars":"0.0100","delta_fp":"10.00","side":"yes","ts":"2026-08-27T13:56:23.996443Z","ts_ms":1787838983996}}'
 EMPTY_SNAPSHOT = b'{"type":"orderbook_snapshot","sid":1,"seq":1,"msg":{"market_ticker":"KXBTCD-25AUG2617-T112999.99","market_id":""}}'

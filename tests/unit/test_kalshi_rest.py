@@ -28,9 +28,9 @@ from hadron.venues.kalshi.rest import (
 
 BASE = "https://external-api.demo.kalshi.co/trade-api/v2"
 
-# Official example (docs orderbook_responses.md, docs/kalshi-protocol.md §5)
+# Official example (docs orderbook_responses.md, docs/protocols/kalshi.md#rest)
 ORDERBOOK = b'{"orderbook_fp":{"yes_dollars":[["0.0100","200.00"],["0.4200","13.00"]],"no_dollars":[["0.0100","100.00"],["0.5600","17.00"]]}}'
-# Real 401 body (docs/kalshi-protocol.md §3), the OpenAPI ErrorResponse shape, and the 429 body
+# Real 401 body (docs/protocols/kalshi.md#authentication), the OpenAPI ErrorResponse shape, and the 429 body
 AUTH_BODY = b'{"error":{"code":"authentication_error","message":"authentication_error","details":"rpc error: code = Unauthenticated desc = INCORRECT_API_KEY_SIGNATURE"}}'
 FLAT_BODY = b'{"code":"invalid_parameters","message":"invalid parameters","details":"limit must be at most 1000"}'
 TOO_MANY = b'{"error":"too many requests"}'

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from hadron.match.inputs import KalshiMarketInfo, PolymarketMarketInfo
 from hadron.match.matcher import evaluate, match
 from hadron.match.pairs import Pair
 from hadron.match.parsers import same_person
+from hadron.model.catalog import KalshiMarketInfo, PolymarketMarketInfo
 
 YES, NO = "111", "222"
 CLOSE = datetime(2026, 1, 6, 21, 0, tzinfo=UTC)

@@ -17,7 +17,6 @@ import hadron
 from hadron.app.runtime import Runtime
 from hadron.arb.detector import ArbDetector, OutcomeSet, Thresholds
 from hadron.arb.edges import PairEdges
-from hadron.arb.walk import NoFee
 from hadron.book.manager import BookManager
 from hadron.config import load_config
 from hadron.match.pairs import Pair
@@ -35,6 +34,7 @@ from hadron.metrics import (
     short_id,
 )
 from hadron.model.events import BookSnapshot
+from hadron.model.fees import NoFee
 from hadron.venues.base import FeedStats
 from hadron.venues.polymarket.stream import PolymarketStream
 from tests.conftest import ListDeadLetter
@@ -283,7 +283,7 @@ class _Feed:
         self.venue, self.stats = venue, stats
 
     def health(self) -> dict[str, Any]:
-        from hadron.venues.common import pool_health
+        from hadron.venues.session import pool_health
 
         return pool_health([], shard="tokens")
 
@@ -367,7 +367,7 @@ def test_best_net_edge_is_net_of_fees(tmp_path: Path) -> None:
     _snap(runtime.books, f"polymarket:{yes}", 4800, 5200, T0)
     _snap(runtime.books, f"polymarket:{no}", 4600, 5000, T0)  # NO token 0.50: gross 0.02 per contract
     terms = runtime.arb.terms[runtime.arb.pairs[0].id]
-    fees = terms.kalshi_fee.fee([(4800, S)]) + terms.polymarket_fee.fee([(5000, S)])
+    fees = terms.legs[0].fee.fee([(4800, S)]) + terms.legs[1].fee.fee([(5000, S)])
     assert fees > 0
     _, families = _scrape(runtime)
     edge = {s.labels["pair"]: s.value for s in _samples(families, "hadron_pair_best_net_edge_usd")}
@@ -379,7 +379,7 @@ def test_the_known_reasons_are_those_the_detector_and_the_risk_manager_give() ->
 
     root = Path(hadron.__file__).parent
     detector = (root / "arb" / "detector.py").read_text()
-    untrusted = detector[detector.index("def _untrusted") : detector.index("def _ids")]
+    untrusted = detector[detector.index("def _untrusted") : detector.index("def _sides")]
     halts = set(_HALTS.values())  # the registry's reasons, which _untrusted returns from the book
     counted = set(re.findall(r'self\.suppressed\["(\w+)"\]', detector))  # counted outside _untrusted
     assert counted == {"fee_unpriced"}

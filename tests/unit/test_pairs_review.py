@@ -161,7 +161,7 @@ def _reviewed(text: str, table: int, status: str, who: str, at: str, *, had_fiel
 
 def test_review_changes_only_the_decided_pairs_review_fields(tmp_path: Path) -> None:
     from hadron.arb.detector import load_arb_config
-    from hadron.arb.walk import MONEY_SCALE
+    from hadron.model.fees import MONEY_SCALE
 
     path = tmp_path / "pairs.toml"
     path.write_text(HAND_WRITTEN)
@@ -173,8 +173,8 @@ def test_review_changes_only_the_decided_pairs_review_fields(tmp_path: Path) -> 
     config = load_arb_config(path)
     assert [p.id for p in config.pairs] == [JOKIC]
     assert config.thresholds.min_edge == MONEY_SCALE // 100 and config.thresholds.max_capital == 1000 * MONEY_SCALE
-    assert config.terms[JOKIC].polymarket_fee.fee([(5000, 10 * 1_000_000)]) > 0  # not a fee of 0
-    assert config.terms[JOKIC].polymarket_min_size == 5 * 1_000_000 and config.terms[JOKIC].settle_ns
+    assert config.terms[JOKIC].legs[1].fee.fee([(5000, 10 * 1_000_000)]) > 0  # not a fee of 0
+    assert config.terms[JOKIC].legs[1].min_size == 5 * 1_000_000 and config.terms[JOKIC].settle_ns
     assert [s.id for s in config.outcome_sets] == ["fed-december"]
     # interactively: the hand-written pair gains its review fields, the rest stays
     out = io.StringIO()

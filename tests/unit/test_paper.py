@@ -10,12 +10,12 @@ from starlette.applications import Starlette
 from typer.testing import CliRunner
 
 from hadron.arb.detector import ArbDetector, Thresholds
-from hadron.arb.walk import MONEY_SCALE as USD
 from hadron.book.manager import BookManager
 from hadron.cli import app
 from hadron.errors import ConfigError
 from hadron.match.pairs import Pair
 from hadron.model.events import BookSnapshot, MarketState, MarketStatus
+from hadron.model.fees import MONEY_SCALE as USD
 from hadron.paper.config import Latency, PaperConfig, RiskLimits, load_paper_file, paper_config, risk_limits
 from hadron.paper.control import routes
 from hadron.paper.risk import KillSwitch
@@ -354,3 +354,17 @@ def test_unhedged_shares_are_marked_to_market_and_a_partial_hedge_splits_its_cos
     assert parts.mark_to_market == 3 * S * 4000 - (kalshi_basis - -(-kalshi_basis * 7 // 10))  # 3 YES at the 0.40 bid
     # together they value the open book exactly: hedged sets at $1, the rest at the bid, less every cost
     assert parts.locked + parts.mark_to_market == 7 * S * 10_000 + 3 * S * 4000 - trader.portfolio.open_cost()
+
+
+def test_two_traders_on_one_book_manager_both_follow_its_clock() -> None:
+    books = BookManager()
+    det = ArbDetector(books, [_pair()], thresholds=Thresholds(max_age_ns=10**12), intra=False)
+    cfg = PaperConfig(latency={"kalshi": Latency(50.0), "polymarket": Latency(150.0)})
+    traders = [PaperTrader(books, det, cfg, RiskLimits(max_data_age_ms=10**9)) for _ in range(2)]
+    _open(books)
+    assert [len(t.trades) for t in traders] == [1, 1]
+    assert [o.filled for t in traders for o in t.trades[0].orders] == [0, 0, 0, 0]  # not arrived yet
+    _snap(books, "kalshi:OTHER", ((4000, S),), ((4500, S),), T0 + 10**9)  # a later update: the clock moves
+    for trader in traders:
+        assert trader.now_ns == T0 + 10**9
+        assert [o.filled for o in trader.trades[0].orders] == [5 * S, 5 * S]

@@ -17,8 +17,9 @@ import pytest
 import zstandard
 
 from hadron.errors import RecordingError
+from hadron.store.reader import LineReader
 from hadron.store.recorder import MANIFEST, AsyncFrameRecorder, FrameRecorder, Manifest, Recordings
-from hadron.store.replay import HADRON_LINE_DECODER, LineReader
+from hadron.store.replay import HADRON_LINE_DECODER
 
 DELTA = b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"T","price_dollars":"0.4000","delta_fp":"1.00","side":"yes"}}'
 ODD = [

@@ -10,13 +10,13 @@ import msgspec
 import pytest
 
 from hadron.app.pipeline import StrategyOptions, StrategyPipeline
-from hadron.arb.detector import ArbConfig, PairTerms, Thresholds
-from hadron.arb.walk import NoFee
+from hadron.arb.detector import ArbConfig, LegTerms, PairTerms, Thresholds
 from hadron.book.manager import NEVER, BookManager
 from hadron.book.registry import InstrumentRegistry
 from hadron.bus.base import decode_envelope, encode_envelope, make_envelope
 from hadron.match.pairs import Pair
 from hadron.model.events import BookSnapshot, EventStatus, MarketState, MarketStatus
+from hadron.model.fees import NoFee
 from hadron.venues.kalshi.messages import FRAME_DECODER
 from hadron.venues.kalshi.normalize import normalize_event_lifecycle, normalize_lifecycle
 from tests.conftest import KALSHI_ASYNCAPI
@@ -151,7 +151,7 @@ def test_registry_events_travel_on_the_bus() -> None:
 def _pipeline(paper: bool) -> tuple[BookManager, StrategyPipeline]:
     pair = Pair(kalshi_event="E", polymarket_event="P", relation="identity", confidence=1.0, kalshi_market="K",
                 polymarket_yes_token="Y", polymarket_no_token="N", status="approved", id="p")  # fmt: skip
-    arb = ArbConfig([pair], {"p": PairTerms(kalshi_fee=NoFee(), polymarket_fee=NoFee())}, [],
+    arb = ArbConfig([pair], {"p": PairTerms(legs=(LegTerms(fee=NoFee()), LegTerms(fee=NoFee())))}, [],
                     Thresholds(max_age_ns=10**12))  # fmt: skip
     tables = {"paper": {"latency_ms": {"kalshi": 50, "polymarket": 150}}, "risk": {"max_data_age_ms": 10**9}}
     books = BookManager()

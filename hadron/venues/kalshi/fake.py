@@ -1,8 +1,8 @@
 """A loopback Kalshi venue: a real WebSocket v2 server on 127.0.0.1 that replays a real capture.
 
-It behaves as Kalshi does (``docs/kalshi-protocol.md`` §3–§4): the upgrade must carry a valid
-RSA-PSS signature from a known key (one or several) with a timestamp within a few seconds (else
-HTTP 401; accepted and refused handshakes are counted per key id); commands
+It behaves as Kalshi does (``docs/protocols/kalshi.md#authentication``, ``#client-messages-commands``):
+the upgrade must carry a valid RSA-PSS signature from a known key (one or several) with a timestamp
+within a few seconds (else HTTP 401; accepted and refused handshakes are counted per key id); commands
 ``subscribe``, ``unsubscribe``, ``update_subscription`` (``add_markets``, ``delete_markets``,
 ``get_snapshot``) and ``list_subscriptions`` are answered with ``subscribed``/``ok``/
 ``unsubscribed``/``error`` frames; every subscription gets its own sid, and seq numbers count per
@@ -34,14 +34,12 @@ Faults (``--faults``) are injected at frame positions of the capture:
 from __future__ import annotations
 
 import asyncio
-import heapq
 import itertools
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,87 +51,24 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from hadron.model.units import PRICE_ONE, format_price, parse_price
-from hadron.store.replay import LineReader
 from hadron.venues.account_script import ScriptedOrder
 from hadron.venues.faults import Fault
 from hadron.venues.faults import parse_faults as parse_spec
 from hadron.venues.kalshi.auth import HEADER_KEY, WS_PATH, verify_any
 from hadron.venues.kalshi.fake_account import CHANNEL_TYPES, KalshiAccountScript
 from hadron.venues.kalshi.fake_exchange import FakeBook, FakeExchange, count_fp
-from hadron.venues.kalshi.fake_index import STARTS as INDEX_STARTS
-from hadron.venues.kalshi.fake_index import IndexWalk
-from hadron.venues.kalshi.indices import PARAMS as INDEX_PARAMS
+from hadron.venues.kalshi.fake_scenario import CaptureEntry, communications_script
+from hadron.venues.kalshi.fake_session import Client, FakeKalshiCommands, Subscription, now_ms, wire_frame
 from hadron.venues.kalshi.messages import (
     TERMINAL_ERROR_CODES,
     KalshiOrderbookDeltaMsg,
     KalshiOrderbookSnapshotMsg,
-    KalshiTradeMsg,
 )
-from hadron.venues.loopback import FramedStream, send_text_frames, take_batch, write_framed
+from hadron.venues.loopback import BurstGate, FramedStream, send_text_frames, take_batch, write_burst
 
 log = structlog.get_logger("hadron.kalshi.fake")
 
-CHANNELS = frozenset(
-    {
-        "orderbook_delta",
-        "trade",
-        "ticker",
-        "market_lifecycle_v2",
-        "fill",
-        "market_positions",
-        "user_orders",
-        "order_group_updates",
-        "communications",
-        *INDEX_PARAMS,
-    }
-)
 TERMINAL = TERMINAL_ERROR_CODES
-
-
-def communications_script(ticker: str) -> list[tuple[str, dict[str, Any]]]:
-    """The scripted ``communications`` channel of the loopback venue for market ``ticker``: one RFQ
-    and a quote on it through its life (``rfq_created``, ``quote_created``, ``quote_accepted``,
-    ``quote_executed``, ``rfq_deleted``), ``(type, msg)`` each, shaped as the AsyncAPI examples
-    (``rfqCreated`` … ``quoteExecuted``). Sent to a new ``communications`` subscriber at once."""
-    event = ticker.rsplit("-", 1)[0]
-    rfq = {
-        "id": "rfq_loopback_1",
-        "creator_id": "",
-        "market_ticker": ticker,
-        "event_ticker": event,
-        "contracts_fp": "100.00",
-        "target_cost_dollars": "0.35",
-    }
-    quote = {
-        "quote_id": "quote_loopback_1",
-        "rfq_id": rfq["id"],
-        "quote_creator_id": "comm_loopback_maker",
-        "rfq_creator_id": "comm_loopback_taker",
-        "market_ticker": ticker,
-        "event_ticker": event,
-        "yes_bid_dollars": "0.35",
-        "no_bid_dollars": "0.65",
-        "yes_contracts_offered_fp": "100.00",
-        "no_contracts_offered_fp": "200.00",
-        "rfq_target_cost_dollars": "0.35",
-    }
-    executed = {
-        "quote_id": quote["quote_id"],
-        "rfq_id": rfq["id"],
-        "quote_creator_id": quote["quote_creator_id"],
-        "rfq_creator_id": quote["rfq_creator_id"],
-        "order_id": "order_loopback_1",
-        "client_order_id": "hadron_loopback_1",
-        "market_ticker": ticker,
-        "executed_ts": "2026-08-27T10:00:02Z",
-    }
-    return [
-        ("rfq_created", {**rfq, "created_ts": "2026-08-27T10:00:00Z"}),
-        ("quote_created", {**quote, "created_ts": "2026-08-27T10:00:01Z"}),
-        ("quote_accepted", {**quote, "accepted_side": "yes", "contracts_accepted_fp": "50.00"}),
-        ("quote_executed", executed),
-        ("rfq_deleted", {**rfq, "creator_id": "comm_loopback_taker", "deleted_ts": "2026-08-27T10:00:03Z"}),
-    ]
 
 
 BACKLOG = 2_000
@@ -169,95 +104,6 @@ def parse_faults(spec: str) -> list[Fault]:
     return parse_spec(spec, FAULT_KINDS)
 
 
-# -- the capture -----------------------------------------------------------------------------
-
-
-class _Envelope(msgspec.Struct, gc=False):
-    type: str
-    msg: msgspec.Raw = msgspec.Raw(b"{}")
-
-
-class _CaptureLine(msgspec.Struct, gc=False):
-    recv_ms: int
-    event: _Envelope
-
-
-@dataclass
-class CaptureEntry:
-    """One played frame: its receive time, type, market, raw ``msg`` and decoded ``msg``."""
-
-    recv_ms: int
-    kind: str
-    ticker: str
-    raw: bytes
-    msg: KalshiOrderbookSnapshotMsg | KalshiOrderbookDeltaMsg | KalshiTradeMsg
-
-
-_MSG_TYPES: dict[str, type[Any]] = {
-    "orderbook_snapshot": KalshiOrderbookSnapshotMsg,
-    "orderbook_delta": KalshiOrderbookDeltaMsg,
-    "trade": KalshiTradeMsg,
-}
-
-
-def _read_capture(path: Path) -> Iterator[CaptureEntry]:
-    line_decoder = msgspec.json.Decoder(_CaptureLine)
-    decoders = {kind: msgspec.json.Decoder(t) for kind, t in _MSG_TYPES.items()}
-    for line in LineReader(path):
-        try:
-            cap = line_decoder.decode(line)
-            decoder = decoders.get(cap.event.type)
-            if decoder is None:
-                continue
-            raw = bytes(cap.event.msg)
-            msg = decoder.decode(raw)
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            continue
-        yield CaptureEntry(cap.recv_ms, cap.event.type, msg.market_ticker, raw, msg)
-
-
-def load_capture(paths: Iterable[Path]) -> list[CaptureEntry]:
-    """Read Kalshi capture files (``{"recv_ms", "event"}`` NDJSON, gzipped or not) into one
-    timeline, merged by receive time; frames other than book and trade frames are skipped."""
-    return list(heapq.merge(*(_read_capture(p) for p in paths), key=lambda e: e.recv_ms))
-
-
-# -- sessions --------------------------------------------------------------------------------
-
-
-@dataclass
-class _Subscription:
-    channel: str
-    sid: int
-    tickers: set[str] | None
-    yes_price: bool = False
-    seq: int = 0
-    skip_next: bool = False
-    dup_next: bool = False
-    held: bytes | None = None
-    swap_next: bool = False
-
-
-@dataclass
-class _Client:
-    ws: ServerConnection
-    name: str
-    sids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    subs: dict[int, _Subscription] = field(default_factory=dict)
-    queue: asyncio.Queue[bytes] = field(default_factory=asyncio.Queue)
-    writer: asyncio.Task[None] | None = None
-    overflowed: bool = False
-    out: FramedStream | None = None
-    """Burst mode: the client's frames, framed ahead (its ``queue`` stays empty)."""
-
-    def pending(self) -> int:
-        """Frames built for the client and not handed to its socket yet."""
-        return self.queue.qsize() + (self.out.frames if self.out is not None else 0)
-
-    def by_channel(self, channel: str) -> _Subscription | None:
-        return next((s for s in self.subs.values() if s.channel == channel), None)
-
-
 @dataclass
 class FakeVenueStats:
     """What the loopback venue did."""
@@ -275,13 +121,7 @@ class FakeVenueStats:
     faults: list[str] = field(default_factory=list)
 
 
-def _no_to_yes(levels: list[list[str]]) -> list[list[str]]:
-    # use_yes_price: NO bids shown at the YES price 1 − p, ascending
-    flipped = [[format_price(PRICE_ONE - parse_price(p)), s] for p, s in levels]
-    return sorted(flipped, key=lambda lv: lv[0])
-
-
-class FakeKalshiVenue:
+class FakeKalshiVenue(FakeKalshiCommands):
     """The loopback Kalshi WebSocket venue.
 
     Args:
@@ -321,7 +161,6 @@ class FakeKalshiVenue:
         self.timeline = timeline
         self.loop = loop
         self.burst = burst and speed == 0
-        self._burst_open = False  # burst mode: frames built may go out (else held while a round is built)
         self.drop_on_snapshot = False
         self.fault_times: list[tuple[str, float]] = []
         """``(kind@index, time.monotonic())`` of every fault injected."""
@@ -339,7 +178,8 @@ class FakeKalshiVenue:
         self._go = asyncio.Event()
         if not start_on_subscribe:
             self._go.set()
-        self._clients: list[_Client] = []
+        self._burst = BurstGate(self.burst, self._go)
+        self._clients: list[Client] = []
         self._server: Server | None = None
         self._player: asyncio.Task[None] | None = None
         self._indexer: asyncio.Task[None] | None = None
@@ -405,7 +245,7 @@ class FakeKalshiVenue:
     def public_key(self, key: rsa.RSAPublicKey | Sequence[rsa.RSAPublicKey] | None) -> None:
         self.public_keys = _key_list(key)
 
-    # -- handshake and commands --------------------------------------------------------------
+    # -- handshake, clients and sending -------------------------------------------------------
 
     def _check_auth(self, connection: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
@@ -426,7 +266,7 @@ class FakeKalshiVenue:
         return None
 
     async def _handle(self, ws: ServerConnection) -> None:
-        client = _Client(ws, f"client-{next(self._conn_ids)}")
+        client = Client(ws, f"client-{next(self._conn_ids)}")
         if self.burst and not ws.protocol.extensions:  # frames framed here: only with no extension
             client.out = FramedStream()
         client.writer = asyncio.create_task(self._write(client) if client.out is None else self._write_burst(client))
@@ -442,7 +282,7 @@ class FakeKalshiVenue:
             self._clients.remove(client)
             client.writer.cancel()
 
-    async def _write(self, client: _Client) -> None:
+    async def _write(self, client: Client) -> None:
         try:
             while True:
                 frames = take_batch(client.queue, await client.queue.get())
@@ -453,34 +293,19 @@ class FakeKalshiVenue:
         except (ConnectionClosed, asyncio.CancelledError):
             return
 
-    @property
-    def _holding(self) -> bool:
-        # Burst mode: a round of the capture is being built (from the first subscription on)
-        return self.burst and self._go.is_set() and not self._burst_open
-
     def _gate(self, is_open: bool) -> None:
         # Burst mode: let the frames built go out (and wake the writers), or hold them again
-        self._burst_open = is_open
-        if is_open:
-            for client in self._clients:
-                if client.out is not None and client.out.frames:
-                    client.out.wake.set()
+        self._burst.set_open(is_open, (client.out for client in self._clients))
 
-    async def _write_burst(self, client: _Client) -> None:
+    async def _write_burst(self, client: Client) -> None:
         # Burst mode: chunks of framed frames, one socket write each, while the gate is open
-        out = client.out
-        assert out is not None
-        try:
-            while True:
-                await out.wake.wait()
-                out.wake.clear()
-                while not self._holding and (taken := out.take()) is not None:
-                    await write_framed(client.ws, taken[0])
-                    self.stats.sent += taken[1]
-        except (ConnectionClosed, asyncio.CancelledError):
-            return
+        assert client.out is not None
+        await write_burst(client.ws, client.out, self._burst, self._count_sent)
 
-    def _send(self, client: _Client, frame: dict[str, Any] | bytes) -> None:
+    def _count_sent(self, frames: int) -> None:
+        self.stats.sent += frames
+
+    def _send(self, client: Client, frame: dict[str, Any] | bytes) -> None:
         if client.overflowed:
             return
         data = frame if isinstance(frame, bytes) else msgspec.json.encode(frame)
@@ -488,7 +313,7 @@ class FakeKalshiVenue:
             client.out.append(data)
             if self.transcript is not None:
                 self.transcript.append(data)
-            if not self._holding:
+            if not self._burst.holding:
                 client.out.wake.set()
             return
         if client.queue.qsize() >= MAX_QUEUE:
@@ -547,207 +372,6 @@ class FakeKalshiVenue:
             self._send(client, {"type": "event_fee_update", "sid": sub.sid, "seq": sub.seq, "msg": msg})
             sent += 1
         return sent
-
-    def _error(self, client: _Client, cid: Any, code: int, text: str) -> None:
-        self._send(client, {"type": "error", "id": cid, "msg": {"code": code, "msg": text}})
-
-    def _command(self, client: _Client, data: bytes) -> None:
-        try:
-            cmd = msgspec.json.decode(data)
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            self._error(client, None, 1, "Unable to process message")
-            return
-        if not isinstance(cmd, dict):
-            self._error(client, None, 1, "Unable to process message")
-            return
-        cid = cmd.get("id")
-        params = cmd.get("params")
-        name = cmd.get("cmd")
-        if name == "list_subscriptions":
-            subs = [{"channel": s.channel, "sid": s.sid} for s in client.subs.values()]
-            self._send(client, {"type": "ok", "id": cid, "msg": subs})
-            return
-        if not isinstance(params, dict):
-            self._error(client, cid, 2, "Params required")
-            return
-        if name == "subscribe":
-            self._subscribe(client, cid, params)
-        elif name == "unsubscribe":
-            self._unsubscribe(client, cid, params)
-        elif name == "update_subscription":
-            self._update(client, cid, params)
-        else:
-            self._error(client, cid, 5, "Unknown command")
-
-    def _subscribe(self, client: _Client, cid: Any, params: dict[str, Any]) -> None:
-        channels = params.get("channels")
-        if not channels or not isinstance(channels, list):
-            self._error(client, cid, 3, "Channels required")
-            return
-        tickers = _tickers(params)
-        for channel in channels:
-            if channel not in CHANNELS:
-                self._error(client, cid, 8, "Unknown channel name")
-                continue
-            if channel in INDEX_PARAMS:
-                self._subscribe_index(client, cid, channel, params)
-                continue
-            if channel == "orderbook_delta" and not tickers:
-                self._error(client, cid, 14, "Market Ticker required")
-                continue
-            existing = client.by_channel(channel)
-            if existing is not None:  # idempotent: add the new tickers to the live sid
-                new = [t for t in tickers or [] if existing.tickers is not None and t not in existing.tickers]
-                if existing.tickers is not None:
-                    existing.tickers.update(new)
-                existing.seq += 1
-                ok_msg = {"market_tickers": sorted(existing.tickers or [])}
-                self._send(client, {"type": "ok", "id": cid, "sid": existing.sid, "seq": existing.seq, "msg": ok_msg})
-                if channel == "orderbook_delta":
-                    self._snapshots(client, existing, new, None)
-                continue
-            sub = _Subscription(
-                channel, next(client.sids), set(tickers) if tickers else None, bool(params.get("use_yes_price"))
-            )
-            client.subs[sub.sid] = sub
-            self._send(client, {"type": "subscribed", "id": cid, "msg": {"channel": channel, "sid": sub.sid}})
-            if channel == "orderbook_delta":
-                self._snapshots(client, sub, sorted(sub.tickers or []), None)
-            elif channel == "communications":
-                for kind, msg in self.communications:
-                    sub.seq += 1
-                    self._send(client, {"type": kind, "sid": sub.sid, "seq": sub.seq, "msg": msg})
-            self._go.set()
-
-    def _subscribe_index(self, client: _Client, cid: Any, channel: str, params: dict[str, Any]) -> None:
-        # cfbenchmarks_value / pyth_value: the ids seeded by index_ids / underlying_tickers (["all"]: every one)
-        ids = _index_ids(params, INDEX_PARAMS[channel])
-        if not ids:
-            self._error(client, cid, 24, "Index IDs required")
-            return
-        sub = client.by_channel(channel)
-        if sub is None:
-            sub = _Subscription(channel, next(client.sids), set())
-            client.subs[sub.sid] = sub
-            self._send(client, {"type": "subscribed", "id": cid, "msg": {"channel": channel, "sid": sub.sid}})
-        else:
-            sub.seq += 1
-            self._send(client, {"type": "ok", "id": cid, "sid": sub.sid, "seq": sub.seq, "msg": {}})
-        if "all" in ids:
-            sub.tickers = None
-        elif sub.tickers is not None:
-            sub.tickers.update(ids)
-
-    def _update_index(self, client: _Client, cid: Any, sub: _Subscription, params: dict[str, Any]) -> None:
-        # AsyncAPI cfbenchmarksUpdateSubscriptionCommand / pythUpdateSubscriptionCommand
-        action = params.get("action")
-        cf = sub.channel == "cfbenchmarks_value"
-        known = {i for i, (channel, _) in INDEX_STARTS.items() if channel == sub.channel}
-        if action == ("indexlist" if cf else "underlying_list"):
-            kind = "cfbenchmarks_value_indexlist" if cf else "pyth_value_underlying_list"
-            sub.seq += 1
-            answer = {INDEX_PARAMS[sub.channel]: sorted(known)}
-            self._send(client, {"type": kind, "id": cid, "sid": sub.sid, "seq": sub.seq, "msg": answer})
-            return
-        add, remove = ("subscribe_indices", "unsubscribe_indices") if cf else (
-            "subscribe_underlyings", "unsubscribe_underlyings")  # fmt: skip
-        ids = _index_ids(params, INDEX_PARAMS[sub.channel])
-        if action not in (add, remove):
-            self._error(client, cid, 13, "Unsupported action")
-            return
-        if not ids:
-            self._error(client, cid, 24, "Index IDs required")
-            return
-        if action == add:
-            if "all" in ids:
-                sub.tickers = None
-            elif sub.tickers is not None:
-                sub.tickers.update(ids)
-        else:
-            sub.tickers = (known if sub.tickers is None else sub.tickers) - set(ids)
-        sub.seq += 1
-        self._send(client, {"type": "ok", "id": cid, "sid": sub.sid, "seq": sub.seq, "msg": {}})
-
-    async def _index_loop(self) -> None:
-        # Every index_interval seconds, one frame per synthetic index to its subscribers
-        walks = [IndexWalk(index) for index in INDEX_STARTS]
-        while True:
-            await asyncio.sleep(self.index_interval)
-            now = now_ms()
-            for walk in walks:
-                msg = walk.step(now)
-                self._broadcast(walk.channel, walk.index, _index_frame(walk.channel, msg))
-
-    def _unsubscribe(self, client: _Client, cid: Any, params: dict[str, Any]) -> None:
-        sids = params.get("sids")
-        if not sids or not isinstance(sids, list):
-            self._error(client, cid, 4, "Subscription IDs required")
-            return
-        for sid in sids:
-            sub = client.subs.pop(sid, None) if isinstance(sid, int) else None
-            if sub is None:
-                self._error(client, cid, 7, "Unknown subscription ID")
-                continue
-            self._send(client, {"type": "unsubscribed", "id": cid, "sid": sub.sid, "seq": sub.seq + 1})
-
-    def _update(self, client: _Client, cid: Any, params: dict[str, Any]) -> None:
-        sids = params.get("sids") or ([params["sid"]] if "sid" in params else [])
-        if not isinstance(sids, list) or len(sids) != 1:
-            self._error(client, cid, 12, "Exactly one subscription ID is required")
-            return
-        sub = client.subs.get(sids[0])
-        if sub is None:
-            self._error(client, cid, 7, "Unknown subscription ID")
-            return
-        if sub.channel in INDEX_PARAMS:
-            self._update_index(client, cid, sub, params)
-            return
-        action = params.get("action")
-        tickers = _tickers(params)
-        if not action:
-            self._error(client, cid, 15, "Action required")
-        elif action == "get_snapshot":
-            if sub.channel != "orderbook_delta" or not tickers:
-                self._error(client, cid, 13, "Unsupported action")
-                return
-            if self.drop_on_snapshot:  # the connection dies in the middle of a resync
-                self.drop_on_snapshot = False
-                client.ws.transport.abort()
-                return
-            self._snapshots(client, sub, tickers, cid)
-        elif action in ("add_markets", "delete_markets"):
-            if sub.tickers is None:
-                self._error(client, cid, 13, "Unsupported action")
-                return
-            new = [t for t in tickers if t not in sub.tickers] if action == "add_markets" else []
-            if action == "add_markets":
-                sub.tickers.update(tickers)
-            else:
-                sub.tickers.difference_update(tickers)
-            sub.seq += 1
-            ok_msg = {"market_tickers": sorted(sub.tickers)}
-            self._send(client, {"type": "ok", "id": cid, "sid": sub.sid, "seq": sub.seq, "msg": ok_msg})
-            if sub.channel == "orderbook_delta":
-                self._snapshots(client, sub, new, None)
-        else:
-            self._error(client, cid, 13, "Unsupported action")
-
-    def _snapshots(self, client: _Client, sub: _Subscription, tickers: Iterable[str], cid: Any) -> None:
-        for ticker in tickers:
-            wire = self.exchange.book(ticker).wire()
-            if sub.yes_price and "no_dollars_fp" in wire:
-                wire["no_dollars_fp"] = _no_to_yes(wire["no_dollars_fp"])
-            market_id = str(self.exchange.markets.get(ticker, {}).get("id", ""))
-            sub.seq += 1
-            frame: dict[str, Any] = {
-                "type": "orderbook_snapshot",
-                "sid": sub.sid,
-                "seq": sub.seq,
-                "msg": {"market_ticker": ticker, "market_id": market_id, **wire},
-            }
-            if cid is not None:
-                frame["id"] = cid
-            self._send(client, frame)
 
     # -- playing the capture -----------------------------------------------------------------
 
@@ -815,7 +439,7 @@ class FakeKalshiVenue:
             self._apply_snapshot(entry, msg)
         else:
             self.exchange.record_trade(msg)
-            self._broadcast("trade", entry.ticker, lambda sub: _frame("trade", sub, entry.raw))
+            self._broadcast("trade", entry.ticker, lambda sub: wire_frame("trade", sub, entry.raw))
 
     def _apply_snapshot(self, entry: CaptureEntry, msg: KalshiOrderbookSnapshotMsg) -> None:
         book = self.exchange.book(entry.ticker)
@@ -824,7 +448,7 @@ class FakeKalshiVenue:
         if not target.yes and not target.no:  # the venue clears a closed market's book
             book.load(msg)
             raw = msgspec.json.encode({"market_ticker": entry.ticker, "market_id": msg.market_id})
-            self._broadcast("orderbook_delta", entry.ticker, lambda sub: _frame("orderbook_snapshot", sub, raw))
+            self._broadcast("orderbook_delta", entry.ticker, lambda sub: wire_frame("orderbook_snapshot", sub, raw))
             return
         for side, price, change in book.diff(target):
             delta = KalshiOrderbookDeltaMsg(
@@ -844,7 +468,7 @@ class FakeKalshiVenue:
         self._broadcast(
             "orderbook_delta",
             ticker,
-            lambda sub: _frame("orderbook_delta", sub, yes_raw if sub.yes_price and yes_raw is not None else raw),
+            lambda sub: wire_frame("orderbook_delta", sub, yes_raw if sub.yes_price and yes_raw is not None else raw),
         )
 
     def _broadcast(self, channel: str, ticker: str, build: Any) -> None:
@@ -858,7 +482,7 @@ class FakeKalshiVenue:
                     continue
                 self._send(client, build(sub))
 
-    def _faulty_send(self, client: _Client, sub: _Subscription, frame: bytes) -> None:
+    def _faulty_send(self, client: Client, sub: Subscription, frame: bytes) -> None:
         # A delta under an armed fault: skipped, sent twice, or held back to go after the next one
         if sub.skip_next:
             sub.skip_next = False
@@ -888,7 +512,7 @@ class FakeKalshiVenue:
             for client in list(self._clients):
                 self._client_fault(client, fault)
 
-    def _client_fault(self, client: _Client, fault: Fault) -> None:
+    def _client_fault(self, client: Client, fault: Fault) -> None:
         # A fault that hits each connected client
         if fault.kind == "drop":
             client.ws.transport.abort()
@@ -914,38 +538,7 @@ class FakeKalshiVenue:
                     del client.subs[sub.sid]
 
 
-def _frame(kind: str, sub: _Subscription, raw_msg: bytes) -> bytes:
-    head = f'{{"type":"{kind}","sid":{sub.sid},"seq":{sub.seq},"msg":'.encode()
-    return head + raw_msg + b"}"
-
-
-def _tickers(params: dict[str, Any]) -> list[str]:
-    many = params.get("market_tickers")
-    if isinstance(many, list):
-        return [t for t in many if isinstance(t, str)]
-    one = params.get("market_ticker")
-    return [one] if isinstance(one, str) else []
-
-
-def _index_frame(channel: str, msg: dict[str, Any]) -> Any:
-    # The frame builder of one reference price (the subscriber's sid and seq filled in)
-    def build(sub: _Subscription) -> dict[str, Any]:
-        return {"type": channel, "sid": sub.sid, "seq": sub.seq, "msg": msg}
-
-    return build
-
-
-def _index_ids(params: dict[str, Any], key: str) -> list[str]:
-    ids = params.get(key)
-    return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
-
-
 def _key_list(key: rsa.RSAPublicKey | Sequence[rsa.RSAPublicKey] | None) -> list[rsa.RSAPublicKey]:
     if key is None:
         return []
     return [key] if isinstance(key, rsa.RSAPublicKey) else list(key)
-
-
-def now_ms() -> int:
-    """The venue clock, Unix ms."""
-    return int(time.time() * 1000)

@@ -45,12 +45,12 @@ AUTH_ERROR_BODY: dict[str, Any] = {
         "details": "rpc error: code = Unauthenticated desc = INCORRECT_API_KEY_SIGNATURE",
     }
 }
-"""Kalshi's 401 body, as captured live (``docs/kalshi-protocol.md`` §3)."""
+"""Kalshi's 401 body, as captured live (``docs/protocols/kalshi.md#authentication``)."""
 
 RATE_LIMIT_BODY: dict[str, Any] = {"error": "too many requests"}
 """Kalshi's 429 body (a string ``error``; no ``Retry-After``)."""
 
-# REST status filter vocabulary → the market statuses it selects (docs/kalshi-protocol.md §9)
+# REST status filter vocabulary → the market statuses it selects (docs/protocols/kalshi.md#rest)
 STATUS_FILTER: dict[str, frozenset[str]] = {
     "unopened": frozenset({"initialized"}),
     "open": frozenset({"active"}),

@@ -1,6 +1,6 @@
 """Kalshi trading fees, in exact fixed-point arithmetic.
 
-Kalshi charges a fee per fill, rounded up to the whole cent (``docs/kalshi-protocol.md`` §8;
+Kalshi charges a fee per fill, rounded up to the whole cent (``docs/protocols/kalshi.md#fees``;
 Kalshi fee schedule; OpenAPI ``Series.fee_type``/``fee_multiplier``)::
 
     taker = ceil_to_cent(0.07   × M × C × P × (1 − P))   every quadratic fee type
@@ -192,7 +192,7 @@ class KalshiFeeSchedule:
 class KalshiOrderFee:
     """Kalshi taker fee per order, rounded up to the cent once (money units, 1/10,000,000,000 USD).
 
-    Also a :class:`~hadron.arb.walk.SegmentFee`: the exact growth per size unit at ``price`` is
+    Also a :class:`~hadron.model.fees.SegmentFee`: the exact growth per size unit at ``price`` is
     ``marginal(price) / marginal_den`` money units; rounding moves it by under a cent
     (``rounding``). ``multiplier`` is the series' fee multiplier ``M``.
     """

@@ -1,7 +1,7 @@
 """Which reference prices (index levels, underlying prices) a Kalshi feed subscribes to.
 
 Kalshi relays two reference feeds on its WebSocket (see Kalshi AsyncAPI ``cfbenchmarks_value``
-and ``pyth_value``, and ``docs/kalshi-protocol.md`` §4): CF Benchmarks indices (channel
+and ``pyth_value``, and ``docs/protocols/kalshi.md#cfbenchmarks_value``): CF Benchmarks indices (channel
 ``cfbenchmarks_value``, ids such as ``BRTI``, subscribed with ``index_ids``) and Pyth prices
 (channel ``pyth_value``, underlyings such as ``Metal.XAU/USD``, subscribed with
 ``underlying_tickers``). Both normalize to :class:`~hadron.model.events.IndexPrice`.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import IntEnum, unique
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 
@@ -763,4 +763,6 @@ class KalshiCaptureLine(msgspec.Struct, frozen=True, gc=False):
 
 
 FRAME_DECODER: msgspec.json.Decoder[KalshiMessage] = msgspec.json.Decoder(KalshiMessage)
+FRAME_TYPES: frozenset[str] = frozenset(str(t.__struct_config__.tag) for t in get_args(KalshiMessage))
+"""The ``type`` of every Kalshi message Hadron decodes (the adapter's ``sniff`` recognises them)."""
 CAPTURE_DECODER: msgspec.json.Decoder[KalshiCaptureLine] = msgspec.json.Decoder(KalshiCaptureLine)

@@ -1,7 +1,7 @@
 cimport cython
-from hadron.model.units cimport price_of
+from hadron.model.units cimport read_price, read_size
 
 cdef long long _MS
 
-@cython.locals(instruments=dict, prices=dict, sizes=dict, ts_ms=cython.longlong)
+@cython.locals(instruments=dict, ts_ms=cython.longlong)
 cpdef object normalize_delta(object frame, object ts_recv, bint yes_price=*)

@@ -38,14 +38,13 @@ from hadron.model.events import (
     require_fields,
 )
 from hadron.model.units import (
-    PRICE_CACHE,
     PRICE_ONE,
-    SIZE_CACHE,
     check_trade,
     parse_index_value,
     parse_price,
     parse_size,
-    price_of,
+    read_price,
+    read_size,
 )
 from hadron.venues.kalshi.messages import (
     KalshiCfbenchmarksValue,
@@ -63,11 +62,6 @@ from hadron.venues.kalshi.messages import (
     KalshiTicker,
     KalshiTrade,
 )
-
-try:
-    import cython
-except ImportError:  # no Cython here: plain Python
-    from hadron import _nocython as cython
 
 VENUE_PREFIX = "kalshi:"
 _MS = 1_000_000
@@ -138,16 +132,10 @@ def normalize_delta(frame: KalshiOrderbookDelta, ts_recv: int, yes_price: bool =
     """
     # one C call reads every field (cheaper than five attribute reads once compiled)
     ticker, price_text, size_text, side, ts_ms, _, _ = astuple(frame.msg)
-    instruments, prices, sizes = _INSTRUMENTS, PRICE_CACHE, SIZE_CACHE  # typed dicts once compiled
+    instruments = _INSTRUMENTS  # a typed dict once compiled
     instrument = instruments.get(ticker) or instrument_of(ticker)
-    if cython.compiled:
-        price = price_of(price_text)  # digits read in place, a shared int (hadron.model.units)
-    else:
-        cached = prices.get(price_text)
-        price = parse_price(price_text) if cached is None else cached
-    size = sizes.get(size_text)
-    if size is None:
-        size = parse_size(size_text)
+    price = read_price(price_text)  # each build's faster way (hadron.model.units)
+    size = read_size(size_text)
     if side == "yes":
         book_side = _BID
     else:

@@ -1,19 +1,14 @@
 cimport cython
 from hadron.venues.common cimport StreamBase
 from hadron.venues.kalshi.normalize cimport normalize_delta
+from hadron.model.units cimport match_at, text_end
 
 cdef bytes _CAPTURE_HEAD, _EVENT_KEY, _DELTA_HEAD, _SEQ_KEY, _TICKER_KEY, _MARKET_ID_KEY, _PRICE_KEY, _SIZE_KEY
 cdef bytes _SIDE_KEY, _YES, _NO, _TS_KEY, _TS_MS_KEY, _FRAME_END, _LINE_END
 cdef Py_ssize_t _MAX_DIGITS, _MAX_TICKER, _MAX_FIXED
 cdef long long _MAX_MILLIS, _NOT_FIXED, _ONE, _MS
 cdef int _PRICE_PLACES, _SIZE_PLACES
-cdef unsigned long long _ONES, _HIGH_BITS, _SPACES, _QUOTES, _BACKSLASHES
 
-cdef unsigned long long _word(const unsigned char* u) noexcept
-@cython.locals(m=Py_ssize_t, u="const unsigned char*", q="const unsigned char*", k=Py_ssize_t)
-cdef Py_ssize_t _after(const unsigned char* p, Py_ssize_t n, Py_ssize_t i, bytes lit) noexcept
-@cython.locals(c=cython.uchar, w=cython.ulonglong, quotes=cython.ulonglong, slashes=cython.ulonglong)
-cdef Py_ssize_t _text_end(const unsigned char* p, Py_ssize_t n, Py_ssize_t i) noexcept
 @cython.locals(start=Py_ssize_t)
 cdef Py_ssize_t _int_end(const unsigned char* p, Py_ssize_t n, Py_ssize_t i) noexcept
 @cython.locals(value=cython.longlong)
@@ -32,7 +27,7 @@ cdef class KalshiStream(StreamBase):
     cdef public object active_sids
     cdef public dict last_seq
     cdef public dict channels
-    cdef public dict _sources
+    cdef dict _sources
     cdef public bint scan_deltas
     cdef public Py_ssize_t scanned
     cdef long long _s_sid, _s_seq, _s_price, _s_size, _s_ts_ms
@@ -54,5 +49,5 @@ cdef class KalshiStream(StreamBase):
     @cython.locals(sid=cython.longlong, seq=cython.longlong, price=cython.longlong, size=cython.longlong,
                    ts_ms=cython.longlong, bid=bint)
     cdef _on_scanned(self, bytes raw, recv_ns)
-    @cython.locals(p="const unsigned char*", t0=Py_ssize_t, t1=Py_ssize_t)
+    @cython.locals(t0=Py_ssize_t, t1=Py_ssize_t)
     cdef str _scanned_instrument(self, bytes raw)

@@ -1,6 +1,6 @@
 """One Kalshi WebSocket connection's frames → sequencing → normalized events → books.
 
-Sequencing follows Kalshi's rules (AsyncAPI; ``docs/kalshi-protocol.md`` §4.6): ``seq`` counts
+Sequencing follows Kalshi's rules (AsyncAPI; ``docs/protocols/kalshi.md#sequencing``): ``seq`` counts
 per ``sid`` across every market of that subscription, and command acks (``ok``,
 ``unsubscribed``, subscription errors) consume numbers too. For each sid the stream keeps the
 last seq and which books were snapshotted on it:
@@ -15,7 +15,7 @@ last seq and which books were snapshotted on it:
 A delta only applies to a book whose snapshot arrived on the same sid of this connection: a
 book last built on another connection (or before a reset) waits for a fresh snapshot.
 
-Deltas, nearly every frame, are scanned (once compiled, see :mod:`hadron.accel`): a frame of the
+Deltas, nearly every frame, are scanned (in the compiled build, see :mod:`hadron.accel`): a frame of the
 usual shape, byte for byte (:meth:`KalshiStream.scan`), is read straight into the book update,
 without the typed decoder's objects; any other frame (another key order or key, an escape, a
 space, a number out of range, a price that is not a plain decimal...) goes through the decoder as
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, get_args
+from typing import get_args
 from urllib.parse import unquote
 
 import msgspec
@@ -36,14 +36,22 @@ import structlog
 from hadron.book.manager import BookManager
 from hadron.errors import BookError, DecodeError
 from hadron.model.events import BookAction, BookDelta, BookSide
-from hadron.model.units import NOT_PLAIN, PRICE_DECIMALS, PRICE_ONE, SCAN_MAX_CHARS, SIZE_DECIMALS
+from hadron.model.units import (
+    COMPILED,
+    NOT_PLAIN,
+    PRICE_DECIMALS,
+    PRICE_ONE,
+    SCAN_MAX_CHARS,
+    SIZE_DECIMALS,
+    match_at,
+    text_end,
+)
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
 from hadron.venues.common import StreamBase
 from hadron.venues.kalshi.messages import (
     CAPTURE_DECODER,
     FRAME_DECODER,
     INDEX_MESSAGES,
-    MAX_FRAME_BYTES,
     MAX_MS,
     MAX_TICKER_LENGTH,
     PRIVATE_MESSAGES,
@@ -78,11 +86,6 @@ from hadron.venues.kalshi.normalize import (
 )
 from hadron.venues.kalshi.poll import POLLED
 from hadron.venues.kalshi.rest import decode_orderbook, normalize_rest_orderbook
-
-try:
-    import cython
-except ImportError:  # no Cython here: plain Python
-    from hadron import _nocython as cython
 
 log = structlog.get_logger("hadron.kalshi")
 
@@ -147,76 +150,7 @@ _ASK = BookSide.ASK
 _CHANGE = BookAction.CHANGE
 
 # The helpers read the frame's bytes ``p`` (a C pointer into them once compiled, so every index is
-# checked against ``n``, the frame's length, before it is read), eight bytes at a time where they
-# can once compiled (_word: one 64-bit load), one by one otherwise.
-
-_ONES = 0x0101010101010101  # eight bytes at once (SWAR): the constants of the byte tests
-_HIGH_BITS = 0x8080808080808080
-_SPACES = 0x2020202020202020
-_QUOTES = 0x2222222222222222
-_BACKSLASHES = 0x5C5C5C5C5C5C5C5C
-
-
-def _word(u: bytes) -> int:
-    # The eight bytes at ``u`` as one integer (once compiled: ``u`` a pointer, one 64-bit load)
-    return (  # type: ignore[no-any-return]
-        cython.cast(cython.ulonglong, u[0])
-        | cython.cast(cython.ulonglong, u[1]) << 8
-        | cython.cast(cython.ulonglong, u[2]) << 16
-        | cython.cast(cython.ulonglong, u[3]) << 24
-        | cython.cast(cython.ulonglong, u[4]) << 32
-        | cython.cast(cython.ulonglong, u[5]) << 40
-        | cython.cast(cython.ulonglong, u[6]) << 48
-        | cython.cast(cython.ulonglong, u[7]) << 56
-    )
-
-
-def _after(p: bytes, n: int, i: int, lit: bytes) -> int:
-    # The index after ``lit`` when the frame holds it at ``i``, else -1
-    m = len(lit)
-    if i < 0 or i + m > n:
-        return -1
-    if cython.compiled:  # eight bytes at a time, then one by one
-        u = p + i  # type: ignore[operator]
-        q = lit
-        k = 0
-        while k + 8 <= m:
-            if _word(u + k) != _word(q + k):  # type: ignore[operator]
-                return -1
-            k += 8
-        while k < m:
-            if u[k] != q[k]:
-                return -1
-            k += 1
-        return i + m
-    else:
-        return i + m if p.startswith(lit, i) else -1
-
-
-def _text_end(p: bytes, n: int, i: int) -> int:
-    # The index of the quote closing a text that starts at ``i``, else -1: the text must be
-    # printable ASCII (or DEL), without escapes (a control character, \\ or a non-ASCII byte: -1)
-    if cython.compiled:  # eight bytes at a time until one of them is a quote or suspect
-        while i + 8 <= n:
-            w = _word(p + i)  # type: ignore[operator]
-            quotes = w ^ _QUOTES  # a zero byte where w has a quote
-            slashes = w ^ _BACKSLASHES
-            if (
-                w  # a byte from 0x80 (non-ASCII)
-                | ((w - _SPACES) & ~w)  # a byte below 0x20 (a control character)
-                | ((quotes - _ONES) & ~quotes)
-                | ((slashes - _ONES) & ~slashes)
-            ) & _HIGH_BITS:
-                break  # the byte loop below finds which
-            i += 8
-    while i < n:
-        c = p[i]
-        if c == 34:  # "
-            return i
-        if c < 32 or c > 127 or c == 92:  # a control character, non-ASCII, or \\ (an escape)
-            return -1
-        i += 1
-    return -1
+# checked against ``n``, the frame's length, before it is read; see units.match_at and text_end).
 
 
 def _int_end(p: bytes, n: int, i: int) -> int:
@@ -380,7 +314,7 @@ class KalshiStream(StreamBase):
         """sid → channel name, from ``subscribed`` replies."""
         self._sources: dict[int, object] = {}
         """sid → the book source token of its current chain of seqs (see BookManager)."""
-        self.scan_deltas: bool = cython.compiled
+        self.scan_deltas: bool = COMPILED
         self.scanned = 0
         # the last delta scanned (see scan): its fields, the ticker's span in the frame
         self._s_sid = 0
@@ -426,12 +360,12 @@ class KalshiStream(StreamBase):
             raw = line
             p = raw
             n = len(raw)
-            i = _after(p, n, 0, _CAPTURE_HEAD)
+            i = match_at(raw, n, 0, _CAPTURE_HEAD)
             end = _int_end(p, n, i) if i >= 0 else -1
             if end >= 0:
                 recv_ms = _int_value(p, i, end)
-                i = _after(p, n, end, _EVENT_KEY)
-                if recv_ms <= _MAX_MILLIS and i >= 0 and _after(p, n, self.scan(raw, i), _LINE_END) == n:
+                i = match_at(raw, n, end, _EVENT_KEY)
+                if recv_ms <= _MAX_MILLIS and i >= 0 and match_at(raw, n, self.scan(raw, i), _LINE_END) == n:
                     self._on_scanned(raw, recv_ms * _MS)
                     return
         msg = None
@@ -563,58 +497,58 @@ class KalshiStream(StreamBase):
         typed decoder handles it). One pass over the frame, bounded by its length; never raises."""
         p = raw
         n = len(raw)
-        i = _after(p, n, i, _DELTA_HEAD)
+        i = match_at(raw, n, i, _DELTA_HEAD)
         end = _int_end(p, n, i) if i >= 0 else -1
         if end < 0:
             return -1
         sid = _int_value(p, i, end)
-        i = _after(p, n, end, _SEQ_KEY)
+        i = match_at(raw, n, end, _SEQ_KEY)
         end = _int_end(p, n, i) if i >= 0 else -1
         if end < 0:
             return -1
         seq = _int_value(p, i, end)
-        i = _after(p, n, end, _TICKER_KEY)
-        end = _text_end(p, n, i) if i >= 0 else -1
+        i = match_at(raw, n, end, _TICKER_KEY)
+        end = text_end(raw, n, i) if i >= 0 else -1
         if not 0 < end - i <= _MAX_TICKER:
             return -1
         t0, t1 = i, end
-        i = _after(p, n, end + 1, _MARKET_ID_KEY)
+        i = match_at(raw, n, end + 1, _MARKET_ID_KEY)
         if i >= 0:  # market_id: not read
-            end = _text_end(p, n, i)
+            end = text_end(raw, n, i)
             if end < 0:
                 return -1
-        i = _after(p, n, end + 1, _PRICE_KEY)
-        end = _text_end(p, n, i) if i >= 0 else -1
+        i = match_at(raw, n, end + 1, _PRICE_KEY)
+        end = text_end(raw, n, i) if i >= 0 else -1
         if end < 0:
             return -1
         price = _fixed(p, i, end, _PRICE_PLACES, False)
         if not 0 < price < _ONE:  # a price at or beyond the bounds is the book manager's to refuse
             return -1
-        i = _after(p, n, end + 1, _SIZE_KEY)
-        end = _text_end(p, n, i) if i >= 0 else -1
+        i = match_at(raw, n, end + 1, _SIZE_KEY)
+        end = text_end(raw, n, i) if i >= 0 else -1
         if end < 0:
             return -1
         size = _fixed(p, i, end, _SIZE_PLACES, True)
         if size == _NOT_FIXED:
             return -1
-        i = _after(p, n, end + 1, _SIDE_KEY)
+        i = match_at(raw, n, end + 1, _SIDE_KEY)
         if i < 0:
             return -1
         yes = True
-        end = _after(p, n, i, _YES)
+        end = match_at(raw, n, i, _YES)
         if end < 0:
             yes = False
-            end = _after(p, n, i, _NO)
+            end = match_at(raw, n, i, _NO)
             if end < 0:
                 return -1
-        i = _after(p, n, end, _TS_KEY)
+        i = match_at(raw, n, end, _TS_KEY)
         if i >= 0:  # ts: not read (ts_ms is the same time)
-            end = _text_end(p, n, i)
+            end = text_end(raw, n, i)
             if end < 0:
                 return -1
             end += 1
         ts_ms = 0
-        i = _after(p, n, end, _TS_MS_KEY)
+        i = match_at(raw, n, end, _TS_MS_KEY)
         if i >= 0:
             end = _int_end(p, n, i)
             if end < 0:
@@ -622,7 +556,7 @@ class KalshiStream(StreamBase):
             ts_ms = _int_value(p, i, end)
             if ts_ms > _MAX_MILLIS:
                 return -1
-        end = _after(p, n, end, _FRAME_END)
+        end = match_at(raw, n, end, _FRAME_END)
         if end >= 0:
             self._s_sid = sid
             self._s_seq = seq
@@ -667,9 +601,8 @@ class KalshiStream(StreamBase):
 
     def _scanned_instrument(self, raw: bytes) -> str:
         # The instrument of the scanned delta's ticker (the last one's again without a new string)
-        p = raw
         t0, t1 = self._s_t0, self._s_t1
-        if t1 - t0 == len(self._ticker_raw) and _after(p, t1, t0, self._ticker_raw) == t1:
+        if t1 - t0 == len(self._ticker_raw) and match_at(raw, t1, t0, self._ticker_raw) == t1:
             return self._ticker_instrument
         ticker = raw[t0:t1]
         instrument = instrument_of(ticker.decode("ascii"))
@@ -788,98 +721,3 @@ class KalshiStream(StreamBase):
         )
         if code in TERMINAL_ERROR_CODES and msg.sid is not None:
             self._unbind(msg.sid, f"terminal error {code} on sid {msg.sid}", resync="terminal")
-
-
-class KalshiAdapter:
-    """The Kalshi :class:`~hadron.venues.base.VenueAdapter` (also a recording venue and a
-    loopback-venue host: see :mod:`hadron.venues.kalshi.app`)."""
-
-    name = "kalshi"
-    capture_decoder = CAPTURE_DECODER
-    max_frame_bytes = MAX_FRAME_BYTES
-
-    def sniff(self, frame: object) -> bool:
-        """Kalshi frames are objects with a ``type`` and (data) a ``msg`` or (acks) an ``id``."""
-        return isinstance(frame, dict) and isinstance(frame.get("type"), str) and "event_type" not in frame
-
-    def open_stream(
-        self,
-        books: BookManager,
-        conn: str,
-        *,
-        stats: FeedStats,
-        dead_letter: DeadLetterSink,
-        seq_mode: SeqMode = SeqMode.STRICT,
-        on_event: EventSink | None = None,
-        on_venue: VenueHook | None = None,
-    ) -> KalshiStream:
-        """Return a :class:`KalshiStream` for connection ``conn`` (``on_venue``: see :data:`VenueHook`)."""
-        return KalshiStream(
-            books, conn, stats=stats, dead_letter=dead_letter, seq_mode=seq_mode, on_event=on_event, on_venue=on_venue
-        )
-
-    async def record(self, **options: Any) -> dict[str, Any]:
-        """Record live frames; see :func:`hadron.venues.kalshi.app.record`."""
-        from hadron.venues.kalshi.app import record
-
-        return await record(**options)
-
-    def bench_plan(self, capture: Any, folder: Any, **options: Any) -> Any:
-        """The loopback set-up ``hadron bench live --path record|run`` measures; see
-        :func:`hadron.venues.kalshi.app.bench_plan`."""
-        from hadron.venues.kalshi.app import bench_plan
-
-        return bench_plan(capture, folder, **options)
-
-    async def bench_live(self, capture: Any, **options: Any) -> dict[str, Any]:
-        """Live-path throughput; see :func:`hadron.venues.kalshi.app.bench_live`."""
-        from hadron.venues.kalshi.app import bench_live
-
-        return await bench_live(capture, **options)
-
-    async def fake_venue(self, **options: Any) -> object:
-        """Serve the loopback venue; see :func:`hadron.venues.kalshi.app.fake_venue`."""
-        from hadron.venues.kalshi.app import fake_venue
-
-        return await fake_venue(**options)
-
-    async def market_results(self, tickers: list[str], **options: Any) -> dict[str, str]:
-        """Results of settled markets from REST; see :func:`hadron.venues.kalshi.app.market_results`."""
-        from hadron.venues.kalshi.app import market_results
-
-        return await market_results(tickers, **options)
-
-    async def fee_rules(self, events: list[str], **options: Any) -> Any:
-        """The events' fee rules from REST (series rule, event override); see
-        :func:`hadron.venues.kalshi.app.fee_rules`."""
-        from hadron.venues.kalshi.app import fee_rules
-
-        return await fee_rules(events, **options)
-
-    def live_feed(self, books: BookManager, instruments: list[str], **options: Any) -> Any:
-        """The runtime's live feed; see :func:`hadron.venues.kalshi.app.live_feed`."""
-        from hadron.venues.kalshi.app import live_feed
-
-        return live_feed(books, instruments, **options)
-
-    def fee_model(self, **params: Any) -> Any:
-        """Return the taker fee model of one Kalshi market (a :class:`~hadron.arb.walk.FeeModel`).
-
-        The fee of an order is ``ceil_to_cent(0.07 × M × Σ C × P × (1 − P))`` over the order's
-        fills, rounded up to the cent once per order, in money units (1/10,000,000,000 USD).
-
-        Args:
-            multiplier: the fee multiplier ``M`` (``Decimal``, decimal string or int; default 1).
-            fee_type: the series' fee type (default ``quadratic``; every type has the same taker rate).
-
-        Raises:
-            ConfigError: an unsupported fee type, or a negative or non-finite multiplier.
-        """
-        from decimal import Decimal
-
-        from hadron.venues.kalshi.fees import KalshiFeeSchedule, KalshiOrderFee
-
-        schedule = KalshiFeeSchedule(
-            str(params.get("fee_type", "quadratic")), Decimal(str(params.get("multiplier", 1)))
-        )
-        return KalshiOrderFee(schedule.multiplier)

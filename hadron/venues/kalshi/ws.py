@@ -1,4 +1,4 @@
-"""Kalshi WebSocket v2: one signed connection (dialled again and again) and a pool of them.
+"""Kalshi WebSocket v2: one signed connection, dialled again and again.
 
 A :class:`KalshiConnection` carries a shard of markets. Every dial signs fresh headers
 (``GET /trade-api/ws/v2``), subscribes each channel with the shard's tickers (``use_yes_price``
@@ -13,9 +13,8 @@ timeouts, 429 and 5xx are retried), jittered exponential back-off that resets on
 has been healthy for ``healthy_after`` seconds, and a silence timeout that recycles a connection
 on which nothing arrived for too long.
 
-A :class:`KalshiPool` shards markets over several connections (and API keys), each with its own
-sid/seq space; when a connection fails for good (fatal error, or ``max_failures`` dials in a row)
-its markets move to the healthy ones. It also runs the per-market staleness watchdog.
+A pool of them (:class:`~hadron.venues.kalshi.pool.KalshiPool`) shards markets over several
+connections and keys.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +32,16 @@ import msgspec
 import structlog
 
 from hadron.book.manager import BookManager, BookState
-from hadron.errors import AuthError, HadronError, TransportError
-from hadron.metrics import LATENCY_BOUNDS_NS, FrameLatency
+from hadron.errors import HadronError, TransportError
 from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
-from hadron.venues.common import Backoff
-from hadron.venues.feedstats import FrameSink
-from hadron.venues.kalshi.auth import KalshiSigner, mask_key_id
+from hadron.venues.connection import CountedConnection
+from hadron.venues.kalshi.auth import KalshiSigner
 from hadron.venues.kalshi.indices import PARAMS as INDEX_PARAMS
 from hadron.venues.kalshi.messages import MAX_FRAME_BYTES
 from hadron.venues.kalshi.normalize import VENUE_PREFIX
 from hadron.venues.kalshi.stream import KalshiStream, PrivateHook, VenueHook
+from hadron.venues.session import Backoff
 from hadron.venues.wsclient import (
     WsConnection,
     classify_failure,
@@ -102,7 +100,7 @@ class ConnectionStats:
 RecorderFactory = Callable[[str], AsyncFrameRecorder]
 
 
-class KalshiConnection:
+class KalshiConnection(CountedConnection[ConnectionStats]):
     """One Kalshi WebSocket connection carrying ``markets`` on ``channels``.
 
     Args:
@@ -178,11 +176,8 @@ class KalshiConnection:
         """Seconds between ``list_subscriptions`` reconciliations (one also follows every connect)."""
         self.client = client
         self._listed_at = 0.0
-        self._stats = ConnectionStats()
-        self._latency = FrameLatency()
-        self._read_latency = FrameLatency()
+        super().__init__(ConnectionStats())
         self.fatal: HadronError | None = None
-        self._sink: FrameSink | None = None
         self.connected = asyncio.Event()
         self._ws: WsConnection | None = None
         self._stream: KalshiStream | None = None
@@ -191,30 +186,6 @@ class KalshiConnection:
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
-
-    def _counted(self) -> None:
-        # The session's sink counts in C: what it counted so far is added before anyone reads
-        if self._sink is not None:
-            self._sink.flush()
-
-    @property
-    def stats(self) -> ConnectionStats:
-        """What this connection has been through (the frames counted up to now included)."""
-        self._counted()
-        return self._stats
-
-    @property
-    def latency(self) -> FrameLatency:
-        """Per-message processing time: decode → normalize → books → listeners."""
-        self._counted()
-        return self._latency
-
-    @property
-    def read_latency(self) -> FrameLatency:
-        """Per-message time from the socket read that brought it to its books updated (the
-        processing of the messages before it in the same read included)."""
-        self._counted()
-        return self._read_latency
 
     async def run(self, stop: asyncio.Event) -> None:
         """Dial, subscribe and read until ``stop`` is set; reconnect on retryable failures.
@@ -265,7 +236,7 @@ class KalshiConnection:
         self._ws, self._stream, self._ids, self._asked = ws, stream, itertools.count(1), {}
         self.connected.set()
         self._heard = (self.stats.frames, time.monotonic())  # (frames seen, when that count changed)
-        ws.on_message(self._handler(stream, recorder))
+        ws.on_message(self._open_sink(stream.on_frame, recorder))  # see CountedConnection
         watchdog = asyncio.create_task(watch_session(ws, stop, self._unhealthy))
         try:
             await self._subscribe_all()
@@ -275,9 +246,7 @@ class KalshiConnection:
         finally:
             watchdog.cancel()
             await asyncio.gather(watchdog, return_exceptions=True)
-            if self._sink is not None:
-                self._sink.flush()
-                self._sink = None
+            self._close_sink()
             self.connected.clear()
             self._ws = None
             if recorder is not None:
@@ -286,25 +255,10 @@ class KalshiConnection:
             for ticker in self.markets:
                 self.books.invalidate(VENUE_PREFIX + ticker, f"connection {conn} ended")
 
-    def _handler(self, stream: KalshiStream, recorder: AsyncFrameRecorder | None) -> FrameSink:
-        # The per-message work, called by the WebSocket client straight from the socket read:
-        # record (a queue append), then decode → sid/seq → normalize → books → listeners, counted
-        # (frames, processing and read-to-book latency) in C; flushed to stats once a second
-        self._sink = FrameSink(
-            stream.on_frame,
-            self._stats,
-            self._latency,
-            self._read_latency,
-            LATENCY_BOUNDS_NS,
-            write=recorder.write if recorder is not None else None,
-        )
-        return self._sink
-
     def _unhealthy(self) -> bool:
         # Once a second (the session watchdog): silent for silence_timeout → recycle; else ask
         # again for the books still waiting for a snapshot
-        if self._sink is not None:
-            self._sink.flush()
+        self._counted()
         now = time.monotonic()
         frames, since = self._heard
         if self.stats.frames != frames:
@@ -525,174 +479,6 @@ class KalshiConnection:
             self._request_snapshots(sid, waiting)
 
 
-class KalshiPool:
-    """Markets sharded over several Kalshi connections (and API keys).
-
-    Args:
-        url: the WebSocket URL.
-        signers: API keys; connection ``i`` uses ``signers[i % len(signers)]``.
-        books: the shared book manager.
-        markets: every market ticker to follow.
-        connections: minimum number of connections.
-        max_markets_per_connection: more connections are opened to keep every shard under it.
-        max_failures: dials in a row after which a connection's markets move elsewhere.
-        give_up_after: when every connection has failed this many dials in a row, :meth:`run`
-            stops and raises TransportError (so a caller can fall back to REST); ``None``: never.
-        stale_after: seconds without an update after which a LIVE book goes STALE.
-        **kwargs: passed to every :class:`KalshiConnection` (channels, recorder, timeouts…), but
-            ``indices`` (the reference-price subscriptions) to the first connection only (one copy
-            of each index stream).
-    """
-
-    def __init__(
-        self,
-        url: str,
-        signers: Sequence[KalshiSigner | None],
-        books: BookManager,
-        markets: Sequence[str],
-        *,
-        connections: int = 1,
-        max_markets_per_connection: int = 500,
-        max_failures: int = 5,
-        give_up_after: int | None = None,
-        stale_after: float = 60.0,
-        stats: FeedStats | None = None,
-        **kwargs: Any,
-    ) -> None:
-        unique = list(dict.fromkeys(markets))
-        count = max(1, connections, math.ceil(len(unique) / max_markets_per_connection))
-        shards = [unique[i::count] for i in range(count)]
-        signer_list = list(signers) or [None]
-        self.books = books
-        self.stats = stats or FeedStats()
-        self.max_markets_per_connection = max_markets_per_connection
-        self.max_failures = max_failures
-        self.give_up_after = give_up_after
-        self.stale_after = stale_after
-        self._gave_up: TransportError | None = None
-        self.moves = 0
-        indices = kwargs.pop("indices", None)
-        self.connections = [
-            KalshiConnection(
-                f"kalshi-{i}",
-                url,
-                signer_list[i % len(signer_list)],
-                books,
-                shard,
-                stats=self.stats,
-                indices=indices if i == 0 else None,
-                **kwargs,
-            )
-            for i, shard in enumerate(shards)
-        ]
-
-    @property
-    def markets(self) -> list[str]:
-        """Every market currently assigned to a connection."""
-        return [t for c in self.connections for t in c.markets]
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Run every connection until ``stop`` is set.
-
-        Raises:
-            AuthError or RequestError: every connection failed for good (the first such error).
-            TransportError: every connection kept failing (``give_up_after``).
-        """
-        inner = asyncio.Event()
-        relay = asyncio.create_task(_relay(stop, inner))
-        tasks = {asyncio.create_task(c.run(inner), name=c.name): c for c in self.connections}
-        watchdog = asyncio.create_task(self._watchdog(inner, tasks))
-        try:
-            while tasks:
-                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    conn = tasks.pop(task)
-                    exc = task.exception()
-                    if exc is None:
-                        continue
-                    if not tasks:
-                        raise exc
-                    await self._move(conn, [c for c in tasks.values()])
-        finally:
-            watchdog.cancel()
-            relay.cancel()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(watchdog, relay, *tasks, return_exceptions=True)
-        if self._gave_up is not None:
-            raise self._gave_up
-
-    async def _move(self, failed: KalshiConnection, healthy: list[KalshiConnection]) -> None:
-        # A connection failed for good: spread its markets over the healthy ones, least loaded first
-        orphans, failed.markets = failed.markets, []
-        if not orphans or not healthy:
-            return
-        self.moves += 1
-        log.warning("moving markets off a failed connection", conn=failed.name, markets=len(orphans))
-        plan: dict[str, list[str]] = {}
-        for ticker in orphans:
-            target = min(healthy, key=lambda c: len(c.markets) + len(plan.get(c.name, [])))
-            plan.setdefault(target.name, []).append(ticker)
-        for conn in healthy:
-            if conn.name in plan:
-                await conn.add_markets(plan[conn.name])
-
-    async def _watchdog(self, stop: asyncio.Event, tasks: dict[asyncio.Task[None], KalshiConnection]) -> None:
-        while not stop.is_set():
-            await asyncio.sleep(1.0)
-            instruments = [VENUE_PREFIX + t for t in self.markets]
-            self.books.mark_stale(time.time_ns(), int(self.stale_after * 1e9), instruments)
-            alive = list(tasks.values())
-            limit = self.give_up_after
-            if limit is not None and alive and all(c.stats.failures >= limit for c in alive):
-                self._gave_up = TransportError(f"every Kalshi connection failed {limit} times in a row")
-                stop.set()
-                return
-            for conn in alive:
-                if conn.stats.failures >= self.max_failures and conn.markets:
-                    others = [c for c in alive if c is not conn and c.connected.is_set()]
-                    if others:
-                        await self._move(conn, others)
-
-    def report(self) -> dict[str, Any]:
-        """Connection counters and market assignment (with each connection's key id, masked to
-        its last 4 characters), and :meth:`keys`, for reports and the dashboard."""
-        return {
-            "connections": {
-                c.name: {**asdict(c.stats), "markets": len(c.markets), "key": _key_of(c)} for c in self.connections
-            },
-            "keys": self.keys(),
-            "moves": self.moves,
-        }
-
-    def keys(self) -> dict[str, dict[str, Any]]:
-        """Per API key (its id masked to the last 4 characters): ``connections`` signed with it,
-        how many are ``connected`` now, their ``markets``, ``dials`` and ``connects`` so far
-        (ints), and whether the venue ``refused`` it (bool)."""
-        out: dict[str, dict[str, Any]] = {}
-        for conn in self.connections:
-            entry = out.setdefault(
-                _key_of(conn),
-                {"connections": 0, "connected": 0, "markets": 0, "dials": 0, "connects": 0, "refused": False},
-            )
-            entry["connections"] += 1
-            entry["connected"] += int(conn.connected.is_set())
-            entry["markets"] += len(conn.markets)
-            entry["dials"] += conn.stats.dials
-            entry["connects"] += conn.stats.connects
-            entry["refused"] = entry["refused"] or isinstance(conn.fatal, AuthError)
-        return out
-
-
-def _key_of(conn: KalshiConnection) -> str:
-    return mask_key_id(conn.signer.key_id) if conn.signer is not None else ""
-
-
-async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
-    await source.wait()
-    target.set()
-
-
 def recorder_factory(out_dir: Path) -> RecorderFactory:
     """Return a factory making one recorder per dial under ``out_dir`` (off the hot path)."""
 
@@ -710,7 +496,6 @@ __all__ = [
     "Backoff",
     "ConnectionStats",
     "KalshiConnection",
-    "KalshiPool",
     "classify",
     "is_retryable",
     "recorder_factory",

@@ -1,6 +1,6 @@
 """The loopback Polymarket venue's user channel: a script of orders (see
 :mod:`hadron.venues.account_script`) turned into the ``order`` and ``trade`` messages Polymarket
-sends an authenticated client (shapes of ``polymarket-protocol.md`` §6: ``timestamp`` in ms,
+sends an authenticated client (shapes of ``docs/protocols/polymarket.md#user-channel``: ``timestamp`` in ms,
 ``created_at`` and ``match_time`` in seconds). The trades are ours as the taker.
 """
 

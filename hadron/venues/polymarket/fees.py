@@ -1,6 +1,6 @@
 """Polymarket trading fees: taker-only, per market, in exact arithmetic.
 
-A taker pays, in pUSD (``docs/polymarket-protocol.md`` §10; docs ``trading/fees``; official V2
+A taker pays, in pUSD (``docs/protocols/polymarket.md#fees``; docs ``trading/fees``; official V2
 SDK ``clob-client-v2:src/fees``)::
 
     fee = C × rate × (p × (1 − p)) ** exponent
@@ -271,7 +271,7 @@ def _no_fee(shares: int, price: int) -> int:
 
 class PolymarketOrderFee:
     """Polymarket taker fee per order: each fill's rounded fee, summed (money units,
-    1/10,000,000,000 USD). A :class:`~hadron.arb.walk.FeeModel`."""
+    1/10,000,000,000 USD). A :class:`~hadron.model.fees.FeeModel`."""
 
     def __init__(self, schedule: PolymarketFeeSchedule) -> None:
         self._one_fill = fee_function(schedule.rate, schedule.exponent) if schedule.enabled else _no_fee
@@ -284,7 +284,7 @@ class PolymarketOrderFee:
 
 
 class PolymarketSegmentFee(PolymarketOrderFee):
-    """:class:`PolymarketOrderFee` that is also a :class:`~hadron.arb.walk.SegmentFee` (an
+    """:class:`PolymarketOrderFee` that is also a :class:`~hadron.model.fees.SegmentFee` (an
     integer exponent).
 
     The exact fee grows by ``C × rate × (p(1 − p))^exponent``; the growing fill's rounding (half

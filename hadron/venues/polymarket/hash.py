@@ -3,7 +3,7 @@
 The CLOB stamps every ``book`` (WS market channel and REST ``GET /book``/``POST /books``) with
 ``hash = sha1_hex(compact_json(summary))`` where ``summary`` is the book with ``hash`` blanked, its
 keys in the server's struct order and every price and size the original string in wire order
-(``docs/polymarket-protocol.md`` §5.2; py-clob-client ``generate_orderbook_summary_hash``)::
+(``docs/protocols/polymarket.md#book-hash``; py-clob-client ``generate_orderbook_summary_hash``)::
 
     {"market":"0x…","asset_id":"…","timestamp":"…","hash":"",
      "bids":[{"price":"0.01","size":"112689"},…],"asks":[…],
@@ -132,7 +132,7 @@ def book_hash(
         last_trade_price: as sent; ``""`` when there has been no trade.
 
     Returns:
-        40 lowercase hex characters (SHA-1). Source: ``docs/polymarket-protocol.md`` §5.2.
+        40 lowercase hex characters (SHA-1). Source: ``docs/protocols/polymarket.md#book-hash``.
     """
     return _digest(
         market,

@@ -1,9 +1,9 @@
 cimport cython
-from hadron.model.units cimport price_of, scan_digits, scan_fixed
+from hadron.model.units cimport read_ms, read_price, read_size
 
 cdef long long _MS
 
 cpdef object parse_ms(object text)
 
-@cython.locals(prices=dict, sizes=dict, instruments=dict, out=list, ms=cython.longlong, size=cython.longlong)
+@cython.locals(instruments=dict, out=list, ns=cython.longlong)
 cpdef object normalize_price_change(object msg, object ts_recv)

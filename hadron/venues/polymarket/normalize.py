@@ -35,17 +35,14 @@ from hadron.model.events import (
     require_fields,
 )
 from hadron.model.units import (
-    PRICE_CACHE,
     PRICE_ONE,
-    SIZE_CACHE,
-    SIZE_DECIMALS,
     check_tick,
     check_trade,
     parse_price,
     parse_size,
-    price_of,
-    scan_digits,
-    scan_fixed,
+    read_ms,
+    read_price,
+    read_size,
 )
 from hadron.venues.polymarket.messages import (
     PolymarketBestBidAsk,
@@ -59,11 +56,6 @@ from hadron.venues.polymarket.messages import (
     PolymarketPriceChangeLevels,
     PolymarketTickSizeChange,
 )
-
-try:
-    import cython
-except ImportError:  # no Cython here: plain Python
-    from hadron import _nocython as cython
 
 VENUE_PREFIX = "polymarket:"
 _MS = 1_000_000
@@ -156,11 +148,6 @@ def _venue_top(text: str | None, empty: int) -> int | None:
     return parse_price(text)
 
 
-_LAST_TIMESTAMP: list[tuple[str, int]] = [("", 0)]
-"""Plain Python: the last ``price_change`` timestamp parsed and its ns, as one tuple swapped whole (safe to read
-from any thread; the list itself is never rebound)."""
-
-
 def normalize_price_change(msg: PolymarketPriceChange | PolymarketPriceChangeLevels, ts_recv: int) -> list[BookDelta]:
     """Turn ``price_change`` (any of its three formats) into SET :class:`BookDelta` events.
 
@@ -171,39 +158,20 @@ def normalize_price_change(msg: PolymarketPriceChange | PolymarketPriceChangeLev
         DecodeError: no changes in any known format, or a malformed field.
     """
     text = msg.timestamp
-    if cython.compiled:  # the digits read in place (hadron.model.units.scan_digits)
-        ms = scan_digits(text)
-        ts_event = ms * _MS if ms >= 0 else parse_ms(text)
-    else:
-        last = _LAST_TIMESTAMP[0]
-        if text == last[0]:  # a burst of changes shares its timestamp: parsed once
-            ts_event = last[1]
-        else:
-            ts_event = parse_ms(text)
-            _LAST_TIMESTAMP[0] = (text, ts_event)
+    ns = read_ms(text)  # each build's faster way (hadron.model.units)
+    ts_event = ns if ns >= 0 else parse_ms(text)
     changes = msg.price_changes
     if changes is not None:
-        # the hot path (the current format): one C call reads an entry's fields; numbers read in
-        # place once compiled, else cached parses; no per-change function calls on a hit
+        # the hot path (the current format): one C call reads an entry's fields, the numbers are
+        # read by each build's faster way (hadron.model.units)
         out: list[BookDelta] = []
-        prices, sizes, instruments = PRICE_CACHE, SIZE_CACHE, _INSTRUMENTS
+        instruments = _INSTRUMENTS
         for c in changes:
-            if cython.compiled:
-                asset_id, price_text, size_text, side, bid, ask = astuple(c)
-                price = price_of(price_text)
-                size = scan_fixed(size_text, SIZE_DECIMALS, False)
-                if size < 0:
-                    size = parse_size(size_text)
-                venue_bid = None if bid is None else (price_of(bid) if bid else 0)
-                venue_ask = None if ask is None else (price_of(ask) if ask else PRICE_ONE)
-            else:
-                asset_id, side, bid, ask = c.asset_id, c.side, c.best_bid, c.best_ask
-                cached = prices.get(c.price)
-                price = parse_price(c.price) if cached is None else cached
-                cached = sizes.get(c.size)
-                size = parse_size(c.size) if cached is None else cached
-                venue_bid = None if bid is None else (prices.get(bid) or _venue_top(bid, 0))
-                venue_ask = None if ask is None else (prices.get(ask) or _venue_top(ask, PRICE_ONE))
+            asset_id, price_text, size_text, side, bid, ask = astuple(c)
+            price = read_price(price_text)
+            size = read_size(size_text)
+            venue_bid = None if bid is None else (read_price(bid) if bid else 0)
+            venue_ask = None if ask is None else (read_price(ask) if ask else PRICE_ONE)
             out.append(
                 BookDelta(
                     instruments.get(asset_id) or instrument_of(asset_id),

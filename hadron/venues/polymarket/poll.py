@@ -25,7 +25,7 @@ from typing import Final
 
 import structlog
 
-from hadron.book.manager import BookManager
+from hadron.book.manager import ApplyOutcome, BookManager
 from hadron.errors import AuthError, BookError, DecodeError, RateLimited, TransportError, VenueError
 from hadron.model.events import BookSnapshot
 from hadron.venues.polling import pause, until_stopped
@@ -129,7 +129,7 @@ class PolymarketPoller:
         if self.on_raw is not None:
             self.on_raw(request, body, ts_recv)
         snap = normalize_rest_book(decode_book(body), ts_recv)
-        if not self.books.apply_snapshot(snap, source=POLLED, polled=True, in_order=True):
+        if self.books.apply_snapshot(snap, source=POLLED, polled=True, in_order=True) == ApplyOutcome.STALE:
             self.stats.stale += 1
             return None
         self.stats.polls += 1

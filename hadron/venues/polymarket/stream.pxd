@@ -1,7 +1,9 @@
 cimport cython
-from hadron.book.manager cimport BookManager, BookStats
+from hadron.book.manager cimport BookManager
 from hadron.venues.common cimport StreamBase
 from hadron.venues.polymarket.normalize cimport normalize_price_change
+
+cdef int _STALE, _BBO_MISMATCH
 
 cdef class PolymarketStream(StreamBase):
     cdef public object on_event
@@ -13,5 +15,5 @@ cdef class PolymarketStream(StreamBase):
     @cython.locals(head=int)
     cpdef _process(self, bytes raw, recv_ns)
     cpdef on_message(self, msg, recv_ns, raw)
-    @cython.locals(books=BookManager, book_stats=BookStats, stale=Py_ssize_t, mismatches=Py_ssize_t)
+    @cython.locals(books=BookManager, outcome=cython.int)
     cpdef _on_price_change(self, msg, recv_ns, raw)

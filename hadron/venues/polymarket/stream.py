@@ -1,6 +1,6 @@
 """One Polymarket market-channel connection's frames → normalized events → books.
 
-The channel has no sequence numbers (``docs/polymarket-protocol.md`` §4, §5): deltas are gated
+The channel has no sequence numbers (``docs/protocols/polymarket.md#sequencing``): deltas are gated
 on a ``book`` snapshot (the book manager drops them while a book is AWAITING_SNAPSHOT), and a
 ``book`` or ``price_change`` older than what the book already holds (venue ``timestamp``) is
 dropped and counted as stale. ``tick_size_change`` sends the book back to AWAITING_SNAPSHOT.
@@ -13,23 +13,20 @@ bad, so its neighbours survive), or plain text (``PONG``, ``INVALID OPERATION``,
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import msgspec
 import structlog
 
-from hadron.book.manager import BookManager
+from hadron.book.manager import ApplyOutcome, BookManager
 from hadron.errors import BookError, DecodeError
 from hadron.model.events import BookSnapshot
-from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode
+from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
 from hadron.venues.common import StreamBase
 from hadron.venues.polymarket.hash import verify_book
 from hadron.venues.polymarket.messages import (
     CAPTURE_DECODER,
     ELEMENT_DECODER,
     FRAME_DECODER,
-    MAX_FRAME_BYTES,
     PRICE_CHANGE_DECODER,
     PRICE_CHANGE_END,
     RAW_ARRAY_DECODER,
@@ -78,6 +75,8 @@ ResyncHook = Callable[[list[str], str], None]
 """``on_resync(token_ids, reason)``: these books need a fresh snapshot (re-subscribe them)."""
 
 _PRICE_CHANGE = _TYPE_NAMES[PolymarketPriceChange]
+_STALE = ApplyOutcome.STALE  # C ints once compiled (polymarket/stream.pxd)
+_BBO_MISMATCH = ApplyOutcome.BBO_MISMATCH
 _decode_frame = FRAME_DECODER.decode  # bound once: the hot path calls them per frame
 _decode_price_change = PRICE_CHANGE_DECODER.decode
 
@@ -272,20 +271,19 @@ class PolymarketStream(StreamBase):
     def _on_price_change(
         self, msg: PolymarketPriceChange | PolymarketPriceChangeLevels, recv_ns: int, raw: bytes
     ) -> None:
-        # The hot path: the manager drops a change older than its book (in_order) and counts
-        # the venue best bid/ask checks; the book is looked up here only after a disagreement
+        # The hot path: the manager drops a change older than its book (in_order) and checks
+        # the venue best bid/ask; the book is looked up here only after a disagreement
         self.stats.count(_PRICE_CHANGE)  # a typed counter for the delta kind (FeedStats.claim_deltas)
         books, on_event = self.books, self.on_event
-        book_stats = books.stats
         try:
             for delta in normalize_price_change(msg, recv_ns):
-                stale, mismatches = book_stats.stale_updates, book_stats.bbo_mismatches
-                if not books.apply_delta(delta, None, True) and book_stats.stale_updates != stale:
+                outcome = books.apply_delta(delta, None, True)
+                if outcome == _STALE:
                     self.stats.stale_frames += 1
                     continue
                 if on_event is not None:
                     on_event(delta)
-                if book_stats.bbo_mismatches != mismatches:
+                if outcome == _BBO_MISMATCH:
                     self._bbo_disagreed(delta.instrument)
         except (DecodeError, BookError) as exc:
             self.reject(raw, f"{_PRICE_CHANGE}: {exc}")
@@ -302,10 +300,10 @@ class PolymarketStream(StreamBase):
             self._resync([instrument[len(VENUE_PREFIX) :]], "persistent best bid/ask disagreement")
 
     def _apply_snapshot(self, snap: BookSnapshot) -> None:
-        if self.books.apply_snapshot(snap, in_order=True):
-            self._emit(snap)
-        else:
+        if self.books.apply_snapshot(snap, in_order=True) == _STALE:
             self.stats.stale_frames += 1
+        else:
+            self._emit(snap)
 
     def _hash_ok(self, msg: PolymarketBook) -> bool:
         # Verify the snapshot hash when the market's metadata is known; a mismatch re-syncs
@@ -331,114 +329,3 @@ class PolymarketStream(StreamBase):
     def _emit(self, event: object) -> None:
         if self.on_event is not None:
             self.on_event(event)  # type: ignore[arg-type]
-
-
-class PolymarketAdapter:
-    """The Polymarket :class:`~hadron.venues.base.VenueAdapter` (also a recording venue, a
-    loopback-venue host and a live-path benchmark: see :mod:`hadron.venues.polymarket.app`)."""
-
-    name = "polymarket"
-    capture_decoder = CAPTURE_DECODER
-    max_frame_bytes = MAX_FRAME_BYTES
-
-    def sniff(self, frame: object) -> bool:
-        """Polymarket frames are objects with ``event_type`` (or arrays of them)."""
-        if isinstance(frame, list):
-            return bool(frame) and all(isinstance(f, dict) and "event_type" in f for f in frame)
-        return isinstance(frame, dict) and "event_type" in frame
-
-    def open_stream(
-        self,
-        books: BookManager,
-        conn: str,
-        *,
-        stats: FeedStats,
-        dead_letter: DeadLetterSink,
-        seq_mode: SeqMode = SeqMode.STRICT,
-        on_event: EventSink | None = None,
-        on_venue: Callable[[Any, int], None] | None = None,
-    ) -> PolymarketStream:
-        """Return a :class:`PolymarketStream` (``seq_mode`` is moot: no sequence numbers;
-        ``on_venue`` is accepted for the protocol: the market channel has no venue-native messages)."""
-        return PolymarketStream(books, conn, stats=stats, dead_letter=dead_letter, on_event=on_event)
-
-    async def record(self, **options: Any) -> dict[str, Any]:
-        """Record the market channel; see :func:`hadron.venues.polymarket.app.record`."""
-        from hadron.venues.polymarket.app import record
-
-        return await record(**options)
-
-    async def fake_venue(self, **options: Any) -> object:
-        """Serve the loopback venue; see :func:`hadron.venues.polymarket.app.fake_venue`."""
-        from hadron.venues.polymarket.app import fake_venue
-
-        return await fake_venue(**options)
-
-    def bench_plan(self, capture: Any, folder: Any, **options: Any) -> Any:
-        """The loopback set-up ``hadron bench live --path record|run`` measures; see
-        :func:`hadron.venues.polymarket.app.bench_plan`."""
-        from hadron.venues.polymarket.app import bench_plan
-
-        return bench_plan(capture, folder, **options)
-
-    async def bench_live(self, capture: Any, **options: Any) -> dict[str, Any]:
-        """Live-path throughput; see :func:`hadron.venues.polymarket.app.bench_live`."""
-        from hadron.venues.polymarket.app import bench_live
-
-        return await bench_live(capture, **options)
-
-    def pair_scenario(
-        self, captures: list[Path], out: Path, *, shift: int, fee_rate: str = "0.04", settles_at: str | None = None
-    ) -> tuple[int, str]:
-        """Pair Kalshi captures with their dislocated Polymarket transcoding.
-
-        Writes one time-ordered Hadron recording of both (see
-        :func:`hadron.venues.polymarket.fake.write_pair_recording`) and returns ``(lines, pairs
-        file text)`` approving each Kalshi market with its token pair.
-        """
-        from hadron.store.replay import LineReader
-        from hadron.venues.polymarket.fake import pairs_toml, write_pair_recording
-
-        tickers: dict[str, None] = {}
-        for capture in captures:
-            for raw in LineReader(capture):
-                ticker = msgspec.json.decode(raw).get("event", {}).get("msg", {}).get("market_ticker")
-                if ticker:
-                    tickers[ticker] = None
-                    break
-        lines = write_pair_recording(captures, out, shift=shift)
-        return lines, pairs_toml(tickers, fee_rate=fee_rate, settles_at=settles_at)
-
-    def live_feed(self, books: BookManager, instruments: list[str], **options: Any) -> Any:
-        """The runtime's live feed; see :func:`hadron.venues.polymarket.app.live_feed`."""
-        from hadron.venues.polymarket.app import live_feed
-
-        return live_feed(books, instruments, **options)
-
-    def pairs_for(self, tickers: list[str], *, fee_rate: str = "0.04", settles_at: str | None = None) -> str:
-        """The pairs file approving each Kalshi market with its transcoded token pair; see
-        :func:`hadron.venues.polymarket.fake.pairs_toml`."""
-        from hadron.venues.polymarket.fake import pairs_toml
-
-        return pairs_toml(tickers, fee_rate=fee_rate, settles_at=settles_at)
-
-    def fee_model(self, **params: Any) -> Any:
-        """Return the taker fee model of one Polymarket market (a :class:`~hadron.arb.walk.FeeModel`).
-
-        The fee of an order is the sum over its fills of ``C × rate × (p(1 − p))^exponent``, each
-        rounded as :func:`hadron.venues.polymarket.fees.taker_fee` does, in money units
-        (1/10,000,000,000 USD).
-
-        Args:
-            rate: the market's taker fee rate (``Decimal``, decimal string or int; default 0).
-            exponent: the curve's exponent (default 1).
-
-        Raises:
-            ConfigError: a negative rate or an exponent that is not > 0.
-        """
-        from decimal import Decimal
-
-        from hadron.venues.polymarket.fees import PolymarketFeeSchedule, order_fee_model
-
-        schedule = PolymarketFeeSchedule(Decimal(str(params.get("rate", 0))), Decimal(str(params.get("exponent", 1))))
-        return order_fee_model(schedule)

@@ -1,7 +1,7 @@
 """Polymarket's authenticated user channel (``wss://ws-subscriptions-clob.polymarket.com/ws/user``):
 our orders and trades, typed and normalized into account events (:mod:`hadron.model.account`).
 
-Subscribe (see ``polymarket-protocol.md`` §6 and Polymarket AsyncAPI ``wss/user``)::
+Subscribe (see ``docs/protocols/polymarket.md#user-channel`` and Polymarket AsyncAPI ``wss/user``)::
 
     {"auth":{"apiKey":"<uuid>","secret":"<secret>","passphrase":"<pass>"},"markets":[],"type":"user"}
 
@@ -37,7 +37,7 @@ from hadron.errors import DecodeError, TransportError
 from hadron.model.account import AccountEvent, AccountFill, OrderSide, OrderStatus, OrderUpdate, Outcome
 from hadron.model.units import parse_price, parse_size
 from hadron.venues.base import AccountSink, DeadLetterSink, FeedStats
-from hadron.venues.common import Backoff
+from hadron.venues.session import Backoff
 from hadron.venues.wsclient import WsConnection, reconnect_loop
 
 log = structlog.get_logger("hadron.polymarket.user")
@@ -50,7 +50,7 @@ MAX_USER_FRAME_BYTES = 1 << 20
 
 @dataclass
 class UserDialStats:
-    """What the user channel's connection went through (see :class:`~hadron.venues.common.DialStats`)."""
+    """What the user channel's connection went through (see :class:`~hadron.venues.wsclient.DialStats`)."""
 
     dials: int = 0
     connects: int = 0

@@ -1,6 +1,6 @@
 """Polymarket CLOB market channel: connections, a sharded pool, and the freeze watchdog.
 
-A :class:`PolymarketConnection` follows the channel's rules (``docs/polymarket-protocol.md`` §2):
+A :class:`PolymarketConnection` follows the channel's rules (``docs/protocols/polymarket.md#market-channel``):
 the first frame is ``{"assets_ids": […], "type": "market", "custom_feature_enabled": true}``;
 later changes only ever use ``{"operation": "subscribe" | "unsubscribe", …}``; the text ``PING``
 goes out every 10 s, never before that first subscription, and a connection that stops
@@ -12,7 +12,7 @@ best bid/ask disagreement or a tick-size change.
 A :class:`PolymarketPool` shards tokens over connections (at most ``max_tokens_per_connection``
 each, a market's YES and NO tokens always together), reference-counts subscriptions, moves the
 tokens of a connection that failed for good (or ``max_failures`` dials in a row while others are
-up) to the healthy ones, as :class:`~hadron.venues.kalshi.ws.KalshiPool` does with markets, and
+up) to the healthy ones, as :class:`~hadron.venues.kalshi.pool.KalshiPool` does with markets, and
 runs the **freeze watchdog**: a token silent for longer than its window while its REST book
 (``GET /book``) is newer than ours is re-subscribed; when several tokens of one connection froze,
 the connection is recycled. Silent sockets that still answer ``PING`` are the failure this
@@ -35,14 +35,13 @@ import structlog
 
 from hadron.book.manager import BookManager, BookState
 from hadron.errors import TransportError, VenueError
-from hadron.metrics import LATENCY_BOUNDS_NS, FrameLatency
 from hadron.store.recorder import AsyncFrameRecorder, FrameRecorder
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats
-from hadron.venues.common import Backoff
-from hadron.venues.feedstats import FrameSink
+from hadron.venues.connection import CountedConnection
 from hadron.venues.polymarket.messages import MAX_FRAME_BYTES
 from hadron.venues.polymarket.normalize import VENUE_PREFIX
 from hadron.venues.polymarket.stream import MarketMeta, PolymarketStream
+from hadron.venues.session import Backoff
 from hadron.venues.wsclient import WsConnection, closed_by_client, reconnect_loop, watch_session
 
 log = structlog.get_logger("hadron.polymarket.ws")
@@ -83,7 +82,7 @@ class PolymarketConnectionStats:
 RecorderFactory = Callable[[str], AsyncFrameRecorder]
 
 
-class PolymarketConnection:
+class PolymarketConnection(CountedConnection[PolymarketConnectionStats]):
     """One market-channel connection carrying ``tokens``.
 
     Args:
@@ -139,41 +138,14 @@ class PolymarketConnection:
         self.healthy_after = healthy_after
         self.resync_retry = resync_retry
         self.open_timeout = open_timeout
-        self._stats = PolymarketConnectionStats()
-        self._latency = FrameLatency()
-        self._read_latency = FrameLatency()
+        super().__init__(PolymarketConnectionStats())
         self.connected = asyncio.Event()
         self.stream: PolymarketStream | None = None
         self._ws: WsConnection | None = None
-        self._sink: FrameSink | None = None
         self._initial_sent = False
         self._last_pong = 0.0
         self._asked: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-
-    def _counted(self) -> None:
-        # The session's sink counts in C: what it counted so far is added before anyone reads
-        if self._sink is not None:
-            self._sink.flush()
-
-    @property
-    def stats(self) -> PolymarketConnectionStats:
-        """What this connection has been through (the frames counted up to now included)."""
-        self._counted()
-        return self._stats
-
-    @property
-    def latency(self) -> FrameLatency:
-        """Per-message processing time: decode → normalize → books → listeners."""
-        self._counted()
-        return self._latency
-
-    @property
-    def read_latency(self) -> FrameLatency:
-        """Per-message time from the socket read that brought it to its books updated (the
-        processing of the messages before it in the same read included)."""
-        self._counted()
-        return self._read_latency
 
     async def run(self, stop: asyncio.Event) -> None:
         """Dial, subscribe, ping and read until ``stop`` is set; reconnect on retryable failures.
@@ -215,7 +187,7 @@ class PolymarketConnection:
         self._ws, self.stream, self._initial_sent, self._asked = ws, stream, False, {}
         self._last_pong = time.monotonic()
         self.connected.set()
-        ws.on_message(self._handler(stream, recorder))
+        ws.on_message(self._open_sink(stream.on_frame, recorder, on_pong=self._pong))  # see CountedConnection
         pinger = asyncio.create_task(self._ping(ws))
         watchdog = asyncio.create_task(watch_session(ws, stop, self._unhealthy))
         try:
@@ -227,9 +199,7 @@ class PolymarketConnection:
             pinger.cancel()
             watchdog.cancel()
             await asyncio.gather(pinger, watchdog, return_exceptions=True)
-            if self._sink is not None:
-                self._sink.flush()
-                self._sink = None
+            self._close_sink()
             self.connected.clear()
             self._ws = None
             if recorder is not None:
@@ -238,29 +208,13 @@ class PolymarketConnection:
             for token in self.tokens:
                 self.books.invalidate(VENUE_PREFIX + token, f"connection {conn} ended")
 
-    def _handler(self, stream: PolymarketStream, recorder: AsyncFrameRecorder | None) -> FrameSink:
-        # The per-message work, called by the WebSocket client straight from the socket read:
-        # a PONG noted, record (a queue append), then decode → normalize → books → listeners,
-        # counted (frames, processing and read-to-book latency) in C; flushed once a second
-        self._sink = FrameSink(
-            stream.on_frame,
-            self._stats,
-            self._latency,
-            self._read_latency,
-            LATENCY_BOUNDS_NS,
-            write=recorder.write if recorder is not None else None,
-            on_pong=self._pong,
-        )
-        return self._sink
-
     def _pong(self) -> None:
         self._last_pong = time.monotonic()
         self.stats.pongs += 1
 
     def _unhealthy(self) -> bool:
         # Once a second (the session watchdog): no PONG for pong_timeout → recycle
-        if self._sink is not None:
-            self._sink.flush()
+        self._counted()
         if self._initial_sent and time.monotonic() - self._last_pong > self.pong_timeout:
             log.warning("polymarket connection stopped answering PING: recycling", conn=self.name)
             self.stats.recycles += 1

@@ -1,0 +1,121 @@
+"""What ``hadron run --config`` assembles, and what ``hadron config check`` checks before it.
+
+:func:`prepare_runtime` loads ``hadron.toml``, lays the command line's overrides over
+``runtime.*``, checks the server's port is free before any store or feed opens, configures
+logging and builds the :class:`hadron.app.runtime.Runtime` (or one of its roles);
+:func:`check_config` validates a configuration file the way a run would read it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hadron import logs
+from hadron.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hadron.app.runtime import Runtime
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """``--shard I/N`` (0-based) as ``(I, N)``; ``(0, 1)`` when not given.
+
+    Raises:
+        ConfigError: ``text`` is not ``I/N`` with N >= 1.
+    """
+    if text is None:
+        return 0, 1
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit() and int(count) >= 1):
+        raise ConfigError(f"--shard {text!r}: use I/N, e.g. 0/2 and 1/2 for two ingest processes")
+    return int(index), int(count)
+
+
+def prepare_runtime(
+    config_path: Path | None,
+    log_level: str | None,
+    *,
+    role: str = "all",
+    bus: str | None = None,
+    record: Path | None = None,
+    opportunities: Path | None = None,
+    venues: list[str] | None = None,
+    shard: str | None = None,
+    source_id: str | None = None,
+    durable: str | None = None,
+    subjects: str = ">",
+    port: int | None = None,
+) -> Runtime:
+    """The runtime ``hadron run --config`` runs (not started: ``await runtime.run()``).
+
+    ``bus``, ``record``, ``opportunities`` and ``port`` override ``runtime.bus``,
+    ``runtime.record_dir``, ``runtime.opportunities`` and ``runtime.port``; ``log_level``
+    overrides ``runtime.log_level``. With a port, it is checked free (on ``runtime.host``)
+    before the stores and feeds open; ``runtime.url`` is then the dashboard's URL.
+
+    Raises:
+        ConfigError: the file, an override or ``--shard`` is wrong, or the port is busy.
+        HadronError: the runtime could not be built from the settings.
+    """
+    from hadron.app.ports import check_listen
+    from hadron.app.runtime import Runtime
+    from hadron.config import load_config
+
+    cfg = load_config(config_path)
+    overrides = {"bus": bus, "record_dir": str(record) if record else None,
+                 "opportunities": str(opportunities) if opportunities else None, "port": port}  # fmt: skip
+    changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    if changes:
+        cfg = dataclasses.replace(cfg, runtime=dataclasses.replace(cfg.runtime, **changes))
+    if cfg.runtime.port:
+        check_listen(cfg.runtime.host, cfg.runtime.port, "--port" if port else "runtime.port", "no server")
+    logs.configure(log_level or cfg.runtime.log_level)
+    return Runtime(cfg, role=role, source_id=source_id, durable=durable, subjects=subjects, venues=venues,
+                   shard=parse_shard(shard))  # fmt: skip
+
+
+def check_config(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """Validate the configuration file ``path``: every section, the [paper], [risk] and
+    [thresholds] tables, the pairs file and the Kalshi keys (present, and not readable by
+    others: a warning).
+
+    Returns:
+        The effective configuration (secrets masked, :func:`hadron.config.effective`) and notes
+        for the operator, one line each (counts, warnings, what is missing for a run).
+
+    Raises:
+        HadronError: the first problem found (a :class:`ConfigError` for settings and files).
+    """
+    from hadron.app.control import is_loopback
+    from hadron.arb.detector import load_arb_config
+    from hadron.config import effective, load_config
+    from hadron.paper.config import paper_config, risk_limits
+
+    cfg = load_config(path)
+    paper_config(cfg.tables.get("paper", {}))
+    risk_limits(cfg.tables.get("risk", {}))
+    notes: list[str] = []
+    if cfg.runtime.pairs:
+        arb = load_arb_config(Path(cfg.runtime.pairs))
+        notes.append(f"pairs: {sum(p.tradeable for p in arb.pairs)} approved, {len(arb.outcome_sets)} outcome sets")
+    else:
+        notes.append("runtime.pairs is not set: hadron run --config needs it")
+    key_files = [("kalshi.private_key_path", cfg.kalshi.private_key_path)]
+    key_files += [(f"kalshi.keys[{i}].private_key_path", k.private_key_path) for i, k in enumerate(cfg.kalshi.keys)]
+    for setting, key in key_files:
+        if not key:
+            continue
+        key_path = Path(key).expanduser()
+        if not key_path.is_file():
+            raise ConfigError(f"{setting} {key}: no such file")
+        if key_path.stat().st_mode & 0o077:
+            notes.append(f"warning: {key} is readable by group or others; chmod 600 it")
+    if not cfg.kalshi.private_key_path and not cfg.kalshi.private_key and not cfg.kalshi.keys:
+        notes.append("kalshi: no private key set (KALSHI_PRIVATE_KEY_PATH or kalshi.private_key_path)")
+    elif cfg.kalshi.keys:
+        notes.append(f"kalshi: a pool of {len(cfg.kalshi.keys) + bool(cfg.kalshi.api_key_id)} keys")
+    if not is_loopback(cfg.runtime.host) and not cfg.runtime.control_token:
+        raise ConfigError(f"runtime.host is {cfg.runtime.host}: set runtime.control_token (or HADRON_CONTROL_TOKEN)")
+    return effective(cfg), notes
