@@ -133,7 +133,7 @@ def plan_series(
     max_instruments: int = MAX_INSTRUMENTS,
 ) -> SeriesPlan:
     """The :class:`SeriesPlan` of a run trading ``pairs`` (:class:`~hadron.match.pairs.Pair`, only
-    the tradeable ones count) and ``outcome_sets`` (:class:`~hadron.arb.detector.OutcomeSet`).
+    the tradeable ones count) and ``outcome_sets`` (:class:`~hadron.arb.terms.OutcomeSet`).
 
     Instruments, in order: each tradeable pair's (by pair id) legs' books (a Kalshi market, a
     Polymarket YES token and NO token), then each outcome set's tokens (by set id); only those in ``streamed`` (the

@@ -42,8 +42,9 @@ from hadron.api.pairs import arb_detector, load_pairs, opportunities_table, read
 from hadron.api.recordings import ReplayFeed, replay
 from hadron.api.ticks import TABLES, events_table, events_tables, read_ticks, read_ticks_df, write_ticks
 from hadron.api.units import money_decimal, price_decimal, size_decimal
-from hadron.arb.detector import ArbConfig, ArbDetector, Thresholds
+from hadron.arb.detector import ArbDetector
 from hadron.arb.opportunity import Leg, Opportunity
+from hadron.arb.terms import ArbConfig, Thresholds
 from hadron.book.manager import BookManager, BookState, ManagedBook
 from hadron.config import HadronConfig, load_config
 from hadron.errors import BookError, ConfigError, HadronError, InputError

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hadron.api._shared import PathArg
-from hadron.arb.detector import ArbConfig, ArbDetector, _thresholds, load_arb_config
+from hadron.arb.detector import ArbDetector
 from hadron.arb.opportunity import Opportunity
+from hadron.arb.terms import ArbConfig, _thresholds, load_arb_config
 from hadron.book.manager import BookManager
 from hadron.extras import require
 from hadron.match.pairs import Pair
@@ -33,7 +34,7 @@ def read_pairs(path: PathArg) -> list[Pair]:
 def load_pairs(path: PathArg, *, thresholds: Mapping[str, Any] | None = None) -> ArbConfig:
     """Read a pairs file for the detector: its approved pairs with their fee terms, its
     ``[[outcome_set]]`` tables and its ``[thresholds]`` (see
-    :func:`hadron.arb.detector.load_arb_config`).
+    :func:`hadron.arb.terms.load_arb_config`).
 
     Args:
         path: the reviewed pairs file (``hadron markets match`` / ``review``).
@@ -42,7 +43,7 @@ def load_pairs(path: PathArg, *, thresholds: Mapping[str, Any] | None = None) ->
             ``min_edge``, ``min_profit``, ``min_size``, ``max_capital``, ``max_age_s``, ``lot``).
 
     Returns:
-        An :class:`~hadron.arb.detector.ArbConfig`: ``pairs``, ``terms`` (fee models per pair),
+        An :class:`~hadron.arb.terms.ArbConfig`: ``pairs``, ``terms`` (fee models per pair),
         ``outcome_sets``, ``thresholds`` (:class:`Thresholds`, money int 1/10,000,000,000 USD).
 
     Raises:

@@ -42,7 +42,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from hadron.app.ports import check_listen
 from hadron.app.runtime import Runtime
-from hadron.arb.detector import load_arb_config
+from hadron.arb.terms import load_arb_config
 from hadron.config import HadronConfig, KalshiConfig, PolymarketConfig, RuntimeConfig, Secret
 from hadron.errors import ConfigError
 from hadron.venues.base import FakeVenueHost, FakeVenueOptions, PairScenarioVenue, ScriptedOrder, get_venue

@@ -89,7 +89,7 @@ def check_config(path: Path) -> tuple[dict[str, Any], list[str]]:
         HadronError: the first problem found (a :class:`ConfigError` for settings and files).
     """
     from hadron.app.control import is_loopback
-    from hadron.arb.detector import load_arb_config
+    from hadron.arb.terms import load_arb_config
     from hadron.config import effective, load_config
     from hadron.paper.config import paper_config, risk_limits
 

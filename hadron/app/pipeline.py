@@ -36,10 +36,11 @@ from typing import IO, Any
 import msgspec
 import structlog
 
-from hadron.arb.detector import ArbConfig, ArbDetector, _thresholds, load_arb_config
+from hadron.arb.detector import ArbDetector
 from hadron.arb.fees import FeeRegistry
 from hadron.arb.opportunity import Opportunity
 from hadron.arb.persist import OpportunitySink
+from hadron.arb.terms import ArbConfig, _thresholds, load_arb_config
 from hadron.book.manager import BookManager
 from hadron.book.registry import InstrumentInfo, InstrumentRegistry
 from hadron.bus.base import EventBus

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import tomlkit
 
-from hadron.arb.detector import ArbConfig
+from hadron.arb.terms import ArbConfig
 from hadron.config import HadronConfig, effective
 from hadron.errors import ConfigError
 from hadron.model.venue import venue_names

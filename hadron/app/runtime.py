@@ -50,7 +50,7 @@ from hadron.app.publisher import LivePublisher, live_source_id
 from hadron.app.roles import ROLES
 from hadron.app.runplan import stream_instruments, write_run_files
 from hadron.app.strategy import Strategy, consume
-from hadron.arb.detector import ArbConfig, load_arb_config
+from hadron.arb.terms import ArbConfig, load_arb_config
 from hadron.book.manager import BookManager
 from hadron.bus import Envelope, EventBus, open_bus
 from hadron.config import HadronConfig, effective, mask_url

@@ -23,7 +23,7 @@ from hadron.model.instrument import instrument_id
 from hadron.model.units import PRICE_ONE, SIZE_SCALE, format_index_value, format_price, format_size
 
 if TYPE_CHECKING:
-    from hadron.arb.detector import PairTerms
+    from hadron.arb.terms import PairTerms
     from hadron.paper.trader import PaperTrader
 
 

@@ -93,7 +93,7 @@ class FeeRegistry:
         pairs: the tradeable pairs (the YES books of their legs are the markets followed).
         base: pair id → per leg (in :attr:`Pair.legs` order), the venue's ``fee_model`` params of
             its pairs-file terms (``[{"multiplier": "1"}, {"rate": "0.04"}]``; see
-            :attr:`hadron.arb.detector.LegTerms.fee_params`).
+            :attr:`hadron.arb.terms.LegTerms.fee_params`).
         detector / trader: told of every change (either may be ``None``).
 
     Attributes:

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from hadron.app.replay import Replay
-from hadron.arb.detector import ArbDetector, load_arb_config
+from hadron.arb.detector import ArbDetector
 from hadron.arb.opportunity import money_text
+from hadron.arb.terms import load_arb_config
 from hadron.bench.timing import best_of, percentiles
 from hadron.errors import InputError
 from hadron.venues.base import PairScenarioVenue, get_venue

@@ -47,7 +47,8 @@ import msgspec
 
 from hadron.accel import PURE_ENV, compiled, describe
 from hadron.app.replay import Replay
-from hadron.arb.detector import ArbDetector, load_arb_config
+from hadron.arb.detector import ArbDetector
+from hadron.arb.terms import load_arb_config
 from hadron.bench.baseline import hobby_kalshi, hobby_polymarket
 from hadron.bench.capture import load_capture, replay_lines
 from hadron.bench.timing import best_of, percentiles

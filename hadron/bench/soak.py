@@ -27,7 +27,7 @@ from typing import Any
 from hadron.app.demo import DEMO_MARKET, _config, _key_pair, _start_venues, demo_capture
 from hadron.app.replay import Replay
 from hadron.app.runtime import Runtime
-from hadron.arb.detector import load_arb_config
+from hadron.arb.terms import load_arb_config
 from hadron.errors import ConfigError
 from hadron.model.units import format_price, format_size
 from hadron.store.reader import LineReader

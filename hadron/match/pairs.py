@@ -20,7 +20,7 @@ TOML, one ``[[pair]]`` per candidate, meant to be read and edited by a person::
     kalshi_fee_multiplier = "1"                   # added by a person: required to trade
 
 Only ``approved`` pairs are traded (:func:`approved_pairs`), and only with their :data:`FEE_TERMS`
-(:func:`hadron.arb.detector.load_pairs` refuses an approved pair without them). Event-level pairs (no markets known)
+(:func:`hadron.arb.terms.load_pairs` refuses an approved pair without them). Event-level pairs (no markets known)
 leave ``kalshi_market``, ``polymarket_market`` and ``polymarket_yes_token`` empty.
 
 Each pair has two legs (:class:`PairLeg`), one per venue, read from fields named
@@ -34,7 +34,7 @@ the venue registered first (Kalshi, then Polymarket, then venues registered at r
 The file belongs to the people who edit it: besides the fields above it holds what the detector
 needs (``kalshi_fee_multiplier``, ``polymarket_fee_rate``, ``polymarket_min_size``,
 ``settles_at`` per pair, ``[thresholds]``, ``[[outcome_set]]``; see
-:func:`hadron.arb.detector.load_arb_config`) and their comments. :func:`update_pairs` (a review)
+:func:`hadron.arb.terms.load_arb_config`) and their comments. :func:`update_pairs` (a review)
 and :func:`merge_pairs` (a new proposal onto an existing file) edit it in place with ``tomlkit``:
 only the named fields of the named pairs change, every other byte stays as it was.
 :func:`write_pairs` writes a new file from scratch.

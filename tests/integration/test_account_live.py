@@ -14,7 +14,7 @@ import pytest
 from hadron.app.account import AccountView
 from hadron.app.demo import DEMO_MARKET, demo_capture
 from hadron.app.runtime import Runtime
-from hadron.arb.detector import load_arb_config
+from hadron.arb.terms import load_arb_config
 from hadron.book.manager import BookManager
 from hadron.config import HadronConfig, KalshiConfig, PolymarketConfig, RuntimeConfig
 from hadron.model.account import OrderSide, OrderStatus, Outcome

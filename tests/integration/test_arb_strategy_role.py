@@ -70,8 +70,9 @@ def test_opportunities_reach_the_bus_and_the_state_store_as_they_change(tmp_path
 
 def test_sink_publishes_every_change_in_order_on_the_bus(tmp_path: Path) -> None:
     from hadron.app.replay import Replay
-    from hadron.arb.detector import ArbDetector, load_arb_config
+    from hadron.arb.detector import ArbDetector
     from hadron.arb.persist import OpportunitySink
+    from hadron.arb.terms import load_arb_config
     from hadron.bus.base import Envelope
     from hadron.bus.memory import InProcessBus
     from hadron.model.events import OpportunityUpdate

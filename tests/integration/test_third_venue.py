@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 import hadron
-from hadron.arb.detector import ArbDetector, load_arb_config
+from hadron.arb.detector import ArbDetector
+from hadron.arb.terms import load_arb_config
 from hadron.book.manager import BookManager, BookState
 from hadron.model.instrument import split_instrument_id
 from hadron.model.venue import venue_info, venue_names

@@ -9,7 +9,8 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hadron.arb.detector import ArbDetector, LegTerms, PairTerms, Thresholds
+from hadron.arb.detector import ArbDetector
+from hadron.arb.terms import LegTerms, PairTerms, Thresholds
 from hadron.book.manager import BookManager
 from hadron.match.pairs import Pair
 from hadron.model.events import BookSnapshot

@@ -24,7 +24,8 @@ from pathlib import Path
 import msgspec
 from hadron import accel
 from hadron.app.replay import Replay
-from hadron.arb.detector import ArbDetector, load_arb_config
+from hadron.arb.detector import ArbDetector
+from hadron.arb.terms import load_arb_config
 from hadron.venues.base import get_venue
 
 capture = Path(sys.argv[1])

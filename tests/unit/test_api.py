@@ -22,7 +22,8 @@ import hadron
 import hadron.api
 from hadron.app.demo import demo_capture
 from hadron.app.replay import Replay, collect_events, dump_books
-from hadron.arb.detector import ArbDetector, load_arb_config
+from hadron.arb.detector import ArbDetector
+from hadron.arb.terms import load_arb_config
 from hadron.extras import MissingExtra
 from hadron.model.events import AggressorSide
 from hadron.venues.polymarket.fake_scenario import pairs_toml, token_ids, transcode_kalshi, write_pair_recording

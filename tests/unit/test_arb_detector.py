@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hadron.arb.detector import ArbDetector, OutcomeSet, Thresholds, load_arb_config
+from hadron.arb.detector import ArbDetector
+from hadron.arb.terms import OutcomeSet, Thresholds, load_arb_config
 from hadron.book.manager import BookManager
 from hadron.errors import ConfigError
 from hadron.match.pairs import Pair

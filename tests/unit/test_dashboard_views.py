@@ -15,7 +15,8 @@ from starlette.routing import Route
 from hadron.app.control import ControlGuard
 from hadron.app.dashboard import STATIC_FILES, STATIC_QUERY_PLACEHOLDER, page, static, static_file
 from hadron.app.views import pair_costs, pair_instruments, risk_usage
-from hadron.arb.detector import ArbDetector, LegTerms, PairTerms, Thresholds
+from hadron.arb.detector import ArbDetector
+from hadron.arb.terms import LegTerms, PairTerms, Thresholds
 from hadron.book.manager import BookManager
 from hadron.match.pairs import Pair
 from hadron.model.events import BookSnapshot

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from hadron.arb.detector import ArbDetector, LegTerms, PairTerms, Thresholds
+from hadron.arb.detector import ArbDetector
 from hadron.arb.fees import FeeRegistry, event_of
+from hadron.arb.terms import LegTerms, PairTerms, Thresholds
 from hadron.book.manager import BookManager
 from hadron.bus.base import EVENT_KINDS, Envelope, decode_envelope, encode_envelope, subject_for
 from hadron.match.pairs import Pair

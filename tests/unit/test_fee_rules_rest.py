@@ -12,8 +12,9 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
-from hadron.arb.detector import ArbDetector, LegTerms, PairTerms, Thresholds
+from hadron.arb.detector import ArbDetector
 from hadron.arb.fees import FeeRegistry
+from hadron.arb.terms import LegTerms, PairTerms, Thresholds
 from hadron.book.manager import BookManager
 from hadron.config import HadronConfig, KalshiConfig, load_config
 from hadron.errors import TransportError

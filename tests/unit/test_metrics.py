@@ -15,8 +15,9 @@ from prometheus_client.samples import Sample
 
 import hadron
 from hadron.app.runtime import Runtime
-from hadron.arb.detector import ArbDetector, OutcomeSet, Thresholds
+from hadron.arb.detector import ArbDetector
 from hadron.arb.edges import PairEdges
+from hadron.arb.terms import OutcomeSet, Thresholds
 from hadron.book.manager import BookManager
 from hadron.config import load_config
 from hadron.match.pairs import Pair

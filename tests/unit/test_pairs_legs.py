@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hadron.arb.detector import load_arb_config
+from hadron.arb.terms import load_arb_config
 from hadron.errors import ConfigError
 from hadron.match.pairs import Pair, PairLeg, read_pairs, review, update_pairs, write_pairs
 from tests import toyvenue

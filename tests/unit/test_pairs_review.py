@@ -160,7 +160,7 @@ def _reviewed(text: str, table: int, status: str, who: str, at: str, *, had_fiel
 
 
 def test_review_changes_only_the_decided_pairs_review_fields(tmp_path: Path) -> None:
-    from hadron.arb.detector import load_arb_config
+    from hadron.arb.terms import load_arb_config
     from hadron.model.fees import MONEY_SCALE
 
     path = tmp_path / "pairs.toml"
@@ -187,7 +187,7 @@ def test_review_changes_only_the_decided_pairs_review_fields(tmp_path: Path) -> 
 def test_approving_a_pair_without_fee_terms_warns_and_it_is_refused_when_loaded(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from hadron.arb.detector import load_arb_config
+    from hadron.arb.terms import load_arb_config
     from hadron.cli import app
 
     path = tmp_path / "pairs.toml"

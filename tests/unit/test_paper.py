@@ -9,7 +9,8 @@ import pytest
 from starlette.applications import Starlette
 from typer.testing import CliRunner
 
-from hadron.arb.detector import ArbDetector, Thresholds
+from hadron.arb.detector import ArbDetector
+from hadron.arb.terms import Thresholds
 from hadron.book.manager import BookManager
 from hadron.cli import app
 from hadron.errors import ConfigError

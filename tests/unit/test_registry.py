@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from hadron.app.pipeline import StrategyOptions, StrategyPipeline
-from hadron.arb.detector import ArbConfig, LegTerms, PairTerms, Thresholds
+from hadron.arb.terms import ArbConfig, LegTerms, PairTerms, Thresholds
 from hadron.book.manager import NEVER, BookManager
 from hadron.book.registry import InstrumentRegistry
 from hadron.bus.base import decode_envelope, encode_envelope, make_envelope

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hadron.app.runplan import stream_instruments
-from hadron.arb.detector import load_arb_config
+from hadron.arb.terms import load_arb_config
 from hadron.errors import ConfigError
 from hadron.venues.polymarket.fake_scenario import pairs_toml, token_ids
 
