@@ -13,7 +13,7 @@ cdef class ArbDetector:
     cdef public Py_ssize_t _serial
     cdef public list _listeners
     cdef public dict _limits
-    cdef public dict _by_instrument
+    cdef dict _by_instrument
     cdef public dict _by_side
     cdef public dict _tops
 

@@ -479,6 +479,13 @@ class ArbDetector:
 
     # -- results -----------------------------------------------------------------------------
 
+    def candidates(self) -> list[_Candidate]:
+        """Every candidate the detector watches, once each, in key order (cold: reports, the
+        dashboard's edges; each has ``key``, ``pair``, ``kind``, ``direction``, ``legs``,
+        ``min_size``)."""
+        seen = {c.key: c for cs in self._by_instrument.values() for c in cs}
+        return [seen[key] for key in sorted(seen)]
+
     def results(self) -> list[Opportunity]:
         """Closed opportunities, then those still open (``closed_ns`` ``None``), by opening time."""
         return sorted([*self.closed, *self.open.values()], key=lambda o: (o.opened_ns, o.id))
@@ -495,4 +502,4 @@ class ArbDetector:
 
 def candidates_of(detector: ArbDetector) -> Sequence[str]:
     """Every candidate key the detector watches (for reports and tests)."""
-    return sorted({c.key for cs in detector._by_instrument.values() for c in cs})
+    return [c.key for c in detector.candidates()]

@@ -33,14 +33,10 @@ DEPTH = 20
 
 def _cross_candidates(detector: ArbDetector) -> dict[str, list[Any]]:
     # pair id → its cross candidates, in key order
-    seen: dict[str, Any] = {}
-    for candidates in detector._by_instrument.values():
-        for candidate in candidates:
-            if candidate.kind == "cross":
-                seen[candidate.key] = candidate
     out: dict[str, list[Any]] = {}
-    for key in sorted(seen):
-        out.setdefault(seen[key].pair, []).append(seen[key])
+    for candidate in detector.candidates():
+        if candidate.kind == "cross":
+            out.setdefault(candidate.pair, []).append(candidate)
     return out
 
 

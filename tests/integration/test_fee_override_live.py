@@ -80,7 +80,7 @@ async def test_event_fee_update_over_the_socket_reprices_the_detector(tmp_path: 
         detector, fees = strategy.detector, strategy.fees
 
         def kalshi_fees() -> set[object]:
-            return {side.fee for cs in detector._by_instrument.values() for c in cs for side in c.legs if side.venue == "kalshi"}  # fmt: skip
+            return {side.fee for c in detector.candidates() for side in c.legs if side.venue == "kalshi"}  # fmt: skip
 
         base = kalshi_fees()
         assert venue.play_fee_update(EVENT, "quadratic_with_maker_fees", Decimal("0.5")) == 1

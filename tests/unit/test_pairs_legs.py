@@ -68,7 +68,7 @@ def _keys(config: object) -> set[str]:
     from hadron.book.manager import BookManager
 
     detector = ArbDetector.from_config(BookManager(), config)  # type: ignore[arg-type]
-    return {c.key for cs in detector._by_instrument.values() for c in cs}
+    return {c.key for c in detector.candidates()}
 
 
 def test_a_registered_third_venue_pairs_through_its_own_prefix(tmp_path: Path, toy: None) -> None:
