@@ -37,7 +37,7 @@ from hadron.app.bridge import ReplayFeeder
 from hadron.app.pipeline import StrategyOptions, StrategyPipeline, build_strategy
 from hadron.app.publisher import default_source_id, publish_with_retry
 from hadron.app.replay import Replay
-from hadron.app.strategy import Strategy, StrategyHook, consume
+from hadron.app.strategy import Strategy, StrategyHook, consume, market_handler
 from hadron.bus import Envelope, EventBus, InProcessBus, make_envelope, open_bus
 from hadron.bus.base import validate_source
 from hadron.errors import ConfigError, InputError
@@ -277,7 +277,9 @@ async def _strategy_loop(
 ) -> dict[str, Any]:
     # The strategy side of ``strategy`` or ``all`` until it is done
     if role == "strategy":
-        stopped = await consume(bus, strategy, durable=durable, subjects=subjects, until_idle=until_idle, stop=stop)
+        stopped = await consume(
+            bus, strategy, durable=durable, subjects=subjects, until_idle=until_idle, stop=stop, market_only=True
+        )
         return {**strategy.report(), "stopped": stopped, "durable": durable}
     return await _run_all(bus, strategy, paths, source, dead_letter, rate, seq_check, durable, subjects, stop)
 
@@ -300,7 +302,7 @@ async def _run_all(
     subjects: str,
     stop: asyncio.Event,
 ) -> dict[str, Any]:
-    sub = await bus.subscribe(strategy.handle, durable=durable, subjects=subjects)
+    sub = await bus.subscribe(market_handler(strategy), durable=durable, subjects=subjects)
     try:
         ingest_report = await ingest(
             bus, paths, source=source, dead_letter=dead_letter, rate=rate, seq_check=seq_check, stop=stop

@@ -196,6 +196,17 @@ def _quantiles(values: Iterable[int]) -> dict[str, float] | None:
     }
 
 
+def market_handler(strategy: Strategy) -> Callable[[Envelope], None]:
+    """``strategy.handle`` for every envelope but ``opportunity`` events (which strategies, this
+    one included, publish on the same bus: a strategy never reads its own echoes as input)."""
+
+    def handle(envelope: Envelope) -> None:
+        if type(envelope.event) is not OpportunityUpdate:
+            strategy.handle(envelope)
+
+    return handle
+
+
 async def consume(
     bus: EventBus,
     strategy: Strategy,
@@ -226,13 +237,7 @@ async def consume(
     """
     stop = stop or asyncio.Event()
     strategy.last_activity = time.monotonic()
-    handle = strategy.handle
-    if market_only:
-
-        def handle(envelope: Envelope) -> None:
-            if type(envelope.event) is not OpportunityUpdate:
-                strategy.handle(envelope)
-
+    handle = market_handler(strategy) if market_only else strategy.handle
     sub = await bus.subscribe(handle, durable=durable, subjects=subjects)
     try:
         while True:

@@ -435,6 +435,26 @@ async def bench_path(
     }
 
 
+MIN_WINDOW_S = 0.2
+"""The shortest live window a rate is given for: a capture the venue sends in less (a small
+fixture arrives in one or two socket reads) has no measurable rate."""
+
+
+def too_short(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` with its live rate and ratio set to ``None`` (and ``too_short`` saying why) when
+    its live window (``live_s``) was under :data:`MIN_WINDOW_S`; unchanged otherwise."""
+    live_s = result.get("live_s")
+    if not isinstance(live_s, int | float) or live_s >= MIN_WINDOW_S:
+        return result
+    return {
+        **result,
+        "live_frames_per_s": None,
+        "ratio_live_vs_offline": None,
+        "too_short": f"the live window was {live_s * 1000:.1f} ms (under {MIN_WINDOW_S * 1000:.0f} ms): no rate is "
+        "measurable; give a larger capture (the default, the busiest KXGOLD15M market, is ~200,000 frames)",
+    }
+
+
 def run_benches(
     adapters: dict[str, LiveBenchVenue],
     capture: Path,
@@ -468,4 +488,5 @@ def run_benches(
                     result = asyncio.run(bench_pool(name, capture, options))
             except HadronError as exc:
                 raise HadronError(f"{name} {mode}: {exc}") from exc
+            result = too_short(result)
             yield name, mode, result

@@ -229,9 +229,8 @@ def bench_live(
     if len(results) > 1:
         stdout.print("ratio live / offline, same frames:", markup=False)
         for result in results:
-            stdout.print(
-                f"  {result['venue']:10s} {result.get('path', ''):16s} {result['ratio_live_vs_offline']:.3f}",
-                markup=False,
-            )
+            ratio = result["ratio_live_vs_offline"]
+            shown = f"{ratio:.3f}" if ratio is not None else "not measurable (live window too short)"
+            stdout.print(f"  {result['venue']:10s} {result.get('path', ''):16s} {shown}", markup=False)
     if json_out is not None:
         write_json(json_out, results if len(results) > 1 else results[0])

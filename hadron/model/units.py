@@ -158,7 +158,8 @@ def format_index_value(value: int) -> str:
     return _format_fixed(value, INDEX_DECIMALS, 2)
 
 
-_NOT_PLAIN = -(2**63)  # a C constant once compiled (model/units.pxd); NOT_PLAIN is its Python name
+_INT64_MAX = 2**63 - 1
+_NOT_PLAIN = -_INT64_MAX - 1  # -2**63: a C constant once compiled (model/units.pxd); NOT_PLAIN is its Python name
 NOT_PLAIN = _NOT_PLAIN
 """What :func:`scan_fixed` and :func:`scan_digits` return for a string they do not take (the
 caller then uses :func:`parse_price` / :func:`parse_size`, which raise or handle it)."""

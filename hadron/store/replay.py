@@ -253,11 +253,29 @@ def _loads(data: bytes) -> object:
 def expand_paths(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     """Expand files and folders into ``(named files, files found in folders)``, sorted.
 
-    Folders are walked recursively; hidden files and folders are skipped.
+    Folders are walked recursively; hidden files and folders are skipped. A file reached twice
+    (named twice, named and inside a folder given, or in two nested folders given) is read once,
+    where it is first reached: its frames are never replayed twice.
 
     Raises:
         InputError: a path does not exist or cannot be read; names the path.
     """
+    named, found = _expand(paths)
+    seen: set[Path] = set()
+
+    def first(files: list[Path]) -> list[Path]:
+        out = []
+        for file in files:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(file)
+        return out
+
+    return first(named), first(found)
+
+
+def _expand(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     named: list[Path] = []
     found: list[Path] = []
     for path in paths:

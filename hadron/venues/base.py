@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import msgspec
 
 from hadron.book.manager import BookManager
+from hadron.errors import ConfigError
 from hadron.model.account import AccountEvent
 from hadron.model.events import MarketEvent
 from hadron.model.venue import VenueInfo, venue_info, venue_names
@@ -319,12 +320,20 @@ def get_venue(name: str) -> VenueAdapter:
 
     Raises:
         KeyError: no such venue (the message lists the registered ones).
+        ConfigError: the adapter calls itself by another name (a copied package whose adapter's
+            ``name`` was not changed): instrument ids and pairs-file fields would not agree.
     """
     info = venue_info(name)
     cached = _ADAPTERS.get(name)
     if cached is not None and cached[0] is info:
         return cached[1]
     adapter: VenueAdapter = info.adapter if info.adapter is not None else importlib.import_module(info.module).ADAPTER
+    if adapter.name != name:
+        where = info.module or type(adapter).__module__
+        raise ConfigError(
+            f"venue {name!r} is registered with an adapter named {adapter.name!r} ({where}): set the adapter's "
+            f"name to {name!r}"
+        )
     _ADAPTERS[name] = (info, adapter)
     return adapter
 

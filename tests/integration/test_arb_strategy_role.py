@@ -24,7 +24,11 @@ def test_strategy_role_finds_the_same_opportunities_as_replay(tmp_path: Path) ->
          "--report", str(report)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    found = json.loads(report.read_text())["strategy"]["arbitrage"]["opportunities_found"]
+    run = json.loads(report.read_text())
+    found = run["strategy"]["arbitrage"]["opportunities_found"]
+    # the strategy's input is the ingest's events alone, never its own opportunities echoed by the bus
+    assert list(run["strategy"]["sources"]) == [run["ingest"]["source"]], run["strategy"]["sources"]
+    assert "opportunity" not in run["strategy"]["by_kind"]
     opps = tmp_path / "replay.ndjson"
     result = runner.invoke(
         app,

@@ -33,3 +33,14 @@ def test_no_book_frame_is_a_config_error(tmp_path: Path) -> None:
     recorder.close()
     with pytest.raises(ConfigError, match="no recording with a book frame"):
         recording_rate(tmp_path)
+
+
+def test_a_live_window_too_short_to_measure_gives_no_rate() -> None:
+    from hadron.bench.live import MIN_WINDOW_S, too_short
+
+    short = {"live_s": 0.0, "live_frames_per_s": 429_000_000_000, "ratio_live_vs_offline": 1_226_292.4}
+    result = too_short(short)
+    assert result["live_frames_per_s"] is None and result["ratio_live_vs_offline"] is None
+    assert "too short" not in result["too_short"] and "no rate is measurable" in result["too_short"]
+    measured = {"live_s": MIN_WINDOW_S, "live_frames_per_s": 300_000, "ratio_live_vs_offline": 0.9}
+    assert too_short(measured) is measured

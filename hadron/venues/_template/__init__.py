@@ -15,7 +15,7 @@ tests), :mod:`.fees` (the taker fee model), and :mod:`.adapter` (what the core g
 
 from __future__ import annotations
 
-from hadron.venues._template.adapter import TemplateAdapter
+from .adapter import TemplateAdapter
 
 ADAPTER = TemplateAdapter()
 """The venue's :class:`~hadron.venues.base.VenueAdapter` (what :func:`hadron.venues.base.get_venue`

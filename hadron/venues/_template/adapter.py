@@ -22,9 +22,10 @@ import msgspec
 
 from hadron.book.manager import BookManager
 from hadron.model.fees import FeeModel
-from hadron.venues._template.messages import CAPTURE_DECODER, MAX_FRAME_BYTES
-from hadron.venues._template.stream import TemplateStream
 from hadron.venues.base import DeadLetterSink, EventSink, FeedStats, SeqMode, VenueSink
+
+from .messages import CAPTURE_DECODER, MAX_FRAME_BYTES
+from .stream import TemplateStream
 
 
 class TemplateAdapter:

@@ -14,7 +14,8 @@ Milestone: a snapshot and a few deltas of a real capture give the books the venu
 from __future__ import annotations
 
 from hadron.model.events import BookDelta, BookSnapshot, Trade
-from hadron.venues._template.messages import TemplateBook
+
+from .messages import TemplateBook
 
 
 def snapshot(msg: TemplateBook, recv_ns: int) -> BookSnapshot:
