@@ -58,6 +58,7 @@ from hadron.errors import ConfigError, HadronError
 from hadron.metrics import CountingDeadLetter, SeriesPlan, plan_series
 from hadron.model.events import IndexPrice, MarketEvent, OpportunityUpdate
 from hadron.model.instrument import instrument_id
+from hadron.model.venue import venue_names
 from hadron.store.deadletter import DeadLetterFile
 from hadron.venues.base import LiveFeed, LiveVenue, VenueSink, get_venue
 
@@ -113,9 +114,9 @@ class Runtime:
             raise ConfigError(
                 f"runtime.host is {rt.host}, beyond loopback: set runtime.control_token (or HADRON_CONTROL_TOKEN)"
             )
-        unknown = sorted(set(venues or ()) - {"kalshi", "polymarket"})
+        unknown = sorted(set(venues or ()) - set(venue_names()))
         if unknown:
-            raise ConfigError(f"--venue: unknown {', '.join(unknown)} (known: kalshi, polymarket)")
+            raise ConfigError(f"--venue: unknown {', '.join(unknown)} (known: {', '.join(venue_names())})")
         index, count = shard
         if not 0 <= index < count:
             raise ConfigError(f"--shard {index}/{count}: use I/N with 0 ≤ I < N")
@@ -307,7 +308,7 @@ class Runtime:
         if fees is None:
             return 0
         applied = 0
-        for venue in ("kalshi",):
+        for venue in venue_names():
             events = fees.events(venue)
             adapter = get_venue(venue)
             if not events or not isinstance(adapter, FeeRulesVenue):
@@ -438,26 +439,32 @@ class Runtime:
             await self.settle_held()
 
     async def settle_held(self) -> int:
-        """Ask Kalshi's REST how the held markets resolved and settle them (and the Polymarket
-        tokens of their approved pairs); return how many instruments were settled."""
+        """Ask each venue that reports results over REST (:class:`~hadron.venues.base.ResultsVenue`:
+        Kalshi) how the held markets resolved and settle them (and the other legs of their
+        approved pairs, e.g. the Polymarket tokens); return how many instruments were settled."""
         from hadron.paper.settlement import Settlement, derived_settlements
         from hadron.venues.base import ResultsVenue
 
         trader = self.trader
-        adapter = get_venue("kalshi")
-        if trader is None or not isinstance(adapter, ResultsVenue):
-            return 0
-        held = sorted({h.instrument[len("kalshi:") :] for h in trader.portfolio.holdings.values()
-                       if h.instrument.startswith("kalshi:") and h.size and not h.settled})  # fmt: skip
-        if not held:
-            return 0
-        try:
-            results = await adapter.market_results(held, config=self.config)
-        except HadronError as exc:
-            log.warning("market results not available", error=str(exc))
+        if trader is None:
             return 0
         now = time.time_ns()
-        rows = [Settlement(f"kalshi:{ticker}", result, now) for ticker, result in results.items()]
+        rows: list[Settlement] = []
+        for venue in venue_names():
+            adapter = get_venue(venue)
+            prefix = f"{venue}:"
+            held = sorted({h.instrument[len(prefix) :] for h in trader.portfolio.holdings.values()
+                           if h.instrument.startswith(prefix) and h.size and not h.settled})  # fmt: skip
+            if not held or not isinstance(adapter, ResultsVenue):
+                continue
+            try:
+                results = await adapter.market_results(held, config=self.config)
+            except HadronError as exc:
+                log.warning("market results not available", venue=venue, error=str(exc))
+                continue
+            rows += [Settlement(instrument_id(venue, symbol), result, now) for symbol, result in results.items()]
+        if not rows:
+            return 0
         rows += derived_settlements(rows, self.arb.pairs)
         for row in rows:
             trader.settle_at(row.instrument, row.result, now)

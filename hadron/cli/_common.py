@@ -75,7 +75,10 @@ def load_account_script(path: Path | None) -> list[Any] | None:
         raise fail(f"--account-script {path}: {exc}") from None
 
 
-CONTROL_URL = typer.Option(help="The runtime's control endpoint, e.g. http://127.0.0.1:8765.")
+DEFAULT_CONTROL_URL = "http://127.0.0.1:8765"
+"""The control endpoint of a runtime started with the default ``runtime.port``."""
+
+CONTROL_URL = typer.Option(help="The runtime's control endpoint.")
 CONTROL_TOKEN = typer.Option(
     help="The control token [default: for a loopback URL, the one the runtime wrote for its port "
     "($XDG_RUNTIME_DIR/hadron/PORT.token or ~/.hadron/run/PORT.token)].",

@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 import typer
 
-from hadron.cli._common import CONTROL_TOKEN, CONTROL_URL, control, fail, stdout
+from hadron.cli._common import CONTROL_TOKEN, CONTROL_URL, DEFAULT_CONTROL_URL, control, fail, stdout
 
 app = typer.Typer(help="Paper trading control: the kill switch of a running trader.", no_args_is_help=True)
 
@@ -22,22 +22,22 @@ def paper_kill(
     reason: Annotated[str, typer.Option(help="Why (shown in status and reports).")] = "operator",
     token: Annotated[str | None, CONTROL_TOKEN] = None,
 ) -> None:
-    """Engage the kill switch: cancel working paper orders and block new ones."""
-    if (url is None) == (file is None):
-        raise fail("give exactly one of --url (control endpoint) or --file (kill file)")
+    """Engage the kill switch: cancel working paper orders and block new ones (through the
+    control endpoint, http://127.0.0.1:8765 unless --url says otherwise, or the kill file)."""
+    if url is not None and file is not None:
+        raise fail("give one of --url (control endpoint) or --file (kill file), not both")
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_text(reason + "\n")
         stdout.print(f"kill file {file} written: the trader engages on its next check", markup=False)
         return
-    assert url is not None
-    state = control(url, "/api/paper/kill", token, {"reason": reason})
+    state = control(url or DEFAULT_CONTROL_URL, "/api/paper/kill", token, {"reason": reason})
     stdout.print(f"kill switch engaged: {state['kill_switch']['reason']}", markup=False)
 
 
 @app.command("resume")
 def paper_resume(
-    url: Annotated[str, CONTROL_URL],
+    url: Annotated[str, CONTROL_URL] = DEFAULT_CONTROL_URL,
     token: Annotated[str | None, CONTROL_TOKEN] = None,
 ) -> None:
     """Release the kill switch (remove the kill file first if one was used)."""
@@ -47,7 +47,7 @@ def paper_resume(
 
 @app.command("status")
 def paper_status(
-    url: Annotated[str, CONTROL_URL],
+    url: Annotated[str, CONTROL_URL] = DEFAULT_CONTROL_URL,
     token: Annotated[str | None, CONTROL_TOKEN] = None,
 ) -> None:
     """Print the trader's status as JSON."""

@@ -10,7 +10,7 @@ import msgspec
 import typer
 
 from hadron import logs
-from hadron.cli._common import CONTROL_TOKEN, control, fail, stdout, write_json
+from hadron.cli._common import CONTROL_TOKEN, CONTROL_URL, DEFAULT_CONTROL_URL, control, fail, stdout, write_json
 from hadron.errors import ConfigError, HadronError
 
 
@@ -238,7 +238,7 @@ def _run_runtime(
 
 
 def status(
-    url: Annotated[str, typer.Option(help="The runtime's control endpoint.")] = "http://127.0.0.1:8765",
+    url: Annotated[str, CONTROL_URL] = DEFAULT_CONTROL_URL,
     token: Annotated[str | None, CONTROL_TOKEN] = None,
 ) -> None:
     """Print a running runtime's status (feeds, books, opportunities, paper) as JSON.
@@ -250,7 +250,7 @@ def status(
 
 
 def stop(
-    url: Annotated[str, typer.Option(help="The runtime's control endpoint.")] = "http://127.0.0.1:8765",
+    url: Annotated[str, CONTROL_URL] = DEFAULT_CONTROL_URL,
     token: Annotated[str | None, CONTROL_TOKEN] = None,
 ) -> None:
     """Stop a running runtime gracefully (paper orders cancelled, stores flushed).

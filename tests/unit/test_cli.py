@@ -205,3 +205,11 @@ def test_a_busy_port_is_a_one_line_error_before_anything_starts(busy_port: int, 
 def test_a_control_url_with_a_bad_port_is_a_one_line_error() -> None:
     for command in (["status"], ["stop"], ["paper", "status"]):
         _one_line_error(CliRunner().invoke(app, [*command, "--url", "http://127.0.0.1:99999"]), "--url", "range")
+
+
+def test_the_control_commands_default_to_the_local_runtime() -> None:
+    for command in (["status"], ["stop"], ["paper", "status"], ["paper", "resume"], ["paper", "kill"]):
+        result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0 and "http://127.0.0.1:8765" in result.output, (command, result.output)
+    both = CliRunner().invoke(app, ["paper", "kill", "--url", "http://127.0.0.1:8765", "--file", "kill"])
+    assert both.exit_code == 2 and "not both" in both.output
