@@ -118,7 +118,8 @@ def bench_arb(
         raise fail("no capture file given and the KXGOLD15M capture in ../shared/data was not found")
     shifts = tuple(c * 100 for c in (shift or [0, -25]))
     results = run_arb_bench(target, shifts=shifts, repeat=repeat, max_capital=max_capital)
-    title = f"hadron bench arb: {target.parent.name}/{target.name} + its Polymarket copy, max capital {max_capital}"
+    capital = f"${max_capital}" if max_capital else "unlimited"
+    title = f"hadron bench arb: {target.parent.name}/{target.name} + its Polymarket copy, max capital {capital}"
     table = Table(title=title)
     for column in ("shift", "frames", "books ns/f", "arb ns/f", "arb/books", "evals", "p50 µs", "p99 µs", "opps",
                    "net $"):  # fmt: skip
