@@ -9,18 +9,12 @@ Endpoints (Polymarket docs ``api-reference``; ``docs/protocols/polymarket.md#clo
 
 from __future__ import annotations
 
-import asyncio
-import random
-import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Final
 from urllib.parse import quote, urlencode, urlsplit
 
-import httpx
-
 from hadron.errors import DecodeError
-from hadron.venues.http import Clock, Sleep
 from hadron.venues.polymarket.rest.limits import CLOB_FAMILIES, CLOB_LIMITS
 from hadron.venues.polymarket.rest.transport import PolymarketHttp, batches, query_params
 from hadron.venues.polymarket.rest.wire import (
@@ -63,33 +57,8 @@ class PolymarketClobClient(PolymarketHttp):
 
     venue = "polymarket clob"
     _families = CLOB_FAMILIES
-
-    def __init__(
-        self,
-        base_url: str = CLOB_URL,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        max_retries: int = 5,
-        backoff_base: float = 0.5,
-        backoff_max: float = 30.0,
-        sleep: Sleep = asyncio.sleep,
-        random: Callable[[], float] = random.random,
-        timeout: float = 10.0,
-        clock: Clock = time.monotonic,
-        limits: Mapping[str, tuple[int, float]] = CLOB_LIMITS,
-    ) -> None:
-        super().__init__(
-            base_url,
-            transport=transport,
-            max_retries=max_retries,
-            backoff_base=backoff_base,
-            backoff_max=backoff_max,
-            sleep=sleep,
-            random=random,
-            timeout=timeout,
-            clock=clock,
-            limits=limits,
-        )
+    default_url = CLOB_URL
+    default_limits = CLOB_LIMITS
 
     async def get_book(self, token_id: str) -> PolymarketBookSummary:
         """Return one token's order book (CLOB ``GET /book?token_id=``), levels worst first.

@@ -8,16 +8,10 @@ at most :data:`GAMMA_IDS_BATCH`. Rate limits, retries and error mapping are thos
 
 from __future__ import annotations
 
-import asyncio
-import random
-import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Final, TypeVar
 
-import httpx
-
 from hadron.errors import DecodeError
-from hadron.venues.http import Clock, Sleep
 from hadron.venues.polymarket.rest.limits import GAMMA_FAMILIES, GAMMA_LIMITS
 from hadron.venues.polymarket.rest.transport import PolymarketHttp, Query, batches, query_params
 from hadron.venues.polymarket.rest.wire import (
@@ -43,33 +37,8 @@ class PolymarketGammaClient(PolymarketHttp):
 
     venue = "polymarket gamma"
     _families = GAMMA_FAMILIES
-
-    def __init__(
-        self,
-        base_url: str = GAMMA_URL,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        max_retries: int = 5,
-        backoff_base: float = 0.5,
-        backoff_max: float = 30.0,
-        sleep: Sleep = asyncio.sleep,
-        random: Callable[[], float] = random.random,
-        timeout: float = 10.0,
-        clock: Clock = time.monotonic,
-        limits: Mapping[str, tuple[int, float]] = GAMMA_LIMITS,
-    ) -> None:
-        super().__init__(
-            base_url,
-            transport=transport,
-            max_retries=max_retries,
-            backoff_base=backoff_base,
-            backoff_max=backoff_max,
-            sleep=sleep,
-            random=random,
-            timeout=timeout,
-            clock=clock,
-            limits=limits,
-        )
+    default_url = GAMMA_URL
+    default_limits = GAMMA_LIMITS
 
     async def _offset_pages(
         self,

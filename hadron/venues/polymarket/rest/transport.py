@@ -9,6 +9,9 @@ bodies (with ``retry_after_seconds`` when sent).
 
 from __future__ import annotations
 
+import asyncio
+import random
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final, TypeVar
 
@@ -55,21 +58,27 @@ class PolymarketHttp(RetryingHttpClient):
     retry_statuses = frozenset({425})
     """425 Too Early: the matching engine is restarting."""
     _families: Mapping[str, tuple[str, ...]] = {}
+    default_url = ""
+    """The API root a client of this class talks to when ``base_url`` is not given."""
+    default_limits: Mapping[str, tuple[int, float]] = {}
+    """The rate limits (family → (requests, window s)) used when ``limits`` is not given."""
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | None = None,
         *,
-        transport: httpx.AsyncBaseTransport | None,
-        max_retries: int,
-        backoff_base: float,
-        backoff_max: float,
-        sleep: Sleep,
-        random: Callable[[], float],
-        timeout: float,
-        clock: Clock,
-        limits: Mapping[str, tuple[int, float]],
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_retries: int = 5,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        sleep: Sleep = asyncio.sleep,
+        random: Callable[[], float] = random.random,
+        timeout: float = 10.0,
+        clock: Clock = time.monotonic,
+        limits: Mapping[str, tuple[int, float]] | None = None,
     ) -> None:
+        base_url = base_url or self.default_url
+        limits = self.default_limits if limits is None else limits
         if "general" not in limits:
             raise ValueError("limits must include the 'general' family")
         super().__init__(
