@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from hadron.book.manager import BookManager
+from hadron.model.units import read_ms
 from hadron.venues.base import (
     AccountSink,
     DeadLetterSink,
@@ -41,19 +42,20 @@ class _TimedMessage(msgspec.Struct, gc=False):
 
 
 _TIMED_FRAME = msgspec.json.Decoder(_TimedMessage | list[_TimedMessage])
-_MAX_MS = 10**13
-"""Venue times at or beyond this many ms since the epoch (the year 2286) are not times."""
+_MAX_NS = 10**13 * 1_000_000
+"""Venue times at or beyond this (the year 2286) are not times."""
 
 
-def _timestamp_ms(value: object) -> int | None:
-    # A market-channel ``timestamp``: ms since the epoch as a decimal string (an int accepted)
-    if type(value) is str and 0 < len(value) <= 13 and value.isascii() and value.isdigit():
-        ms = int(value)
-    elif type(value) is int:
-        ms = value
+def _timestamp_ns(value: object) -> int | None:
+    # A market-channel ``timestamp`` (Unix ms, a decimal string; an int accepted) → ns, read as the
+    # normalizer reads it (hadron.model.units.read_ms)
+    if type(value) is int:
+        ns = value * 1_000_000 if 0 < value < _MAX_NS // 1_000_000 else 0
+    elif type(value) is str and value.isascii():
+        ns = read_ms(value)
     else:
         return None
-    return ms if 0 < ms < _MAX_MS else None
+    return ns if 0 < ns < _MAX_NS else None
 
 
 class PolymarketAdapter:
@@ -81,9 +83,9 @@ class PolymarketAdapter:
         except (msgspec.MsgspecError, ValueError, TypeError, RecursionError):
             return None
         for message in frame if isinstance(frame, list) else (frame,):
-            ms = _timestamp_ms(message.timestamp)
-            if ms is not None:
-                return ms * 1_000_000
+            ns = _timestamp_ns(message.timestamp)
+            if ns is not None:
+                return ns
         return None
 
     def open_stream(
