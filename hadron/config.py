@@ -144,6 +144,13 @@ class PolymarketConfig:
             channel (``user_ws_url``: our orders and trades) into the account panel.
         user_ws_url: the user channel (default Polymarket's ``/ws/user``).
         account: read the user channel when the three credentials are set.
+        private_key: the wallet's private key, hex (``POLYMARKET_PRIVATE_KEY``); masked. Signs
+            the CLOB V2 orders (EIP-712) and, with no API credentials set, derives them (L1).
+            Only live execution reads it (``docs/EXECUTION.md``).
+        funder: the address holding the funds when it is not the signer's (a Polymarket proxy
+            or Safe wallet; ``POLYMARKET_FUNDER``); ``""``: the signer's own address.
+        signature_type: the order's signature type: 0 EOA, 1 POLY_PROXY, 2 POLY_GNOSIS_SAFE.
+        chain_id: 137 (Polygon) or 80002 (Amoy).
     """
 
     ws_url: str = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
@@ -157,6 +164,10 @@ class PolymarketConfig:
     api_passphrase: Secret = field(default_factory=lambda: Secret(""))
     user_ws_url: str = "wss://ws-subscriptions-clob.polymarket.com/ws/user"
     account: bool = True
+    private_key: Secret = field(default_factory=lambda: Secret(""))
+    funder: str = ""
+    signature_type: int = 0
+    chain_id: int = 137
 
     @property
     def has_credentials(self) -> bool:
@@ -254,8 +265,10 @@ _ENV_POLYMARKET = {
     "api_key": "POLYMARKET_API_KEY",
     "api_secret": "POLYMARKET_API_SECRET",
     "api_passphrase": "POLYMARKET_API_PASSPHRASE",
+    "private_key": "POLYMARKET_PRIVATE_KEY",
 }
-"""Polymarket's L2 API credentials from the environment (or ``.env``): they override the file."""
+"""Polymarket's L2 API credentials and wallet key from the environment (or ``.env``): they
+override the file."""
 _TYPES: dict[str, type] = {"int": int, "str": str, "bool": bool, "Secret": str, "float": float}
 
 
@@ -354,6 +367,8 @@ def _apply_env(cfg: KalshiConfig, env: dict[str, str]) -> KalshiConfig:
 
 def _polymarket_env(cfg: PolymarketConfig, env: dict[str, str]) -> PolymarketConfig:
     creds: dict[str, Any] = {attr: Secret(env[var]) for attr, var in _ENV_POLYMARKET.items() if env.get(var)}
+    if env.get("POLYMARKET_FUNDER"):
+        creds["funder"] = env["POLYMARKET_FUNDER"]
     return replace(cfg, **creds) if creds else cfg
 
 
@@ -440,7 +455,7 @@ def load_config(
     return HadronConfig(kalshi=kalshi, polymarket=polymarket, runtime=runtime, tables=tables, source=source)
 
 
-_TABLES = ("paper", "risk", "thresholds")
+_TABLES = ("paper", "risk", "thresholds", "execution")
 
 
 MASK = "***"

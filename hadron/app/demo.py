@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -31,7 +32,8 @@ import tempfile
 import time
 import tomllib
 import uuid
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -45,7 +47,15 @@ from hadron.app.runtime import Runtime
 from hadron.arb.terms import load_arb_config
 from hadron.config import HadronConfig, KalshiConfig, PolymarketConfig, RuntimeConfig, Secret
 from hadron.errors import ConfigError
-from hadron.venues.base import FakeVenueHost, FakeVenueOptions, PairScenarioVenue, ScriptedOrder, get_venue
+from hadron.exec.config import MODES, ExecutionConfig, execution_config
+from hadron.venues.base import (
+    ExchangeOptions,
+    FakeVenueHost,
+    FakeVenueOptions,
+    PairScenarioVenue,
+    ScriptedOrder,
+    get_venue,
+)
 
 DEMO_CAPTURE = "KXGOLD15M-26AUG102130-30_16k.ndjson.gz"
 DEMO_MARKET = "KXGOLD15M-26AUG102130-30"
@@ -136,6 +146,41 @@ DEMO_TABLES: dict[str, dict[str, Any]] = {
 }
 
 
+DEMO_EXECUTION: dict[str, Any] = {"max_order_notional": "100", "max_orders_per_s": 20, "fill_timeout_s": 3}
+"""``[execution]`` of ``hadron demo --execution live``: caps a loopback account can show."""
+
+DEMO_EXCHANGES: dict[str, ExchangeOptions] = {
+    "kalshi": ExchangeOptions(cash="1000", latency_ms=20.0, max_orders_per_s=50.0),
+    "polymarket": ExchangeOptions(cash="1000", latency_ms=60.0, max_orders_per_s=50.0),
+}
+"""The loopback exchanges of ``hadron demo --execution live``: $1,000 each, 20 / 60 ms answers."""
+
+
+def exchange_positions(loopback: Mapping[str, Any]) -> dict[str, int]:
+    """The loopback exchanges' own account positions, by Hadron instrument id (signed,
+    1/1,000,000: +YES/−NO on Kalshi, token shares on Polymarket); zeros left out."""
+    out: dict[str, int] = {}
+    for venue, server in sorted(loopback.items()):
+        account = getattr(server, "exchange_account", None)
+        if account is None:
+            continue
+        for symbol, size in account.positions().items():
+            if size:
+                out[f"{venue}:{symbol}"] = int(size)
+    return out
+
+
+def trader_positions(trader: Any) -> dict[str, int]:
+    """The positions Hadron's own fills give, by instrument id (a YES/token buy adds, a NO buy
+    subtracts, sales the reverse; 1/1,000,000); zeros left out."""
+    out: dict[str, int] = {}
+    for order in trader.orders:
+        if order.filled:
+            sign = 1 if order.side == "buy" else -1
+            out[order.instrument] = out.get(order.instrument, 0) + (-sign if order.from_bids else sign) * order.filled
+    return {k: v for k, v in sorted(out.items()) if v}
+
+
 async def _start_venues(
     capture: Path,
     public: Path,
@@ -145,6 +190,7 @@ async def _start_venues(
     venues_out: dict[str, Any] | None = None,
     account_script: Sequence[ScriptedOrder] = (),
     user_auth: tuple[str, str, str] | None = None,
+    exchange: Mapping[str, ExchangeOptions] | None = None,
 ) -> tuple[list[asyncio.Task[Any]], dict[str, tuple[str, str | None]]]:
     # Both loopback venues as tasks, and their (ws, rest) URLs once listening; ``venues_out``
     # receives the venue objects themselves (the soak counts what they sent)
@@ -179,6 +225,7 @@ async def _start_venues(
             public_key=public,
             ready=mark("kalshi"),
             started=keep("kalshi"),
+            exchange=(exchange or {}).get("kalshi"),
         )
     )
     poly_venue = polymarket.fake_venue(
@@ -190,6 +237,7 @@ async def _start_venues(
             user_auth=user_auth,
             ready=mark("polymarket"),
             started=keep("polymarket"),
+            exchange=(exchange or {}).get("polymarket"),
         )
     )
     venues = [asyncio.ensure_future(kalshi_venue), asyncio.ensure_future(poly_venue)]
@@ -205,6 +253,13 @@ async def _start_venues(
     return venues, urls
 
 
+def _tables(execution: str) -> dict[str, dict[str, Any]]:
+    # The demo's [paper]/[risk]/[thresholds], and [execution] in a trading mode
+    if execution == "paper":
+        return DEMO_TABLES
+    return {**DEMO_TABLES, "execution": {**DEMO_EXECUTION, "mode": execution}}
+
+
 def _config(
     folder: Path,
     private: Path,
@@ -214,6 +269,8 @@ def _config(
     record: Path | None = None,
     opportunities: Path | None = None,
     user_auth: tuple[str, str, str] | None = None,
+    wallet_key: str = "",
+    execution: str = "paper",
 ) -> HadronConfig:
     kalshi_ws, kalshi_rest = urls["kalshi"]
     poly_ws, poly_rest = urls["polymarket"]
@@ -235,6 +292,7 @@ def _config(
             api_secret=secret,
             api_passphrase=passphrase,
             user_ws_url=poly_ws.replace("/ws/market", "/ws/user"),
+            private_key=Secret(wallet_key),
         ),
         runtime=RuntimeConfig(
             pairs=str(folder / "pairs.toml"),
@@ -248,9 +306,53 @@ def _config(
             stale_after_s=30,
             settle_poll_s=0,  # the demo runs no loopback REST; positions settle from result messages only
         ),
-        tables=DEMO_TABLES,
+        tables=DEMO_TABLES
+        if execution == "paper"
+        else {**DEMO_TABLES, "execution": {**DEMO_EXECUTION, "mode": execution}},
         source="hadron demo",
     )
+
+
+def _execution_summary(runtime: Runtime, loopback: Mapping[str, Any]) -> dict[str, Any]:
+    # The run's execution report, and Hadron's positions beside the exchanges' own account view
+    report: dict[str, Any] = dict(runtime.strategy.report().get("execution", {}))
+    hadron = trader_positions(runtime.trader) if runtime.trader is not None else {}
+    exchanges = exchange_positions(loopback)
+    orders = runtime.trader.orders if runtime.trader is not None else []
+    report["orders"] = len(orders)
+    report["orders_by_status"] = dict(sorted(Counter(o.status for o in orders).items()))
+    report["positions"] = {"hadron": hadron, "exchanges": exchanges, "equal": hadron == exchanges}
+    return report
+
+
+def _trading(
+    execution: str, account_script: Sequence[ScriptedOrder] | None, pairs_toml: str
+) -> tuple[bool, list[ScriptedOrder]]:
+    # Whether orders go to the loopback exchanges, and the scripted account orders (none then)
+    if execution not in MODES:
+        raise ConfigError(f"--execution {execution!r}: use one of {', '.join(MODES)}")
+    trading = execution != "paper"
+    default_script = [] if trading else demo_account_script(pairs_toml)
+    return trading, default_script if account_script is None else list(account_script)
+
+
+def _confirmed(config: HadronConfig) -> ExecutionConfig:
+    # Every venue is the demo's own loopback exchange: no HADRON_LIVE confirmation is asked
+    return replace(execution_config(config.tables["execution"]), confirmed=True)
+
+
+def _write_summary(
+    status: dict[str, Any], runtime: Runtime, loopback: Mapping[str, Any], trading: bool, summary: Path | None
+) -> None:
+    # A trading mode always leaves summary.json (in the current folder without --workdir/--summary)
+    if trading:
+        status["execution"] = _execution_summary(runtime, loopback)
+        out = summary or Path("summary.json")
+        out.write_text(json.dumps(status["execution"], indent=2, default=str) + "\n")
+        status["summary"] = str(out)
+    elif summary is not None:
+        summary.write_text(json.dumps(status, indent=2, default=str) + "\n")
+        status["summary"] = str(summary)
 
 
 async def run_demo(
@@ -266,8 +368,20 @@ async def run_demo(
     record: Path | None = None,
     opportunities: Path | None = None,
     account_script: Sequence[ScriptedOrder] | None = None,
+    execution: str = "paper",
+    summary: Path | None = None,
 ) -> dict[str, Any]:
     """Run the demo (see the module docstring); return the runtime's final status.
+
+    With ``execution`` ``"live"`` (or ``"shadow"``, ``"dry-run"``) the loopback venues are
+    exchanges too (:data:`DEMO_EXCHANGES`: they verify, match and report every order) and the
+    trader sends real orders to them through the venues' order gateways (``docs/EXECUTION.md``);
+    the confirmation ``HADRON_LIVE=1`` is not asked for, since every venue is the demo's own
+    loopback one. No scripted account orders are played then (the account is Hadron's alone, so
+    its positions can be compared with the exchanges'). The status's ``execution`` section, and
+    the file ``summary`` (default ``summary.json`` in ``workdir`` or, without one, the current
+    folder, in a trading mode other than paper), give the mode, orders, fills, rejects, the
+    reconciliations and whether Hadron's positions equal the exchanges' own account view.
 
     Without ``workdir`` the demo's files (the throwaway private key, the pairs file, the state
     store, the dead letters) go to a temporary folder ``$TMPDIR/hadron-demo-*`` that is removed on
@@ -327,13 +441,24 @@ async def run_demo(
         pairs = folder / "pairs.toml"
         pairs_toml = polymarket.pairs_for([DEMO_MARKET], fee_rate="0.04")
         pairs.write_text(pairs_toml)
-        script = demo_account_script(pairs_toml) if account_script is None else list(account_script)
+        trading, script = _trading(execution, account_script, pairs_toml)
         user_auth = _user_credentials()
         venues, urls = await _start_venues(
-            demo_capture(), public, speed, shift_cents, stop, loopback, account_script=script, user_auth=user_auth
+            demo_capture(),
+            public,
+            speed,
+            shift_cents,
+            stop,
+            loopback,
+            account_script=script,
+            user_auth=user_auth,
+            exchange=DEMO_EXCHANGES if trading else None,
         )
-        config = _config(folder, private, urls, host, port, record, opportunities, user_auth)
-        runtime = Runtime(config, load_arb_config(pairs))
+        wallet = "0x" + secrets.token_hex(32) if trading else ""  # a throwaway Polymarket wallet, never printed
+        config = _config(
+            folder, private, urls, host, port, record, opportunities, user_auth, wallet_key=wallet, execution=execution
+        )
+        runtime = Runtime(config, load_arb_config(pairs), execution=_confirmed(config) if trading else None)
         if duration is not None:
             loop.call_later(duration, runtime.stop)
         runner = asyncio.create_task(runtime.run(install_signals=False))
@@ -342,8 +467,11 @@ async def run_demo(
         announce = asyncio.create_task(_announce_market(loopback.get("kalshi"), stop))
         if on_ready is not None and not runner.done():
             on_ready(runtime.url)
-        status = await runner
+        status: dict[str, Any] = await runner
         status["workdir"] = None if temporary else str(folder)
+        _write_summary(
+            status, runtime, loopback, trading, summary or (folder / "summary.json" if not temporary else None)
+        )
         return status
     finally:
         closing = True

@@ -36,6 +36,7 @@ from typing import IO, Any
 import msgspec
 import structlog
 
+from hadron.app.execution import LiveDesk
 from hadron.arb.detector import ArbDetector
 from hadron.arb.fees import FeeRegistry
 from hadron.arb.opportunity import Opportunity
@@ -44,10 +45,13 @@ from hadron.arb.terms import ArbConfig, _thresholds, load_arb_config
 from hadron.book.manager import BookManager
 from hadron.book.registry import InstrumentInfo, InstrumentRegistry
 from hadron.bus.base import EventBus
+from hadron.config import HadronConfig
 from hadron.errors import ConfigError, HadronError
+from hadron.exec.config import ExecutionConfig
 from hadron.model.events import FeeUpdate, MarketEvent
 from hadron.paper.config import PaperConfig, RiskLimits, load_paper_file, paper_config, risk_limits
 from hadron.paper.persist import PaperStoreSink
+from hadron.paper.risk import KillSwitch
 from hadron.paper.trader import PaperTrader
 from hadron.store.state import Run as StateRun
 from hadron.store.state import RunMode, RunStatus, StateStore, open_state_store
@@ -77,6 +81,10 @@ class StrategyOptions:
         tick_store: ``parquet:DIR`` for normalized ticks.
         keep_closed: closed opportunities kept in memory (``None``: all; a long run sets a bound).
         run_config: what the state store records as the run's configuration (secrets masked).
+        execution: where the trader's orders go (``[execution]``; ``None`` or mode ``paper``:
+            paper execution). ``live``/``dry-run``/``shadow`` need ``venue_config`` (credentials,
+            hosts) and a state store (``state``): :class:`~hadron.app.execution.LiveDesk`.
+        venue_config: the run's settings, for the venues' order gateways.
     """
 
     pairs: Path | None = None
@@ -93,6 +101,8 @@ class StrategyOptions:
     tick_store: str | None = None
     keep_closed: int | None = None
     run_config: dict[str, Any] | None = None
+    execution: ExecutionConfig | None = None
+    venue_config: HadronConfig | None = None
 
     @property
     def wants_detector(self) -> bool:
@@ -201,9 +211,32 @@ class StrategyPipeline:
             ArbDetector.from_config(books, arb, keep_closed=options.keep_closed) if arb is not None else None
         )
         self.trader: PaperTrader | None = None
+        self.desk: LiveDesk | None = None
         if options.paper and self.detector is not None:
             config, limits = _paper_settings(options)
-            self.trader = PaperTrader(books, self.detector, config, limits)
+            execution = options.execution
+            if execution is not None and execution.live and arb is not None:
+                kill = KillSwitch(limits.kill_file)
+                self.desk = LiveDesk(
+                    execution,
+                    options.venue_config or HadronConfig(),
+                    _pair_instruments(arb),
+                    run_id=self.run_id,
+                    kill=kill,
+                )
+                self.trader = PaperTrader(
+                    books,
+                    self.detector,
+                    config,
+                    limits,
+                    kill=kill,
+                    execution=self.desk.live,
+                    client_prefix=f"{self.run_id}-",
+                )
+                if execution.mode == "shadow":
+                    self.desk.shadow = PaperTrader(books, self.detector, config, limits, kill=kill)
+            else:
+                self.trader = PaperTrader(books, self.detector, config, limits)
             if options.settlements is not None:
                 from hadron.paper.settlement import load_settlements
 
@@ -291,6 +324,8 @@ class StrategyPipeline:
         if self.store is not None and self.trader is not None:
             self.paper_sink = PaperStoreSink(self.store, self.run_id, self.trader)
             self._tasks.append(asyncio.create_task(self.paper_sink.run()))
+        if self.desk is not None:
+            await self.desk.open(self.store)
 
     async def close(self, *, finish: bool, status: RunStatus = "finished") -> None:
         """Stop: the trader runs what is queued (``finish``: recordings, every order reaches its
@@ -306,6 +341,13 @@ class StrategyPipeline:
                 self.trader.cancel_working("strategy stopping")
             cancelled = sum(1 for o in self.trader.orders if o.status == "cancelled")
             log.info("paper trading stopped", orders=len(self.trader.orders), cancelled=cancelled)
+        if self.desk is not None:
+            if self.desk.shadow is not None:
+                if finish:
+                    self.desk.shadow.finish()
+                else:
+                    self.desk.shadow.cancel_working("strategy stopping")
+            await self.desk.close()
         if self.opportunity_sink is not None:
             await self.opportunity_sink.close()
         if self.paper_sink is not None:
@@ -363,9 +405,21 @@ class StrategyPipeline:
             if self.paper_sink is not None:
                 paper["stored"] = {"records": self.paper_sink.written, "errors": self.paper_sink.errors}
             out["paper"] = paper
+        if self.desk is not None:
+            out["execution"] = self.desk.report()
         if self.ticks is not None:
             out["store"] = {"url": self.options.tick_store, "rows": self.ticks.rows, "files": self.ticks.files}
         return out
+
+
+def _pair_instruments(arb: ArbConfig) -> dict[str, list[str]]:
+    # venue → the Hadron instrument ids of the tradeable pairs' legs (what live orders may touch)
+    out: dict[str, set[str]] = {}
+    for pair in arb.pairs:
+        if pair.tradeable:
+            for leg in pair.legs:
+                out.setdefault(leg.venue, set()).update(f"{leg.venue}:{s}" for s in (leg.yes, leg.no) if s)
+    return {venue: sorted(ids) for venue, ids in sorted(out.items())}
 
 
 def build_strategy(

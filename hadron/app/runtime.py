@@ -55,7 +55,9 @@ from hadron.book.manager import BookManager
 from hadron.bus import Envelope, EventBus, open_bus
 from hadron.config import HadronConfig, effective, mask_url
 from hadron.errors import ConfigError, HadronError
+from hadron.exec.config import ExecutionConfig, execution_config
 from hadron.metrics import CountingDeadLetter, SeriesPlan, plan_series
+from hadron.model.account import AccountEvent
 from hadron.model.events import IndexPrice, MarketEvent, OpportunityUpdate
 from hadron.model.instrument import instrument_id
 from hadron.model.venue import venue_names
@@ -100,6 +102,7 @@ class Runtime:
         subjects: str = ">",
         venues: Sequence[str] | None = None,
         shard: tuple[int, int] = (0, 1),
+        execution: ExecutionConfig | None = None,
     ) -> None:
         rt = config.runtime
         if role not in ROLES:
@@ -139,6 +142,10 @@ class Runtime:
                 opportunities=Path(rt.opportunities) if rt.opportunities and role != "ingest" else None,
                 keep_closed=500,
                 run_config=effective(config),
+                execution=None
+                if role == "ingest"
+                else execution or execution_config(config.tables.get("execution", {})),
+                venue_config=config,
             ),
             mode="live",
             role=role if role != "all" else "live",
@@ -225,7 +232,7 @@ class Runtime:
                     config=self.config,
                     on_event=self._on_event,
                     on_venue=self._on_venue,
-                    on_account=self.account.apply,
+                    on_account=self._on_account,
                     record_dir=self.record_dir,
                     dead_letter=self.rejected.setdefault(venue, CountingDeadLetter(self.dead_letter)),
                 )
@@ -471,9 +478,18 @@ class Runtime:
         trader.advance(now)
         return len(rows)
 
+    def _on_account(self, event: AccountEvent) -> None:
+        # The venues' private channels: the account panel, and the live orders' fills and ends
+        self.account.apply(event)
+        if self.strategy.desk is not None:
+            self.strategy.desk.live.on_account(event)
+
     def _sample_rates(self) -> None:
         now = time.monotonic()
+        desk = self.strategy.desk
         for feed in self.feeds:
+            if desk is not None:  # a reconnect: the live orders and positions are reconciled again
+                desk.reconcile_soon(feed.venue, sum(c["reconnects"] for c in feed.health()["connections"]))
             for conn in feed.health()["connections"]:
                 frames, then = self._last_frames.get(conn["name"], (conn["frames"], now))
                 if now > then:

@@ -36,10 +36,30 @@ def demo(
     account_script: Annotated[
         Path | None, typer.Option(help=ACCOUNT_SCRIPT_HELP + " [default: the demo's built-in script]")
     ] = None,
+    execution: Annotated[
+        str,
+        typer.Option(
+            help="paper (fill on the books), live (real orders to the loopback exchanges), shadow (live and "
+            "paper side by side) or dry-run (sign and log, send nothing)."
+        ),
+    ] = "paper",
+    summary: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the run's summary JSON here [default with --execution other than paper: summary.json in "
+            "--workdir, else in the current folder]."
+        ),
+    ] = None,
     log_level: LogLevel = "warning",
 ) -> None:
     """Everything at once, no credentials: loopback Kalshi and Polymarket venues replaying a real
     capture (the Polymarket copy dislocated), the runtime in paper mode, and the dashboard.
+
+    With --execution live the loopback venues are exchanges as well: they verify every order
+    (Kalshi's RSA-PSS request signature, Polymarket's EIP-712 order signature), match it against
+    the book they replay, keep the account and report fills on the private channels; Hadron sends
+    both legs of each opportunity to them. summary.json then gives the orders, fills, rejects,
+    the reconciliations and whether Hadron's positions equal the exchanges' own (docs/EXECUTION.md).
 
     Without --workdir the demo's files (a throwaway private key, the pairs file, state.db) live in
     a temporary folder that is removed when the demo ends, however it ends (Ctrl-C, SIGTERM, an
@@ -68,7 +88,8 @@ def demo(
         status = asyncio.run(run_demo(duration=duration, port=port, speed=speed, shift_cents=shift,
                                       workdir=workdir, on_ready=ready, record=record,
                                       opportunities=opportunities,
-                                      account_script=load_account_script(account_script)))  # fmt: skip
+                                      account_script=load_account_script(account_script),
+                                      execution=execution, summary=summary))  # fmt: skip
     except ConfigError as exc:
         raise fail(str(exc)) from None
     except (HadronError, OSError) as exc:
@@ -89,6 +110,16 @@ def demo(
         f"{paper.get('fills', 0)} fills; {files}" + "".join(f"; {k}" for k in kept),
         markup=False,
     )
+    if "summary" in status:
+        ex = status.get("execution") or {}
+        rec = ex.get("reconciliation") or {}
+        stdout.print(
+            f"execution {ex.get('mode')}: {ex.get('orders_sent', 0)} orders sent, {ex.get('fills', 0)} fills, "
+            f"{sum((ex.get('rejected') or {}).values())} rejected; positions reconciled with the exchanges: "
+            f"{rec.get('positions_reconciled')} (Hadron = exchanges: {(ex.get('positions') or {}).get('equal')}); "
+            f"summary {status['summary']}",
+            markup=False,
+        )
 
 
 def soak(

@@ -15,6 +15,7 @@ from typing import Literal
 from hadron.arb.opportunity import Leg
 from hadron.model.events import Level
 from hadron.model.fees import FeeModel
+from hadron.model.orders import OrderState
 
 Role = Literal["entry", "retry", "unwind"]
 """Why an order was sent: ``entry`` (a leg of the trade), ``retry`` (the short leg again) or ``unwind`` (a sale)."""
@@ -35,6 +36,11 @@ class PaperOrder:
             ``rejected``; reason says why when not filled.
         filled / cost / fee: size filled, its cost (or proceeds) and fee, money units.
         fills: ``(price, size)`` fills in the outcome's terms.
+        state: where the order is in the one order state machine
+            (:class:`~hadron.model.orders.OrderState`: pending → accepted → partially filled →
+            filled / cancelled / rejected / expired); ``status`` is the summary word of its end.
+        client_order_id: the id the venue knows it by (live: unique per account, stable across
+            restarts); venue_order_id: the venue's own id once it answered (live).
     """
 
     order_id: str
@@ -60,6 +66,9 @@ class PaperOrder:
     fee: int = 0
     fills: list[Level] = field(default_factory=list)
     done_ns: int = 0
+    state: OrderState = OrderState.PENDING
+    client_order_id: str = ""
+    venue_order_id: str = ""
 
 
 @dataclass(slots=True)

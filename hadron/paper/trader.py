@@ -29,13 +29,17 @@ from __future__ import annotations
 import heapq
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any, Literal
 
 from hadron.arb.detector import ArbDetector
 from hadron.arb.opportunity import Opportunity
 from hadron.book.manager import BookManager, BookState
+from hadron.exec.client import ExecutionClient, final_status
+from hadron.exec.paper import PaperExecution
 from hadron.model.events import Level, MarketStatus
 from hadron.model.fees import FeeModel, NoFee
+from hadron.model.orders import OrderState, OrderStateError, check_transition
 from hadron.model.units import PRICE_ONE, SIZE_SCALE
 from hadron.paper.config import PaperConfig, RiskLimits
 from hadron.paper.orders import FillListener, OrderListener, PairTrade, PaperOrder, PaperStats, Role
@@ -54,6 +58,12 @@ class PaperTrader:
         books: the book manager (the trader listens to its event-time clock).
         detector: the arbitrage detector whose opportunities it takes.
         config: execution settings. limits: risk limits. kill: the kill switch (a new one by default).
+        execution: where the orders go (:class:`~hadron.exec.client.ExecutionClient`); by default
+            :class:`~hadron.exec.paper.PaperExecution` on ``books``. A live client
+            (:class:`~hadron.exec.live.LiveExecution`) runs the same two-leg logic, unwind policy,
+            risk limits and kill switch against the venues.
+        client_prefix: the start of every client order id (live: unique per run, so the ids are
+            unique per account).
     """
 
     def __init__(
@@ -64,6 +74,8 @@ class PaperTrader:
         limits: RiskLimits | None = None,
         *,
         kill: KillSwitch | None = None,
+        execution: ExecutionClient | None = None,
+        client_prefix: str = "",
     ) -> None:
         self.books = books
         self.config = config or PaperConfig()
@@ -81,14 +93,16 @@ class PaperTrader:
         self.fill_listeners: list[FillListener] = []
         self.order_listeners: list[OrderListener] = []
         self.now_ns = 0
-        self._queue: list[tuple[int, int, Any]] = []  # (due ns, seq, order or settlement)
+        self._queue: list[tuple[int, int, Any]] = []  # (due ns, seq, callback(due) or settlement)
         self._serial = 0
         self._taken_at: dict[str, int] = {}  # candidate key (opportunity id prefix) → last take
         self._busy: set[str] = set()  # candidate keys with a working trade
         self._taken: set[str] = set()
         self._consumed: dict[tuple[str, bool, str], tuple[int, dict[int, int]]] = {}
         self._marks: dict[tuple[str, bool], int] = {}
-        self._fee_models: dict[str, FeeModel] = {}  # instrument → the venue's fee rule in force (FeeRegistry)
+        self.client_prefix = client_prefix
+        self.execution: ExecutionClient = execution or PaperExecution(books, self.kill, self._schedule)
+        self.execution.bind(self)
         self._next_equity = 0
         self._day = -1
         self._day_start_equity = 0
@@ -118,6 +132,10 @@ class PaperTrader:
         self._decide(opportunity, key, now)
 
     def _decide(self, opportunity: Opportunity, key: str, now: int) -> None:
+        halted = self.execution.halted
+        if halted is not None:
+            self.stats.rejections["halted"] += 1  # new orders refused until the operator resumes
+            return
         size = opportunity.size
         legs = opportunity.legs
         asks = []
@@ -187,13 +205,18 @@ class PaperTrader:
             arrival_ns=arrival,
             fee_model=leg.fee_model or NoFee(),
         )
+        order.client_order_id = f"{self.client_prefix}{order.order_id}"
         trade.orders.append(order)
         self.orders.append(order)
         self.stats.orders += 1
-        heapq.heappush(self._queue, (arrival, self._next_seq(), order))
         for listener in self.order_listeners:
             listener(order)
+        self.execution.submit(order)
         return order
+
+    def _schedule(self, due: int, callback: Callable[[int], None]) -> None:
+        # The event-time clock runs ``callback(due)`` at ``due`` (paper orders' arrivals)
+        heapq.heappush(self._queue, (due, self._next_seq(), callback))
 
     def _next_seq(self) -> int:
         self._serial += 1
@@ -207,8 +230,8 @@ class PaperTrader:
         queue = self._queue
         while queue and queue[0][0] <= now_ns:
             due, _, item = heapq.heappop(queue)
-            if isinstance(item, PaperOrder):
-                self._execute(item, due)
+            if callable(item):
+                item(due)
             else:
                 instrument, result = item
                 self._settle(instrument, result, due)
@@ -221,7 +244,7 @@ class PaperTrader:
         queue = self._queue
         while queue:
             due, _, item = queue[0]
-            if not isinstance(item, PaperOrder) and not self._holds(item[0]):
+            if not callable(item) and not self._holds(item[0]):
                 heapq.heappop(queue)  # a settlement of something not held: no time passes for it
                 continue
             if due >= _END:
@@ -231,33 +254,15 @@ class PaperTrader:
             self.advance(max(self.now_ns, due))
         self._sample_equity(self.now_ns, force=True)
 
-    def _execute(self, order: PaperOrder, now: int) -> None:
-        if order.status != "working":
+    # -- what the execution client reports (ExecutionSink) -------------------------------------
+
+    def on_fills(self, order: PaperOrder, fills: list[Level], fee: int, now: int) -> None:
+        """``order`` filled ``fills`` (``(price, size)`` in its outcome's terms) for ``fee``
+        (1/10,000,000,000 USD) at ``now``: the portfolio, the trade's exposure, the listeners."""
+        if not fills or order.status != "working":
             return
-        if self.kill.check():
-            self._done(order, "cancelled", "kill_switch", now)
-            return
-        book = self.books.get(order.instrument)
-        if book is None or book.state is not BookState.LIVE:
-            self._done(order, "rejected", "book not live at arrival", now)
-            return
-        if book.halted is not None or now >= book.close_ns:  # the market stopped trading before arrival
-            self._done(order, "rejected", book.halted or "market_closed", now)
-            return
-        fills, wanted = self._match(order)
-        if order.tif == "FOK" and wanted > 0:
-            self._done(order, "cancelled", "FOK: not enough at the limit on arrival", now)
-            return
-        if not fills:
-            self._done(order, "cancelled", "nothing at the limit on arrival", now)
-            return
-        self._consume(order, fills, book.ts_recv)
         filled = sum(size for _, size in fills)
         value = sum(price * size for price, size in fills)
-        in_force = self._fee_models.get(order.instrument)
-        if in_force is not None:  # the venue changed the fee rule since the opportunity was priced
-            order.fee_model = in_force
-        fee = order.fee_model.fee(fills)
         held = self.portfolio.holding(order.venue, order.instrument, order.outcome, order.from_bids)
         trade = self._trade(order.trade_id)
         if order.side == "buy":
@@ -268,51 +273,37 @@ class PaperTrader:
             pnl = self.portfolio.sell(held, filled, value, fee)
             trade.unwind_cost -= pnl
             trade.exposure = max(0, trade.exposure - (value - fee - pnl))
-        order.filled, order.cost, order.fee, order.fills = filled, value, fee, fills
+        order.filled += filled
+        order.cost += value
+        order.fee += fee
+        order.fills.extend(fills)
+        self._move(order, OrderState.PARTIALLY_FILLED if order.filled < order.size else order.state)
         self.stats.fills += len(fills)
         for listener in self.fill_listeners:
             for n, fill in enumerate(fills):
                 listener(order, fill, fee if n == len(fills) - 1 else 0, now)
-        self._done(order, "filled" if filled == order.size else "partially_filled", "", now)
-        self._sample_equity(now, force=True)
+        self._sample_equity(max(now, self.now_ns), force=True)
 
-    def _match(self, order: PaperOrder) -> tuple[list[Level], int]:
-        # The fills the book gives the order at its limit, and the size left unfilled
-        wanted = order.size
-        fills: list[Level] = []
-        for price, available in self._ladder(order):
-            if wanted <= 0:
-                break
-            if (price > order.limit) if order.side == "buy" else (price < order.limit):
-                break
-            take = min(available, wanted)
-            fills.append((price, take))
-            wanted -= take
-        return fills, wanted
+    def on_done(self, order: PaperOrder, state: OrderState, reason: str, now: int) -> None:
+        """``order`` ended in ``state`` (every fill reported before): the trade's race goes on."""
+        if order.status != "working":
+            return
+        self._move(order, state)
+        self._done(order, final_status(state, order.filled), reason, now)
 
-    def _ladder(self, order: PaperOrder) -> list[Level]:
-        # The levels the order trades against, best first, in the outcome's terms, less what the
-        # trader already took from this book since its last change
-        book = self.books.get(order.instrument)
-        assert book is not None
-        if order.side == "buy":
-            levels = [(PRICE_ONE - p, s) for p, s in book.levels_bid()] if order.from_bids else book.levels_ask()
-        else:
-            levels = [(PRICE_ONE - p, s) for p, s in book.levels_ask()] if order.from_bids else book.levels_bid()
-        key = (order.instrument, order.from_bids, order.side)
-        consumed = self._consumed.get(key)
-        if consumed is None or consumed[0] != book.ts_recv:
-            return levels
-        taken = consumed[1]
-        return [(p, s - taken.get(p, 0)) for p, s in levels if s > taken.get(p, 0)]
+    def on_accepted(self, order: PaperOrder) -> None:
+        """The venue took ``order`` (live): pending → accepted."""
+        if order.state is OrderState.PENDING:
+            self._move(order, OrderState.ACCEPTED)
 
-    def _consume(self, order: PaperOrder, fills: list[Level], ts_recv: int) -> None:
-        key = (order.instrument, order.from_bids, order.side)
-        current = self._consumed.get(key)
-        taken = current[1] if current is not None and current[0] == ts_recv else {}
-        for price, size in fills:
-            taken[price] = taken.get(price, 0) + size
-        self._consumed[key] = (ts_recv, taken)
+    def _move(self, order: PaperOrder, state: OrderState) -> None:
+        if state is order.state and state is not OrderState.PARTIALLY_FILLED:
+            return
+        try:
+            check_transition(order.state, state)
+        except OrderStateError:
+            return  # a late or repeated answer: the order keeps the state it reached
+        order.state = state
 
     def _done(self, order: PaperOrder, status: str, reason: str, now: int) -> None:
         order.status, order.reason, order.done_ns = status, reason, now
@@ -380,12 +371,9 @@ class PaperTrader:
         self.stats.cancelled_by_kill += self.cancel_working(f"kill_switch: {reason}")
 
     def cancel_working(self, reason: str) -> int:
-        """Cancel every order still on its way (a shutdown, the kill switch); return how many."""
-        working = [order for order in self.orders if order.status == "working"]
-        for order in working:
-            if order.status == "working":  # a cancel can resolve a trade, which sends nothing then
-                self._done(order, "cancelled", reason, self.now_ns)
-        return len(working)
+        """Cancel every order still on its way (a shutdown, the kill switch) through the
+        execution client (live: the venues' cancel-all too); return how many."""
+        return self.execution.cancel_all(reason, self.now_ns)
 
     # -- exposure ----------------------------------------------------------------------------
 
@@ -459,8 +447,11 @@ class PaperTrader:
     def set_fee_model(self, instrument: str, model: FeeModel) -> None:
         """Charge every order on ``instrument`` that reaches its venue from now on with ``model``
         (a venue fee rule change, from :class:`hadron.arb.fees.FeeRegistry`, which first runs the
-        orders due before it), whatever model the opportunity was priced with."""
-        self._fee_models[instrument] = model
+        orders due before it), whatever model the opportunity was priced with. Paper execution
+        charges it; a live venue charges what it charges."""
+        fee_models = getattr(self.execution, "fee_models", None)
+        if fee_models is not None:
+            fee_models[instrument] = model
 
     def on_event(self, event: object) -> None:
         """Event listener (replay or live): settle on a :class:`MarketStatus` carrying a result."""

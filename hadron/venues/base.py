@@ -28,6 +28,7 @@ from hadron.book.manager import BookManager
 from hadron.errors import ConfigError
 from hadron.model.account import AccountEvent
 from hadron.model.events import MarketEvent
+from hadron.model.orders import ExecFill, ExecReport, OrderRequest, PlaceResult, VenueOrder
 from hadron.model.venue import VenueInfo, venue_info, venue_names
 from hadron.venues.account_script import ScriptedOrder as ScriptedOrder  # re-exported: the demo's script
 from hadron.venues.account_script import load_script as load_script  # re-exported: --account-script
@@ -201,6 +202,33 @@ class FakeVenueOptions:
     """Polymarket: move a transcoded Kalshi capture's YES prices by this much (1/10,000 USD)."""
     user_auth: tuple[str, str, str] | None = None
     """Polymarket: the user channel's ``(key, secret, passphrase)`` (``None``: refuse every client)."""
+    exchange: ExchangeOptions | None = None
+    """Accept and match orders (the loopback exchange; ``None``: market data and scripts only)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExchangeOptions:
+    """How a loopback venue acts as an exchange for Hadron's live orders (``docs/EXECUTION.md``).
+
+    It verifies every order (Kalshi: the RSA-PSS request signature; Polymarket: the L2 HMAC
+    headers and the EIP-712 order signature, recovered to the signer), matches it as a taker
+    against the book it replays (fills at the book's prices, partial fills, the rest of an IOC
+    cancelled, a FOK all or nothing), keeps the account (cash, positions, orders, fills) and sends
+    the private-channel updates (Kalshi ``user_orders``/``fill``/``market_positions``; Polymarket
+    user channel ``order``/``trade``).
+    """
+
+    cash: str = "10000"
+    """The account's starting cash, USD decimal string (a buy beyond it is rejected: balance)."""
+    latency_ms: float = 0.0
+    """Added before every order answer (the venue's round trip)."""
+    max_orders_per_s: float = 0.0
+    """Order-write rate limit (0: none); beyond it the venue answers 429."""
+    positions: Mapping[str, str] = field(default_factory=dict)
+    """Starting positions, venue symbol → signed size decimal string (+YES/−NO on Kalshi)."""
+    address: str = ""
+    """Polymarket: the wallet address whose EIP-712 signatures are accepted (``""``: any signer
+    matching the order's ``signer`` field)."""
 
 
 class BenchClient(Protocol):
@@ -282,6 +310,69 @@ class RecordingVenue(Protocol):
 
         Raises:
             ConfigError: a missing or bad setting (named). VenueError: the venue failed for good.
+        """
+
+
+class OrderGateway(Protocol):
+    """One venue's order entry for one account (``docs/EXECUTION.md``): signed REST requests,
+    rate-limited per the venue's write limits, answering in :mod:`hadron.model.orders` types.
+
+    Every method raises :class:`~hadron.errors.VenueError` (or a subclass: ``AuthError``,
+    ``RateLimited``, ``TransportError``) when the venue could not be asked or refused the
+    request as a whole; a refusal of one order is an ``ExecReport`` with state ``rejected``.
+    """
+
+    venue: str
+    dry_run: bool
+    """Sign and log each order's exact request, send nothing (answers ``rejected``/``dry_run``)."""
+
+    async def start(self) -> None:
+        """Prepare (API credentials, market parameters, order groups); idempotent."""
+
+    async def place(self, orders: Sequence[OrderRequest]) -> list[PlaceResult]:
+        """Send ``orders`` (one batched request where the venue has one), one result per order
+        in the same order. An order the venue already knows by ``client_order_id`` is not placed
+        twice: its current report comes back."""
+
+    async def cancel(self, venue_order_ids: Sequence[str]) -> list[ExecReport]:
+        """Cancel these orders (batched where the venue can); one report per id."""
+
+    async def cancel_all(self) -> list[str]:
+        """Cancel every open order of the account (the venue's cancel-all where it has one);
+        return the venue ids cancelled."""
+
+    async def open_orders(self) -> list[VenueOrder]:
+        """The account's resting orders, as the venue lists them."""
+
+    async def order(self, client_order_id: str, venue_order_id: str = "") -> VenueOrder | None:
+        """One order by our id (or the venue's), ``None`` when the venue does not know it."""
+
+    async def fills(self, since_ns: int) -> list[ExecFill]:
+        """The account's fills since ``since_ns`` (ns), oldest first, in each order's terms when
+        the order is known by id (``client_order_id`` may be ``""`` for fills of orders placed
+        elsewhere)."""
+
+    async def positions(self, symbols: Sequence[str]) -> dict[str, int]:
+        """The account's positions in these instruments (Hadron instrument ids → signed size,
+        1/1,000,000: +YES/−NO on Kalshi, token shares on Polymarket)."""
+
+    async def balance(self) -> int:
+        """Free cash, 1/1,000,000 USD."""
+
+    async def close(self) -> None:
+        """Release the HTTP client."""
+
+
+@runtime_checkable
+class ExecutionVenue(Protocol):
+    """A venue Hadron can send orders to (``execution.mode = "live"``)."""
+
+    def order_gateway(self, config: HadronConfig, *, base_url: str | None = None, dry_run: bool = False) -> OrderGateway:
+        """An :class:`OrderGateway` for the account in ``config`` (its credentials, REST host and
+        limits; ``base_url`` overrides the host).
+
+        Raises:
+            ConfigError: missing credentials or a bad setting (named, with the fix).
         """
 
 

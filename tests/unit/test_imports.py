@@ -211,6 +211,7 @@ LAYER_OF_PACKAGE: dict[str, str] = {
     "arb": "core",
     "match": "core",
     "paper": "core",
+    "exec": "core",
     "store": "core",
     "bus": "core",
     "app": "app",
@@ -259,7 +260,7 @@ RULES: dict[str, str] = {
     "book": "hadron.book imports only errors, model and the build helpers",
     "support": "config, logs, metrics and extras import only errors, build, model and book",
     "seam": "the venue seam (hadron.venues.base) imports nothing above book but itself",
-    "core": "the core (arb, match, paper, store, bus) reaches venues only through hadron.venues.base, "
+    "core": "the core (arb, match, paper, exec, store, bus) reaches venues only through hadron.venues.base, "
     "never a venue package, the venue infrastructure, app, bench or the entry points",
     "app": "hadron.app reaches venues only through hadron.venues.base, never a venue package, "
     "bench or the entry points",

@@ -14,6 +14,7 @@ from hadron.arb.terms import Thresholds
 from hadron.book.manager import BookManager
 from hadron.cli import app
 from hadron.errors import ConfigError
+from hadron.exec.paper import PaperExecution
 from hadron.match.pairs import Pair
 from hadron.model.events import BookSnapshot, MarketState, MarketStatus
 from hadron.model.fees import MONEY_SCALE as USD
@@ -131,7 +132,8 @@ def test_taken_liquidity_is_not_offered_twice() -> None:
     trader.finish()
     # a second order against the same unchanged book finds the 5 shares gone
     order = dataclasses.replace(trader.trades[0].orders[1], status="working", filled=0, fills=[])
-    assert trader._match(order) == ([], 5 * S)
+    assert isinstance(trader.execution, PaperExecution)
+    assert trader.execution._match(order) == ([], 5 * S)
 
 
 # -- risk limits -------------------------------------------------------------------------------

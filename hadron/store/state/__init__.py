@@ -1,4 +1,5 @@
-"""The state store: runs, opportunities, paper orders, fills, positions and balances.
+"""The state store: runs, opportunities, paper orders, fills, positions, balances, the real
+account, and the live order journal.
 
 One interface, :class:`StateStore`, with two backends that pass the same tests:
 
@@ -30,6 +31,28 @@ at a newer version than this code knows raises :class:`SchemaVersionError`. A da
 to date is only read (no DDL), so on PostgreSQL the processes of a deployment can connect as a
 role with data rights only, while one owner role migrates (see ``docs/SCALE-OUT.md``).
 
+The tables, by migration: ``runs``, ``opportunities``, ``paper_orders``, ``fills``, ``positions``,
+``balances`` (1, 2: a run's paper trading, :mod:`~hadron.store.state.records`); ``account_fills``,
+``account_orders``, ``account_positions``, ``account_order_groups`` (3: the real account from the
+venues' private channels, :meth:`StateStore.record_account`); and the live order journal (4):
+
+* ``exec_orders``, one row per live order keyed by ``client_order_id``
+  (:class:`ExecOrderRecord`: venue, venue_order_id, instrument, symbol, outcome, side, price,
+  size, tif, state, filled, reason, trade_id, leg, role, mode ``live``/``dry-run``/``shadow``,
+  run_id, created_ns, updated_ns, and ``request``, the exact msgspec JSON of the
+  :class:`~hadron.model.orders.OrderRequest`). Written (``pending``) before the order is sent and
+  updated from every venue answer (:meth:`StateStore.journal_order`); its state never moves
+  backwards and a terminal state is final. On restart :meth:`StateStore.journal_orders`
+  (``open_only=True``) gives the orders to reconcile with the venue.
+* ``exec_fills``, one row per ``(venue, fill_id)``: a live order's executions
+  (:class:`~hadron.model.orders.ExecFill`: client_order_id, venue_order_id, price, size, fee in
+  1/10,000,000,000 USD, taker, ts_event) and ``recorded_ns``, when Hadron stored it; a fill seen
+  again (order answer, private channel, REST) is ignored (:meth:`StateStore.journal_fill`).
+* ``exec_baselines``, ``(venue, instrument)`` → ``position`` (signed, 1/1,000,000) and ``ts_ns``:
+  the account's positions when Hadron first traded on it, the baseline reconciliation subtracts
+  (:meth:`StateStore.set_baseline`, set once per venue; a row with instrument ``""`` marks the
+  baseline as taken, so an account with no positions has a baseline too).
+
 Where the store sits among Hadron's parts: ``docs/ARCHITECTURE.md``. Its benchmark is
 ``hadron bench store --state URL`` (:mod:`hadron.bench.store`).
 
@@ -49,6 +72,8 @@ from hadron.store.state.base import StateStore
 from hadron.store.state.postgres import PostgresStateStore
 from hadron.store.state.records import (
     Balance,
+    ExecMode,
+    ExecOrderRecord,
     Fill,
     Liquidity,
     Opportunity,
@@ -69,6 +94,8 @@ __all__ = [
     "MIGRATIONS",
     "Balance",
     "DialectSQL",
+    "ExecMode",
+    "ExecOrderRecord",
     "Fill",
     "Liquidity",
     "Migration",

@@ -9,7 +9,7 @@ one transaction.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self, TypeVar
 
@@ -27,11 +27,15 @@ from hadron.model.account import (
     PositionUpdate,
 )
 from hadron.model.account import OrderStatus as AccountOrderStatus
+from hadron.model.orders import ExecFill
 from hadron.store.state.queries import (
+    BASELINE_MARK,
     FINISH_RUN,
+    GET_BASELINE,
     GET_ORDER,
     GET_POSITION,
     GET_RUN,
+    INSERT_EXEC_FILL,
     INSERT_FILL,
     INSERT_ORDER,
     INSERT_RUN,
@@ -50,20 +54,31 @@ from hadron.store.state.queries import (
     LIST_RUNS,
     UPDATE_ORDER_STATUS,
     UPSERT_BALANCE,
+    UPSERT_EXEC_ORDER,
     UPSERT_OPPORTUNITY,
     UPSERT_POSITION,
     Op,
     Query,
     account_query,
     check_account,
+    check_exec_fill,
+    exec_fill_from_row,
+    exec_order_from_row,
+    exec_order_params,
+    list_exec_fills_query,
+    list_exec_orders_query,
     one,
     record_account_op,
     record_fill_op,
+    set_baseline_op,
 )
 from hadron.store.state.records import (
+    INT64_MAX,
+    INT64_MIN,
     ORDER_STATUSES,
     RUN_STATUSES,
     Balance,
+    ExecOrderRecord,
     Fill,
     Opportunity,
     OpportunityState,
@@ -230,6 +245,59 @@ class StateStore(Protocol):
 
     async def list_account_order_groups(self) -> list[OrderGroupUpdate]:
         """Every order group's latest change, by venue then id."""
+        ...
+
+    async def journal_order(self, record: ExecOrderRecord) -> None:
+        """Write a live order to the journal (``exec_orders``): insert it, or update the stored one.
+
+        An update changes only what a venue answer can change: ``venue_order_id`` (an empty one
+        keeps the stored id), ``state``, ``filled`` (never lowered: it is cumulative), ``reason``
+        (an empty one keeps the stored reason) and ``updated_ns`` (never lowered). The state never
+        moves backwards: a terminal stored state is kept whatever the update says (the first
+        terminal state wins), and so is a stored state further along than the update's (pending →
+        accepted → partially_filled). Write it with ``state=pending`` before sending the order.
+
+        Raises:
+            StoreError: ``record`` is invalid, or the ``client_order_id`` belongs to an order of
+                another venue.
+        """
+        ...
+
+    async def journal_fill(self, venue: str, fill: ExecFill, recorded_ns: int) -> bool:
+        """Store one execution of a live order (``exec_fills``) once per ``(venue, fill_id)``;
+        return ``True`` when new, ``False`` when already stored (the first write wins).
+
+        Raises:
+            StoreError: an empty venue or fill id, a negative price or size, an integer outside
+                64 bits, or a time that is not ns since the epoch.
+        """
+        ...
+
+    async def journal_orders(self, *, open_only: bool = False, venue: str | None = None) -> list[ExecOrderRecord]:
+        """Return the journaled orders (only those not in a terminal state with ``open_only``, only
+        ``venue``'s when given), by ``created_ns``."""
+        ...
+
+    async def journal_fills(
+        self, venue: str | None = None, client_order_id: str | None = None
+    ) -> list[tuple[str, ExecFill]]:
+        """Return the journaled fills as ``(venue, fill)`` (only ``venue``'s and/or one order's when
+        given), by ``ts_event``."""
+        ...
+
+    async def set_baseline(self, venue: str, positions: Mapping[str, int], ts_ns: int) -> None:
+        """Store ``venue``'s positions (instrument → signed size, 1/1,000,000) as they were when
+        Hadron first traded on that account, at ``ts_ns``; a venue that has a baseline keeps it
+        (this call then writes nothing). An empty mapping is a baseline too (no positions).
+
+        Raises:
+            StoreError: an empty venue or instrument, a size outside 64 bits, or a bad ``ts_ns``.
+        """
+        ...
+
+    async def baseline(self, venue: str) -> dict[str, int] | None:
+        """Return ``venue``'s baseline positions (instrument → signed size, 1/1,000,000), or
+        ``None`` when none was set."""
         ...
 
     async def schema_version(self) -> int:
@@ -530,3 +598,54 @@ class SqlStateStore:
         """Every stored order group (its latest change), by venue then id."""
         rows = (await self._run(one(Query(LIST_ACCOUNT_GROUPS)), write=False, what="list order groups")).rows
         return [OrderGroupUpdate(*row) for row in rows]
+
+    async def journal_order(self, record: ExecOrderRecord) -> None:
+        """Insert or update a journaled order (see :meth:`StateStore.journal_order`)."""
+        record = valid(record)
+        what = f"journal order {record.client_order_id!r}"
+        query = Query(UPSERT_EXEC_ORDER, exec_order_params(record))
+        if (await self._run(one(query), write=True, what=what)).rowcount == 0:
+            raise StoreError(f"{what}: the id belongs to an order of another venue than {record.venue!r}")
+
+    async def journal_fill(self, venue: str, fill: ExecFill, recorded_ns: int) -> bool:
+        """Store a live fill once per ``(venue, fill_id)``; ``False`` if already stored."""
+        query = Query(INSERT_EXEC_FILL, check_exec_fill(venue, fill, recorded_ns))
+        what = f"journal fill {fill.fill_id!r} of {venue!r}"
+        return (await self._run(one(query), write=True, what=what)).rowcount > 0
+
+    async def journal_orders(self, *, open_only: bool = False, venue: str | None = None) -> list[ExecOrderRecord]:
+        """Return the journaled orders, by ``created_ns`` (see :meth:`StateStore.journal_orders`)."""
+        query = list_exec_orders_query(open_only=open_only, venue=venue)
+        rows = (await self._run(one(query), write=False, what="list journaled orders")).rows
+        return [exec_order_from_row(row) for row in rows]
+
+    async def journal_fills(
+        self, venue: str | None = None, client_order_id: str | None = None
+    ) -> list[tuple[str, ExecFill]]:
+        """Return the journaled fills as ``(venue, fill)``, by ``ts_event``."""
+        query = list_exec_fills_query(venue, client_order_id)
+        rows = (await self._run(one(query), write=False, what="list journaled fills")).rows
+        return [exec_fill_from_row(row) for row in rows]
+
+    async def set_baseline(self, venue: str, positions: Mapping[str, int], ts_ns: int) -> None:
+        """Store a venue's baseline positions unless it has one (see :meth:`StateStore.set_baseline`)."""
+        what = f"set the baseline of {venue!r}"
+        if not isinstance(venue, str) or not venue:
+            raise StoreError(f"{what}: the venue must be non-empty text")
+        check_ns("ts_ns", ts_ns)
+        rows: list[tuple[str, int]] = []
+        for instrument, position in positions.items():
+            if not isinstance(instrument, str) or instrument == BASELINE_MARK:
+                raise StoreError(f"{what}: instrument {instrument!r} must be non-empty text")
+            if type(position) is not int or not INT64_MIN <= position <= INT64_MAX:
+                raise StoreError(f"{what}: position {position!r} of {instrument!r} must be a 64-bit int")
+            rows.append((instrument, position))
+        await self._run(set_baseline_op(venue, rows, ts_ns), write=True, what=what)
+
+    async def baseline(self, venue: str) -> dict[str, int] | None:
+        """Return a venue's baseline positions, or ``None`` when none was set."""
+        query = Query(GET_BASELINE, (venue,))
+        rows = (await self._run(one(query), write=False, what=f"get the baseline of {venue!r}")).rows
+        if not rows:
+            return None
+        return {str(instrument): int(position) for instrument, position in rows if instrument != BASELINE_MARK}

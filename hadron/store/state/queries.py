@@ -14,7 +14,8 @@ import msgspec
 
 from hadron.errors import StoreError
 from hadron.model.account import AccountEvent, AccountFill, OrderGroupUpdate, OrderUpdate, PositionUpdate
-from hadron.store.state.records import INT64_MAX, INT64_MIN, Balance, Fill, Position, check_ns
+from hadron.model.orders import ExecFill, OrderState
+from hadron.store.state.records import INT64_MAX, INT64_MIN, Balance, ExecOrderRecord, Fill, Position, check_ns
 
 _T = TypeVar("_T")
 
@@ -158,6 +159,161 @@ LIST_ACCOUNT_GROUPS = (
     "SELECT venue, order_group_id, event, contracts_limit, ts_event, ts_recv FROM account_order_groups"
     " ORDER BY venue, order_group_id"
 )
+
+
+_EXEC_ORDER_SELECT = (
+    "SELECT client_order_id, venue, venue_order_id, instrument, symbol, outcome, side, price, size, tif, state,"
+    " filled, reason, trade_id, leg, role, mode, run_id, created_ns, updated_ns, request FROM exec_orders"
+)
+EXEC_ORDER_COLUMNS: tuple[str, ...] = tuple(ExecOrderRecord.__struct_fields__)
+"""The columns of ``exec_orders``, in the order of :class:`ExecOrderRecord`'s fields (every
+statement below lists them in that order)."""
+
+# How far along an order is: pending 0, accepted 1, partially_filled 2, terminal 3. The stored
+# state is kept when it is terminal or further along than the update's.
+UPSERT_EXEC_ORDER = """INSERT INTO exec_orders (client_order_id, venue, venue_order_id, instrument, symbol, outcome,
+    side, price, size, tif, state, filled, reason, trade_id, leg, role, mode, run_id, created_ns, updated_ns, request)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (client_order_id) DO UPDATE SET
+    venue_order_id = CASE WHEN excluded.venue_order_id = '' THEN exec_orders.venue_order_id
+        ELSE excluded.venue_order_id END,
+    state = CASE
+        WHEN (CASE exec_orders.state WHEN 'pending' THEN 0 WHEN 'accepted' THEN 1
+                  WHEN 'partially_filled' THEN 2 ELSE 3 END) = 3
+          OR (CASE excluded.state WHEN 'pending' THEN 0 WHEN 'accepted' THEN 1
+                  WHEN 'partially_filled' THEN 2 ELSE 3 END)
+           < (CASE exec_orders.state WHEN 'pending' THEN 0 WHEN 'accepted' THEN 1
+                  WHEN 'partially_filled' THEN 2 ELSE 3 END)
+        THEN exec_orders.state ELSE excluded.state END,
+    filled = CASE WHEN excluded.filled > exec_orders.filled THEN excluded.filled ELSE exec_orders.filled END,
+    reason = CASE
+        WHEN excluded.reason = '' THEN exec_orders.reason
+        WHEN exec_orders.reason <> ''
+         AND ((CASE exec_orders.state WHEN 'pending' THEN 0 WHEN 'accepted' THEN 1
+                   WHEN 'partially_filled' THEN 2 ELSE 3 END) = 3
+           OR (CASE excluded.state WHEN 'pending' THEN 0 WHEN 'accepted' THEN 1
+                   WHEN 'partially_filled' THEN 2 ELSE 3 END)
+            < (CASE exec_orders.state WHEN 'pending' THEN 0 WHEN 'accepted' THEN 1
+                   WHEN 'partially_filled' THEN 2 ELSE 3 END))
+        THEN exec_orders.reason ELSE excluded.reason END,
+    updated_ns = CASE WHEN excluded.updated_ns > exec_orders.updated_ns THEN excluded.updated_ns
+        ELSE exec_orders.updated_ns END
+WHERE exec_orders.venue = excluded.venue"""
+_OPEN = " WHERE state NOT IN ('filled', 'cancelled', 'rejected', 'expired')"
+_EXEC_ORDERS_BY = " ORDER BY created_ns, client_order_id"
+_LIST_EXEC_ORDERS: dict[tuple[bool, bool], str] = {
+    (False, False): _EXEC_ORDER_SELECT + _EXEC_ORDERS_BY,
+    (True, False): _EXEC_ORDER_SELECT + _OPEN + _EXEC_ORDERS_BY,
+    (False, True): _EXEC_ORDER_SELECT + " WHERE venue = ?" + _EXEC_ORDERS_BY,
+    (True, True): _EXEC_ORDER_SELECT + _OPEN + " AND venue = ?" + _EXEC_ORDERS_BY,
+}
+"""The ``exec_orders`` listings by (open only, one venue)."""
+
+INSERT_EXEC_FILL = (
+    "INSERT INTO exec_fills (venue, fill_id, client_order_id, venue_order_id, price, size, fee, taker, ts_event,"
+    " recorded_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (venue, fill_id) DO NOTHING"
+)
+_EXEC_FILL_SELECT = (
+    "SELECT venue, client_order_id, venue_order_id, fill_id, price, size, fee, ts_event, taker FROM exec_fills"
+)
+_EXEC_FILLS_BY = " ORDER BY ts_event, venue, fill_id"
+_LIST_EXEC_FILLS: dict[tuple[bool, bool], str] = {
+    (False, False): _EXEC_FILL_SELECT + _EXEC_FILLS_BY,
+    (True, False): _EXEC_FILL_SELECT + " WHERE venue = ?" + _EXEC_FILLS_BY,
+    (False, True): _EXEC_FILL_SELECT + " WHERE client_order_id = ?" + _EXEC_FILLS_BY,
+    (True, True): _EXEC_FILL_SELECT + " WHERE venue = ? AND client_order_id = ?" + _EXEC_FILLS_BY,
+}
+"""The ``exec_fills`` listings by (one venue, one order)."""
+
+BASELINE_MARK = ""
+"""The ``instrument`` of the row that marks a venue's baseline as taken (an account with no
+positions then has only that row)."""
+INSERT_BASELINE = (
+    "INSERT INTO exec_baselines (venue, instrument, position, ts_ns) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (venue, instrument) DO NOTHING"
+)
+GET_BASELINE = "SELECT instrument, position FROM exec_baselines WHERE venue = ? ORDER BY instrument"
+
+
+def list_exec_orders_query(*, open_only: bool, venue: str | None) -> Query:
+    """The ``exec_orders`` listing (see :meth:`StateStore.journal_orders`)."""
+    return Query(_LIST_EXEC_ORDERS[open_only, venue is not None], () if venue is None else (venue,))
+
+
+def exec_order_params(record: ExecOrderRecord) -> tuple[Any, ...]:
+    """The ``exec_orders`` row of a (valid) record, enums as their text values."""
+    row = msgspec.structs.astuple(record)
+    return tuple(value.value if isinstance(value, OrderState) else value for value in row)
+
+
+def exec_order_from_row(row: Sequence[Any]) -> ExecOrderRecord:
+    """An :class:`ExecOrderRecord` from an ``exec_orders`` row (columns as :data:`EXEC_ORDER_COLUMNS`).
+
+    Raises:
+        StoreError: a stored value does not fit the record (a row written outside Hadron).
+    """
+    try:
+        return msgspec.convert(dict(zip(EXEC_ORDER_COLUMNS, row, strict=True)), ExecOrderRecord)
+    except msgspec.ValidationError as exc:
+        raise StoreError(f"exec_orders row {row[0]!r} does not read back as an order: {exc}") from exc
+
+
+def list_exec_fills_query(venue: str | None, client_order_id: str | None) -> Query:
+    """The ``exec_fills`` listing (see :meth:`StateStore.journal_fills`)."""
+    params = tuple(value for value in (venue, client_order_id) if value is not None)
+    return Query(_LIST_EXEC_FILLS[venue is not None, client_order_id is not None], params)
+
+
+def exec_fill_from_row(row: Sequence[Any]) -> tuple[str, ExecFill]:
+    """``(venue, fill)`` from an ``exec_fills`` listing row."""
+    venue, client_order_id, venue_order_id, fill_id, price, size, fee, ts_event, taker = row
+    fill = ExecFill(
+        client_order_id=client_order_id,
+        venue_order_id=venue_order_id,
+        fill_id=fill_id,
+        price=int(price),
+        size=int(size),
+        fee=int(fee),
+        ts_event=int(ts_event),
+        taker=bool(taker),
+    )
+    return str(venue), fill
+
+
+def check_exec_fill(venue: str, fill: ExecFill, recorded_ns: int) -> tuple[Any, ...]:
+    """The ``exec_fills`` row of ``fill``, after checking it fits the table.
+
+    Raises:
+        StoreError: an empty venue or fill id, a field of the wrong type, a price or size below 0,
+            an integer outside 64 bits, or a time that is not ns since the epoch.
+    """
+    what = f"fill {fill.fill_id!r} of {venue!r}"
+    if not isinstance(venue, str) or not venue or not isinstance(fill.fill_id, str) or not fill.fill_id:
+        raise StoreError(f"{what}: venue and fill_id must be non-empty text")
+    if not isinstance(fill.client_order_id, str) or not isinstance(fill.venue_order_id, str):
+        raise StoreError(f"{what}: client_order_id and venue_order_id must be text")
+    for name in ("price", "size", "fee"):
+        value = getattr(fill, name)
+        low = INT64_MIN if name == "fee" else 0
+        if type(value) is not int or not low <= value <= INT64_MAX:
+            raise StoreError(f"{what}: {name} {value!r} must be an int in [{low}, {INT64_MAX}]")
+    if type(fill.taker) is not bool:
+        raise StoreError(f"{what}: taker {fill.taker!r} must be a bool")
+    check_ns("ts_event", fill.ts_event)
+    check_ns("recorded_ns", recorded_ns)
+    return (venue, fill.fill_id, fill.client_order_id, fill.venue_order_id, fill.price, fill.size, fill.fee,
+            int(fill.taker), fill.ts_event, recorded_ns)  # fmt: skip
+
+
+def set_baseline_op(venue: str, positions: Sequence[tuple[str, int]], ts_ns: int) -> Op[bool]:
+    """Store a venue's baseline unless it has one: the mark row first (its insert decides, so two
+    writers at once store one baseline), then one row per instrument. Returns True when stored."""
+    if not (yield Query(INSERT_BASELINE, (venue, BASELINE_MARK, 0, ts_ns))).rowcount:
+        return False
+    if positions:
+        rows = [(venue, instrument, position, ts_ns) for instrument, position in positions]
+        yield Query(INSERT_BASELINE, rows, many=True)
+    return True
 
 
 def account_query(event: AccountEvent) -> Query:

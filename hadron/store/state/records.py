@@ -1,9 +1,11 @@
-"""The state store's records: runs, opportunities, paper orders, fills, positions and balances.
+"""The state store's records: runs, opportunities, paper orders, fills, positions, balances and
+the live order journal.
 
 Frozen :mod:`msgspec` structs, one per table, in Hadron's units: prices int 1/10,000 USD, sizes
 int 1/1,000,000 contract, cash int 1/1,000,000 USD, times int ns since the Unix epoch, ids text.
 Every integer fits a signed 64-bit column; :func:`valid` checks a record against its declared
-types and ranges before it reaches a database.
+types and ranges before it reaches a database. The journal's fills are
+:class:`hadron.model.orders.ExecFill` (fee int 1/10,000,000,000 USD), stored with their venue.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Annotated, Literal, TypeVar, get_args
 import msgspec
 
 from hadron.errors import StoreError
+from hadron.model.orders import ExecReport, OrderRequest, OrderState, OutcomeSide, TimeInForce
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -30,6 +33,9 @@ OpportunityState = Literal["opened", "updated", "closed"]
 Side = Literal["buy", "sell"]
 OrderStatus = Literal["new", "partially_filled", "filled", "cancelled", "rejected"]
 Liquidity = Literal["taker", "maker"]
+ExecMode = Literal["live", "dry-run", "shadow"]
+"""How a journaled order was handled: ``live`` sent to the venue, ``dry-run`` built and logged
+but not sent, ``shadow`` decided beside a paper run and never sent."""
 
 
 class Run(msgspec.Struct, frozen=True, gc=False):
@@ -172,7 +178,112 @@ class Balance(msgspec.Struct, frozen=True, gc=False):
     updated_ns: UInt63
 
 
-_R = TypeVar("_R", Run, Opportunity, PaperOrder, Fill, Position, Balance)
+class ExecOrderRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One live order in the journal (table ``exec_orders``): written before it is sent, updated
+    from every venue answer, read back on restart to reconcile with the venue.
+
+    Attributes:
+        client_order_id: Hadron's id for the order (the key; :attr:`OrderRequest.client_order_id`).
+        venue: registered venue name. venue_order_id: the venue's id (``""`` until it answers).
+        instrument / symbol / outcome / side / tif / trade_id / leg / role: as on the request.
+        price: the limit, int 1/10,000 USD in the outcome's terms. size: int, 1/1,000,000.
+        state: where the order is (:class:`~hadron.model.orders.OrderState`).
+        filled: cumulative size filled, int 1/1,000,000.
+        reason: why rejected or cancelled (the venue's words or Hadron's check; ``""``).
+        mode: ``"live"``, ``"dry-run"`` or ``"shadow"`` (:data:`ExecMode`).
+        run_id: the run that placed it (``""`` when none).
+        created_ns / updated_ns: ns since the epoch (when decided; when last written).
+        request: the request exactly as decided, ``msgspec.json.encode(OrderRequest)`` as text
+            (:meth:`order_request` decodes it).
+    """
+
+    client_order_id: Id
+    venue: Id
+    venue_order_id: str
+    instrument: Id
+    symbol: str
+    outcome: OutcomeSide
+    side: Side
+    price: UInt63
+    size: UInt63
+    tif: TimeInForce
+    state: OrderState
+    filled: UInt63
+    reason: str
+    trade_id: str
+    leg: Int64
+    role: str
+    mode: ExecMode
+    run_id: str
+    created_ns: UInt63
+    updated_ns: UInt63
+    request: str
+
+    @classmethod
+    def from_request(
+        cls,
+        request: OrderRequest,
+        *,
+        mode: ExecMode,
+        state: OrderState = OrderState.PENDING,
+        run_id: str = "",
+        venue_order_id: str = "",
+        filled: int = 0,
+        reason: str = "",
+        updated_ns: int | None = None,
+    ) -> ExecOrderRecord:
+        """The journal row of ``request`` in ``state`` (``updated_ns`` defaults to the request's
+        ``created_ns``); ``request`` is kept as its msgspec JSON."""
+        return cls(
+            client_order_id=request.client_order_id,
+            venue=request.venue,
+            venue_order_id=venue_order_id,
+            instrument=request.instrument,
+            symbol=request.symbol,
+            outcome=request.outcome,
+            side=request.side,
+            price=request.price,
+            size=request.size,
+            tif=request.tif,
+            state=state,
+            filled=filled,
+            reason=reason,
+            trade_id=request.trade_id,
+            leg=request.leg,
+            role=request.role,
+            mode=mode,
+            run_id=run_id,
+            created_ns=request.created_ns,
+            updated_ns=request.created_ns if updated_ns is None else updated_ns,
+            request=msgspec.json.encode(request).decode(),
+        )
+
+    def updated(self, report: ExecReport, *, updated_ns: int) -> ExecOrderRecord:
+        """This row after the venue's ``report`` (state, cumulative filled, reason, and the venue's
+        order id when the report has one), written at ``updated_ns``; the store still never moves
+        a stored state backwards (:meth:`StateStore.journal_order`)."""
+        return msgspec.structs.replace(
+            self,
+            venue_order_id=report.venue_order_id or self.venue_order_id,
+            state=report.state,
+            filled=report.filled,
+            reason=report.reason or self.reason,
+            updated_ns=updated_ns,
+        )
+
+    def order_request(self) -> OrderRequest:
+        """The stored :class:`~hadron.model.orders.OrderRequest`, decoded from :attr:`request`.
+
+        Raises:
+            StoreError: the stored text is not an OrderRequest.
+        """
+        try:
+            return msgspec.json.decode(self.request, type=OrderRequest)
+        except msgspec.DecodeError as exc:
+            raise StoreError(f"order {self.client_order_id!r}: the journaled request does not decode: {exc}") from exc
+
+
+_R = TypeVar("_R", Run, Opportunity, PaperOrder, Fill, Position, Balance, ExecOrderRecord)
 
 RUN_STATUSES: frozenset[str] = frozenset(get_args(RunStatus))
 ORDER_STATUSES: frozenset[str] = frozenset(get_args(OrderStatus))

@@ -193,6 +193,58 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    (
+        4,
+        "live execution: the order journal, its fills and the reconciliation baselines",
+        """
+        CREATE TABLE exec_orders (
+            client_order_id TEXT PRIMARY KEY,
+            venue TEXT NOT NULL,
+            venue_order_id TEXT NOT NULL,
+            instrument TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            side TEXT NOT NULL,
+            price BIGINT NOT NULL,
+            size BIGINT NOT NULL,
+            tif TEXT NOT NULL,
+            state TEXT NOT NULL,
+            filled BIGINT NOT NULL,
+            reason TEXT NOT NULL,
+            trade_id TEXT NOT NULL,
+            leg BIGINT NOT NULL,
+            role TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            created_ns BIGINT NOT NULL,
+            updated_ns BIGINT NOT NULL,
+            request TEXT NOT NULL
+        );
+        CREATE INDEX exec_orders_state ON exec_orders (state, created_ns);
+        CREATE INDEX exec_orders_venue ON exec_orders (venue, created_ns);
+        CREATE TABLE exec_fills (
+            venue TEXT NOT NULL,
+            fill_id TEXT NOT NULL,
+            client_order_id TEXT NOT NULL,
+            venue_order_id TEXT NOT NULL,
+            price BIGINT NOT NULL,
+            size BIGINT NOT NULL,
+            fee BIGINT NOT NULL,
+            taker INTEGER NOT NULL,
+            ts_event BIGINT NOT NULL,
+            recorded_ns BIGINT NOT NULL,
+            PRIMARY KEY (venue, fill_id)
+        );
+        CREATE INDEX exec_fills_order ON exec_fills (client_order_id);
+        CREATE TABLE exec_baselines (
+            venue TEXT NOT NULL,
+            instrument TEXT NOT NULL,
+            position BIGINT NOT NULL,
+            ts_ns BIGINT NOT NULL,
+            PRIMARY KEY (venue, instrument)
+        )
+        """,
+    ),
 ]
 """Every schema change, in order; append only (never edit or renumber an applied migration)."""
 
