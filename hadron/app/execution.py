@@ -73,7 +73,9 @@ class LiveDesk:
             adapter = get_venue(venue)
             if not isinstance(adapter, ExecutionVenue):
                 raise ConfigError(f'execution.mode = "{execution.mode}": venue {venue} cannot take orders')
-            gateways[venue] = adapter.order_gateway(config, dry_run=execution.mode == "dry-run")
+            gateways[venue] = adapter.order_gateway(
+                config, dry_run=execution.mode == "dry-run", contracts_limit=execution.order_group_limit
+            )
         self.live = LiveExecution(gateways, execution, MemoryJournal(), run_id=run_id, kill=kill)
         self.reconciliations: list[ReconcileReport] = []
         self.shadow: PaperTrader | None = None

@@ -6,7 +6,7 @@
     mode = "paper"                 # paper (default) | live | dry-run | shadow
     max_order_notional = "50"      # USD per order (limit × size); a table gives each venue its own
     max_orders_per_s = 5           # orders sent per second per venue (beyond: rejected, rate)
-    order_group_limit = "0"        # Kalshi: contracts per rolling 15 s in one order group (0: none)
+    order_group_limit = 0          # Kalshi: contracts per rolling 15 s in one order group (0: none)
     fill_timeout_s = 5             # wait this long for an ended order's fills before asking REST
     cancel_on_shutdown = true      # cancel every resting order on stop (and the kill switch)
 
@@ -49,7 +49,7 @@ class ExecutionConfig:
         mode: :data:`ExecutionMode`.
         max_order_notional: venue → the most one order may commit (limit × size), 1/10,000,000,000 USD.
         max_orders_per_s: venue → orders per second (0: no limit of Hadron's own).
-        order_group_limit: Kalshi order-group contracts limit, 1/1,000,000 contract (0: no group).
+        order_group_limit: Kalshi order-group contracts limit, whole contracts per rolling 15 s (0: no group).
         fill_timeout_s: seconds to wait for an ended order's fills before asking the venue's REST.
         cancel_on_shutdown: cancel resting orders on stop and when the kill switch engages.
         confirmed: the confirmation was given (``HADRON_LIVE=1``, or a loopback-only demo).
@@ -124,13 +124,9 @@ def execution_config(table: Mapping[str, Any], *, mode: str | None = None) -> Ex
         raise ConfigError(f"execution.mode = {chosen!r}: use one of {', '.join(MODES)}")
     notional = _per_venue(table.get("max_order_notional", "50"), "execution.max_order_notional", money)
     rate = _per_venue(table.get("max_orders_per_s", 5), "execution.max_orders_per_s", _rate)
-    group = table.get("order_group_limit", "0")
-    try:
-        group_units = int(money(group, "execution.order_group_limit") // 10**4)  # contracts → 1/1,000,000
-    except ConfigError:
-        raise ConfigError(
-            f'execution.order_group_limit = {group!r}: expected contracts as a string, e.g. "100"'
-        ) from None
+    group_units = table.get("order_group_limit", 0)
+    if isinstance(group_units, bool) or not isinstance(group_units, int) or group_units < 0:
+        raise ConfigError(f"execution.order_group_limit = {group_units!r}: expected whole contracts ≥ 0, e.g. 100")
     timeout = table.get("fill_timeout_s", 5.0)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise ConfigError(f"execution.fill_timeout_s = {timeout!r}: expected seconds > 0")

@@ -243,19 +243,22 @@ class LiveExecution:
         return {"cancelled": cancelled, "still_resting": resting}
 
     async def _cancel_everywhere(self, reason: str) -> list[str]:
+        # Every venue's cancel-all, then what still rests there (logged and kept for the report)
         cancelled: list[str] = []
         if self.mode != "live":
             return cancelled
+        resting: list[str] = []
         for venue, gateway in self.gateways.items():
             try:
                 ids = await gateway.cancel_all()
+                self.stats.cancel_all += 1
+                cancelled += [f"{venue}:{i}" for i in ids]
+                resting += [f"{venue}:{o.venue_order_id}" for o in await gateway.open_orders()]
             except Exception as exc:
                 log.error("cancel-all failed", venue=venue, reason=reason, error=str(exc))
-                continue
-            self.stats.cancel_all += 1
-            cancelled += [f"{venue}:{i}" for i in ids]
-        if cancelled:
-            log.warning("cancelled resting orders", reason=reason, orders=cancelled)
+                resting.append(f"{venue}: unknown ({exc})")
+        self.stats.still_resting = resting
+        log.warning("cancel-all done", reason=reason, cancelled=cancelled, still_resting=resting)
         return cancelled
 
     # -- sending -----------------------------------------------------------------------------

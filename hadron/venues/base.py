@@ -367,9 +367,13 @@ class OrderGateway(Protocol):
 class ExecutionVenue(Protocol):
     """A venue Hadron can send orders to (``execution.mode = "live"``)."""
 
-    def order_gateway(self, config: HadronConfig, *, base_url: str | None = None, dry_run: bool = False) -> OrderGateway:
+    def order_gateway(
+        self, config: HadronConfig, *, base_url: str | None = None, dry_run: bool = False, contracts_limit: int = 0
+    ) -> OrderGateway:
         """An :class:`OrderGateway` for the account in ``config`` (its credentials, REST host and
-        limits; ``base_url`` overrides the host).
+        limits; ``base_url`` overrides the host). ``contracts_limit`` (whole contracts; 0:
+        none) is a venue-side cap where the venue has one (Kalshi order groups: contracts per
+        rolling 15 s, beyond which the venue cancels the group's orders); others ignore it.
 
         Raises:
             ConfigError: missing credentials or a bad setting (named, with the fix).

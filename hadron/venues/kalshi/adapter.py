@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from hadron.venues.base import BenchPlan
     from hadron.venues.kalshi.fake import FakeKalshiVenue
     from hadron.venues.kalshi.live import KalshiLiveFeed
+    from hadron.venues.kalshi.orders import KalshiOrderGateway
 
 
 class _TimedMsg(msgspec.Struct, gc=False):
@@ -155,6 +156,42 @@ class KalshiAdapter:
             signals=options.signals,
             account_script=options.account_script,
             burst=options.burst,
+            exchange=options.exchange,
+        )
+
+    def order_gateway(
+        self, config: HadronConfig, *, base_url: str | None = None, dry_run: bool = False, contracts_limit: int = 0
+    ) -> KalshiOrderGateway:
+        """Order entry for the account in ``config.kalshi`` (an
+        :class:`~hadron.venues.base.ExecutionVenue`); see
+        :class:`~hadron.venues.kalshi.orders.KalshiOrderGateway`.
+
+        Args:
+            config: ``kalshi.api_key_id`` with ``private_key_path`` or ``private_key`` (also from
+                ``KALSHI_API_KEY_ID``, ``KALSHI_PRIVATE_KEY_PATH``, ``KALSHI_PRIVATE_KEY``),
+                ``rest_url``/``env`` (the REST host) and ``rate_tier`` (the token buckets).
+            base_url: the REST root to use instead (including ``/trade-api/v2``).
+            dry_run: sign and log every request, send nothing.
+            contracts_limit: the order group's cap, whole contracts per rolling 15 s (0: no group).
+
+        Raises:
+            ConfigError: missing or unreadable credentials (naming the setting and the fix), or an
+                unknown ``kalshi.rate_tier``.
+        """
+        from hadron.errors import ConfigError
+        from hadron.venues.kalshi.auth import hosts_for, load_signer
+        from hadron.venues.kalshi.orders import KalshiOrderGateway
+
+        try:
+            signer = load_signer(config.kalshi)
+        except ConfigError as exc:
+            raise ConfigError(f"Kalshi live orders need an API key: {exc}") from exc
+        return KalshiOrderGateway(
+            base_url or hosts_for(config.kalshi).rest,
+            signer,
+            rate_tier=config.kalshi.rate_tier,
+            dry_run=dry_run,
+            contracts_limit=contracts_limit,
         )
 
     async def market_results(self, tickers: list[str], *, config: HadronConfig) -> dict[str, str]:

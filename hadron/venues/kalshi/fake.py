@@ -57,6 +57,7 @@ from hadron.venues.faults import parse_faults as parse_spec
 from hadron.venues.kalshi.auth import HEADER_KEY, WS_PATH, verify_any
 from hadron.venues.kalshi.fake_account import CHANNEL_TYPES, KalshiAccountScript
 from hadron.venues.kalshi.fake_exchange import FakeBook, FakeExchange, count_fp
+from hadron.venues.kalshi.fake_orders import KalshiExchangeAccount
 from hadron.venues.kalshi.fake_scenario import CaptureEntry, communications_script
 from hadron.venues.kalshi.fake_session import Client, FakeKalshiCommands, Subscription, now_ms, wire_frame
 from hadron.venues.kalshi.messages import (
@@ -174,6 +175,10 @@ class FakeKalshiVenue(FakeKalshiCommands):
         self.stats = FakeVenueStats()
         self.account = KalshiAccountScript()
         """The private channels' state: positions built by :meth:`play_account`."""
+        self.exchange_account: KalshiExchangeAccount | None = None
+        """The loopback exchange's account when orders are taken (``FakeVenueOptions.exchange``):
+        ``positions()``, ``open_orders()``, ``fills``; its private messages go out through
+        :meth:`play_private`."""
         self.finished = asyncio.Event()
         self._go = asyncio.Event()
         if not start_on_subscribe:
@@ -330,16 +335,23 @@ class FakeKalshiVenue(FakeKalshiCommands):
         every client subscribed to ``user_orders``, ``fill`` or ``market_positions`` (with the
         order's market among its tickers, or none) gets that channel's messages, as a signed
         Kalshi connection would. Return how many frames were sent."""
+        return sum(self.play_private(self.account.frames(order, now_ms())) for order in orders)
+
+    def play_private(self, frames: Iterable[tuple[str, dict[str, Any]]]) -> int:
+        """Send private-channel messages ``(channel, msg)`` (``user_orders``, ``fill``,
+        ``market_positions``, ``order_group_updates``) to every client subscribed to that channel
+        with the message's market among its tickers (or none), framed as Kalshi frames them
+        (``{"type", "sid", "msg"}``, no seq). The scripted orders and the loopback exchange's real
+        orders (:attr:`exchange_account`) both go out here. Return how many frames were sent."""
         sent = 0
-        for order in orders:
-            for channel, msg in self.account.frames(order, now_ms()):
-                ticker = str(msg.get("market_ticker") or msg.get("ticker") or "")
-                for client in self._clients:
-                    sub = client.by_channel(channel)
-                    if sub is None or (sub.tickers is not None and ticker not in sub.tickers):
-                        continue
-                    self._send(client, {"type": CHANNEL_TYPES[channel], "sid": sub.sid, "msg": msg})
-                    sent += 1
+        for channel, msg in frames:
+            ticker = str(msg.get("market_ticker") or msg.get("ticker") or "")
+            for client in self._clients:
+                sub = client.by_channel(channel)
+                if sub is None or (sub.tickers is not None and ticker and ticker not in sub.tickers):
+                    continue
+                self._send(client, {"type": CHANNEL_TYPES[channel], "sid": sub.sid, "msg": msg})
+                sent += 1
         return sent
 
     def play_market_lifecycle(self, msg: dict[str, Any]) -> int:

@@ -1,6 +1,6 @@
 """The loopback Kalshi venue's REST side: a Starlette app serving a :class:`FakeExchange`.
 
-Routes (under ``/trade-api/v2``, GET only; shapes as Kalshi's OpenAPI)::
+Routes (under ``/trade-api/v2``; shapes as Kalshi's OpenAPI)::
 
     /markets                      {"markets": [...], "cursor": "..."}   status, event_ticker,
                                                                          series_ticker, tickers
@@ -13,15 +13,36 @@ Routes (under ``/trade-api/v2``, GET only; shapes as Kalshi's OpenAPI)::
     /series/{series_ticker}       {"series": {...}}
     /exchange/status              {"exchange_active": true, "trading_active": true, ...}
 
+With an exchange account (:class:`~hadron.venues.kalshi.fake_orders.KalshiExchangeAccount`),
+the portfolio routes too (OpenAPI ``CreateOrder``, ``BatchCreateOrders``, ``CancelOrder``,
+``BatchCancelOrders``, ``GetOrders``, ``GetOrder``, ``GetFills``, ``GetPositions``,
+``GetBalance``, ``CreateOrderGroup``, ``DeleteOrderGroup``)::
+
+    POST   /portfolio/orders                 201 {"order": {...}}
+    GET    /portfolio/orders                 {"orders": [...], "cursor": "..."}  ticker, status
+    POST   /portfolio/orders/batched         201 {"orders": [{"client_order_id", "order", "error"}]}
+    DELETE /portfolio/orders/batched         {"orders": [{"order_id", "order", "reduced_by_fp", "error"}]}
+    GET    /portfolio/orders/{order_id}      {"order": {...}}
+    DELETE /portfolio/orders/{order_id}      {"order": {...}, "reduced_by_fp": "..."}
+    GET    /portfolio/fills                  {"fills": [...], "cursor": "..."}   ticker, order_id, min_ts
+    GET    /portfolio/positions              {"market_positions": [...], "event_positions": [], "cursor"}
+    GET    /portfolio/balance                {"balance": cents, "portfolio_value": cents, "updated_ts"}
+    POST   /portfolio/order_groups/create    201 {"order_group_id": "..."}
+    DELETE /portfolio/order_groups/{id}      {}
+
+The private-channel messages an order causes go to the account's ``frames_sink`` once the answer
+is sent.
+
 Lists page with ``limit`` and an opaque ``cursor``; the last page has ``"cursor": ""``. With a
-public key, every request must carry valid Kalshi auth headers (else 401 with Kalshi's own
-body). Unknown tickers answer 404 ``not_found``; bad parameters 400 ``bad_request``.
+public key, every request must carry valid Kalshi auth headers signed over its own method and
+path (else 401 with Kalshi's own body). Unknown tickers answer 404 ``not_found``; bad parameters 400 ``bad_request``.
 :class:`RestFaults` injects 429s, 503s and chosen statuses to exercise clients' retries.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,12 +50,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from hadron.venues.kalshi.auth import REST_PREFIX, verify_any
 from hadron.venues.kalshi.fake_exchange import FakeExchange
+from hadron.venues.kalshi.fake_orders import Answer, Frames, KalshiExchangeAccount
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -180,7 +203,7 @@ class _RestVenue:
         async def handler(request: Request) -> Response:
             if self.faults is not None and (injected := self.faults.fault()) is not None:
                 return injected
-            if self.public_keys and verify_any(self.public_keys, request.headers, "GET", request.url.path):
+            if self.public_keys and verify_any(self.public_keys, request.headers, request.method, request.url.path):
                 return JSONResponse(AUTH_ERROR_BODY, status_code=401)
             try:
                 return await endpoint(request)
@@ -270,20 +293,83 @@ class _RestVenue:
         return JSONResponse({"exchange_active": True, "trading_active": True, "exchange_estimated_resume_time": None})
 
 
+class _Portfolio:
+    """The portfolio endpoints over one exchange account (each answer's private messages are sent
+    after the response, through the account's ``frames_sink``)."""
+
+    def __init__(self, account: KalshiExchangeAccount) -> None:
+        self.account = account
+
+    def _respond(self, answer: Answer | tuple[int, dict[str, Any]]) -> Response:
+        status, body = answer[0], answer[1]
+        frames = answer[2] if len(answer) == 3 else []
+        task = BackgroundTask(self._play, frames) if frames else None
+        return JSONResponse(body, status_code=status, background=task)
+
+    async def _play(self, frames: Frames) -> None:
+        # On the event loop (a plain function would run in a worker thread): the venue's queues
+        if self.account.frames_sink is not None:
+            self.account.frames_sink(frames)
+
+    async def _json(self, request: Request) -> Any:
+        body = await request.body()
+        if not body:
+            return None
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise _BadRequest(f"the body is not JSON: {exc}") from exc
+
+    async def orders(self, request: Request) -> Response:
+        if request.method == "POST":
+            return self._respond(await self.account.create_order(await self._json(request)))
+        return self._respond(self.account.get_orders(request.query_params))
+
+    async def batched(self, request: Request) -> Response:
+        body = await self._json(request)
+        if request.method == "POST":
+            return self._respond(await self.account.batch_create(body))
+        return self._respond(await self.account.batch_cancel(body))
+
+    async def order(self, request: Request) -> Response:
+        order_id = request.path_params["order_id"]
+        if request.method == "DELETE":
+            return self._respond(await self.account.cancel_order(order_id))
+        return self._respond(self.account.get_order(order_id))
+
+    async def fills(self, request: Request) -> Response:
+        return self._respond(self.account.get_fills(request.query_params))
+
+    async def positions(self, request: Request) -> Response:
+        return self._respond(self.account.get_positions(request.query_params))
+
+    async def balance(self, request: Request) -> Response:
+        return self._respond(self.account.get_balance())
+
+    async def create_group(self, request: Request) -> Response:
+        return self._respond(await self.account.create_order_group(await self._json(request)))
+
+    async def delete_group(self, request: Request) -> Response:
+        return self._respond(await self.account.delete_order_group(request.path_params["order_group_id"]))
+
+
 def build_rest_app(
     exchange: FakeExchange,
     *,
     public_key: RSAPublicKey | Sequence[RSAPublicKey] | None,
     faults: RestFaults | None = None,
+    account: KalshiExchangeAccount | None = None,
 ) -> Starlette:
     """Return the loopback venue's REST app serving ``exchange`` under ``/trade-api/v2``.
 
     Args:
         exchange: the market state to serve (read at each request, so it may change under the app).
         public_key: when given (one key or several), every request must be signed by the
-            private key of one of them (Kalshi's RSA-PSS headers over ``timestamp + "GET" +
-            path``); else no auth is checked.
+            private key of one of them (Kalshi's RSA-PSS headers over ``timestamp + METHOD +
+            path``, the request's own method); else no auth is checked.
         faults: failures to inject (429s, 503s, chosen statuses), checked before auth.
+        account: the exchange account taking orders (the portfolio routes); ``None``: market data
+            only.
     """
     keys = [] if public_key is None else [public_key] if isinstance(public_key, RSAPublicKey) else list(public_key)
     venue = _RestVenue(exchange, keys, faults)
@@ -297,4 +383,16 @@ def build_rest_app(
         Route("/series/{series_ticker}", venue.guarded(venue.series)),
         Route("/exchange/status", venue.guarded(venue.exchange_status)),
     ]
+    if account is not None:
+        book = _Portfolio(account)
+        routes += [
+            Route("/portfolio/orders", venue.guarded(book.orders), methods=["GET", "POST"]),
+            Route("/portfolio/orders/batched", venue.guarded(book.batched), methods=["POST", "DELETE"]),
+            Route("/portfolio/orders/{order_id}", venue.guarded(book.order), methods=["GET", "DELETE"]),
+            Route("/portfolio/fills", venue.guarded(book.fills)),
+            Route("/portfolio/positions", venue.guarded(book.positions)),
+            Route("/portfolio/balance", venue.guarded(book.balance)),
+            Route("/portfolio/order_groups/create", venue.guarded(book.create_group), methods=["POST"]),
+            Route("/portfolio/order_groups/{order_group_id}", venue.guarded(book.delete_group), methods=["DELETE"]),
+        ]
     return Starlette(routes=[Mount(REST_PREFIX, routes=routes)])

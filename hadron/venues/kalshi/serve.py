@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from hadron.errors import ConfigError
 from hadron.venues.account_script import ScriptedOrder, play_timed
+from hadron.venues.base import ExchangeOptions
 from hadron.venues.kalshi.auth import load_public_key
 from hadron.venues.kalshi.fake import FakeKalshiVenue, parse_faults
 from hadron.venues.kalshi.fake_exchange import FakeExchange
+from hadron.venues.kalshi.fake_orders import KalshiExchangeAccount
 from hadron.venues.kalshi.fake_rest import RestFaults, build_rest_app
 from hadron.venues.kalshi.fake_scenario import load_capture
 from hadron.venues.signals import stop_on_signals
@@ -44,6 +47,28 @@ def split_faults(spec: str) -> tuple[str, RestFaults]:
     return ",".join(ws_items), rest
 
 
+async def _public_keys(public_key: Path | Sequence[Path] | None) -> list[RSAPublicKey]:
+    keys = []
+    for path in [public_key] if isinstance(public_key, Path) else list(public_key or []):
+        try:
+            pem = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            raise ConfigError(f"--public-key {path}: cannot read ({exc.strerror or exc})") from exc
+        keys.append(load_public_key(pem))
+    return keys
+
+
+async def _serve_rest(app: Any, host: str, port: int) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+    # uvicorn on host:port (0: a free port); return the server, its task and the port it listens on
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no started event
+        await asyncio.sleep(0.01)
+    if port == 0 and server.servers:  # the port picked
+        port = int(next(iter(server.servers[0].sockets)).getsockname()[1])
+    return server, task, port
+
+
 async def fake_venue(
     *,
     captures: Sequence[Path],
@@ -61,6 +86,7 @@ async def fake_venue(
     signals: bool = True,
     account_script: Sequence[ScriptedOrder] = (),
     burst: bool = False,
+    exchange: ExchangeOptions | None = None,
     **_: Any,
 ) -> FakeKalshiVenue:
     """Serve the loopback Kalshi venue (WebSocket on ``port``, REST on ``rest_port``) until
@@ -71,37 +97,40 @@ async def fake_venue(
     :mod:`hadron.venues.account_script`), the clock started by the first ``fill`` subscription.
     ``burst``: at speed 0, frames built and framed ahead, written in large chunks (see
     :class:`~hadron.venues.kalshi.fake.FakeKalshiVenue`).
+    ``exchange``: take orders (:mod:`hadron.venues.kalshi.fake_orders`): the REST side gains the
+    portfolio routes (served on ``rest_port``, or a free port when it is ``None``), the venue's
+    ``exchange_account`` holds the account, and each order's private messages go to the signed
+    clients subscribed to ``user_orders``/``fill``/``market_positions``.
 
     Raises:
         ConfigError: unreadable public key, bad fault spec, or no playable capture.
+        DecodeError: a bad ``exchange.cash`` or starting position.
     """
-    keys = []
-    for path in [public_key] if isinstance(public_key, Path) else list(public_key or []):
-        try:
-            pem = await asyncio.to_thread(path.read_bytes)
-        except OSError as exc:
-            raise ConfigError(f"--public-key {path}: cannot read ({exc.strerror or exc})") from exc
-        keys.append(load_public_key(pem))
+    keys = await _public_keys(public_key)
     timeline = await asyncio.to_thread(load_capture, captures)
     if not timeline:
         raise ConfigError("--capture: no Kalshi book or trade frames found in the given files")
-    exchange = FakeExchange()
+    exchange_state = FakeExchange()
     if metadata is not None:
-        exchange.load_metadata(metadata)
+        exchange_state.load_metadata(metadata)
     ws_faults, rest_faults = split_faults(faults)
     venue = FakeKalshiVenue(
-        timeline, exchange, public_key=keys, speed=speed, faults=parse_faults(ws_faults), loop=loop, burst=burst
+        timeline, exchange_state, public_key=keys, speed=speed, faults=parse_faults(ws_faults), loop=loop, burst=burst
     )
+    account: KalshiExchangeAccount | None = None
+    if exchange is not None:
+        account = KalshiExchangeAccount(venue.exchange, exchange)
+        account.frames_sink = venue.play_private
+        venue.exchange_account = account
+        if rest_port is None:
+            rest_port = 0  # orders need REST: a free port
     await venue.start(host, port)
     server: uvicorn.Server | None = None
     server_task: asyncio.Task[None] | None = None
     rest_url = None
     if rest_port is not None:
-        app = build_rest_app(exchange, public_key=keys, faults=rest_faults)
-        server = uvicorn.Server(uvicorn.Config(app, host=host, port=rest_port, log_level="warning", lifespan="off"))
-        server_task = asyncio.create_task(server.serve())
-        while not server.started and not server_task.done():  # noqa: ASYNC110 - uvicorn has no started event
-            await asyncio.sleep(0.01)
+        app = build_rest_app(exchange_state, public_key=keys, faults=rest_faults, account=account)
+        server, server_task, rest_port = await _serve_rest(app, host, rest_port)
         rest_url = f"http://{host}:{rest_port}/trade-api/v2"
     stop = stop or asyncio.Event()
     if signals:

@@ -1,7 +1,9 @@
-"""Kalshi REST rate limits: the read budget of each usage tier and a token bucket.
+"""Kalshi REST rate limits: the read and write budgets of each usage tier and a token bucket.
 
-Source: Kalshi docs ``rate_limits`` (2026-08): an ordinary read costs :data:`READ_COST` tokens
-from a bucket refilled at the tier's rate (Basic 200 tokens/s) and holding
+Source: Kalshi docs ``rate_limits`` (2026-08): two independent buckets, Read (GETs) and Write
+(orders, cancels, order groups). An ordinary request costs :data:`READ_COST` tokens (an order
+:data:`WRITE_COST`, a cancel :data:`CANCEL_COST`; a batch is billed per item) from a bucket
+refilled at the tier's rate (Basic 200 read / 100 write tokens/s) and holding
 :attr:`RateTier.burst_s` seconds of it.
 """
 
@@ -18,6 +20,10 @@ from hadron.venues.http import Clock, Sleep
 
 READ_COST = 10
 """Tokens one ordinary request costs (Kalshi ``rate_limits``; a few reads cost less)."""
+WRITE_COST = 10
+"""Write tokens one order costs (create; each order of a batch; order-group requests)."""
+CANCEL_COST = 2
+"""Write tokens one cancel costs (each order of a batch cancel; Kalshi ``rate_limits``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,18 @@ RATE_TIERS: Final[Mapping[str, RateTier]] = {
 }
 """Read buckets per usage tier (Kalshi docs ``rate_limits``, 2026-08): Basic and Advanced hold
 2 s of budget, the tiers above 1 s."""
+
+WRITE_TIERS: Final[Mapping[str, RateTier]] = {
+    "basic": RateTier(100, 1),
+    "advanced": RateTier(300, 2),
+    "expert": RateTier(600, 2),
+    "premier": RateTier(1000, 2),
+    "paragon": RateTier(2000, 2),
+    "prime": RateTier(4000, 2),
+    "prestige": RateTier(8000, 2),
+}
+"""Write buckets per usage tier (Kalshi docs ``rate_limits``, 2026-08): Basic holds 1 s of
+budget (10 orders/s, 10 orders at most in one batch), the tiers above 2 s."""
 
 
 class KalshiRateLimiter:
@@ -79,6 +97,18 @@ class KalshiRateLimiter:
         spec = RATE_TIERS.get(tier.lower())
         if spec is None:
             raise ConfigError(f"kalshi.rate_tier {tier!r} is unknown: use one of {', '.join(RATE_TIERS)}")
+        return cls(spec.rate, spec.rate * spec.burst_s, clock=clock, sleep=sleep)
+
+    @classmethod
+    def for_write_tier(cls, tier: str, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> Self:
+        """Return the write bucket of ``tier`` (see :data:`WRITE_TIERS`).
+
+        Raises:
+            ConfigError: an unknown tier (the message lists the known ones).
+        """
+        spec = WRITE_TIERS.get(tier.lower())
+        if spec is None:
+            raise ConfigError(f"kalshi.rate_tier {tier!r} is unknown: use one of {', '.join(WRITE_TIERS)}")
         return cls(spec.rate, spec.rate * spec.burst_s, clock=clock, sleep=sleep)
 
     @property
