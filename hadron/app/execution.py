@@ -132,10 +132,13 @@ class LiveDesk:
 
     async def close(self) -> None:
         """Cancel what rests (``cancel_on_shutdown``), say what still rests, reconcile once more."""
-        self.shutdown_report = await self.live.shutdown("shutdown")
-        if self.live.mode == "live":
-            for venue in self.instruments:
-                await self.reconcile(venue, "stop")
+        self.shutdown_report = await self.live.shutdown("shutdown", close=False)
+        try:
+            if self.live.mode == "live":
+                for venue in self.instruments:
+                    await self.reconcile(venue, "stop")
+        finally:
+            await self.live.close()
 
     def report(self) -> dict[str, Any]:
         """The ``execution`` section of the run's report: mode, orders, fills, rejects, round

@@ -104,9 +104,10 @@ def demo(
         if status["workdir"]
         else "its temporary files are removed (--workdir DIR keeps them)"
     )
+    kind = "paper" if "summary" not in status else (status.get("execution") or {}).get("mode", "live")
     kept = [f"{what} {path}" for what, path in (("recording", record), ("opportunities", opportunities)) if path]
     stdout.print(
-        f"demo stopped: {feeds}; {opps['opportunities']} opportunities; {paper.get('orders', 0)} paper orders, "
+        f"demo stopped: {feeds}; {opps['opportunities']} opportunities; {paper.get('orders', 0)} {kind} orders, "
         f"{paper.get('fills', 0)} fills; {files}" + "".join(f"; {k}" for k in kept),
         markup=False,
     )

@@ -70,6 +70,7 @@ class LiveOrder:
     ack_ns: int = 0
     fill_ids: set[str] = field(default_factory=set)
     waiting: bool = False
+    acked: bool = False
 
 
 @dataclass(slots=True)
@@ -132,6 +133,7 @@ class LiveExecution:
         self._sends: dict[str, deque[int]] = defaultdict(deque)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._halted: str | None = None
+        self._cancelling = False
         self.alerts: list[str] = []
         self.dry_run_requests: list[dict[str, object]] = []
 
@@ -199,7 +201,8 @@ class LiveExecution:
                 count += 1
             self._batches[venue] = []
         count += sum(1 for live in self.orders.values() if not live.done)
-        if self.config.cancel_on_shutdown:
+        if self.config.cancel_on_shutdown and not self._cancelling:
+            self._cancelling = True
             self._spawn(self._cancel_everywhere(reason))
         return count
 
@@ -220,27 +223,25 @@ class LiveExecution:
         while self._tasks and asyncio.get_running_loop().time() < deadline:
             await asyncio.wait(set(self._tasks), timeout=max(0.01, deadline - asyncio.get_running_loop().time()))
 
-    async def shutdown(self, reason: str = "shutdown") -> dict[str, Any]:
+    async def shutdown(self, reason: str = "shutdown", *, close: bool = True) -> dict[str, Any]:
         """Drain, cancel every resting order (``cancel_on_shutdown``), list what is still resting,
-        close the gateways; return ``{"cancelled": [...ids], "still_resting": [...]}``."""
+        close the gateways (``close``; else :meth:`close` later); return ``{"cancelled": [...ids],
+        "still_resting": [...]}``."""
         await self.drain()
         cancelled: list[str] = []
-        resting: list[str] = []
         if self.config.cancel_on_shutdown and self.mode == "live":
             cancelled = await self._cancel_everywhere(reason)
-            for venue, gateway in self.gateways.items():
-                try:
-                    resting += [f"{venue}:{o.venue_order_id}" for o in await gateway.open_orders()]
-                except Exception as exc:
-                    resting.append(f"{venue}: unknown ({exc})")
         await self.drain(within_s=2.0)
-        self.stats.still_resting = resting
-        if resting:
-            log.warning("orders still resting at the venues after shutdown", orders=resting)
+        resting = list(self.stats.still_resting)
+        if close:
+            await self.close()
+        return {"cancelled": cancelled, "still_resting": resting}
+
+    async def close(self) -> None:
+        """Close the gateways' HTTP clients."""
         for gateway in self.gateways.values():
             with contextlib.suppress(Exception):
                 await gateway.close()
-        return {"cancelled": cancelled, "still_resting": resting}
 
     async def _cancel_everywhere(self, reason: str) -> list[str]:
         # Every venue's cancel-all, then what still rests there (logged and kept for the report)
@@ -248,6 +249,7 @@ class LiveExecution:
         if self.mode != "live":
             return cancelled
         resting: list[str] = []
+        self._cancelling = True
         for venue, gateway in self.gateways.items():
             try:
                 ids = await gateway.cancel_all()
@@ -258,6 +260,7 @@ class LiveExecution:
                 log.error("cancel-all failed", venue=venue, reason=reason, error=str(exc))
                 resting.append(f"{venue}: unknown ({exc})")
         self.stats.still_resting = resting
+        self._cancelling = False
         log.warning("cancel-all done", reason=reason, cancelled=cancelled, still_resting=resting)
         return cancelled
 
@@ -376,7 +379,9 @@ class LiveExecution:
         if report.state is OrderState.REJECTED:
             self.stats.rejected[report.reason.split(":")[0] or "venue"] += 1
         elif report.state is not OrderState.PENDING and not live.done and self.sink is not None:
-            self.stats.accepted += live.order.state is OrderState.PENDING
+            if not live.acked:
+                live.acked = True
+                self.stats.accepted += 1
             on_accepted = getattr(self.sink, "on_accepted", None)
             if on_accepted is not None:
                 on_accepted(live.order)
@@ -535,6 +540,7 @@ class LiveExecution:
             "orders_sent": self.stats.sent,
             "batches": self.stats.batches,
             "accepted": self.stats.accepted,
+            "cancel_all": self.stats.cancel_all,
             "rejected": dict(self.stats.rejected),
             "fills": self.stats.fills,
             "fills_from": dict(self.stats.fills_from),

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from hadron.venues.base import BenchPlan
     from hadron.venues.polymarket.fake import FakePolymarketVenue
     from hadron.venues.polymarket.live import PolymarketLiveFeed
+    from hadron.venues.polymarket.orders import PolymarketOrderGateway
 
 
 class _TimedMessage(msgspec.Struct, gc=False):
@@ -124,7 +125,8 @@ class PolymarketAdapter:
 
     async def fake_venue(self, options: FakeVenueOptions) -> FakePolymarketVenue:
         """Serve the loopback venue; see :func:`hadron.venues.polymarket.serve.fake_venue`
-        (``public_key`` and ``metadata`` are Kalshi's: not used)."""
+        (``public_key`` and ``metadata`` are Kalshi's: not used; ``exchange`` turns on order
+        entry, :mod:`hadron.venues.polymarket.fake_orders`)."""
         from hadron.venues.polymarket.serve import fake_venue
 
         return await fake_venue(
@@ -143,7 +145,24 @@ class PolymarketAdapter:
             account_script=options.account_script,
             user_auth=options.user_auth,
             burst=options.burst,
+            exchange=options.exchange,
         )
+
+    def order_gateway(
+        self, config: HadronConfig, *, base_url: str | None = None, dry_run: bool = False, contracts_limit: int = 0
+    ) -> PolymarketOrderGateway:
+        """The CLOB V2 order gateway of ``config.polymarket`` (an
+        :class:`~hadron.venues.base.ExecutionVenue`); see
+        :func:`hadron.venues.polymarket.orders.order_gateway`.
+
+        ``contracts_limit`` is ignored: Polymarket has no venue-side order group.
+
+        Raises:
+            ConfigError: no wallet key, or a partial set of API credentials.
+        """
+        from hadron.venues.polymarket.orders import order_gateway
+
+        return order_gateway(config, base_url=base_url, dry_run=dry_run)
 
     def bench_plan(self, capture: Path, folder: Path) -> BenchPlan:
         """The loopback set-up ``hadron bench live`` measures; see

@@ -30,6 +30,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import msgspec
@@ -46,6 +47,9 @@ from hadron.venues.loopback import BurstGate, FramedStream, send_text_frames, ta
 from hadron.venues.polymarket.fake_account import PolymarketAccountScript
 from hadron.venues.polymarket.fake_exchange import ZERO_HASH, FakePolyExchange
 from hadron.venues.polymarket.fake_scenario import Played, later
+
+if TYPE_CHECKING:
+    from hadron.venues.polymarket.fake_orders import PolymarketExchangeAccount
 
 log = structlog.get_logger("hadron.polymarket.fake")
 
@@ -160,6 +164,8 @@ class FakePolymarketVenue:
         self.user_auth: tuple[str, str, str] | None = None
         """The user channel's credentials ``(apiKey, secret, passphrase)`` (``None``: refuse all)."""
         self.account = PolymarketAccountScript()
+        self.exchange_account: PolymarketExchangeAccount | None = None
+        """The loopback exchange's account (order entry), when ``ExchangeOptions`` turned it on."""
         self._user_clients: list[ServerConnection] = []
         self._user_sends: set[asyncio.Future[None]] = set()
         self._forbid = 0  # handshakes still to refuse with 403 (``forbid``)
@@ -276,6 +282,17 @@ class FakePolymarketVenue:
                 for ws in list(self._user_clients):
                     self._spawn_send(ws, frame)
                     sent += 1
+        return sent
+
+    def send_user(self, messages: list[dict[str, Any]]) -> int:
+        """Send user-channel messages (one frame each, in order) to every authenticated client;
+        return the frames sent."""
+        sent = 0
+        for msg in messages:
+            frame = msgspec.json.encode(msg).decode()
+            for ws in list(self._user_clients):
+                self._spawn_send(ws, frame)
+                sent += 1
         return sent
 
     def _spawn_send(self, ws: ServerConnection, frame: str) -> None:
@@ -411,7 +428,7 @@ class FakePolymarketVenue:
                 self.stats.played += 1
                 if index in self._listed and not rounds:
                     continue
-                self.exchange.apply(item.msg)
+                self._apply(item)
                 self._broadcast(item)
             self._gate(True)
             for fault in faults:
@@ -422,6 +439,12 @@ class FakePolymarketVenue:
             rounds += 1
             await asyncio.sleep(0.2)
         self.finished.set()
+
+    def _apply(self, item: Played) -> None:
+        # The exchange's books move; resting loopback-exchange orders the book now crosses fill
+        self.exchange.apply(item.msg)
+        if self.exchange_account is not None:
+            self.exchange_account.on_market(item.assets)
 
     async def _backpressure(self) -> None:
         # as fast as possible, but never more than a bounded backlog per client

@@ -13,7 +13,9 @@ import uvicorn
 
 from hadron.errors import ConfigError
 from hadron.venues.account_script import ScriptedOrder, play_timed
+from hadron.venues.base import ExchangeOptions
 from hadron.venues.polymarket.fake import FakePolymarketVenue, parse_faults
+from hadron.venues.polymarket.fake_orders import PolymarketExchangeAccount
 from hadron.venues.polymarket.fake_scenario import load_capture
 from hadron.venues.signals import stop_on_signals
 
@@ -35,6 +37,7 @@ async def fake_venue(
     account_script: Sequence[ScriptedOrder] = (),
     user_auth: tuple[str, str, str] | None = None,
     burst: bool = False,
+    exchange: ExchangeOptions | None = None,
     **_: Any,
 ) -> FakePolymarketVenue:
     """Serve the loopback Polymarket venue (market channel on ``port``, REST ``/book`` on
@@ -45,7 +48,10 @@ async def fake_venue(
     it refuses every client); ``account_script``: orders played there (see
     :mod:`hadron.venues.account_script`), the clock started by the first authenticated client.
     ``burst``: at speed 0, frames built and framed ahead, written in large chunks (see
-    :class:`~hadron.venues.polymarket.fake.FakePolymarketVenue`).
+    :class:`~hadron.venues.polymarket.fake.FakePolymarketVenue`). ``exchange``: also take orders
+    (the CLOB order routes on REST, matched against the replayed books, reported on the user
+    channel; see :mod:`hadron.venues.polymarket.fake_orders`); the account is the returned
+    venue's ``exchange_account``.
 
     Raises:
         ConfigError: a bad fault spec, or nothing playable in the captures.
@@ -55,14 +61,19 @@ async def fake_venue(
         raise ConfigError("--capture: no Polymarket frames (or Kalshi frames to transcode) in the given files")
     venue = FakePolymarketVenue(timeline, speed=speed, faults=parse_faults(faults), loop=loop, burst=burst)
     venue.user_auth = user_auth
+    if exchange is not None:
+        venue.exchange_account = PolymarketExchangeAccount(
+            venue.exchange, exchange, user_auth=user_auth, publish=venue.send_user
+        )
     await venue.start(host, port)
     server: uvicorn.Server | None = None
     task: asyncio.Task[None] | None = None
     rest_url = None
     if rest_port is not None:
-        config = uvicorn.Config(
-            venue.exchange.rest_app(), host=host, port=rest_port, log_level="warning", lifespan="off"
-        )
+        app = venue.exchange.rest_app()
+        if venue.exchange_account is not None:
+            app.router.routes.extend(venue.exchange_account.routes())
+        config = uvicorn.Config(app, host=host, port=rest_port, log_level="warning", lifespan="off")
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
         while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no started event
