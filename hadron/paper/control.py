@@ -5,7 +5,8 @@ Routes (JSON), mounted by the runtime's control server and the dashboard:
 * ``GET  /api/paper/status``: kill switch, orders working, P&L, rejections.
 * ``POST /api/paper/kill``: engage the kill switch (body ``{"reason": "…"}`` optional); working
   orders are cancelled and new ones blocked.
-* ``POST /api/paper/resume``: release it (refused with 409 while the kill file exists).
+* ``POST /api/paper/resume``: release it (refused with 409 while the kill file exists), and a
+  live execution's halt after a reconciliation difference (the operator checked the account).
 
 Access is the server's job (:class:`hadron.app.control.ControlGuard`): the ``Host`` and ``Origin``
 must be the server's, and a ``POST`` needs the control token as ``Authorization: Bearer <token>``
@@ -33,6 +34,7 @@ def status(trader: PaperTrader) -> dict[str, Any]:
     parts = trader.pnl()
     return {
         "kill_switch": {"engaged": trader.kill.engaged, "reason": trader.kill.reason},
+        "execution": {"mode": trader.execution.mode, "halted": trader.execution.halted},
         "orders_working": sum(1 for o in trader.orders if o.status == "working"),
         "orders": len(trader.orders),
         "fills": trader.stats.fills,
@@ -66,6 +68,9 @@ def routes(trader: PaperTrader) -> list[Route]:
 
     async def resume(request: Request) -> Response:
         trader.kill.release()
+        resume_execution = getattr(trader.execution, "resume", None)
+        if resume_execution is not None:  # live: a reconciliation halt is released by the operator too
+            resume_execution()
         if trader.kill.check():
             return JSONResponse(
                 {"error": f"kill file {trader.kill.file} still exists", **status(trader)}, status_code=409
