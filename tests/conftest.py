@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import hadron.venues.polymarket.signing  # noqa: F401 - first: it undoes py_ecc's recursion-limit raise before a test imports eth_account
 from hadron.book.manager import BookManager
 from hadron.venues.base import FeedStats
 

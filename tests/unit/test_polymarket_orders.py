@@ -367,3 +367,17 @@ def test_the_adapter_builds_the_gateway_and_names_missing_settings() -> None:
     direct: OrderGateway = order_gateway(HadronConfig(polymarket=PolymarketConfig(private_key=Secret(KEY))))
     assert isinstance(direct, PolymarketOrderGateway) and direct.address == ADDRESS and not direct.dry_run
     assert KEY[2:] not in repr(gw)
+
+
+def test_the_signing_libraries_leave_the_recursion_limit_alone() -> None:
+    # py_ecc (under eth_account) raises it to 100,000 on import; the decoders' depth bound is the
+    # interpreter's own, so a hostile, deeply nested frame is dead-lettered, not a C stack overflow
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; before = sys.getrecursionlimit(); import hadron.venues.polymarket.orders; "
+        "import hadron.venues.polymarket.fake_orders; print(before, sys.getrecursionlimit())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == out[1]

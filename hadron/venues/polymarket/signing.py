@@ -22,45 +22,53 @@ integers of 6 decimals (pUSD and outcome tokens both have 6), so a size is alrea
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, Literal, NamedTuple
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
-from py_clob_client_v2.clob_types import ApiCreds, RequestArgs  # type: ignore[import-untyped,unused-ignore]
-from py_clob_client_v2.config import get_contract_config  # type: ignore[import-untyped,unused-ignore]
-from py_clob_client_v2.headers.headers import (  # type: ignore[import-untyped,unused-ignore]
+_RECURSION_LIMIT = sys.getrecursionlimit()
+
+from eth_account import Account  # noqa: E402 - between the recursion limit's save and restore
+from eth_account.messages import encode_typed_data  # noqa: E402
+from py_clob_client_v2.clob_types import ApiCreds, RequestArgs  # noqa: E402
+from py_clob_client_v2.config import get_contract_config  # noqa: E402
+from py_clob_client_v2.headers.headers import (  # noqa: E402
     create_level_1_headers,
     create_level_2_headers,
 )
-from py_clob_client_v2.order_builder.builder import (  # type: ignore[import-untyped,unused-ignore]
+from py_clob_client_v2.order_builder.builder import (  # noqa: E402
     ROUNDING_CONFIG,
     OrderBuilder,
 )
-from py_clob_client_v2.order_utils.exchange_order_builder_v2 import (  # type: ignore[import-untyped,unused-ignore]
+from py_clob_client_v2.order_utils.exchange_order_builder_v2 import (  # noqa: E402
     ExchangeOrderBuilderV2,
 )
-from py_clob_client_v2.order_utils.model.order_data_v2 import (  # type: ignore[import-untyped,unused-ignore]
+from py_clob_client_v2.order_utils.model.order_data_v2 import (  # noqa: E402
     OrderDataV2,
     OrderV2,
     SignedOrderV2,
     order_to_json_v2,
 )
-from py_clob_client_v2.order_utils.model.side import Side as ClobSide  # type: ignore[import-untyped,unused-ignore]
-from py_clob_client_v2.order_utils.model.signature_type_v2 import (  # type: ignore[import-untyped,unused-ignore]
+from py_clob_client_v2.order_utils.model.side import Side as ClobSide  # noqa: E402
+from py_clob_client_v2.order_utils.model.signature_type_v2 import (  # noqa: E402
     SignatureTypeV2,
 )
-from py_clob_client_v2.signer import Signer  # type: ignore[import-untyped,unused-ignore]
-from py_clob_client_v2.signing.eip712 import (  # type: ignore[import-untyped,unused-ignore]
+from py_clob_client_v2.signer import Signer  # noqa: E402
+from py_clob_client_v2.signing.eip712 import (  # noqa: E402
     CLOB_DOMAIN_NAME,
     CLOB_VERSION,
     MSG_TO_SIGN,
 )
-from py_clob_client_v2.signing.hmac import build_hmac_signature  # type: ignore[import-untyped,unused-ignore]
+from py_clob_client_v2.signing.hmac import build_hmac_signature  # noqa: E402
 
-from hadron.model.units import PRICE_SCALE, SIZE_SCALE
+from hadron.model.units import PRICE_SCALE, SIZE_SCALE  # noqa: E402
+
+sys.setrecursionlimit(_RECURSION_LIMIT)
+# py_ecc (imported under eth_account) raises the interpreter's recursion limit to 100,000 when it
+# is imported: a hostile, deeply nested frame must still meet the interpreter's own bound in the
+# decoders (a RecursionError, dead-lettered) rather than run the C stack out
 
 TICK_SIZES: Final[Mapping[int, str]] = {1000: "0.1", 100: "0.01", 50: "0.005", 25: "0.0025", 10: "0.001", 1: "0.0001"}
 """The venue's tick sizes (1/10,000 USD → the venue's string), the keys of the official
