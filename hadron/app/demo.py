@@ -326,14 +326,23 @@ def _execution_summary(runtime: Runtime, loopback: Mapping[str, Any]) -> dict[st
 
 
 def _trading(
-    execution: str, account_script: Sequence[ScriptedOrder] | None, pairs_toml: str
+    execution: str, account_script: Sequence[ScriptedOrder] | None, pairs_toml: str, folder: Path
 ) -> tuple[bool, list[ScriptedOrder]]:
-    # Whether orders go to the loopback exchanges, and the scripted account orders (none then)
+    # Whether orders go to the loopback exchanges (then a fresh journal), and the scripted account
+    # orders (none then)
     if execution not in MODES:
         raise ConfigError(f"--execution {execution!r}: use one of {', '.join(MODES)}")
     trading = execution != "paper"
+    if trading:
+        _fresh_journal(folder)
     default_script = [] if trading else demo_account_script(pairs_toml)
     return trading, default_script if account_script is None else list(account_script)
+
+
+def _fresh_journal(folder: Path) -> None:
+    # The loopback exchanges start empty each run: so does the order journal in state.db
+    for stale in ("state.db", "state.db-wal", "state.db-shm"):
+        (folder / stale).unlink(missing_ok=True)
 
 
 def _confirmed(config: HadronConfig) -> ExecutionConfig:
@@ -378,7 +387,9 @@ async def run_demo(
     trader sends real orders to them through the venues' order gateways (``docs/EXECUTION.md``);
     the confirmation ``HADRON_LIVE=1`` is not asked for, since every venue is the demo's own
     loopback one. No scripted account orders are played then (the account is Hadron's alone, so
-    its positions can be compared with the exchanges'). The status's ``execution`` section, and
+    its positions can be compared with the exchanges'), and ``state.db`` starts afresh (the
+    exchanges start empty each run, so a journal of an earlier run would not reconcile with them).
+    The status's ``execution`` section, and
     the file ``summary`` (default ``summary.json`` in ``workdir`` or, without one, the current
     folder, in a trading mode other than paper), give the mode, orders, fills, rejects, the
     reconciliations and whether Hadron's positions equal the exchanges' own account view.
@@ -441,7 +452,7 @@ async def run_demo(
         pairs = folder / "pairs.toml"
         pairs_toml = polymarket.pairs_for([DEMO_MARKET], fee_rate="0.04")
         pairs.write_text(pairs_toml)
-        trading, script = _trading(execution, account_script, pairs_toml)
+        trading, script = _trading(execution, account_script, pairs_toml, folder)
         user_auth = _user_credentials()
         venues, urls = await _start_venues(
             demo_capture(),

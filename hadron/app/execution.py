@@ -144,7 +144,7 @@ class LiveDesk:
         """The ``execution`` section of the run's report: mode, orders, fills, rejects, round
         trips, alerts, the reconciliations (the last one per venue says whether Hadron's
         positions equal the venue's) and, in shadow mode, the paper/live divergence."""
-        out: dict[str, Any] = {"mode": self.execution.mode, **self.live.summary()}
+        out: dict[str, Any] = {**self.live.summary(), "mode": self.execution.mode}  # shadow: not "live"
         last: dict[str, ReconcileReport] = {}
         for report in self.reconciliations:
             last[report.venue] = report

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
@@ -53,6 +54,11 @@ log = structlog.get_logger("hadron.exec")
 
 CASH_TO_MONEY = 10_000
 """Cash (1/1,000,000 USD) → money (1/10,000,000,000 USD)."""
+
+MIN_LIMIT = 100
+"""The limit sent for the trader's "any price" orders (0.01 USD, 1/10,000 USD): a sell at limit 0
+(the unwind policy's sell-back at whatever the book bids) goes out at 0.01 and a buy at limit 1
+at 0.99, the widest limits the venues accept (Kalshi's and Polymarket's prices lie in (0, 1))."""
 
 
 @dataclass(slots=True)
@@ -175,7 +181,7 @@ class LiveExecution:
             symbol=symbol,
             outcome="no" if order.from_bids else "yes",
             side=order.side,
-            price=order.limit,
+            price=_venue_limit(order.limit),
             size=order.size,
             tif="FOK" if order.tif == "FOK" else "IOC",
             created_ns=now,
@@ -377,7 +383,7 @@ class LiveExecution:
                 self.on_account(event)
         live.reported_filled = max(live.reported_filled, report.filled)
         if report.state is OrderState.REJECTED:
-            self.stats.rejected[report.reason.split(":")[0] or "venue"] += 1
+            self.stats.rejected[_reason_key(report.reason)] += 1
         elif report.state is not OrderState.PENDING and not live.done and self.sink is not None:
             if not live.acked:
                 live.acked = True
@@ -551,6 +557,24 @@ class LiveExecution:
             "alerts": list(self.alerts),
             "still_resting": list(self.stats.still_resting),
         }
+
+
+_FIGURES = re.compile(r"0x[0-9a-fA-F]+|\d+(?:\.\d+)?")
+
+
+def _reason_key(reason: str) -> str:
+    # The report's key for a venue's refusal: its code ("balance", "dry_run", Kalshi's
+    # "code: message" → the code), or a venue's sentence with its ids and figures blanked, so that
+    # refusals of one kind count together ("order … is invalid. Size (…) lower than the minimum")
+    head = reason.split(":")[0].strip()
+    return (_FIGURES.sub("…", head) if " " in head else head) or "venue"
+
+
+def _venue_limit(limit: int) -> int:
+    # A limit outside (0, 1) USD means "any price" to the trader; a venue refuses it (MIN_LIMIT)
+    if limit <= 0:
+        return MIN_LIMIT
+    return PRICE_ONE - MIN_LIMIT if limit >= PRICE_ONE else limit
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -103,23 +103,26 @@ def expected_positions(
 
 
 def unhedged_trades(orders: Iterable[ExecOrderRecord], fills: Iterable[tuple[str, ExecFill]]) -> list[dict[str, Any]]:
-    """Pair trades whose legs hold unequal sizes (a crash between two legs, a failed unwind)."""
+    """Pair trades whose legs hold unequal sizes (a crash between two legs, a failed unwind).
+
+    ``orders`` and ``fills`` must hold every venue's (a trade's legs are at two venues); a trade is
+    one run's (``run_id``, ``trade_id``): trade ids restart with each run."""
     by_id = {o.client_order_id: o for o in orders}
-    held: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    legs: dict[str, set[int]] = defaultdict(set)
+    held: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    legs: dict[tuple[str, str], set[int]] = defaultdict(set)
     for record in by_id.values():
         if record.trade_id:
-            legs[record.trade_id].add(record.leg)
+            legs[(record.run_id, record.trade_id)].add(record.leg)
     for _, fill in fills:
         owner = by_id.get(fill.client_order_id)
         if owner is not None and owner.trade_id:
             record = owner
-            held[record.trade_id][record.leg] += fill.size if record.side == "buy" else -fill.size
+            held[(record.run_id, record.trade_id)][record.leg] += fill.size if record.side == "buy" else -fill.size
     out = []
-    for trade_id, leg_ids in legs.items():
-        sizes = {leg: held[trade_id].get(leg, 0) for leg in sorted(leg_ids | {0, 1})}
+    for trade, leg_ids in legs.items():
+        sizes = {leg: held[trade].get(leg, 0) for leg in sorted(leg_ids | {0, 1})}
         if len(set(sizes.values())) > 1:
-            out.append({"trade_id": trade_id, "held": {str(k): v for k, v in sizes.items()}})
+            out.append({"run_id": trade[0], "trade_id": trade[1], "held": {str(k): v for k, v in sizes.items()}})
     return out
 
 
@@ -232,7 +235,10 @@ async def _compare(
         if order.venue_order_id not in known and order.client_order_id not in by_id:
             report.unknown_orders.append(order.venue_order_id)
             report.differences.append(f"order {order.venue_order_id} rests at the venue, unknown to Hadron")
-    report.unhedged = unhedged_trades(orders, fills)
+    # the trades with a leg at this venue, judged on both legs (every venue's orders and fills)
+    here = {(o.run_id, o.trade_id) for o in orders if o.trade_id}
+    everywhere = [o for o in await journal.journal_orders() if (o.run_id, o.trade_id) in here]
+    report.unhedged = unhedged_trades(everywhere, await journal.journal_fills())
 
 
 def _fields(fill: ExecFill) -> dict[str, Any]:

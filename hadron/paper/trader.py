@@ -86,6 +86,9 @@ class PaperTrader:
         self.stats = PaperStats()
         self.rng = random.Random(self.config.seed)  # noqa: S311 - a simulation, reproducible by seed
         self.lot = detector.thresholds.lot
+        self._min_size = {c.key: max(detector.thresholds.min_size, c.min_size) for c in detector.candidates()}
+        """Candidate key → the smallest order its venues accept (a Polymarket market's minimum):
+        a trade the risk limits shrink below it is not sent (the venue would refuse the leg)."""
         self.trades: list[PairTrade] = []
         self._trades_by_id: dict[str, PairTrade] = {}
         self.orders: list[PaperOrder] = []
@@ -153,6 +156,9 @@ class PaperTrader:
         if allowed < self.lot:
             why = reason or "below_minimum"
             self.stats.rejections[why] += 1
+            return
+        if allowed < self._min_size.get(key, 0):
+            self.stats.rejections["below_min_order_size"] += 1  # shrunk below what a venue accepts
             return
         if reason is not None:
             self.stats.downsized[reason] += 1

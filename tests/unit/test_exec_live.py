@@ -292,7 +292,7 @@ async def test_crash_between_legs_then_restart_reconciles_to_the_venue() -> None
     report = await reconcile_venue(gateways["kalshi"], journal, instruments=[K])
     assert report.ok, report.differences
     assert report.fills_added == 1 and report.positions[K] == {"expected": 5 * S, "venue": 5 * S}
-    assert report.unhedged == [{"trade_id": "t1", "held": {"0": 5 * S, "1": 0}}]
+    assert report.unhedged == [{"run_id": "r1", "trade_id": "t1", "held": {"0": 5 * S, "1": 0}}]
     # someone else trades the account: a difference, not a silent fix
     gateways["kalshi"].positions_held[K] += S
     report = await reconcile_venue(gateways["kalshi"], journal, instruments=[K])

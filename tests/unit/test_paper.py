@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from typer.testing import CliRunner
 
 from hadron.arb.detector import ArbDetector
-from hadron.arb.terms import Thresholds
+from hadron.arb.terms import PairTerms, Thresholds, leg_terms
 from hadron.book.manager import BookManager
 from hadron.cli import app
 from hadron.errors import ConfigError
@@ -371,3 +371,19 @@ def test_two_traders_on_one_book_manager_both_follow_its_clock() -> None:
     for trader in traders:
         assert trader.now_ns == T0 + 10**9
         assert [o.filled for o in trader.trades[0].orders] == [5 * S, 5 * S]
+
+
+def test_a_trade_shrunk_below_a_venues_minimum_order_is_not_sent() -> None:
+    # Polymarket's minimum is 5 shares; the pair limit lets only 4 through: no leg is sent
+    pair = _pair()
+    pair.venue_fields["polymarket_min_size"] = "5"
+    books = BookManager()
+    terms = {pair.id: PairTerms(legs=tuple(leg_terms(leg) for leg in pair.legs))}
+    det = ArbDetector(books, [pair], thresholds=Thresholds(max_age_ns=10**12), intra=False, terms=terms)
+    limits = _limits(max_notional_pair=38 * USD // 10)
+    trader = PaperTrader(
+        books, det, PaperConfig(latency={"kalshi": Latency(50.0), "polymarket": Latency(150.0)}), limits
+    )
+    _open(books)
+    assert trader.trades == []
+    assert trader.stats.rejections["below_min_order_size"] == 1
