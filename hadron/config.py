@@ -142,7 +142,8 @@ class PolymarketConfig:
             (``POLYMARKET_API_KEY``, ``POLYMARKET_API_SECRET``, ``POLYMARKET_API_PASSPHRASE``), all
             three masked; with them (and ``account``) the runtime reads the authenticated user
             channel (``user_ws_url``: our orders and trades) into the account panel.
-        user_ws_url: the user channel (default Polymarket's ``/ws/user``).
+        user_ws_url: the user channel (default Polymarket's ``/ws/user``; when ``ws_url`` is
+            moved to another ``…/ws/market`` and this is left unset, the same host's ``/ws/user``).
         account: read the user channel when the three credentials are set.
         private_key: the wallet's private key, hex (``POLYMARKET_PRIVATE_KEY``); masked. Signs
             the CLOB V2 orders (EIP-712) and, with no API credentials set, derives them (L1).
@@ -372,6 +373,16 @@ def _polymarket_env(cfg: PolymarketConfig, env: dict[str, str]) -> PolymarketCon
     return replace(cfg, **creds) if creds else cfg
 
 
+def _user_channel_beside(cfg: PolymarketConfig) -> PolymarketConfig:
+    # A market channel moved elsewhere (a loopback venue, a proxy) with the user channel left at
+    # its default would send the API credentials' login to Polymarket itself: the user channel
+    # follows the market channel's host (``…/ws/market`` → ``…/ws/user``) unless it is set too
+    default = PolymarketConfig()
+    if cfg.ws_url != default.ws_url and cfg.user_ws_url == default.user_ws_url and cfg.ws_url.endswith("/ws/market"):
+        return replace(cfg, user_ws_url=cfg.ws_url[: -len("/ws/market")] + "/ws/user")
+    return cfg
+
+
 def read_dotenv(path: Path) -> dict[str, str]:
     """Read a ``.env`` file (python-dotenv syntax); a missing file gives ``{}``."""
     if not path.is_file():
@@ -433,7 +444,9 @@ def load_config(
     if kalshi.connections < 1 or kalshi.max_markets_per_connection < 1:
         raise ConfigError("kalshi.connections and kalshi.max_markets_per_connection must be at least 1")
     _check_index_prices(kalshi.index_prices, where)
-    polymarket = _polymarket_env(_section(data, "polymarket", where, PolymarketConfig), merged_env)
+    polymarket = _user_channel_beside(
+        _polymarket_env(_section(data, "polymarket", where, PolymarketConfig), merged_env)
+    )
     for venue, settings in (("kalshi", kalshi), ("polymarket", polymarket)):
         if settings.transport not in TRANSPORTS:
             raise ConfigError(f"{where}: {venue}.transport is {settings.transport!r}: use {', '.join(TRANSPORTS)}")

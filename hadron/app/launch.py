@@ -78,8 +78,8 @@ def prepare_runtime(
 
 def check_config(path: Path) -> tuple[dict[str, Any], list[str]]:
     """Validate the configuration file ``path``: every section, the [paper], [risk] and
-    [thresholds] tables, the pairs file and the Kalshi keys (present, and not readable by
-    others: a warning).
+    [execution] tables, the pairs file and the Kalshi keys (present, and not readable by
+    others: a warning); a mode that sends real orders is noted with the confirmation it needs.
 
     Returns:
         The effective configuration (secrets masked, :func:`hadron.config.effective`) and notes
@@ -91,12 +91,18 @@ def check_config(path: Path) -> tuple[dict[str, Any], list[str]]:
     from hadron.app.control import is_loopback
     from hadron.arb.terms import load_arb_config
     from hadron.config import effective, load_config
+    from hadron.exec.config import CONFIRM_VARIABLE, execution_config
     from hadron.paper.config import paper_config, risk_limits
 
     cfg = load_config(path)
     paper_config(cfg.tables.get("paper", {}))
     risk_limits(cfg.tables.get("risk", {}))
+    execution = execution_config(cfg.tables.get("execution", {}))
     notes: list[str] = []
+    if execution.live and not cfg.runtime.paper:
+        raise ConfigError(f'execution.mode = "{execution.mode}" needs the trader: set runtime.paper = true')
+    if execution.sends:
+        notes.append(f'execution.mode = "{execution.mode}" sends real orders: hadron run needs {CONFIRM_VARIABLE}=1')
     if cfg.runtime.pairs:
         arb = load_arb_config(Path(cfg.runtime.pairs))
         notes.append(f"pairs: {sum(p.tradeable for p in arb.pairs)} approved, {len(arb.outcome_sets)} outcome sets")

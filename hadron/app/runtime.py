@@ -71,6 +71,20 @@ FEE_RULES_WAIT_S = 10.0
 rules arriving later are applied when they arrive (the registry reprices at that moment)."""
 
 
+def _run_execution(config: HadronConfig, role: str, execution: ExecutionConfig | None) -> ExecutionConfig | None:
+    # Where the trader's orders go (``execution``, else the [execution] table; an ingest process
+    # has no trader: None). A mode that sends needs the trader: runtime.paper = false is refused
+    if role == "ingest":
+        return None
+    chosen = execution or execution_config(config.tables.get("execution", {}))
+    if chosen.live and not config.runtime.paper:
+        raise ConfigError(
+            f'execution.mode = "{chosen.mode}" sends the trader\'s orders, but runtime.paper = false runs no trader: '
+            "set runtime.paper = true (its orders then go where [execution] says)"
+        )
+    return chosen
+
+
 class Runtime:
     """Everything ``hadron run --config`` runs, with an explicit lifecycle (see the module docstring).
 
@@ -88,7 +102,8 @@ class Runtime:
 
     Raises:
         ConfigError: no pairs file, no approved pairs, a bad ``[paper]``/``[risk]``/``[thresholds]``
-            setting, a role without a bus, or a non-loopback bind without a control token.
+            setting, a role without a bus, a non-loopback bind without a control token, or an
+            ``[execution]`` mode other than ``paper`` with ``runtime.paper = false`` (no trader to send).
     """
 
     def __init__(
@@ -123,6 +138,7 @@ class Runtime:
         index, count = shard
         if not 0 <= index < count:
             raise ConfigError(f"--shard {index}/{count}: use I/N with 0 ≤ I < N")
+        execution = _run_execution(config, role, execution)
         self.config = config
         self.role = role
         self.state = "starting"
@@ -142,9 +158,7 @@ class Runtime:
                 opportunities=Path(rt.opportunities) if rt.opportunities and role != "ingest" else None,
                 keep_closed=500,
                 run_config=effective(config),
-                execution=None
-                if role == "ingest"
-                else execution or execution_config(config.tables.get("execution", {})),
+                execution=execution,
                 venue_config=config,
             ),
             mode="live",

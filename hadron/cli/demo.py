@@ -115,7 +115,9 @@ def demo(
         ex = status.get("execution") or {}
         rec = ex.get("reconciliation") or {}
         stdout.print(
-            f"execution {ex.get('mode')}: {ex.get('orders_sent', 0)} orders sent, {ex.get('fills', 0)} fills, "
+            f"execution {ex.get('mode')}: {ex.get('orders_sent', 0)} orders sent"
+            + (f" ({ex.get('dry_run_requests', 0)} signed and logged, not sent)" if ex.get("mode") == "dry-run" else "")
+            + f", {ex.get('fills', 0)} fills, "
             f"{sum((ex.get('rejected') or {}).values())} rejected; positions reconciled with the exchanges: "
             f"{rec.get('positions_reconciled')} (Hadron = exchanges: {(ex.get('positions') or {}).get('equal')}); "
             f"summary {status['summary']}",

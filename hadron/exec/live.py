@@ -84,6 +84,7 @@ class LiveStats:
     """Counts for the run's report."""
 
     sent: int = 0
+    """Orders whose request left for a venue (dry-run: none)."""
     accepted: int = 0
     rejected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     fills: int = 0
@@ -334,7 +335,8 @@ class LiveExecution:
         for live in ready:
             live.sent_ns = sent
         self.stats.batches += 1
-        self.stats.sent += len(ready)
+        if self.mode == "live":
+            self.stats.sent += len(ready)  # dry-run: signed and logged, counted in dry_run_requests
         try:
             results = await gateway.place([live.request for live in ready])
         except Exception as exc:

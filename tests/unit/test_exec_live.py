@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
 from hadron.arb.detector import ArbDetector
 from hadron.arb.terms import Thresholds
 from hadron.book.manager import BookManager
+from hadron.config import load_config
 from hadron.errors import ConfigError
 from hadron.exec.config import ExecutionConfig, execution_config
 from hadron.exec.journal import MemoryJournal
@@ -313,3 +315,14 @@ async def test_live_and_paper_agree_on_the_same_books_without_latency() -> None:
     assert [(o.instrument, o.filled, o.cost, o.status) for o in trader.orders] == [
         (o.instrument, o.filled, o.cost, o.status) for o in paper.orders
     ]
+
+
+def test_a_moved_market_channel_takes_the_user_channel_along(tmp_path: Path) -> None:
+    # Otherwise the user channel's login (the API credentials) would go to Polymarket itself
+    moved = tmp_path / "moved.toml"
+    moved.write_text('[polymarket]\nws_url = "ws://127.0.0.1:8811/ws/market"\n')
+    assert load_config(moved).polymarket.user_ws_url == "ws://127.0.0.1:8811/ws/user"
+    both = tmp_path / "both.toml"
+    both.write_text('[polymarket]\nws_url = "ws://127.0.0.1:8811/ws/market"\nuser_ws_url = "ws://10.0.0.2/u"\n')
+    assert load_config(both).polymarket.user_ws_url == "ws://10.0.0.2/u"
+    assert load_config(None).polymarket.user_ws_url.startswith("wss://ws-subscriptions-clob.polymarket.com")
