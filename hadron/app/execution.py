@@ -104,7 +104,10 @@ class LiveDesk:
     async def reconcile(self, venue: str, why: str) -> ReconcileReport:
         """Reconcile ``venue`` now; a difference halts new orders (an alert)."""
         report = await reconcile_venue(
-            self.live.gateways[venue], self.live.journal, instruments=self.instruments.get(venue, [])
+            self.live.gateways[venue],
+            self.live.journal,
+            instruments=self.instruments.get(venue, []),
+            at_start=why == "start",
         )
         self.reconciliations.append(report)
         log.info("reconciled", venue=venue, why=why, ok=report.ok, fills_added=report.fills_added)

@@ -31,6 +31,7 @@ import structlog
 
 from hadron.exec.journal import Journal
 from hadron.model.orders import TERMINAL, ExecFill, OrderState
+from hadron.model.units import format_size
 from hadron.store.state.records import ExecOrderRecord
 from hadron.venues.base import OrderGateway
 
@@ -56,6 +57,8 @@ class ReconcileReport:
     unhedged: list[dict[str, Any]] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
     error: str = ""
+    at_start: bool = False
+    """Run before any order of this process: every open order in the journal is a dead one's."""
 
     @property
     def ok(self) -> bool:
@@ -77,6 +80,7 @@ class ReconcileReport:
             "unhedged": self.unhedged,
             "differences": self.differences,
             "error": self.error,
+            "at_start": self.at_start,
         }
 
 
@@ -119,10 +123,17 @@ def unhedged_trades(orders: Iterable[ExecOrderRecord], fills: Iterable[tuple[str
             record = owner
             held[(record.run_id, record.trade_id)][record.leg] += fill.size if record.side == "buy" else -fill.size
     out = []
+    where = {(o.run_id, o.trade_id, o.leg): (o.venue, o.instrument) for o in by_id.values() if o.trade_id}
     for trade, leg_ids in legs.items():
         sizes = {leg: held[trade].get(leg, 0) for leg in sorted(leg_ids | {0, 1})}
         if len(set(sizes.values())) > 1:
-            out.append({"run_id": trade[0], "trade_id": trade[1], "held": {str(k): v for k, v in sizes.items()}})
+            named = [
+                {"leg": leg, "venue": where.get((*trade, leg), ("", ""))[0],
+                 "instrument": where.get((*trade, leg), ("", ""))[1], "held": format_size(size)}
+                for leg, size in sizes.items()
+            ]  # fmt: skip
+            out.append({"run_id": trade[0], "trade_id": trade[1], "held": {str(k): v for k, v in sizes.items()},
+                        "legs": named})  # fmt: skip
     return out
 
 
@@ -132,12 +143,13 @@ async def reconcile_venue(
     *,
     instruments: Iterable[str] = (),
     now_ns: int | None = None,
+    at_start: bool = False,
 ) -> ReconcileReport:
     """Reconcile ``gateway``'s venue with the journal (see the module docstring); never raises
     (a venue that cannot be asked gives a report with ``error`` set, which is not ok)."""
     venue = gateway.venue
     now = now_ns if now_ns is not None else time.time_ns()
-    report = ReconcileReport(venue=venue, at_ns=now)
+    report = ReconcileReport(venue=venue, at_ns=now, at_start=at_start)
     try:
         await _reconcile(gateway, journal, report, set(instruments), now)
     except Exception as exc:
@@ -153,7 +165,7 @@ async def _reconcile(
     venue = gateway.venue
     open_orders = await journal.journal_orders(open_only=True, venue=venue)
     await _settle_open_orders(gateway, journal, report, open_orders, now)
-    orders = await journal.journal_orders(venue=venue)
+    orders = await journal.journal_orders(venue=venue)  # with the venue ids just learnt
     await _read_fills(gateway, journal, report, open_orders, orders, now)
     await _compare(gateway, journal, report, wanted, orders, now)
 
@@ -161,13 +173,16 @@ async def _reconcile(
 async def _settle_open_orders(
     gateway: OrderGateway, journal: Journal, report: ReconcileReport, open_orders: list[ExecOrderRecord], now: int
 ) -> None:
-    # Each order the journal holds as not ended: moved to what the venue says
+    # Each order the journal holds as not ended: moved to what the venue says. One whose answer
+    # was never journalled is looked for by the id the venue derives from it, where it does
+    # (Polymarket's order hash); at start, one the venue does not know was never placed
     for record in open_orders:
         report.orders_checked += 1
-        found = await gateway.order(record.client_order_id, record.venue_order_id)
+        venue_order_id = record.venue_order_id or await gateway.recall(record.order_request())
+        found = await gateway.order(record.client_order_id, venue_order_id)
         if found is None:
-            if now - record.created_ns < UNKNOWN_AFTER_NS:
-                continue
+            if not report.at_start and now - record.created_ns < UNKNOWN_AFTER_NS:
+                continue  # maybe still on its way (a reconnect while orders are in flight)
             updated = _replace(record, state=OrderState.REJECTED, reason="unknown at venue", updated_ns=now)
         else:
             updated = _replace(
@@ -229,7 +244,8 @@ async def _compare(
         want, have = expected.get(instrument, 0), held.get(instrument, 0)
         report.positions[instrument] = {"expected": want, "venue": have}
         if want != have:
-            report.differences.append(f"{instrument}: Hadron expects {want}, the venue holds {have}")
+            expects, holds = format_size(want), format_size(have)
+            report.differences.append(f"{instrument}: Hadron expects {expects}, the venue holds {holds} (contracts)")
     known = {o.venue_order_id for o in orders if o.venue_order_id}
     for order in await gateway.open_orders():
         if order.venue_order_id not in known and order.client_order_id not in by_id:

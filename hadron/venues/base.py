@@ -347,6 +347,13 @@ class OrderGateway(Protocol):
     async def order(self, client_order_id: str, venue_order_id: str = "") -> VenueOrder | None:
         """One order by our id (or the venue's), ``None`` when the venue does not know it."""
 
+    async def recall(self, request: OrderRequest) -> str:
+        """The venue's id of ``request`` when it follows from the request itself, remembered for
+        :meth:`order` and :meth:`fills` (Polymarket: the order hash, whose salt and timestamp
+        derive from the client order id and creation time: a restart finds an order whose answer
+        it never saw); ``""`` where the venue assigns ids and finds orders by
+        ``client_order_id`` (Kalshi)."""
+
     async def fills(self, since_ns: int) -> list[ExecFill]:
         """The account's fills since ``since_ns`` (ns), oldest first, in each order's terms when
         the order is known by id (``client_order_id`` may be ``""`` for fills of orders placed

@@ -479,7 +479,7 @@ async def test_crash_between_two_legs_then_restart_reconciles_and_an_outside_tra
         report = await desk.reconcile("kalshi", "reconnect")
         assert not report.ok
         assert report.positions[KALSHI] == {"expected": 8 * S, "venue": 10 * S}
-        assert report.differences == [f"{KALSHI}: Hadron expects {8 * S}, the venue holds {10 * S}"]
+        assert report.differences == [f"{KALSHI}: Hadron expects 8.00, the venue holds 10.00 (contracts)"]
         halted = desk.live.summary()["halted"]
         assert halted is not None and halted.startswith("reconciliation (reconnect) on kalshi") and desk.live.alerts
         # new orders are refused, nothing is sent
@@ -548,3 +548,58 @@ async def test_kill_switch_cancels_every_resting_order_at_both_exchanges(tmp_pat
             reconciled = await reconcile_venue(gateway, store, instruments=[instrument])
             assert reconciled.ok and reconciled.orders_updated == 1, reconciled.to_json()
         assert {r.state for r in await store.journal_orders()} == {OrderState.CANCELLED}
+
+
+@pytest.mark.asyncio
+async def test_a_polymarket_order_whose_answer_died_with_the_process_is_found_by_its_hash(tmp_path: Path) -> None:
+    # Polymarket has no client order id: the restart rebuilds the order's hash (salt and timestamp
+    # derive from the journalled request) and finds the order, its fills and the position
+    db = tmp_path / "state.db"
+    async with exchanges(tmp_path) as here:
+        store = await here.store(db)
+        poly = here.gateway("polymarket")
+        engine: list[LiveExecution] = []
+        crashing = CrashAfterAnswer(poly, engine)
+        live = LiveExecution({"polymarket": crashing}, _live_config(), store, run_id="run-1")
+        engine.append(live)
+        live.bind(Sink())
+        await live.start()
+        assert (await reconcile_venue(poly, store, instruments=[POLY_YES])).ok
+        live.submit(
+            _paper_order("run-1-t1-2", "t1", 1, "polymarket", POLY_YES, from_bids=False, limit=9900, size=5 * S)
+        )
+        for _ in range(int(PATIENCE / 0.01)):
+            if crashing.answers:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.gather(*list(live._tasks), return_exceptions=True)
+        (answer,) = crashing.answers
+        assert answer.report.filled > 0, answer
+        (record,) = await store.journal_orders()
+        assert record.state is OrderState.PENDING and record.venue_order_id == ""
+        await store.close()
+
+        store = await here.store(db)
+        fresh = here.gateway("polymarket")  # knows nothing of the order
+        report = await reconcile_venue(fresh, store, instruments=[POLY_YES], at_start=True)
+        assert report.ok, report.to_json()
+        assert report.orders_updated == 1 and report.fills_added >= 1
+        (record,) = await store.journal_orders()
+        assert record.venue_order_id == answer.report.venue_order_id and record.state.terminal
+        held = report.positions[POLY_YES]
+        assert held["expected"] == held["venue"] == answer.report.filled
+
+
+@pytest.mark.asyncio
+async def test_at_start_an_order_the_venue_never_saw_is_rejected_not_left_pending(tmp_path: Path) -> None:
+    async with exchanges(tmp_path) as here:
+        store = await here.store(tmp_path / "state.db")
+        kalshi = here.gateway("kalshi")
+        request = OrderRequest(client_order_id="run-1-t9-1", venue="kalshi", instrument=KALSHI, symbol=DEMO_MARKET,
+                               outcome="yes", side="buy", price=5500, size=S, tif="IOC",
+                               created_ns=time.time_ns())  # fmt: skip
+        await store.journal_order(ExecOrderRecord.from_request(request, mode="live", run_id="run-1"))
+        report = await reconcile_venue(kalshi, store, instruments=[KALSHI], at_start=True)
+        assert report.ok and report.orders_updated == 1
+        (record,) = await store.journal_orders()
+        assert record.state is OrderState.REJECTED and record.reason == "unknown at venue"

@@ -116,6 +116,9 @@ class BookGateway:
                                   size=req.size, filled=filled, state=state)  # fmt: skip
         return None
 
+    async def recall(self, request: OrderRequest) -> str:
+        return ""
+
     async def fills(self, since_ns: int) -> list[ExecFill]:
         return list(self.all_fills)
 
@@ -294,7 +297,9 @@ async def test_crash_between_legs_then_restart_reconciles_to_the_venue() -> None
     report = await reconcile_venue(gateways["kalshi"], journal, instruments=[K])
     assert report.ok, report.differences
     assert report.fills_added == 1 and report.positions[K] == {"expected": 5 * S, "venue": 5 * S}
-    assert report.unhedged == [{"run_id": "r1", "trade_id": "t1", "held": {"0": 5 * S, "1": 0}}]
+    (unhedged,) = report.unhedged
+    assert (unhedged["run_id"], unhedged["trade_id"], unhedged["held"]) == ("r1", "t1", {"0": 5 * S, "1": 0})
+    assert [(leg["venue"], leg["held"]) for leg in unhedged["legs"]] == [("kalshi", "5.00"), ("polymarket", "0.00")]
     # someone else trades the account: a difference, not a silent fix
     gateways["kalshi"].positions_held[K] += S
     report = await reconcile_venue(gateways["kalshi"], journal, instruments=[K])

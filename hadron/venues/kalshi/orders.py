@@ -592,6 +592,10 @@ class KalshiOrderGateway:
         """
         return [venue_order_of(o) for o in await self._orders(status="resting")]
 
+    async def recall(self, request: OrderRequest) -> str:
+        """``""``: Kalshi assigns order ids and finds ours by ``client_order_id`` (:meth:`order`)."""
+        return ""
+
     async def order(self, client_order_id: str, venue_order_id: str = "") -> VenueOrder | None:
         """One order by the venue's id (``GET /portfolio/orders/{order_id}``) or, without it, by
         ``client_order_id`` (the market's orders searched); ``None`` when the venue does not know it.

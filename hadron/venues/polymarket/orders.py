@@ -775,6 +775,26 @@ class PolymarketOrderGateway:
             raise
         return answer if isinstance(answer, dict) and answer.get("id") else None
 
+    async def recall(self, request: OrderRequest) -> str:
+        """The ``orderID`` ``request`` was (or would be) given: the hash of the order :meth:`place`
+        signs for it (salt from the client order id, timestamp its creation ms, amounts by the
+        market's tick), remembered for :meth:`order` and :meth:`fills`; ``""`` when it cannot be
+        rebuilt (not a token id, a price off the tick)."""
+        try:
+            token = _token(request.symbol)
+        except ValueError:
+            return ""
+        tick, neg = await self._market(request, token)
+        side: OrderSideText = "BUY" if request.side == "buy" else "SELL"
+        maker, taker = order_amounts(side, request.price, request.size, tick)
+        if maker <= 0 or taker <= 0:
+            return ""
+        signed = self.signer.sign(token_id=token, side=side, maker_amount=maker, taker_amount=taker,
+                                  salt=order_salt(request.client_order_id),
+                                  timestamp_ms=request.created_ns // 1_000_000, neg_risk=neg)  # fmt: skip
+        self.remember(request.client_order_id, signed.order_hash)
+        return str(signed.order_hash)
+
     async def order(self, client_order_id: str, venue_order_id: str = "") -> VenueOrder | None:
         """One order (``GET /data/order/{id}``) by the venue's id, or by ours through the
         ``client_order_id`` → ``orderID`` map; ``None`` when neither is known to the venue."""
