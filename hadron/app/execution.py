@@ -27,7 +27,7 @@ import structlog
 from hadron.errors import ConfigError
 from hadron.exec.config import ExecutionConfig
 from hadron.exec.journal import MemoryJournal
-from hadron.exec.live import LiveExecution
+from hadron.exec.live import CASH_TO_MONEY, LiveExecution
 from hadron.exec.reconcile import ReconcileReport, reconcile_venue
 from hadron.venues.base import ExecutionVenue, OrderGateway, get_venue
 
@@ -100,6 +100,23 @@ class LiveDesk:
         if self.live.mode == "live":
             for venue in self.instruments:
                 await self.reconcile(venue, "start")
+            await self._cash_from_venues()
+
+    async def _cash_from_venues(self) -> None:
+        # The trader's cash per venue is the account's free cash there (its P&L and the risk
+        # limits' cash checks then speak of the real account, not [paper] initial_cash)
+        trader = self.live.sink
+        portfolio = getattr(trader, "portfolio", None)
+        if portfolio is None:
+            return
+        for venue, gateway in self.live.gateways.items():
+            try:
+                cash = await gateway.balance() * CASH_TO_MONEY
+            except Exception as exc:
+                log.warning("venue balance not read: [paper] initial_cash stays", venue=venue, error=str(exc))
+                continue
+            portfolio.cash[venue] = cash
+            portfolio.initial_cash[venue] = cash
 
     async def reconcile(self, venue: str, why: str) -> ReconcileReport:
         """Reconcile ``venue`` now; a difference halts new orders (an alert)."""
@@ -148,6 +165,12 @@ class LiveDesk:
         trips, alerts, the reconciliations (the last one per venue says whether Hadron's
         positions equal the venue's) and, in shadow mode, the paper/live divergence."""
         out: dict[str, Any] = {**self.live.summary(), "mode": self.execution.mode}  # shadow: not "live"
+        out["units"] = {
+            "size": "int, 1/1,000,000 contract or share (positions: +YES/-NO on Kalshi, token shares on Polymarket)",
+            "price": "int, 1/10,000 USD",
+            "money": "int, 1/10,000,000,000 USD (fees, P&L)",
+            "time": "int, ns since the Unix epoch",
+        }
         last: dict[str, ReconcileReport] = {}
         for report in self.reconciliations:
             last[report.venue] = report

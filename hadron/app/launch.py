@@ -17,6 +17,8 @@ from hadron.errors import ConfigError
 
 if TYPE_CHECKING:
     from hadron.app.runtime import Runtime
+    from hadron.config import HadronConfig
+    from hadron.exec.config import ExecutionConfig
 
 
 def parse_shard(text: str | None) -> tuple[int, int]:
@@ -91,7 +93,7 @@ def check_config(path: Path) -> tuple[dict[str, Any], list[str]]:
     from hadron.app.control import is_loopback
     from hadron.arb.terms import load_arb_config
     from hadron.config import effective, load_config
-    from hadron.exec.config import CONFIRM_VARIABLE, execution_config
+    from hadron.exec.config import execution_config
     from hadron.paper.config import paper_config, risk_limits
 
     cfg = load_config(path)
@@ -99,13 +101,12 @@ def check_config(path: Path) -> tuple[dict[str, Any], list[str]]:
     risk_limits(cfg.tables.get("risk", {}))
     execution = execution_config(cfg.tables.get("execution", {}))
     notes: list[str] = []
-    if execution.live and not cfg.runtime.paper:
-        raise ConfigError(f'execution.mode = "{execution.mode}" needs the trader: set runtime.paper = true')
-    if execution.sends:
-        notes.append(f'execution.mode = "{execution.mode}" sends real orders: hadron run needs {CONFIRM_VARIABLE}=1')
+    _check_execution(cfg, execution, notes)
     if cfg.runtime.pairs:
         arb = load_arb_config(Path(cfg.runtime.pairs))
         notes.append(f"pairs: {sum(p.tradeable for p in arb.pairs)} approved, {len(arb.outcome_sets)} outcome sets")
+        if execution.live:
+            notes += _check_gateways(cfg, sorted({leg.venue for p in arb.pairs if p.tradeable for leg in p.legs}))
     else:
         notes.append("runtime.pairs is not set: hadron run --config needs it")
     key_files = [("kalshi.private_key_path", cfg.kalshi.private_key_path)]
@@ -124,4 +125,41 @@ def check_config(path: Path) -> tuple[dict[str, Any], list[str]]:
         notes.append(f"kalshi: a pool of {len(cfg.kalshi.keys) + bool(cfg.kalshi.api_key_id)} keys")
     if not is_loopback(cfg.runtime.host) and not cfg.runtime.control_token:
         raise ConfigError(f"runtime.host is {cfg.runtime.host}: set runtime.control_token (or HADRON_CONTROL_TOKEN)")
-    return effective(cfg), notes
+    shown = effective(cfg)
+    shown["execution"] = {  # every setting in force, defaults included (money: USD)
+        "mode": execution.mode,
+        "max_order_notional": {v: str(n / 10**10) for v, n in execution.max_order_notional.items()},
+        "max_orders_per_s": dict(execution.max_orders_per_s),
+        "order_group_limit": execution.order_group_limit,
+        "fill_timeout_s": execution.fill_timeout_s,
+        "cancel_on_shutdown": execution.cancel_on_shutdown,
+    }
+    return shown, notes
+
+
+def _check_execution(cfg: HadronConfig, execution: ExecutionConfig, notes: list[str]) -> None:
+    # What a live, shadow or dry-run mode needs before hadron run would start
+    from hadron.exec.config import CONFIRM_VARIABLE
+
+    if execution.live and not cfg.runtime.paper:
+        raise ConfigError(f'execution.mode = "{execution.mode}" needs the trader: set runtime.paper = true')
+    if execution.sends:
+        notes.append(f'execution.mode = "{execution.mode}" sends real orders: hadron run needs {CONFIRM_VARIABLE}=1')
+    if execution.live and not cfg.runtime.state:
+        raise ConfigError(
+            f'execution.mode = "{execution.mode}" journals every order before sending it: '
+            'set runtime.state (e.g. "sqlite:///hadron-state.db")'
+        )
+
+
+def _check_gateways(cfg: HadronConfig, venues: list[str]) -> list[str]:
+    # Each traded venue's order gateway built as a live run builds it (credentials read, keys
+    # loaded; nothing sent): a missing key is the ConfigError hadron run would give
+    from hadron.venues.base import ExecutionVenue, get_venue
+
+    for venue in venues:
+        adapter = get_venue(venue)
+        if not isinstance(adapter, ExecutionVenue):
+            raise ConfigError(f"execution.mode sends orders, but venue {venue} cannot take orders")
+        adapter.order_gateway(cfg, dry_run=True)
+    return [f"execution: order gateways ready for {', '.join(venues)} (credentials read, nothing sent)"]

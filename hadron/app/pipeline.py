@@ -215,7 +215,14 @@ class StrategyPipeline:
         if options.paper and self.detector is not None:
             config, limits = _paper_settings(options)
             execution = options.execution
+            sizes = _min_order_sizes(arb) if arb is not None else {}
             if execution is not None and execution.live and arb is not None:
+                if not options.state:  # refused before anything starts (no cancel-all, no reconciliation)
+                    raise ConfigError(
+                        f'execution.mode = "{execution.mode}" journals every order before sending it: '
+                        'set runtime.state (e.g. "sqlite:///hadron-state.db")'
+                    )
+                self.mode = "live"
                 kill = KillSwitch(limits.kill_file)
                 self.desk = LiveDesk(
                     execution,
@@ -232,11 +239,14 @@ class StrategyPipeline:
                     kill=kill,
                     execution=self.desk.live,
                     client_prefix=f"{self.run_id}-",
+                    min_order_size=sizes,
                 )
                 if execution.mode == "shadow":
-                    self.desk.shadow = PaperTrader(books, self.detector, config, limits, kill=kill)
+                    self.desk.shadow = PaperTrader(
+                        books, self.detector, config, limits, kill=kill, min_order_size=sizes
+                    )
             else:
-                self.trader = PaperTrader(books, self.detector, config, limits)
+                self.trader = PaperTrader(books, self.detector, config, limits, min_order_size=sizes)
             if options.settlements is not None:
                 from hadron.paper.settlement import load_settlements
 
@@ -340,7 +350,8 @@ class StrategyPipeline:
             else:
                 self.trader.cancel_working("strategy stopping")
             cancelled = sum(1 for o in self.trader.orders if o.status == "cancelled")
-            log.info("paper trading stopped", orders=len(self.trader.orders), cancelled=cancelled)
+            mode = self.trader.execution.mode
+            log.info(f"{mode} trading stopped", orders=len(self.trader.orders), cancelled=cancelled)
         if self.desk is not None:
             if self.desk.shadow is not None:
                 if finish:
@@ -410,6 +421,20 @@ class StrategyPipeline:
         if self.ticks is not None:
             out["store"] = {"url": self.options.tick_store, "rows": self.ticks.rows, "files": self.ticks.files}
         return out
+
+
+def _min_order_sizes(arb: ArbConfig) -> dict[str, int]:
+    # instrument id → its venue market's minimum order (the pairs' <venue>_min_size), 1/1,000,000
+    out: dict[str, int] = {}
+    for pair in arb.pairs:
+        terms = arb.terms.get(pair.id)
+        for index, leg in enumerate(pair.legs):
+            minimum = max(leg.min_size, terms.leg(index).min_size if terms is not None else 0)
+            for symbol in (leg.yes, leg.no):
+                if symbol and minimum:
+                    key = f"{leg.venue}:{symbol}"
+                    out[key] = max(out.get(key, 0), minimum)
+    return out
 
 
 def _pair_instruments(arb: ArbConfig) -> dict[str, list[str]]:

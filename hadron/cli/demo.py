@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -112,17 +112,25 @@ def demo(
         markup=False,
     )
     if "summary" in status:
-        ex = status.get("execution") or {}
-        rec = ex.get("reconciliation") or {}
-        stdout.print(
-            f"execution {ex.get('mode')}: {ex.get('orders_sent', 0)} orders sent"
-            + (f" ({ex.get('dry_run_requests', 0)} signed and logged, not sent)" if ex.get("mode") == "dry-run" else "")
-            + f", {ex.get('fills', 0)} fills, "
-            f"{sum((ex.get('rejected') or {}).values())} rejected; positions reconciled with the exchanges: "
-            f"{rec.get('positions_reconciled')} (Hadron = exchanges: {(ex.get('positions') or {}).get('equal')}); "
-            f"summary {status['summary']}",
-            markup=False,
+        stdout.print(_execution_line(status), markup=False)
+
+
+def _execution_line(status: dict[str, Any]) -> str:
+    # One line on where the orders went: sent, filled, refused, reconciled (dry-run: signed only)
+    ex = status.get("execution") or {}
+    rejected = sum((ex.get("rejected") or {}).values())
+    if ex.get("mode") == "dry-run":
+        return (
+            f"execution dry-run: {ex.get('dry_run_requests', 0)} orders signed and logged, none sent; "
+            f"summary {status['summary']}"
         )
+    rec = ex.get("reconciliation") or {}
+    equal = (ex.get("positions") or {}).get("equal")
+    return (
+        f"execution {ex.get('mode')}: {ex.get('orders_sent', 0)} orders sent, {ex.get('fills', 0)} fills, "
+        f"{rejected} rejected; positions reconciled with the exchanges: {rec.get('positions_reconciled')} "
+        f"(Hadron = exchanges: {equal}); summary {status['summary']}"
+    )
 
 
 def soak(

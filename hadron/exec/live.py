@@ -172,6 +172,9 @@ class LiveExecution:
         refusal = self._refusal(order, now)
         if refusal is not None:
             self.stats.rejected[refusal.split(":")[0]] += 1
+            log.warning(
+                "order refused before sending", venue=order.venue, client_order_id=order.client_order_id, reason=refusal
+            )
             self._finish_now(order, OrderState.REJECTED, refusal, now)
             return
         _, symbol = split_instrument_id(order.instrument)
@@ -208,6 +211,7 @@ class LiveExecution:
                 count += 1
             self._batches[venue] = []
         count += sum(1 for live in self.orders.values() if not live.done)
+        log.warning("cancelling every order", reason=reason, not_done=count)
         if self.config.cancel_on_shutdown and not self._cancelling:
             self._cancelling = True
             self._spawn(self._cancel_everywhere(reason))
@@ -268,7 +272,9 @@ class LiveExecution:
                 resting.append(f"{venue}: unknown ({exc})")
         self.stats.still_resting = resting
         self._cancelling = False
-        log.warning("cancel-all done", reason=reason, cancelled=cancelled, still_resting=resting)
+        (log.warning if cancelled or resting else log.info)(
+            "cancel-all done", reason=reason, cancelled=cancelled, still_resting=resting
+        )
         return cancelled
 
     # -- sending -----------------------------------------------------------------------------
@@ -386,6 +392,9 @@ class LiveExecution:
         live.reported_filled = max(live.reported_filled, report.filled)
         if report.state is OrderState.REJECTED:
             self.stats.rejected[_reason_key(report.reason)] += 1
+            if report.reason != "dry_run" and not live.done:
+                log.warning("order rejected", venue=venue, client_order_id=live.request.client_order_id,
+                            reason=report.reason)  # fmt: skip
         elif report.state is not OrderState.PENDING and not live.done and self.sink is not None:
             if not live.acked:
                 live.acked = True

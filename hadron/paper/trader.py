@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from hadron.arb.detector import ArbDetector
-from hadron.arb.opportunity import Opportunity
+from hadron.arb.opportunity import Leg, Opportunity
 from hadron.book.manager import BookManager, BookState
 from hadron.exec.client import ExecutionClient, final_status
 from hadron.exec.paper import PaperExecution
@@ -64,6 +64,8 @@ class PaperTrader:
             risk limits and kill switch against the venues.
         client_prefix: the start of every client order id (live: unique per run, so the ids are
             unique per account).
+        min_order_size: instrument id → its venue's minimum order (1/1,000,000); retries and
+            sales below it are not sent (the venue would refuse them).
     """
 
     def __init__(
@@ -76,8 +78,12 @@ class PaperTrader:
         kill: KillSwitch | None = None,
         execution: ExecutionClient | None = None,
         client_prefix: str = "",
+        min_order_size: dict[str, int] | None = None,
     ) -> None:
         self.books = books
+        self.min_order_size = dict(min_order_size or {})
+        """Instrument id → the smallest order its venue takes (1/1,000,000; a Polymarket market's
+        minimum): a retry or sale below it is not sent."""
         self.config = config or PaperConfig()
         self.limits = limits or RiskLimits()
         self.kill = kill or KillSwitch(self.limits.kill_file)
@@ -344,24 +350,29 @@ class PaperTrader:
             trade.state = "imbalanced"
             self._release(trade)
             return
-        if trade.retries_left > 0:
+        short = [i for i, leg in enumerate(trade.legs) if held[i] < high and self._orderable(leg, high - held[i])]
+        if trade.retries_left > 0 and short:
             trade.retries_left -= 1
             attempt = self.config.retry_attempts - trade.retries_left
             slip = (self.config.slippage_ticks + attempt * self.config.retry_slippage_ticks) * CENT
-            for index, leg in enumerate(trade.legs):
-                if held[index] < high:
-                    worst = max(price for price, _ in leg.fills)
-                    self._send(trade, index, "retry", "buy", min(PRICE_ONE, worst + slip), high - held[index], now)
+            for index in short:
+                worst = max(price for price, _ in trade.legs[index].fills)
+                self._send(trade, index, "retry", "buy", min(PRICE_ONE, worst + slip), high - held[index], now)
             return
-        if trade.sold_back:
+        # sell back what is above the hedged size, at whatever the book bids (a size below the
+        # venue's minimum order cannot be sold there: it stays, and the trade is imbalanced)
+        excess = [i for i, leg in enumerate(trade.legs) if held[i] > low and self._orderable(leg, held[i] - low)]
+        if trade.sold_back or not excess:
             trade.state = "imbalanced"
             self._release(trade)
             return
-        # sell back what is above the hedged size, at whatever the book bids
         trade.sold_back = True
-        for index, size in enumerate(held):
-            if size > low:
-                self._send(trade, index, "unwind", "sell", 0, size - low, now)
+        for index in excess:
+            self._send(trade, index, "unwind", "sell", 0, held[index] - low, now)
+
+    def _orderable(self, leg: Leg, size: int) -> bool:
+        # The venue takes an order of ``size`` on this leg (at least its market's minimum order)
+        return size >= self.min_order_size.get(leg.instrument, 0)
 
     def _held_size(self, trade: PairTrade, index: int) -> int:
         # Shares of leg ``index`` this trade still holds (bought minus sold back)

@@ -387,3 +387,18 @@ def test_a_trade_shrunk_below_a_venues_minimum_order_is_not_sent() -> None:
     _open(books)
     assert trader.trades == []
     assert trader.stats.rejections["below_min_order_size"] == 1
+
+
+def test_a_retry_below_the_venues_minimum_order_is_not_sent_the_excess_is_sold_back() -> None:
+    # the Polymarket leg fills 4.5 of 5: 0.5 more is below its 5-share minimum, so no retry goes
+    # there; the Kalshi excess of 0.5 is sold back instead
+    books, trader = _setup()
+    trader.min_order_size = {N: 5 * S, Y: 5 * S}
+    _open(books)
+    _snap(books, N, ((4000, 10 * S),), ((5000, 45 * S // 10),), T0 + 100 * MS)  # 4.5 left at 0.50 before arrival
+    _snap(books, K, ((4000, 10 * S),), ((4500, 10 * S),), T0 + 2000 * MS)
+    trader.finish()
+    (trade,) = trader.trades
+    roles = [(o.role, o.leg, o.side, o.filled) for o in trade.orders]
+    assert roles == [("entry", 0, "buy", 5 * S), ("entry", 1, "buy", 45 * S // 10), ("unwind", 0, "sell", S // 2)]
+    assert trade.state == "hedged"

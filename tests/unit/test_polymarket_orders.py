@@ -253,7 +253,7 @@ async def test_dry_run_signs_logs_redacted_and_sends_nothing() -> None:
     assert body["order"]["salt"] == order_salt("c-1") and body["order"]["timestamp"] == "1710000000123"
     text = json.dumps(logs)
     assert CREDS.api_key not in text and CREDS.passphrase not in text and SECRET not in text and KEY[2:] not in text
-    assert any(entry["event"] == "polymarket dry-run request" for entry in logs)
+    assert any(entry["event"] == "polymarket dry-run request, not sent" for entry in logs)
     redacted = redact_request({"method": "POST", "url": "u", "headers": {"POLY_API_KEY": "k"}, "body": None})
     assert redacted["headers"] == {"POLY_API_KEY": "***"}
 

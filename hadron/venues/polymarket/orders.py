@@ -598,7 +598,7 @@ class PolymarketOrderGateway:
             {"method": method, "url": str(request.url), "headers": headers,
              "body": msgspec.json.decode(body) if body is not None else None}
         )  # fmt: skip
-        log.warning("polymarket dry-run request", **shown)  # warning: shown at the default level
+        log.warning("polymarket dry-run request, not sent", **shown)  # warning: shown at the default level
         return shown
 
     async def _answer(self, order: OrderRequest, signed: SignedOrder, answer: dict[str, Any]) -> PlaceResult:
