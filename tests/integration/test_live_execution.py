@@ -213,7 +213,9 @@ async def test_dry_run_demo_sends_nothing_and_logs_no_secret(
     assert journal and set(journal) == {("rejected", "dry_run", "dry-run", 0)}
     assert _rows(tmp_path / "state.db", "SELECT COUNT(*) FROM exec_fills") == [(0,)]
     # every request logged at warning level (shown at the default level), both venues, masked
-    requests = [e for e in logs if e["event"] in ("kalshi dry-run request, not sent", "polymarket dry-run request, not sent")]
+    requests = [
+        e for e in logs if e["event"] in ("kalshi dry-run request, not sent", "polymarket dry-run request, not sent")
+    ]
     assert {e["event"].split()[0] for e in requests} == {"kalshi", "polymarket"}
     assert all(e["log_level"] == "warning" and "***" in json.dumps(e["headers"]) for e in requests)
 
