@@ -65,8 +65,9 @@ def test_buckets_match_frame_latency() -> None:
         sink(b"x", 1, time.perf_counter_ns() - value)
         sink.flush()
         got = read.counts.index(1)
-        # the sink adds its own few hundred ns: the bucket is the expected one or the next
-        assert got in (expected.counts.index(1), expected.counts.index(1) + 1)
+        # the sink adds its own time (a few hundred ns; more on a loaded machine, so no upper
+        # bound is asserted: this is not a timing test): never a bucket below the known value's
+        assert got >= expected.counts.index(1)
 
 
 def test_too_many_bounds_is_refused() -> None:
