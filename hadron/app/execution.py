@@ -28,7 +28,8 @@ from hadron.errors import ConfigError
 from hadron.exec.config import ExecutionConfig
 from hadron.exec.journal import MemoryJournal
 from hadron.exec.live import CASH_TO_MONEY, LiveExecution
-from hadron.exec.reconcile import ReconcileReport, reconcile_venue
+from hadron.exec.reconcile import ReconcileReport, held_by_hadron, reconcile_venue
+from hadron.model.units import format_price, format_size
 from hadron.venues.base import ExecutionVenue, OrderGateway, get_venue
 
 if TYPE_CHECKING:
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
     from hadron.store.state import StateStore
 
 log = structlog.get_logger("hadron.exec")
+
+BALANCE_POLL_S = 2.0
+"""How often the accounts' free cash is read for the trader's cash check (live)."""
 
 
 class LiveDesk:
@@ -79,8 +83,11 @@ class LiveDesk:
         self.live = LiveExecution(gateways, execution, MemoryJournal(), run_id=run_id, kill=kill)
         self.reconciliations: list[ReconcileReport] = []
         self.shadow: PaperTrader | None = None
+        self.trader: PaperTrader | None = None
+        """The trader sending through :attr:`live` (set by the pipeline)."""
         self.shutdown_report: dict[str, Any] = {}
         self._reconnects: dict[str, int] = {}
+        self._poller: asyncio.Task[None] | None = None
         self._reconciling: set[str] = set()
 
     async def open(self, store: StateStore | None) -> None:
@@ -99,24 +106,54 @@ class LiveDesk:
         await self.live.start()
         if self.live.mode == "live":
             for venue in self.instruments:
-                await self.reconcile(venue, "start")
+                report = await self.reconcile(venue, "start")
+                await self._carry_positions(report)
             await self._cash_from_venues()
+
+    async def _carry_positions(self, report: ReconcileReport) -> None:
+        # What earlier runs left at this venue becomes the trader's holdings (so exposure and the
+        # risk limits count it), and a trade left unhedged is said now, not only in the report
+        trader = self.trader
+        if trader is None:
+            return
+        for instrument, no_side, size, price in await held_by_hadron(self.live.journal, report):
+            held = trader.portfolio.holding(report.venue, instrument, "no" if no_side else "yes", no_side)
+            trader.portfolio.buy(held, size, price * size, 0)
+            log.warning("holding carried from earlier runs", instrument=instrument, side="no" if no_side else "yes",
+                        contracts=format_size(size), average_price=format_price(price))  # fmt: skip
+        for entry in report.unhedged:
+            legs = ", ".join(f"{leg['venue']} {leg['held']}" for leg in entry.get("legs", []))
+            log.warning("trade left unhedged by an earlier run", run_id=entry["run_id"], trade_id=entry["trade_id"],
+                        held=legs)  # fmt: skip
 
     async def _cash_from_venues(self) -> None:
         # The trader's cash per venue is the account's free cash there (its P&L and the risk
         # limits' cash checks then speak of the real account, not [paper] initial_cash)
-        trader = self.live.sink
-        portfolio = getattr(trader, "portfolio", None)
-        if portfolio is None:
+        trader = self.trader
+        if trader is None:
             return
+        portfolio = trader.portfolio
         for venue, gateway in self.live.gateways.items():
             try:
                 cash = await gateway.balance() * CASH_TO_MONEY
             except Exception as exc:
                 log.warning("venue balance not read: [paper] initial_cash stays", venue=venue, error=str(exc))
                 continue
+            carried = sum(h.cost for h in portfolio.holdings.values() if h.venue == venue and h.size and not h.settled)
             portfolio.cash[venue] = cash
-            portfolio.initial_cash[venue] = cash
+            portfolio.initial_cash[venue] = cash + carried  # P&L from the start: carried holdings at cost
+            trader.venue_cash[venue] = cash
+        self._poller = asyncio.get_running_loop().create_task(self._poll_cash(trader))
+
+    async def _poll_cash(self, trader: PaperTrader) -> None:
+        # The accounts' free cash, every BALANCE_POLL_S, for the trader's cash check
+        while True:
+            await asyncio.sleep(BALANCE_POLL_S)
+            for venue, gateway in self.live.gateways.items():
+                try:
+                    trader.venue_cash[venue] = await gateway.balance() * CASH_TO_MONEY
+                except Exception as exc:
+                    log.info("venue balance not read", venue=venue, error=str(exc))
 
     async def reconcile(self, venue: str, why: str) -> ReconcileReport:
         """Reconcile ``venue`` now; a difference halts new orders (an alert)."""
@@ -152,6 +189,8 @@ class LiveDesk:
 
     async def close(self) -> None:
         """Cancel what rests (``cancel_on_shutdown``), say what still rests, reconcile once more."""
+        if self._poller is not None:
+            self._poller.cancel()
         self.shutdown_report = await self.live.shutdown("shutdown", close=False)
         try:
             if self.live.mode == "live":
@@ -159,6 +198,19 @@ class LiveDesk:
                     await self.reconcile(venue, "stop")
         finally:
             await self.live.close()
+
+    def status(self) -> dict[str, Any]:
+        """What ``hadron status`` and the dashboard show: the engine's counts
+        (:meth:`LiveExecution.summary`) and the last reconciliations' verdict, differences and
+        unhedged trades."""
+        last: dict[str, ReconcileReport] = {r.venue: r for r in self.reconciliations}
+        return {
+            **self.live.summary(),
+            "mode": self.execution.mode,
+            "positions_reconciled": bool(last) and all(r.ok for r in last.values()),
+            "differences": [d for r in last.values() for d in r.differences],
+            "unhedged": sorted({(u["run_id"], u["trade_id"]) for r in last.values() for u in r.unhedged}),
+        }
 
     def report(self) -> dict[str, Any]:
         """The ``execution`` section of the run's report: mode, orders, fills, rejects, round
@@ -174,17 +226,26 @@ class LiveDesk:
         last: dict[str, ReconcileReport] = {}
         for report in self.reconciliations:
             last[report.venue] = report
+        unhedged: dict[tuple[str, str], dict[str, Any]] = {}
+        for report in last.values():
+            for entry in report.unhedged:
+                unhedged[(entry["run_id"], entry["trade_id"])] = entry
         out["reconciliation"] = {
             "runs": len(self.reconciliations),
-            "differences": sum(len(r.differences) for r in self.reconciliations),
+            "differences": sum(len(r.differences) for r in last.values()),
+            "differences_seen": sum(len(r.differences) for r in self.reconciliations),
+            "unhedged": [unhedged[key] for key in sorted(unhedged)],
             "last": {venue: report.to_json() for venue, report in last.items()},
             "positions_reconciled": bool(last) and all(r.ok for r in last.values()),
         }
+        if self.trader is not None:
+            pnl = self.trader.pnl()
+            out["fees"] = sum(o.fee for o in self.trader.orders)
+            out["pnl"] = {"realized": pnl.realized, "locked": pnl.locked, "mark_to_market": pnl.mark_to_market}
         out["shutdown"] = self.shutdown_report
         if self.shadow is not None:
             from hadron.exec.shadow import divergence
 
-            trader = self.live.sink
-            if trader is not None:
-                out["shadow"] = divergence(self.shadow, trader, self.live)  # type: ignore[arg-type]
+            if self.trader is not None:
+                out["shadow"] = divergence(self.shadow, self.trader, self.live)
         return out

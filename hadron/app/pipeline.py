@@ -241,6 +241,7 @@ class StrategyPipeline:
                     client_prefix=f"{self.run_id}-",
                     min_order_size=sizes,
                 )
+                self.desk.trader = self.trader
                 if execution.mode == "shadow":
                     self.desk.shadow = PaperTrader(
                         books, self.detector, config, limits, kill=kill, min_order_size=sizes

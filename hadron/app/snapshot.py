@@ -237,7 +237,7 @@ def status(rt: Runtime) -> dict[str, Any]:
             "last_seq": max((t.max_seq for t in rt.consumer.sources.values()), default=-1),
         },
         "paper": None if rt.trader is None else {"fills": rt.trader.stats.fills, "orders": len(rt.trader.orders)},
-        "execution": {"mode": "paper"} if rt.strategy.desk is None else rt.strategy.desk.live.summary(),
+        "execution": {"mode": "paper"} if rt.strategy.desk is None else rt.strategy.desk.status(),
     }
 
 

@@ -23,7 +23,8 @@ def demo(
     workdir: Annotated[
         Path | None,
         typer.Option(
-            help="Keep the demo's files (key, pairs, state.db) here [default: a temporary folder, removed at the end]."
+            help="Keep the demo's files (key, pairs, state.db) here [default: a temporary folder, removed at the end]; "
+            "with --execution other than paper, state.db starts afresh (the loopback exchanges do)."
         ),
     ] = None,
     record: Annotated[

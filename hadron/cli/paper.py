@@ -42,7 +42,12 @@ def paper_resume(
 ) -> None:
     """Release the kill switch (remove the kill file first if one was used)."""
     state = control(url, "/api/paper/resume", token, {})
-    stdout.print(f"kill switch engaged: {state['kill_switch']['engaged']}", markup=False)
+    engaged = "engaged" if state["kill_switch"]["engaged"] else "released"
+    execution = state.get("execution") or {}
+    halted = f"; execution {execution.get('mode')}: halted: {execution['halted']}" if execution.get("halted") else ""
+    stdout.print(
+        f"kill switch {engaged}; new orders allowed: {not state['kill_switch']['engaged']}{halted}", markup=False
+    )
 
 
 @app.command("status")

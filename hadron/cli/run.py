@@ -236,13 +236,16 @@ def _run_runtime(
     if desk is not None:  # where the orders went, and whether the venues agree
         ex = desk.report()
         rec = ex["reconciliation"]
-        stdout.print(
-            f"execution {ex['mode']}: {ex['orders_sent']} orders sent, {ex['fills']} fills, "
-            f"{sum(ex['rejected'].values())} rejected, {ex['dry_run_requests']} dry-run requests; "
-            f"positions reconciled: {rec['positions_reconciled']} ({rec['differences']} differences); "
-            f"halted: {ex['halted'] or 'no'}; still resting: {len(ex['still_resting'])}",
-            markup=False,
-        )
+        if ex["mode"] == "dry-run":
+            line = f"execution dry-run: {ex['dry_run_requests']} orders signed and logged, none sent"
+        else:
+            line = (
+                f"execution {ex['mode']}: {ex['orders_sent']} orders sent, {ex['fills']} fills, "
+                f"{sum(ex['rejected'].values())} rejected; positions reconciled: {rec['positions_reconciled']} "
+                f"({rec['differences']} differences); unhedged trades: {len(rec['unhedged'])}; "
+                f"halted: {ex['halted'] or 'no'}; still resting: {len(ex['still_resting'])}"
+            )
+        stdout.print(line, markup=False)
     stdout.print(f"stopped: {status['state']}; errors: {status['errors'] or 'none'}", markup=False)
     if status["errors"]:  # the causes, in one line (a feed failed for good: refused key, no source left)
         raise fail("; ".join(status["errors"]), code=1)

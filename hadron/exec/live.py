@@ -290,7 +290,7 @@ class LiveExecution:
         if order.limit * order.size > cap:
             return f"max_order_notional: {order.limit * order.size / 10**10:.2f} USD above execution.max_order_notional"
         rate = self.config.max_orders_per_s.get(order.venue, 0.0)
-        if rate > 0:
+        if rate > 0 and order.role == "entry":  # a retry or sale reduces risk: never held back by Hadron's cap
             sends = self._sends[order.venue]
             while sends and now - sends[0] >= 1_000_000_000:
                 sends.popleft()
@@ -557,7 +557,7 @@ class LiveExecution:
             "orders_sent": self.stats.sent,
             "batches": self.stats.batches,
             "accepted": self.stats.accepted,
-            "cancel_all": self.stats.cancel_all,
+            "cancel_all_requests": self.stats.cancel_all,
             "rejected": dict(self.stats.rejected),
             "fills": self.stats.fills,
             "fills_from": dict(self.stats.fills_from),

@@ -268,3 +268,35 @@ def _replace(record: ExecOrderRecord, **changes: Any) -> ExecOrderRecord:
     if state is not None and OrderState(record.state) in TERMINAL:
         changes.pop("state")
     return msgspec.structs.replace(record, **changes)
+
+
+async def held_by_hadron(journal: Journal, report: ReconcileReport) -> list[tuple[str, bool, int, int]]:
+    """What Hadron's own fills (of every run) hold now at ``report``'s venue, from a reconciliation
+    that found the venue agreeing: per instrument, the position beyond the baseline, as
+    ``(instrument, no_side, size, average price)`` — ``no_side`` True for a Kalshi NO holding
+    (a negative position); size 1/1,000,000; the average price (1/10,000 USD) of the journalled
+    buys on that side. A restarted run's trader starts from these (its exposure and risk limits
+    then count what earlier runs left), not from nothing."""
+    if not report.ok:
+        return []
+    baseline = await journal.baseline(report.venue) or {}
+    orders = {o.client_order_id: o for o in await journal.journal_orders(venue=report.venue)}
+    fills = await journal.journal_fills(venue=report.venue)
+    out: list[tuple[str, bool, int, int]] = []
+    for instrument, position in sorted(report.positions.items()):
+        mine = position["expected"] - baseline.get(instrument, 0)
+        if mine == 0:
+            continue
+        no_side = mine < 0
+        buys = [
+            (fill.price, fill.size)
+            for _, fill in fills
+            if (order := orders.get(fill.client_order_id)) is not None
+            and order.instrument == instrument
+            and order.side == "buy"
+            and (order.outcome == "no") == no_side
+        ]
+        bought = sum(size for _, size in buys)
+        price = sum(p * s for p, s in buys) // bought if bought else 0
+        out.append((instrument, no_side, abs(mine), price))
+    return out

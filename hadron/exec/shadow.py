@@ -34,6 +34,13 @@ def _leg(orders: list[PaperOrder], leg: int) -> dict[str, Any]:
     }
 
 
+def _usd(money: int) -> str:
+    # money units (1/10,000,000,000 USD) as a USD string with 4 decimals, rounded toward zero
+    sign = "-" if money < 0 else ""
+    cents, _ = divmod(abs(money), 10**6)
+    return f"{sign}{cents // 10**4}.{cents % 10**4:04d}"
+
+
 def _pnl(trader: PaperTrader) -> int:
     # realized + locked + marked to market, 1/10,000,000,000 USD
     pnl = trader.pnl()
@@ -44,16 +51,29 @@ def divergence(paper: PaperTrader, live: PaperTrader, execution: LiveExecution |
     """Compare the shadow paper trader with the live one (see the module docstring).
 
     Returns ``{"trades_live", "trades_paper", "both", "only_live", "only_paper", "legs_diverged",
-    "pnl": {"paper", "live"}, "trades": [{"opportunity", "live_state", "paper_state", "legs":
+    "pnl": {"paper", "live"} (money units), "pnl_usd", "trades": [{"opportunity", "live_trade",
+    "paper_trade", "live_state", "paper_state", "legs":
     [{"venue", "live", "paper", "diverged", "paper_latency_ms", "live_round_trip_ms", "why"}]}]}``.
     """
-    by_opp_paper: dict[str, PairTrade] = {t.opportunity_id: t for t in paper.trades}
-    by_opp_live: dict[str, PairTrade] = {t.opportunity_id: t for t in live.trades}
-    both = sorted(set(by_opp_paper) & set(by_opp_live))
+    # an opportunity may be taken more than once (retaken after retake_ms): the n-th trade of
+    # each side on it are compared, and the rest counted on their side alone
+    paper_on: dict[str, list[PairTrade]] = {}
+    live_on: dict[str, list[PairTrade]] = {}
+    for trade in paper.trades:
+        paper_on.setdefault(trade.opportunity_id, []).append(trade)
+    for trade in live.trades:
+        live_on.setdefault(trade.opportunity_id, []).append(trade)
+    pairs: list[tuple[str, PairTrade, PairTrade]] = []
+    only_live: list[str] = []
+    only_paper: list[str] = []
+    for opp in sorted(set(paper_on) | set(live_on)):
+        mine, theirs = live_on.get(opp, []), paper_on.get(opp, [])
+        pairs += [(opp, p, q) for q, p in zip(mine, theirs, strict=False)]
+        only_live += [f"{opp} ({t.trade_id})" for t in mine[len(theirs) :]]
+        only_paper += [f"{opp} ({t.trade_id})" for t in theirs[len(mine) :]]
     trades = []
     diverged = 0
-    for opp in both:
-        p, q = by_opp_paper[opp], by_opp_live[opp]
+    for opp, p, q in pairs:
         legs = []
         for index, leg in enumerate(q.legs):
             a, b = _leg(q.orders, index), _leg(p.orders, index)
@@ -69,8 +89,9 @@ def divergence(paper: PaperTrader, live: PaperTrader, execution: LiveExecution |
             why = ""
             if differs:
                 why = (
-                    f"the live order met the book {max(live_ms, default=0):.1f} ms after sending, the paper one "
-                    f"{max(paper_ms, default=0):.1f} ms after deciding: the book differed between the two moments"
+                    f"the live order was answered {max(live_ms, default=0):.1f} ms after sending, the paper one "
+                    f"reached its venue {max(paper_ms, default=0):.1f} ms after deciding: each met the book at "
+                    "another moment, and the book differed"
                 )
             legs.append({
                 "venue": leg.venue,
@@ -82,14 +103,16 @@ def divergence(paper: PaperTrader, live: PaperTrader, execution: LiveExecution |
                 "live_round_trip_ms": live_ms,
                 "why": why,
             })  # fmt: skip
-        trades.append({"opportunity": opp, "live_state": q.state, "paper_state": p.state, "legs": legs})
+        trades.append({"opportunity": opp, "live_trade": q.trade_id, "paper_trade": p.trade_id,
+                       "live_state": q.state, "paper_state": p.state, "legs": legs})  # fmt: skip
     return {
         "trades_live": len(live.trades),
         "trades_paper": len(paper.trades),
-        "both": len(both),
-        "only_live": sorted(set(by_opp_live) - set(by_opp_paper)),
-        "only_paper": sorted(set(by_opp_paper) - set(by_opp_live)),
+        "both": len(pairs),
+        "only_live": only_live,
+        "only_paper": only_paper,
         "legs_diverged": diverged,
         "pnl": {"paper": _pnl(paper), "live": _pnl(live)},
+        "pnl_usd": {"paper": _usd(_pnl(paper)), "live": _usd(_pnl(live))},
         "trades": trades,
     }

@@ -82,6 +82,10 @@ class PaperTrader:
     ) -> None:
         self.books = books
         self.min_order_size = dict(min_order_size or {})
+        self.venue_cash: dict[str, int] = {}
+        """Live: venue → the account's free cash there as the venue last said (money units),
+        which the cash check uses instead of the portfolio's (a venue may free cash the paper
+        model does not: Kalshi nets a YES and a NO of one market into $1)."""
         """Instrument id → the smallest order its venue takes (1/1,000,000; a Polymarket market's
         minimum): a retry or sale below it is not sent."""
         self.config = config or PaperConfig()
@@ -399,7 +403,8 @@ class PaperTrader:
 
     def _free_cash(self, venue: str) -> int:
         reserved = sum(o.limit * o.size for o in self._in_flight() if o.venue == venue)
-        return self.portfolio.cash.get(venue, 0) - reserved
+        cash = self.venue_cash.get(venue)
+        return (self.portfolio.cash.get(venue, 0) if cash is None else cash) - reserved
 
     def _exposure(self, pair: str) -> Exposure:
         by_instrument: dict[str, int] = defaultdict(int)

@@ -544,7 +544,7 @@ async def test_kill_switch_cancels_every_resting_order_at_both_exchanges(tmp_pat
         report = await live.shutdown("kill switch")
         assert report["still_resting"] == []
         summary = live.summary()
-        assert summary["still_resting"] == [] and summary["cancel_all"] >= 2 and summary["alerts"] == []
+        assert summary["still_resting"] == [] and summary["cancel_all_requests"] >= 2 and summary["alerts"] == []
         # the journal learns the cancellations at the next reconciliation; every venue agrees
         for gateway, instrument in ((checkers["kalshi"], KALSHI), (checkers["polymarket"], POLY_YES)):
             reconciled = await reconcile_venue(gateway, store, instruments=[instrument])

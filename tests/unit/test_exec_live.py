@@ -4,6 +4,7 @@ counted once, the switches that refuse an order, the kill switch, reconciliation
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from hadron.errors import ConfigError
 from hadron.exec.config import ExecutionConfig, execution_config
 from hadron.exec.journal import MemoryJournal
 from hadron.exec.live import LiveExecution
-from hadron.exec.reconcile import reconcile_venue
+from hadron.exec.reconcile import held_by_hadron, reconcile_venue
 from hadron.match.pairs import Pair
 from hadron.model.account import AccountFill, OrderSide, Outcome
 from hadron.model.events import BookSnapshot
@@ -331,3 +332,28 @@ def test_a_moved_market_channel_takes_the_user_channel_along(tmp_path: Path) -> 
     both.write_text('[polymarket]\nws_url = "ws://127.0.0.1:8811/ws/market"\nuser_ws_url = "ws://10.0.0.2/u"\n')
     assert load_config(both).polymarket.user_ws_url == "ws://10.0.0.2/u"
     assert load_config(None).polymarket.user_ws_url.startswith("wss://ws-subscriptions-clob.polymarket.com")
+
+
+@pytest.mark.asyncio
+async def test_a_restart_carries_what_earlier_runs_hold() -> None:
+    books, _trader, live, gateways, journal = _live()
+    assert (await reconcile_venue(gateways["kalshi"], journal, instruments=[K])).ok
+    _open(books)
+    await _settle(live)
+    report = await reconcile_venue(gateways["kalshi"], journal, instruments=[K])
+    assert report.ok
+    assert await held_by_hadron(journal, report) == [(K, False, 5 * S, 4500)]  # 5 YES at 0.45
+
+
+@pytest.mark.asyncio
+async def test_the_rate_cap_never_holds_back_a_retry_or_a_sale() -> None:
+    cfg = ExecutionConfig(mode="live", confirmed=True, max_orders_per_s={"kalshi": 1.0}, fill_timeout_s=0.05)
+    books, trader, live, _gateways, _ = _live(cfg)
+    _open(books)
+    await _settle(live)
+    (trade,) = trader.trades
+    order = trade.orders[0]
+    entry = dataclasses.replace(order, order_id="x-1", client_order_id="x-1", status="working", filled=0, fills=[])
+    unwind = dataclasses.replace(entry, order_id="x-2", client_order_id="x-2", role="unwind", side="sell", limit=0)
+    assert live._refusal(entry, T0) == "rate: execution.max_orders_per_s reached"
+    assert live._refusal(unwind, T0) is None
