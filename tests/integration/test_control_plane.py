@@ -138,7 +138,7 @@ def test_a_hostile_page_cannot_drive_the_runtime_and_the_cli_still_can(
     result = _cli(tmp_path, "paper", "kill", "--url", demo, "--reason", "drill")
     assert result.returncode == 0 and "HTTP: drill" in result.stdout, result.stderr
     result = _cli(tmp_path, "paper", "resume", "--url", demo)
-    assert result.returncode == 0 and "engaged: False" in result.stdout, result.stderr
+    assert result.returncode == 0 and "kill switch released" in result.stdout, result.stderr
     result = _cli(tmp_path, "stop", "--url", demo, "--token", "wrong")  # --token overrides the file
     assert result.returncode == 1 and "401" in result.stderr and token not in result.stderr
     result = _cli(tmp_path, "stop", "--url", demo)
