@@ -496,7 +496,10 @@ class Runtime:
         # The venues' private channels: the account panel, and the live orders' fills and ends
         self.account.apply(event)
         if self.strategy.desk is not None:
-            self.strategy.desk.live.on_account(event)
+            try:
+                self.strategy.desk.live.on_account(event)
+            except Exception as exc:
+                log.error("account event not applied to the live orders", kind=type(event).__name__, error=str(exc))
 
     def _sample_rates(self) -> None:
         now = time.monotonic()

@@ -29,8 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from hadron.errors import ConfigError
-from hadron.model.venue import venue_names
-from hadron.paper.config import money
+from hadron.paper.config import money, per_venue
 
 ExecutionMode = Literal["paper", "live", "dry-run", "shadow"]
 MODES: tuple[str, ...] = ("paper", "live", "dry-run", "shadow")
@@ -94,16 +93,6 @@ class ExecutionConfig:
 _KNOWN = {"mode", "max_order_notional", "max_orders_per_s", "order_group_limit", "fill_timeout_s", "cancel_on_shutdown"}
 
 
-def _per_venue(value: object, setting: str, parse: Any) -> dict[str, Any]:
-    venues = venue_names()
-    if isinstance(value, dict):
-        unknown = sorted(set(value) - set(venues))
-        if unknown:
-            raise ConfigError(f"{setting}: unknown venues {unknown} (use {', '.join(venues)})")
-        return {venue: parse(v, f"{setting}.{venue}") for venue, v in value.items()}
-    return {venue: parse(value, setting) for venue in venues}
-
-
 def _rate(value: object, setting: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ConfigError(f"{setting} = {value!r}: expected orders per second, a number ≥ 0")
@@ -122,8 +111,8 @@ def execution_config(table: Mapping[str, Any], *, mode: str | None = None) -> Ex
     chosen = mode if mode is not None else table.get("mode", "paper")
     if chosen not in MODES:
         raise ConfigError(f"execution.mode = {chosen!r}: use one of {', '.join(MODES)}")
-    notional = _per_venue(table.get("max_order_notional", "50"), "execution.max_order_notional", money)
-    rate = _per_venue(table.get("max_orders_per_s", 5), "execution.max_orders_per_s", _rate)
+    notional = per_venue(table.get("max_order_notional", "50"), "execution.max_order_notional", money)
+    rate = per_venue(table.get("max_orders_per_s", 5), "execution.max_orders_per_s", _rate)
     group_units = table.get("order_group_limit", 0)
     if isinstance(group_units, bool) or not isinstance(group_units, int) or group_units < 0:
         raise ConfigError(f"execution.order_group_limit = {group_units!r}: expected whole contracts ≥ 0, e.g. 100")

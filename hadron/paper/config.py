@@ -137,8 +137,14 @@ def _check_keys(table: dict[str, Any], known: set[str], name: str) -> None:
         raise ConfigError(f"[{name}] has unknown settings {unknown}; known: {', '.join(sorted(known))}")
 
 
-def _per_venue(value: object, setting: str, parse: Any) -> dict[str, Any]:
-    # A scalar applies to every venue; a table gives each its own
+def per_venue(value: object, setting: str, parse: Any) -> dict[str, Any]:
+    """A setting given once for every registered venue (a scalar) or per venue (a table),
+    each value parsed by ``parse(value, setting)``.
+
+    Raises:
+        ConfigError: a venue that is not registered (named with the registered ones), or what
+            ``parse`` raises.
+    """
     venues = venue_names()
     if isinstance(value, dict):
         unknown = sorted(set(value) - set(venues))
@@ -173,8 +179,8 @@ def paper_config(table: dict[str, Any]) -> PaperConfig:
     """
     _check_keys(table, _PAPER_KEYS, "paper")
     defaults = PaperConfig()
-    fixed = _per_venue(table["latency_ms"], "paper.latency_ms", _number) if "latency_ms" in table else {}
-    jitter = _per_venue(table.get("jitter_ms", 0), "paper.jitter_ms", _number)
+    fixed = per_venue(table["latency_ms"], "paper.latency_ms", _number) if "latency_ms" in table else {}
+    jitter = per_venue(table.get("jitter_ms", 0), "paper.jitter_ms", _number)
     samples: dict[str, tuple[float, ...]] = {}
     if "latency_samples_ms" in table:
         raw = table["latency_samples_ms"]
@@ -184,7 +190,7 @@ def paper_config(table: dict[str, Any]) -> PaperConfig:
                 raise ConfigError(f"{setting}: expected a non-empty list of milliseconds")
             return tuple(_number(v, setting) for v in value)
 
-        samples = _per_venue(raw, "paper.latency_samples_ms", _samples)
+        samples = per_venue(raw, "paper.latency_samples_ms", _samples)
     latency = {
         venue: Latency(
             fixed.get(venue, defaults.latency[venue].fixed_ms), jitter.get(venue, 0.0), samples.get(venue, ())
@@ -199,7 +205,7 @@ def paper_config(table: dict[str, Any]) -> PaperConfig:
         raise ConfigError(f'paper.unwind = {unwind!r}: expected "retry", "sell_back" or "hold"')
     cash = dict(defaults.initial_cash)
     if "initial_cash" in table:
-        cash.update(_per_venue(table["initial_cash"], "paper.initial_cash", money))
+        cash.update(per_venue(table["initial_cash"], "paper.initial_cash", money))
     return PaperConfig(
         latency=latency,
         tif=tif,
