@@ -64,8 +64,9 @@ class PaperTrader:
             risk limits and kill switch against the venues.
         client_prefix: the start of every client order id (live: unique per run, so the ids are
             unique per account).
-        min_order_size: instrument id → its venue's minimum order (1/1,000,000); retries and
-            sales below it are not sent (the venue would refuse them).
+        min_order_size: instrument id → its venue's minimum order (1/1,000,000); a trade the risk
+            limits shrink below it, and retries and sales below it, are not sent (the venue would
+            refuse them).
     """
 
     def __init__(
@@ -87,7 +88,7 @@ class PaperTrader:
         which the cash check uses instead of the portfolio's (a venue may free cash the paper
         model does not: Kalshi nets a YES and a NO of one market into $1)."""
         """Instrument id → the smallest order its venue takes (1/1,000,000; a Polymarket market's
-        minimum): a retry or sale below it is not sent."""
+        minimum): a trade shrunk below it, a retry or a sale below it is not sent."""
         self.config = config or PaperConfig()
         self.limits = limits or RiskLimits()
         self.kill = kill or KillSwitch(self.limits.kill_file)
@@ -96,9 +97,6 @@ class PaperTrader:
         self.stats = PaperStats()
         self.rng = random.Random(self.config.seed)  # noqa: S311 - a simulation, reproducible by seed
         self.lot = detector.thresholds.lot
-        self._min_size = {c.key: max(detector.thresholds.min_size, c.min_size) for c in detector.candidates()}
-        """Candidate key → the smallest order its venues accept (a Polymarket market's minimum):
-        a trade the risk limits shrink below it is not sent (the venue would refuse the leg)."""
         self.trades: list[PairTrade] = []
         self._trades_by_id: dict[str, PairTrade] = {}
         self.orders: list[PaperOrder] = []
@@ -167,7 +165,7 @@ class PaperTrader:
             why = reason or "below_minimum"
             self.stats.rejections[why] += 1
             return
-        if allowed < self._min_size.get(key, 0):
+        if not all(self._orderable(leg, allowed) for leg in legs):
             self.stats.rejections["below_min_order_size"] += 1  # shrunk below what a venue accepts
             return
         if reason is not None:

@@ -381,9 +381,8 @@ def test_a_trade_shrunk_below_a_venues_minimum_order_is_not_sent() -> None:
     terms = {pair.id: PairTerms(legs=tuple(leg_terms(leg) for leg in pair.legs))}
     det = ArbDetector(books, [pair], thresholds=Thresholds(max_age_ns=10**12), intra=False, terms=terms)
     limits = _limits(max_notional_pair=38 * USD // 10)
-    trader = PaperTrader(
-        books, det, PaperConfig(latency={"kalshi": Latency(50.0), "polymarket": Latency(150.0)}), limits
-    )
+    config = PaperConfig(latency={"kalshi": Latency(50.0), "polymarket": Latency(150.0)})
+    trader = PaperTrader(books, det, config, limits, min_order_size={Y: 5 * S, N: 5 * S})  # as the pipeline gives
     _open(books)
     assert trader.trades == []
     assert trader.stats.rejections["below_min_order_size"] == 1
